@@ -1,0 +1,135 @@
+# oci2vm - one plain Makefile (git style).
+#
+#   make                      build build/oci2vm and build/init
+#   make check                build, build the kernel (cached), run every test
+#   make kernel               build (or find cached) the microVM kernel
+#   make deps                 install the Debian packages everything needs (root)
+#   make install PREFIX=DIR   install oci2vm and its guest init
+#   make DEVELOPER=1          warnings are errors
+#   make SANITIZE=address,undefined check   sanitized build in build-san/
+#   make fmt / check-fmt      clang-format
+#
+# Sources are found by wildcard: a new .c in common/, registry/, rootfs/,
+# oci2vm/ or bootstrap-init/ needs no edit here, and every
+# tests/unit/test_X.c becomes build/tests/test_X.
+
+CC ?= cc
+MUSL_CC ?= musl-gcc
+PKG_CONFIG ?= pkg-config
+PREFIX ?= /usr/local
+VERSION := 0.1.0
+
+BUILD ?= build$(if $(SANITIZE),-san)
+
+PKGS := libcurl json-c openssl libarchive ext2fs com_err
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+ifdef DEVELOPER
+WARN += -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow -Wvla -Wformat=2 \
+	-Wformat-security -Wpointer-arith -Wundef -Wold-style-definition -Wwrite-strings \
+	-Wimplicit-fallthrough -Wno-format-nonliteral
+endif
+ALL_CFLAGS := -std=gnu11 $(WARN) -pthread -DO2V_VERSION='"$(VERSION)"' -MMD -MP $(CFLAGS) \
+	$(PKG_CFLAGS)
+ALL_LDFLAGS := -pthread $(LDFLAGS)
+ifdef SANITIZE
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+ALL_LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+# The guest init: static, small, libc only (musl when available).
+INIT_CC := $(shell command -v $(MUSL_CC) >/dev/null 2>&1 && echo $(MUSL_CC) || echo $(CC))
+INIT_CFLAGS := -std=gnu11 $(WARN) -Os -static -ffunction-sections -fdata-sections \
+	-DO2V_VERSION='"$(VERSION)"' -Wl,--gc-sections -s
+
+COMMON_SRC := $(wildcard common/*.c)
+REGISTRY_SRC := $(wildcard registry/*.c)
+ROOTFS_SRC := $(wildcard rootfs/*.c)
+CLI_SRC := $(filter-out oci2vm/main.c,$(wildcard oci2vm/*.c))
+INIT_SRC := $(wildcard bootstrap-init/*.c)
+INITLIB_SRC := $(filter-out bootstrap-init/main.c,$(INIT_SRC))
+TEST_SRC := $(wildcard tests/unit/test_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIB_CLI := $(BUILD)/libcli.a
+LIB_ROOTFS := $(BUILD)/librootfs.a
+LIB_REGISTRY := $(BUILD)/libregistry.a
+LIB_INIT := $(BUILD)/libinit.a
+LIB_COMMON := $(BUILD)/libcommon.a
+# Link order: users before what they use.
+LIBS := $(LIB_CLI) $(LIB_ROOTFS) $(LIB_REGISTRY) $(LIB_INIT) $(LIB_COMMON)
+
+TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+
+.PHONY: all check kernel deps install fmt check-fmt clean tests
+.DELETE_ON_ERROR:
+
+all: $(BUILD)/oci2vm $(BUILD)/init
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB_COMMON): $(call obj,$(COMMON_SRC))
+$(LIB_REGISTRY): $(call obj,$(REGISTRY_SRC))
+$(LIB_ROOTFS): $(call obj,$(ROOTFS_SRC))
+$(LIB_CLI): $(call obj,$(CLI_SRC))
+$(LIB_INIT): $(call obj,$(INITLIB_SRC))
+$(LIBS):
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^ $(if $^,,$(BUILD)/obj/empty.o)
+
+$(BUILD)/obj/empty.o:
+	@mkdir -p $(dir $@)
+	echo 'extern int o2v_empty_unit; int o2v_empty_unit;' | $(CC) -x c -c -o $@ -
+
+$(LIBS): | $(BUILD)/obj/empty.o
+
+$(BUILD)/oci2vm: $(call obj,oci2vm/main.c) $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS) $(PKG_LIBS)
+
+$(BUILD)/init: $(INIT_SRC) $(COMMON_SRC) $(wildcard common/*.h bootstrap-init/*.h)
+	@mkdir -p $(dir $@)
+	@if [ -n "$(INIT_SRC)" ]; then \
+		echo "$(INIT_CC) -o $@ (static guest init)"; \
+		$(INIT_CC) $(INIT_CFLAGS) -o $@ $(INIT_SRC) $(COMMON_SRC); \
+	else \
+		echo "bootstrap-init has no sources yet"; rm -f $@; touch $@; \
+	fi
+
+$(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS) $(PKG_LIBS)
+
+tests: $(TESTS)
+
+check: all tests kernel
+	O2V_BUILD=$(abspath $(BUILD)) tests/run.sh
+
+kernel:
+	kernel/build.sh
+
+deps:
+	scripts/deps.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/oci2vm
+	install -m 0755 $(BUILD)/oci2vm $(DESTDIR)$(PREFIX)/bin/oci2vm
+	install -m 0755 $(BUILD)/init $(DESTDIR)$(PREFIX)/libexec/oci2vm/init
+
+FMT_SRC = $(wildcard common/*.[ch] registry/*.[ch] rootfs/*.[ch] oci2vm/*.[ch] \
+	bootstrap-init/*.[ch] tests/unit/*.[ch])
+fmt:
+	clang-format -i $(FMT_SRC)
+check-fmt:
+	clang-format --dry-run -Werror $(FMT_SRC)
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,57 @@
+/* runconfig.h - what bootstrap-init must start, and how.
+ *
+ * The host (oci2vm run/export) fills a struct o2v_runconfig and serializes
+ * it with o2v_runconfig_write(); the guest's init reads it from
+ * /.oci2vm/run.conf with o2v_runconfig_parse(). The text format is
+ * versioned and documented in runconfig.c; the parser treats its input as
+ * untrusted (caps below) and rejects anything it does not understand.
+ *
+ * Ownership: every pointer in the struct is owned by it and released by
+ * o2v_runconfig_release(). Lists are NULL-terminated string vectors.
+ */
+#ifndef O2V_RUNCONFIG_H
+#define O2V_RUNCONFIG_H
+
+#include "error.h"
+
+#define O2V_RUNCONFIG_VERSION 1
+#define O2V_RUNCONFIG_MAX (1024 * 1024) /* whole file */
+#define O2V_RUNCONFIG_LINE_MAX (128 * 1024)
+#define O2V_RUNCONFIG_LIST_MAX 4096 /* args, env entries, volumes */
+#define O2V_RUNCONFIG_PATH "/.oci2vm/run.conf"
+
+struct o2v_volume {
+	char *tag;	   /* virtio-9p mount tag */
+	char *guest_path;  /* absolute path inside the container */
+	bool readonly;
+};
+
+struct o2v_runconfig {
+	char **argv;	   /* final argv, Entrypoint+Cmd already merged; argv[0] non-empty */
+	char **env;	   /* final "K=V" list (image Env + run-time overrides) */
+	char *workdir;	   /* absolute; "" or NULL = "/" */
+	char *user;	   /* "", "name", "uid", "uid:gid", "name:group"; resolved in the guest */
+	char *hostname;	   /* NULL = none set */
+	bool network;	   /* configure lo + eth0 (user-mode net addresses) */
+	struct o2v_volume *volumes;
+	size_t n_volumes;
+	bool terminal;	   /* the workload gets a controlling terminal on the console */
+	unsigned rows, cols; /* initial window size when terminal */
+	unsigned stop_grace; /* seconds between SIGTERM and SIGKILL on "stop" */
+	bool verbose;	   /* init prints what it does */
+	bool shell;	   /* start /bin/busybox sh (outside /app_root) instead of argv */
+	char *rootdisk;	   /* NULL: the root is /app_root in the initramfs; else e.g. "/dev/vda" */
+};
+
+void o2v_runconfig_init(struct o2v_runconfig *rc);
+void o2v_runconfig_release(struct o2v_runconfig *rc);
+
+/* Parse text of length len (need not be NUL-terminated). */
+int o2v_runconfig_parse(struct o2v_runconfig *rc, const char *text, size_t len,
+			struct o2v_error *err);
+
+/* Serialize to a malloc'ed NUL-terminated string; caller frees. */
+int o2v_runconfig_write(const struct o2v_runconfig *rc, char **ret_text, size_t *ret_len,
+			struct o2v_error *err);
+
+#endif

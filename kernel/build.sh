@@ -1,0 +1,110 @@
+#!/bin/sh
+# Build the oci2vm microVM kernel (`make kernel`).
+#
+#   kernel/build.sh           build (or reuse) and print the path of the cached vmlinux
+#   kernel/build.sh --key     print the cache key only (the Makefile embeds it in oci2vm)
+#
+# Source: Debian's linux-source-6.1 tarball.  Config: `make allnoconfig` with
+# KCONFIG_ALLCONFIG=kernel/oci2vm.config, then every assignment of the fragment is checked
+# against the final .config.  Output: $CACHE/kernel/<key>/vmlinux where key is the sha256 of
+# the fragment plus the source package version, so a rerun with nothing changed is a no-op and
+# a changed fragment or source update builds a new kernel next to the old one.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+fragment=$here/oci2vm.config
+pkg=linux-source-6.1
+tarball=${O2V_KERNEL_TARBALL:-/usr/src/$pkg.tar.xz}
+
+die() {
+	echo "kernel/build.sh: $*" >&2
+	exit 1
+}
+
+cache_dir() {
+	if [ -n "${OCI2VM_CACHE:-}" ]; then
+		echo "$OCI2VM_CACHE"
+	elif [ -n "${XDG_CACHE_HOME:-}" ]; then
+		echo "$XDG_CACHE_HOME/oci2vm"
+	else
+		echo "${HOME:?HOME is not set}/.cache/oci2vm"
+	fi
+}
+
+# The version is part of the key: a Debian security update of the source is a new kernel.
+# Without the package the key still exists (oci2vm is built before the kernel) but no
+# kernel can be built for it.
+src_version() {
+	dpkg-query -W -f '${Version}' "$pkg" 2>/dev/null || echo none
+}
+
+cache_key() {
+	{ cat "$fragment"; printf '%s=%s\n' "$pkg" "$(src_version)"; } | sha256sum | cut -d' ' -f1
+}
+
+if [ "${1:-}" = "--key" ]; then
+	cache_key
+	exit 0
+fi
+[ $# -eq 0 ] || die "usage: kernel/build.sh [--key]"
+
+[ -r "$tarball" ] || die "'$tarball' not found: install the kernel source with 'make deps'"
+for tool in make gcc flex bison bc; do
+	command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found: run 'make deps'"
+done
+[ -e /usr/include/libelf.h ] || die "libelf headers not found: run 'make deps'"
+
+version=$(src_version)
+[ "$version" != none ] || die "package '$pkg' is not installed: run 'make deps'"
+key=$(cache_key)
+kdir=$(cache_dir)/kernel
+out=$kdir/$key/vmlinux
+if [ -f "$out" ]; then
+	echo "$out"
+	exit 0
+fi
+mkdir -p "$kdir"
+
+# One build at a time per cache: a second `make kernel` waits, then finds the result.
+exec 9>"$kdir/.lock"
+flock 9
+if [ -f "$out" ]; then
+	echo "$out"
+	exit 0
+fi
+
+# Unpack once per source version; build out of tree (O=) so fragments share the source.
+src=$kdir/src-$version
+if [ ! -d "$src" ]; then
+	echo "kernel: unpacking $tarball" >&2
+	rm -rf "$src.tmp"
+	mkdir -p "$src.tmp"
+	tar -xJf "$tarball" -C "$src.tmp" --strip-components=1
+	mv "$src.tmp" "$src"
+fi
+
+obj=$kdir/build-$key
+mkdir -p "$obj"
+echo "kernel: configuring ($obj)" >&2
+make -s -C "$src" O="$obj" ARCH=x86_64 KCONFIG_ALLCONFIG="$fragment" allnoconfig >&2
+
+# Kconfig silently drops an option whose dependencies are not met; catch that here.
+missing=$(grep -E '^CONFIG_[A-Za-z0-9_]+=' "$fragment" | while IFS= read -r line; do
+	grep -qxF "$line" "$obj/.config" || echo "$line"
+done)
+if [ -n "$missing" ]; then
+	echo "kernel/build.sh: options requested by $fragment are not in the final .config" >&2
+	echo "(a dependency is missing; see 'make menuconfig' in $src with O=$obj):" >&2
+	echo "$missing" | sed 's/^/  /' >&2
+	exit 1
+fi
+
+echo "kernel: building vmlinux with $(nproc) jobs (about 5 minutes on 2 cores)" >&2
+make -s -C "$src" O="$obj" ARCH=x86_64 -j"$(nproc)" vmlinux >&2
+
+# The symbol table is not loaded by QEMU; stripping it halves the file QEMU reads per boot.
+mkdir -p "$kdir/$key"
+objcopy --strip-all "$obj/vmlinux" "$out.tmp"
+cp "$obj/.config" "$kdir/$key/config"
+mv "$out.tmp" "$out"
+echo "$out"

@@ -1,0 +1,68 @@
+/* cli.c - shared CLI output helpers; see cli.h. */
+#include "../common/o2v.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+const char *o2v_program_name = "oci2vm";
+
+static void vprint(const char *kind, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: %s", o2v_program_name, kind);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void o2v_cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprint("error: ", fmt, ap);
+	va_end(ap);
+}
+
+void o2v_cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprint("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+int o2v_cli_fail(const struct o2v_error *err)
+{
+	o2v_cli_error("%s", err->msg[0] ? err->msg : "unknown failure");
+	return err->code == -EINVAL ? O2V_EXIT_USAGE : O2V_EXIT_FAILURE;
+}
+
+int o2v_cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s %s: ", o2v_program_name, cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nsee '%s help %s'\n", o2v_program_name, cmd);
+	return O2V_EXIT_USAGE;
+}
+
+int o2v_cli_print_usage(const char *cmd)
+{
+	const struct o2v_command *c = o2v_command_find(cmd);
+
+	if (!c)
+		return O2V_EXIT_USAGE;
+	fputs(c->usage, stdout);
+	return O2V_EXIT_OK;
+}
+
+bool o2v_cli_is_tty(void)
+{
+	return isatty(STDERR_FILENO) == 1;
+}

@@ -1,0 +1,23 @@
+/* commands.h - the subcommands of oci2vm, one file each (cmd_NAME.c).
+ *
+ * Each takes the argv after the command name (argv[0] is the command name)
+ * and returns the process exit status. To add a command, declare it here
+ * and add one line to the table in main.c.
+ */
+#ifndef O2V_COMMANDS_H
+#define O2V_COMMANDS_H
+
+struct o2v_command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary; /* one line for `oci2vm --help` */
+	const char *usage;   /* full text for `oci2vm help NAME` / `NAME --help` */
+	bool hidden;	     /* plumbing: not listed in --help */
+};
+
+const struct o2v_command *o2v_command_find(const char *name);
+
+int cmd_help(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+#endif

@@ -1,0 +1,94 @@
+/* main.c - oci2vm's entry point and command table.
+ *
+ * Dispatch is table-driven (git's cmd_struct, systemd's verbs): one line per
+ * subcommand. Unknown commands exit 2 with a one-line hint.
+ */
+#include "../common/o2v.h"
+
+#include <locale.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+#ifndef O2V_VERSION
+#define O2V_VERSION "0.0.0-unknown"
+#endif
+
+static const struct o2v_command commands[] = {
+	{ "help", cmd_help, "show help for oci2vm or one command",
+	  "usage: oci2vm help [COMMAND]\n", false },
+	{ "version", cmd_version, "print the version", "usage: oci2vm version\n", false },
+};
+
+const struct o2v_command *o2v_command_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static void print_main_help(FILE *out)
+{
+	fprintf(out, "usage: oci2vm [--version] [--help] COMMAND [ARGS...]\n\n"
+		     "Turn an OCI/Docker container image into a microVM and boot it.\n\n"
+		     "Commands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!commands[i].hidden)
+			fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\nRun 'oci2vm help COMMAND' for a command's options.\n"
+		     "Environment: OCI2VM_CACHE (cache directory), OCI2VM_KERNEL (kernel to boot).\n");
+}
+
+int cmd_help(int argc, char **argv)
+{
+	if (argc < 2) {
+		print_main_help(stdout);
+		return O2V_EXIT_OK;
+	}
+	if (argc > 2)
+		return o2v_cli_usage_error("help", "too many arguments");
+	if (!o2v_command_find(argv[1])) {
+		o2v_cli_error("unknown command '%s'; see 'oci2vm --help'", argv[1]);
+		return O2V_EXIT_USAGE;
+	}
+	return o2v_cli_print_usage(argv[1]);
+}
+
+int cmd_version(int argc, char **argv)
+{
+	(void)argv;
+	if (argc > 1)
+		return o2v_cli_usage_error("version", "takes no arguments");
+	printf("oci2vm %s\n", O2V_VERSION);
+	return O2V_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	/* UTF-8 file names in layers must survive libarchive's locale conversion. */
+	if (!setlocale(LC_CTYPE, "C.UTF-8"))
+		setlocale(LC_CTYPE, "");
+
+	if (argc < 2) {
+		print_main_help(stderr);
+		return O2V_EXIT_USAGE;
+	}
+	const char *name = argv[1];
+	if (!strcmp(name, "--help") || !strcmp(name, "-h"))
+		return cmd_help(1, argv + 1);
+	if (!strcmp(name, "--version"))
+		return cmd_version(1, argv + 1);
+
+	const struct o2v_command *c = o2v_command_find(name);
+	if (!c) {
+		o2v_cli_error("unknown command '%s'; see 'oci2vm --help'", name);
+		return O2V_EXIT_USAGE;
+	}
+	/* "oci2vm CMD --help" right after the command, before it parses anything;
+	 * later --help words may belong to a container command and are left alone. */
+	if (argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")))
+		return o2v_cli_print_usage(name);
+	return c->fn(argc - 1, argv + 1);
+}
