@@ -1,0 +1,220 @@
+/* test_runopts.c - `oci2vm run` option parsing: Docker's spellings, the
+ * design card's "options after REF", and every bad-input case of the issue. */
+#include "../../common/o2v.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "../../oci2vm/runopts.h"
+#include "tap.h"
+
+static int parse(struct o2v_run_opts *o, struct o2v_error *err, const char *const *words)
+{
+	char *argv[64];
+	int argc = 0;
+
+	argv[argc++] = (char *)"run";
+	for (; *words; words++)
+		argv[argc++] = (char *)*words;
+	argv[argc] = NULL;
+	o2v_run_opts_init(o);
+	o2v_error_clear(err);
+	return o2v_run_opts_parse(o, argc, argv, err);
+}
+
+#define PARSE(o, err, ...) parse(o, err, (const char *const[]){ __VA_ARGS__, NULL })
+
+static void test_design_card_example(void)
+{
+	struct o2v_run_opts o;
+	struct o2v_error err;
+
+	TAP_IS_INT(PARSE(&o, &err, "docker.io/valkey/valkey:9.0.0", "-p", "2229:6379"), 0,
+		   "options after REF");
+	TAP_IS_STR(o.ref, "docker.io/valkey/valkey:9.0.0", "ref");
+	TAP_IS_INT(o.n_ports, 1, "one port");
+	TAP_IS_STR(o.ports[0].bind, "127.0.0.1", "default bind is loopback");
+	TAP_IS_INT(o.ports[0].host, 2229, "host port");
+	TAP_IS_INT(o.ports[0].guest, 6379, "guest port");
+	TAP_OK(o.command == NULL, "no command override");
+	TAP_IS_INT(o.memory_mib, 512, "default memory 512M");
+	TAP_IS_INT(o.cpus, 1, "default 1 cpu");
+	o2v_run_opts_release(&o);
+}
+
+static void test_command_split(void)
+{
+	struct o2v_run_opts o;
+	struct o2v_error err;
+
+	TAP_IS_INT(PARSE(&o, &err, "--rm", "img", "-e", "A=1", "sh", "-c", "exit 3", "-p", "1:2"),
+		   0, "command starts at the first non-option word after REF");
+	TAP_IS_STR(o.command[0], "sh", "argv[0]");
+	TAP_IS_STR(o.command[2], "exit 3", "argv[2]");
+	TAP_IS_STR(o.command[3], "-p", "options after the command belong to it");
+	TAP_IS_INT(o.n_ports, 0, "no port parsed from the command");
+	TAP_IS_STR(o.env[0], "A=1", "-e after REF");
+	TAP_OK(o.rm, "--rm");
+	o2v_run_opts_release(&o);
+
+	TAP_IS_INT(PARSE(&o, &err, "img", "--", "-x", "y"), 0, "-- ends options");
+	TAP_IS_STR(o.command[0], "-x", "command after --");
+	o2v_run_opts_release(&o);
+
+	TAP_IS_INT(PARSE(&o, &err, "-it", "--entrypoint=", "--name", "web.1", "img"), 0,
+		   "bundled short flags and --opt=");
+	TAP_OK(o.interactive && o.tty, "-it");
+	TAP_IS_STR(o.entrypoint, "", "--entrypoint= clears");
+	TAP_IS_STR(o.name, "web.1", "--name");
+	o2v_run_opts_release(&o);
+
+	TAP_IS_INT(PARSE(&o, &err, "-dp", "8080:80/tcp", "-m", "1g", "--cpus", "2", "img"), 0,
+		   "-dp VALUE");
+	TAP_OK(o.detach && o.n_ports == 1 && o.ports[0].guest == 80, "-d and -p bundled");
+	TAP_IS_INT(o.memory_mib, 1024, "-m 1g");
+	TAP_IS_INT(o.cpus, 2, "--cpus 2");
+	o2v_run_opts_release(&o);
+}
+
+static void test_verbose_vs_volume(void)
+{
+	struct o2v_run_opts o;
+	struct o2v_error err;
+
+	TAP_IS_INT(PARSE(&o, &err, "-v", "img"), 0, "-v without HOST:GUEST");
+	TAP_OK(o.verbose && o.n_volumes == 0, "-v alone is verbose");
+	TAP_IS_STR(o.ref, "img", "and REF is not eaten");
+	o2v_run_opts_release(&o);
+
+	TAP_IS_INT(PARSE(&o, &err, "-v", "/tmp:/data:ro", "img"), 0, "-v HOST:GUEST:ro");
+	TAP_OK(!o.verbose && o.n_volumes == 1 && o.volumes[0].readonly, "a read-only volume");
+	TAP_IS_STR(o.volumes[0].guest, "/data", "guest path");
+	o2v_run_opts_release(&o);
+}
+
+static void expect_usage_error(const char *what, const char *needle, int r,
+			       const struct o2v_error *err)
+{
+	TAP_IS_INT(r, -EINVAL, "%s is a usage error", what);
+	if (!TAP_OK(strstr(err->msg, needle) != NULL, "%s: message names '%s'", what, needle))
+		printf("#   message: %s\n", err->msg);
+}
+
+static void test_bad_input(void)
+{
+	struct o2v_run_opts o;
+	struct o2v_error err;
+	int r;
+
+	r = PARSE(&o, &err, "-p", "70000:1", "img");
+	expect_usage_error("-p 70000:1", "70000", r, &err);
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "-p", "a:b", "img");
+	expect_usage_error("-p a:b", "'a'", r, &err);
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "-p", "80", "img");
+	expect_usage_error("-p 80", "HOSTPORT:GUESTPORT", r, &err);
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "-p", "80:80", "-p", "80:81", "img");
+	expect_usage_error("duplicate host port", "published twice", r, &err);
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "-p", "1.2.3:80:80", "img");
+	expect_usage_error("bad bind address", "not an IP address", r, &err);
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "-p", "80:80/sctp", "img");
+	expect_usage_error("bad protocol", "sctp", r, &err);
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "-v", "/nonexistent-o2v:/x", "img");
+	expect_usage_error("missing host dir", "does not exist", r, &err);
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "-v", "/tmp:rel", "img");
+	expect_usage_error("relative guest path", "must be absolute", r, &err);
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "--memory", "1K", "img");
+	expect_usage_error("--memory 1K", "too small", r, &err);
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "--memory", "lots", "img");
+	expect_usage_error("--memory lots", "invalid size", r, &err);
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "--cpus", "0", "img");
+	expect_usage_error("--cpus 0", "--cpus", r, &err);
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "--accel", "xen", "img");
+	expect_usage_error("--accel xen", "auto, kvm or tcg", r, &err);
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "--bogus", "img");
+	expect_usage_error("unknown option", "--bogus", r, &err);
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "-p");
+	expect_usage_error("missing value", "needs a value", r, &err);
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "--rm");
+	expect_usage_error("missing image", "missing image reference", r, &err);
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "-d", "-t", "img");
+	expect_usage_error("-d -t", "-t needs a terminal", r, &err);
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "--name", "-bad", "img");
+	TAP_OK(r < 0, "--name -bad is refused");
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "--name", "a/b", "img");
+	expect_usage_error("--name a/b", "invalid name", r, &err);
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "-w", "rel", "img");
+	expect_usage_error("-w rel", "absolute", r, &err);
+	o2v_run_opts_release(&o);
+}
+
+static void test_sizes_and_ports(void)
+{
+	struct o2v_error err;
+	uint64_t b;
+	struct o2v_port p;
+
+	TAP_OK(o2v_parse_size("512", &b, &err) == 0 && b == 512ULL << 20, "bare number is MiB");
+	TAP_OK(o2v_parse_size("2GiB", &b, &err) == 0 && b == 2ULL << 30, "2GiB");
+	TAP_OK(o2v_parse_size("100k", &b, &err) == 0 && b == 100ULL << 10, "100k");
+	TAP_OK(o2v_parse_size("-1", &b, &err) < 0, "negative size refused");
+	TAP_OK(o2v_parse_size("99999999999999999999", &b, &err) < 0, "overflow refused");
+	TAP_OK(o2v_parse_port("0.0.0.0:8080:80/udp", &p, &err) == 0 && p.udp &&
+		       !strcmp(p.bind, "0.0.0.0") && p.host == 8080,
+	       "0.0.0.0:8080:80/udp");
+	TAP_OK(o2v_parse_port("[::1]:8080:80", &p, &err) == 0 && !strcmp(p.bind, "::1"),
+	       "[::1]:8080:80");
+	TAP_OK(o2v_parse_port("0:80", &p, &err) < 0, "host port 0 refused");
+}
+
+static void test_port_in_use(void)
+{
+	struct o2v_error err;
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	struct o2v_port p;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	TAP_OK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 1) == 0 &&
+		       getsockname(fd, (struct sockaddr *)&a, &len) == 0,
+	       "listen on a free port");
+	memset(&p, 0, sizeof(p));
+	strcpy(p.bind, "127.0.0.1");
+	p.host = ntohs(a.sin_port);
+	p.guest = 80;
+	TAP_IS_INT(o2v_ports_check_free(&p, 1, &err), -EADDRINUSE, "a used port is detected");
+	TAP_OK(strstr(err.msg, "already in use") != NULL, "message says already in use");
+	close(fd);
+	TAP_IS_INT(o2v_ports_check_free(&p, 1, &err), 0, "the port is free again after close");
+}
+
+int main(void)
+{
+	test_design_card_example();
+	test_command_split();
+	test_verbose_vs_volume();
+	test_bad_input();
+	test_sizes_and_ports();
+	test_port_in_use();
+	return tap_done();
+}
