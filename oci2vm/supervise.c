@@ -1,0 +1,370 @@
+/* supervise.c - see supervise.h. */
+#include "../common/o2v.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+
+#include "../common/fsutil.h"
+#include "supervise.h"
+
+#define CONNECT_TIMEOUT_MS 30000 /* QEMU start-up under TCG on a loaded machine */
+#define KILL_MARGIN_MS 3000	 /* after the guest's grace period, before SIGKILL */
+#define STATUS_MAX (64 * 1024)
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int unix_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+int o2v_vm_control(const char *ctl_sock, const char *line, struct o2v_error *err)
+{
+	/* QEMU serves one client at a time: retry briefly if another is connected. */
+	int64_t deadline = now_ms() + 2000;
+	int fd;
+
+	while ((fd = unix_connect(ctl_sock)) < 0) {
+		if (now_ms() > deadline || (fd != -ECONNREFUSED && fd != -EAGAIN))
+			return o2v_error_sys(err, fd, "send '%s' to the VM", line);
+		usleep(20000);
+	}
+	char buf[256];
+	int n = snprintf(buf, sizeof(buf), "%s\n", line);
+	int r = o2v_write_all(fd, buf, (size_t)n);
+	close(fd);
+	if (r < 0)
+		return o2v_error_sys(err, r, "send '%s' to the VM", line);
+	return 0;
+}
+
+void o2v_status_read(const char *status_path, struct o2v_vm_exit *ret)
+{
+	_cleanup_free_ char *text = NULL;
+
+	ret->reported = false;
+	if (o2v_read_file(status_path, STATUS_MAX, &text, NULL, NULL) < 0)
+		return;
+	for (char *line = text, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		int code;
+		char extra;
+		if (sscanf(line, "exit %d%c", &code, &extra) == 1 && code >= 0 && code <= 255) {
+			ret->code = code;
+			ret->reported = true;
+		} else if (!strncmp(line, "error ", 6)) {
+			snprintf(ret->message, sizeof(ret->message), "%s", line + 6);
+		}
+	}
+}
+
+/* The last non-empty line of QEMU's log: its reason for refusing to start. */
+static void qemu_log_tail(const char *path, char *out, size_t outlen)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+
+	if (o2v_read_file(path, STATUS_MAX, &text, &len, NULL) < 0 || len == 0)
+		return;
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		text[--len] = '\0';
+	char *start = strrchr(text, '\n');
+	snprintf(out, outlen, "%s", start ? start + 1 : text);
+}
+
+static pid_t spawn_qemu(const struct o2v_supervise *s, const sigset_t *oldmask,
+			struct o2v_error *err)
+{
+	int logfd = open(s->qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (logfd < 0)
+		return o2v_error_sys(err, -errno, "create '%s'", s->qemu_log);
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(logfd);
+		return o2v_error_sys(err, -errno, "start QEMU");
+	}
+	if (pid == 0) {
+		/* QEMU gets no terminal: Ctrl-C goes to us (its own process group),
+		 * and it dies with us if we are killed. */
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(125);
+		int devnull = open("/dev/null", O_RDONLY);
+		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
+			_exit(125);
+		sigprocmask(SIG_SETMASK, oldmask, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		execvp(s->qemu_argv[0], s->qemu_argv);
+		dprintf(2, "cannot execute '%s': %s\n", s->qemu_argv[0], strerror(errno));
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	close(logfd);
+	return pid;
+}
+
+struct relay {
+	const struct o2v_supervise *s;
+	pid_t qemu;
+	int con;	   /* console socket */
+	int sfd;	   /* signalfd */
+	bool qemu_done;
+	int qemu_status;
+	bool in_open;
+	bool out_open;
+	int64_t kill_at;   /* 0: no deadline */
+	int stops;	   /* stop requests seen */
+};
+
+static void reap(struct relay *r)
+{
+	int st;
+
+	if (!r->qemu_done && waitpid(r->qemu, &st, WNOHANG) == r->qemu) {
+		r->qemu_done = true;
+		r->qemu_status = st;
+	}
+}
+
+static int connect_console(struct relay *r, struct o2v_error *err)
+{
+	int64_t deadline = now_ms() + CONNECT_TIMEOUT_MS;
+
+	for (;;) {
+		int fd = unix_connect(r->s->console_sock);
+		if (fd >= 0) {
+			r->con = fd;
+			return 0;
+		}
+		reap(r);
+		if (r->qemu_done) {
+			char tail[O2V_VM_MESSAGE_MAX] = "";
+			qemu_log_tail(r->s->qemu_log, tail, sizeof(tail));
+			if (WIFEXITED(r->qemu_status) && WEXITSTATUS(r->qemu_status) == 127)
+				return o2v_error_set(err, -ENOENT,
+						     "QEMU '%s' not found: install the Debian package "
+						     "qemu-system-x86",
+						     r->s->qemu_argv[0]);
+			return o2v_error_set(err, -EPROTO, "QEMU failed to start: %s",
+					     tail[0] ? tail : "no message");
+		}
+		if (now_ms() > deadline) {
+			kill(r->qemu, SIGKILL);
+			return o2v_error_set(err, -ETIMEDOUT,
+					     "QEMU did not open its console within %d s",
+					     CONNECT_TIMEOUT_MS / 1000);
+		}
+		usleep(2000);
+	}
+}
+
+static void send_winsize(struct relay *r)
+{
+	struct winsize ws;
+	char line[64];
+
+	if (!r->s->tty || ioctl(r->s->in_fd, TIOCGWINSZ, &ws) < 0)
+		return;
+	snprintf(line, sizeof(line), "winsize %u %u", ws.ws_row, ws.ws_col);
+	o2v_vm_control(r->s->ctl_sock, line, NULL);
+}
+
+static void request_stop(struct relay *r, bool force)
+{
+	if (force || r->stops++ > 0) {
+		/* Second Ctrl-C, or SIGQUIT: the user wants it gone now. */
+		kill(r->qemu, SIGKILL);
+		return;
+	}
+	if (o2v_vm_control(r->s->ctl_sock, "stop", NULL) < 0) {
+		kill(r->qemu, SIGKILL);
+		return;
+	}
+	r->kill_at = now_ms() + (int64_t)r->s->stop_grace * 1000 + KILL_MARGIN_MS;
+}
+
+static void handle_signal(struct relay *r)
+{
+	struct signalfd_siginfo si;
+
+	while (read(r->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap(r);
+			break;
+		case SIGWINCH:
+			send_winsize(r);
+			break;
+		case SIGQUIT:
+			request_stop(r, true);
+			break;
+		default: /* SIGINT, SIGTERM, SIGHUP */
+			request_stop(r, false);
+			break;
+		}
+	}
+}
+
+/* Copy what is readable from `from` to `to`; false on EOF or error of `from`. */
+static bool pump(int from, int to, bool *to_open)
+{
+	char buf[16384];
+	ssize_t n = read(from, buf, sizeof(buf));
+
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN;
+	if (n == 0)
+		return false;
+	if (*to_open && o2v_write_all(to, buf, (size_t)n) < 0)
+		*to_open = false; /* the reader went away (closed pipe): keep draining */
+	return true;
+}
+
+static void relay_loop(struct relay *r)
+{
+	bool con_open = true;
+
+	while (!r->qemu_done || con_open) {
+		struct pollfd p[3] = {
+			{ .fd = r->sfd, .events = POLLIN },
+			{ .fd = con_open ? r->con : -1, .events = POLLIN },
+			{ .fd = r->in_open ? r->s->in_fd : -1, .events = POLLIN },
+		};
+		int timeout = -1;
+		if (r->kill_at) {
+			int64_t left = r->kill_at - now_ms();
+			if (left <= 0) {
+				kill(r->qemu, SIGKILL);
+				r->kill_at = 0;
+				continue;
+			}
+			timeout = (int)left;
+		}
+		if (r->qemu_done)
+			timeout = 200; /* drain what the console still holds, then stop */
+		int n = poll(p, 3, timeout);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n == 0 && r->qemu_done)
+			break;
+		if (p[0].revents & POLLIN)
+			handle_signal(r);
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
+			con_open = pump(r->con, r->s->out_fd, &r->out_open);
+		if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+			bool con_writable = true;
+			r->in_open = pump(r->s->in_fd, r->con, &con_writable);
+		}
+		reap(r);
+	}
+}
+
+int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret,
+		      struct o2v_error *err)
+{
+	sigset_t mask, oldmask;
+	struct termios saved_tio;
+	bool raw = false;
+	int rc;
+	struct relay r = { .s = s, .con = -1, .in_open = s->in_fd >= 0, .out_open = true };
+
+	memset(ret, 0, sizeof(*ret));
+	ret->code = 125;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
+	sigaddset(&mask, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+	signal(SIGPIPE, SIG_IGN);
+	r.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (r.sfd < 0) {
+		rc = o2v_error_sys(err, -errno, "supervise QEMU");
+		goto out_mask;
+	}
+	unlink(s->status_path);
+	r.qemu = spawn_qemu(s, &oldmask, err);
+	if (r.qemu < 0) {
+		rc = r.qemu;
+		goto out_sfd;
+	}
+	if ((rc = connect_console(&r, err)) < 0)
+		goto out_reap;
+	if (s->started)
+		s->started(r.qemu, s->userdata);
+	if (s->tty && tcgetattr(s->in_fd, &saved_tio) == 0) {
+		struct termios t = saved_tio;
+		cfmakeraw(&t);
+		raw = tcsetattr(s->in_fd, TCSANOW, &t) == 0;
+		send_winsize(&r);
+	}
+	relay_loop(&r);
+	rc = 0;
+out_reap:
+	if (!r.qemu_done) {
+		kill(r.qemu, SIGKILL);
+		while (waitpid(r.qemu, &r.qemu_status, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (raw)
+		tcsetattr(s->in_fd, TCSANOW, &saved_tio);
+	if (r.con >= 0)
+		close(r.con);
+	if (rc == 0) {
+		o2v_status_read(s->status_path, ret);
+		if (!ret->reported && !ret->message[0]) {
+			char tail[O2V_VM_MESSAGE_MAX - 64] = "";
+			qemu_log_tail(s->qemu_log, tail, sizeof(tail));
+			if (WIFSIGNALED(r.qemu_status))
+				snprintf(ret->message, sizeof(ret->message),
+					 "QEMU was killed by signal %d%s%s", WTERMSIG(r.qemu_status),
+					 tail[0] ? ": " : "", tail);
+			else
+				snprintf(ret->message, sizeof(ret->message),
+					 "the VM ended without reporting an exit status%s%s",
+					 tail[0] ? ": " : "", tail);
+		}
+		if (!ret->reported)
+			ret->code = 125;
+	}
+out_sfd:
+	close(r.sfd);
+out_mask:
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	return rc;
+}

@@ -1,0 +1,53 @@
+/* supervise.h - run one QEMU process and be its only parent.
+ *
+ * The supervisor (the foreground `oci2vm run`/`boot`, or the background
+ * process of `run -d`) starts QEMU, relays the guest console between a unix
+ * socket QEMU serves and the user's terminal or a log file, turns SIGINT /
+ * SIGTERM / SIGHUP into a graceful "stop" on the control port (a second one
+ * kills QEMU), and after QEMU exits reads the guest's status line.
+ *
+ * Leftovers: QEMU runs with PR_SET_PDEATHSIG=SIGKILL, so if the supervisor
+ * itself is killed QEMU dies with it; on every return path QEMU has exited
+ * and has been reaped.
+ */
+#ifndef O2V_SUPERVISE_H
+#define O2V_SUPERVISE_H
+
+#include <sys/types.h>
+
+#include "../common/error.h"
+
+struct o2v_supervise {
+	char *const *qemu_argv;	  /* argv[0] is the QEMU binary (looked up in PATH) */
+	const char *console_sock; /* QEMU serves the console here (server=on,wait=on) */
+	const char *ctl_sock;	  /* QEMU serves the control port here (server=on,wait=off) */
+	const char *status_path;  /* QEMU writes the status port into this file */
+	const char *qemu_log;	  /* QEMU's stdout and stderr */
+	int in_fd;		  /* forwarded to the console; -1: none */
+	int out_fd;		  /* console output goes here */
+	bool tty;		  /* in_fd is our terminal: raw mode, window size updates */
+	unsigned stop_grace;	  /* seconds the guest gets after "stop" before QEMU is killed */
+	void (*started)(pid_t qemu_pid, void *userdata); /* QEMU is up; may be NULL */
+	void *userdata;
+};
+
+#define O2V_VM_MESSAGE_MAX 512
+
+struct o2v_vm_exit {
+	int code;	/* the workload's status (0-255), or 125 when nothing was reported */
+	bool reported;	/* the guest's init reported `exit N` */
+	char message[O2V_VM_MESSAGE_MAX]; /* init's `error` line, or why QEMU ended early */
+};
+
+/* Run QEMU to completion. Returns 0 when the VM ran and ended (see ret->code),
+ * negative when it could not be started (QEMU missing, refused the options, ...). */
+int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret,
+		      struct o2v_error *err);
+
+/* Send one line to a running VM's control socket ("stop", "signal 15", ...). */
+int o2v_vm_control(const char *ctl_sock, const char *line, struct o2v_error *err);
+
+/* Read the status port file: the last "exit N" and any "error ..." line. */
+void o2v_status_read(const char *status_path, struct o2v_vm_exit *ret);
+
+#endif

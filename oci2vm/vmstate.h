@@ -1,0 +1,70 @@
+/* vmstate.h - per-VM state under the runtime directory (ps, logs, stop, rm).
+ *
+ * Layout: RUNTIME/vms/ID/ holds
+ *   state        key=value lines (this module)
+ *   lock         flock()ed by the supervising oci2vm process for the VM's
+ *                whole life: "running" means "someone holds this lock", which,
+ *                unlike a pid, cannot be fooled by pid reuse or a crash
+ *   console.log  console output of a detached VM
+ *   status       the guest's status port (init's "exit N" line)
+ *   qemu.log     QEMU's own stderr
+ *   console.sock, ctl.sock   QEMU chardev sockets
+ * RUNTIME/names/NAME is a symlink to ../vms/ID: creating it is the atomic
+ * "this name is taken" step.
+ */
+#ifndef O2V_VMSTATE_H
+#define O2V_VMSTATE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../common/error.h"
+
+#define O2V_VM_ID_LEN 12
+
+struct o2v_vm {
+	char id[O2V_VM_ID_LEN + 1];
+	char *name;
+	char *image;
+	char *ports;	   /* human-readable "127.0.0.1:2229->6379/tcp, ..." */
+	char *dir;	   /* RUNTIME/vms/ID */
+	int64_t created;   /* unix seconds */
+	int64_t finished;  /* unix seconds, 0 while running */
+	pid_t qemu_pid;
+	pid_t supervisor_pid;
+	int exit_code;	   /* -1 while running or unknown */
+	bool remove_on_exit;
+	bool detached;
+};
+
+void o2v_vm_release(struct o2v_vm *vm);
+
+/* Create a new VM state directory; name NULL = generate one. Fails with
+ * -EEXIST and a clear message when the name is taken by a VM that still exists. */
+int o2v_vm_create(const char *runtime_dir, const char *name, struct o2v_vm *ret,
+		  struct o2v_error *err);
+
+/* Write vm's fields to its state file (atomically). */
+int o2v_vm_save(const struct o2v_vm *vm, struct o2v_error *err);
+
+/* Find a VM by name, full ID or unique ID prefix. -ENOENT if none. */
+int o2v_vm_load(const char *runtime_dir, const char *name_or_id, struct o2v_vm *ret,
+		struct o2v_error *err);
+
+/* All VMs, oldest first. */
+int o2v_vm_list(const char *runtime_dir, struct o2v_vm **ret, size_t *ret_n,
+		struct o2v_error *err);
+
+/* Take the VM's life lock (the supervisor does, once). Returns the fd. */
+int o2v_vm_lock(const struct o2v_vm *vm, struct o2v_error *err);
+
+/* True while a supervisor holds the lock. */
+bool o2v_vm_is_running(const struct o2v_vm *vm);
+
+/* Remove the state directory and the name link. The VM must not be running. */
+int o2v_vm_remove(const struct o2v_vm *vm, struct o2v_error *err);
+
+/* Path of a file in the VM's directory (malloc'ed). */
+char *o2v_vm_path(const struct o2v_vm *vm, const char *file);
+
+#endif
