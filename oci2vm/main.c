@@ -19,6 +19,34 @@ static const struct o2v_command commands[] = {
 	{ "help", cmd_help, "show help for oci2vm or one command",
 	  "usage: oci2vm help [COMMAND]\n", false },
 	{ "version", cmd_version, "print the version", "usage: oci2vm version\n", false },
+	{ "ps", cmd_ps, "list running VMs (-a: also stopped ones)",
+	  "usage: oci2vm ps [-a] [-q]\n\n"
+	  "List VMs: id, name, image, status (uptime or exit code) and published ports.\n\n"
+	  "  -a, --all     also list VMs that have stopped\n"
+	  "  -q, --quiet   print only the ids\n",
+	  false },
+	{ "logs", cmd_logs, "print the console output of a detached VM",
+	  "usage: oci2vm logs [-f] NAME|ID\n\n"
+	  "Print the console output of a VM started with 'oci2vm run -d'.\n\n"
+	  "  -f, --follow  keep printing new output until the VM stops\n",
+	  false },
+	{ "stop", cmd_stop, "stop VMs gracefully (SIGTERM, then kill)",
+	  "usage: oci2vm stop [-t SECONDS] NAME|ID...\n\n"
+	  "Ask the VM's init to stop the workload: SIGTERM, then SIGKILL after the VM's\n"
+	  "stop timeout; the VM is killed if it has not ended after SECONDS (default 10)\n"
+	  "plus a short margin.\n\n"
+	  "  -t, --time SECONDS   how long to wait before killing the VM\n",
+	  false },
+	{ "kill", cmd_kill, "kill VMs now, or send a signal to the workload",
+	  "usage: oci2vm kill [-s SIGNAL] NAME|ID...\n\n"
+	  "Without -s, end the VM at once (no grace). With -s, deliver SIGNAL (a name\n"
+	  "such as TERM or HUP, or a number) to the workload inside the VM.\n",
+	  false },
+	{ "rm", cmd_rm, "remove stopped VMs",
+	  "usage: oci2vm rm [-f] NAME|ID...\n\n"
+	  "Remove the state (logs, exit code) of stopped VMs.\n\n"
+	  "  -f, --force   kill a running VM first\n",
+	  false },
 };
 
 const struct o2v_command *o2v_command_find(const char *name)

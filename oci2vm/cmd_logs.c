@@ -1,0 +1,67 @@
+/* cmd_logs.c - `oci2vm logs [-f] NAME`: the console output of a VM. */
+#include "../common/o2v.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <string.h>
+
+#include "../common/fsutil.h"
+#include "cli.h"
+#include "commands.h"
+#include "vmcli.h"
+
+/* Copy what fd holds from its current offset to stdout; false on a write error. */
+static bool copy_available(int fd)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = O2V_RETRY(read(fd, buf, sizeof(buf)))) > 0)
+		if (o2v_write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
+			return false;
+	return true;
+}
+
+int cmd_logs(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "follow", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool follow = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+f", longopts, NULL)) != -1) {
+		if (c != 'f')
+			return o2v_cli_usage_error("logs", "unknown option");
+		follow = true;
+	}
+	if (optind + 1 != argc)
+		return o2v_cli_usage_error("logs", "expected one VM name or id");
+
+	_cleanup_free_ char *rt = o2v_vmcli_runtime_dir();
+	struct o2v_vm vm;
+	int r;
+
+	if (!rt)
+		return O2V_EXIT_FAILURE;
+	if ((r = o2v_vmcli_load(rt, argv[optind], &vm)) != 0)
+		return r;
+	_cleanup_free_ char *path = o2v_vm_path(&vm, "console.log");
+	_cleanup_close_ int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0) {
+		o2v_cli_error("VM '%s' has no log: only detached VMs (run -d) keep one", vm.name);
+		o2v_vm_release(&vm);
+		return O2V_EXIT_FAILURE;
+	}
+	bool ok = copy_available(fd);
+	/* Follow while the supervisor runs, then one last read for what it wrote last. */
+	while (ok && follow && o2v_vm_is_running(&vm)) {
+		usleep(100000);
+		ok = copy_available(fd);
+	}
+	if (ok && follow)
+		ok = copy_available(fd);
+	o2v_vm_release(&vm);
+	return ok ? O2V_EXIT_OK : O2V_EXIT_FAILURE;
+}

@@ -1,0 +1,72 @@
+/* vmcli.c - see vmcli.h. */
+#include "../common/o2v.h"
+
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+#include "../common/fsutil.h"
+#include "../common/paths.h"
+#include "cli.h"
+#include "vmcli.h"
+
+char *o2v_vmcli_runtime_dir(void)
+{
+	struct o2v_error err;
+	char *dir = NULL;
+
+	if (o2v_runtime_dir(&dir, &err) < 0) {
+		o2v_cli_fail(&err);
+		return NULL;
+	}
+	return dir;
+}
+
+int o2v_vmcli_load(const char *runtime_dir, const char *name, struct o2v_vm *ret)
+{
+	struct o2v_error err;
+
+	if (o2v_vm_load(runtime_dir, name, ret, &err) < 0)
+		return o2v_cli_fail(&err);
+	return 0;
+}
+
+bool o2v_vmcli_wait_stopped(const struct o2v_vm *vm, int timeout_ms)
+{
+	for (int waited = 0; o2v_vm_is_running(vm); waited += 50) {
+		if (waited >= timeout_ms)
+			return false;
+		usleep(50000);
+	}
+	return true;
+}
+
+void o2v_vmcli_kill_qemu(const struct o2v_vm *vm)
+{
+	char path[64];
+	_cleanup_free_ char *cmdline = NULL;
+	size_t len;
+
+	if (vm->qemu_pid <= 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)vm->qemu_pid);
+	if (o2v_read_file(path, 1 << 20, &cmdline, &len, NULL) < 0)
+		return;
+	/* Only if that pid is still QEMU running this VM's sockets. */
+	if (memmem(cmdline, len, "qemu-system", 11) && memmem(cmdline, len, vm->id, strlen(vm->id)))
+		kill(vm->qemu_pid, SIGKILL);
+}
+
+void o2v_vmcli_reconcile(struct o2v_vm *vm)
+{
+	if (o2v_vm_is_running(vm) || vm->finished)
+		return;
+	/* The supervisor died (killed, crashed): QEMU died with it (PDEATHSIG). */
+	o2v_vmcli_kill_qemu(vm);
+	vm->finished = (int64_t)time(NULL);
+	if (vm->remove_on_exit) {
+		o2v_vm_remove(vm, NULL);
+		return;
+	}
+	o2v_vm_save(vm, NULL);
+}

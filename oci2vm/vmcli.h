@@ -1,0 +1,22 @@
+/* vmcli.h - what the VM lifecycle commands (ps, logs, stop, kill, rm) share. */
+#ifndef O2V_VMCLI_H
+#define O2V_VMCLI_H
+
+#include "vmstate.h"
+
+/* The runtime directory, or print the error and return NULL. Caller frees. */
+char *o2v_vmcli_runtime_dir(void);
+
+/* Load a VM by name or id; prints the error and returns an exit code on failure. */
+int o2v_vmcli_load(const char *runtime_dir, const char *name, struct o2v_vm *ret);
+
+/* Wait up to timeout_ms for the VM's supervisor to finish; true if it did. */
+bool o2v_vmcli_wait_stopped(const struct o2v_vm *vm, int timeout_ms);
+
+/* SIGKILL the VM's QEMU if that pid is still a QEMU process (pid reuse safe). */
+void o2v_vmcli_kill_qemu(const struct o2v_vm *vm);
+
+/* Record a VM that ended without its supervisor as exited; remove it if --rm. */
+void o2v_vmcli_reconcile(struct o2v_vm *vm);
+
+#endif
