@@ -47,6 +47,14 @@ static const struct o2v_command commands[] = {
 	  "Remove the state (logs, exit code) of stopped VMs.\n\n"
 	  "  -f, --force   kill a running VM first\n",
 	  false },
+	{ "login", cmd_login, "log in to a registry (stores credentials like docker login)",
+	  "usage: oci2vm login [-u USER] [--password-stdin | -p PASS]\n"
+	  "                    [--insecure-registry HOST] [SERVER]\n\n"
+	  "Check the credentials with the registry (default docker.io), then store them\n"
+	  "in ~/.docker/config.json ($DOCKER_CONFIG), or with the configured credential\n"
+	  "helper (credsStore/credHelpers), where docker and podman find them too.\n", false },
+	{ "logout", cmd_logout, "remove the stored credentials of a registry",
+	  "usage: oci2vm logout [SERVER]\n", false },
 };
 
 const struct o2v_command *o2v_command_find(const char *name)
