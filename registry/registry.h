@@ -59,6 +59,8 @@ struct o2v_image {
 	struct o2v_image_config config;
 	struct o2v_layer *layers;
 	size_t n_layers;
+	char resolved_digest[O2V_DIGEST_MAX]; /* what the tag pointed to (an index), else = manifest */
+	uint64_t downloaded;		      /* bytes fetched by this pull (0: all cached) */
 };
 
 void o2v_image_free(struct o2v_image *img);
@@ -71,6 +73,36 @@ void o2v_cache_close(struct o2v_cache *c);
 const char *o2v_cache_root(const struct o2v_cache *c);
 /* Path of a verified blob in the cache (malloc'ed), or NULL if absent/invalid digest. */
 char *o2v_cache_blob_path(const struct o2v_cache *c, const char *digest);
+/* Open (creating if needed) the cache in the default place (paths.h o2v_cache_dir()). */
+int o2v_cache_open_default(struct o2v_cache **ret, struct o2v_error *err);
+
+/* One tagged image of the cache, for `oci2vm images`. */
+struct o2v_image_info {
+	char *name;		      /* normalised reference (ref.name annotation) */
+	char digest[O2V_DIGEST_MAX];  /* manifest digest */
+	uint64_t size;		      /* manifest + config + layers as stored (compressed) */
+	char platform[96];	      /* "linux/amd64", "" when unknown */
+	bool complete;		      /* every blob is present */
+};
+
+/* All named entries of index.json, in index order. */
+int o2v_cache_list(struct o2v_cache *c, struct o2v_image_info **ret, size_t *ret_n,
+		   struct o2v_error *err);
+void o2v_image_info_free(struct o2v_image_info *v, size_t n);
+
+/* Remove the tag ref->normalized (or, for a digest reference, every entry
+ * with that digest) from index.json; blobs stay until prune. -ENOENT
+ * "image 'NAME' not found in the cache". */
+int o2v_cache_untag(struct o2v_cache *c, const struct o2v_ref *ref, struct o2v_error *err);
+
+struct o2v_prune_stats {
+	uint64_t blobs, bytes; /* unreferenced blobs removed */
+	uint64_t stale;	       /* abandoned staging areas / temp files removed */
+};
+
+/* Remove every blob no index.json entry references, and staging areas
+ * left by pulls that died. Safe while other pulls run. */
+int o2v_cache_prune(struct o2v_cache *c, struct o2v_prune_stats *ret, struct o2v_error *err);
 
 /* Progress events for the CLI to render. */
 enum o2v_progress_kind {
@@ -96,6 +128,7 @@ struct o2v_pull_opts {
 	const char *const *insecure_registries; /* NULL-terminated; loopback is always allowed */
 	void (*progress)(const struct o2v_progress *p, void *userdata);
 	void *userdata;
+	unsigned max_parallel; /* concurrent blob downloads; 0 = default (4) */
 };
 
 /* Resolve ref and make sure the manifest, config and every layer are in the
@@ -103,5 +136,21 @@ struct o2v_pull_opts {
  * failure the cache is exactly as before (no partial or unverified blob). */
 int o2v_pull(struct o2v_cache *c, const struct o2v_ref *ref, const struct o2v_pull_opts *opts,
 	     struct o2v_image **ret, struct o2v_error *err);
+
+/* Open an image that is in the cache, without any network access (what
+ * `run` and `export` use after a pull, and O2V_PULL_NEVER). A tag matches the
+ * ref.name annotation; a digest reference also matches the manifest digest
+ * or the digest a tag resolved to. -ENOENT "image 'NAME' not found in the
+ * cache; pull it with 'oci2vm pull NAME'". Every blob must be present. */
+int o2v_image_load(struct o2v_cache *c, const struct o2v_ref *ref, struct o2v_image **ret,
+		   struct o2v_error *err);
+
+/* Resolve ref to its manifest and config without downloading layers and
+ * without changing the cache (what `inspect` shows). With O2V_PULL_MISSING
+ * or NEVER a cached image answers from the cache (MISSING still checks the
+ * tag with one manifest request). Layers in *ret carry digest, size and
+ * diff_id, but their blobs need not be present. */
+int o2v_inspect(struct o2v_cache *c, const struct o2v_ref *ref, const struct o2v_pull_opts *opts,
+		struct o2v_image **ret, struct o2v_error *err);
 
 #endif
