@@ -19,7 +19,7 @@ TD_CACHE=${OCI2VM_TESTDATA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/oci2vm-testdat
 td_log() { printf '%s: %s\n' "${TD_NAME:-testdata}" "$*" >&2; }
 
 td_build() {
-	local name=$1 fn=$2 key out tmp rc
+	local name=$1 fn=$2 key out tmp rc lockfd
 	shift 2
 	TD_NAME=$name
 	key=$(cat "$0" "$TD_DIR/lib.sh" "$TD_DIR/mkimage.py" "$@" | sha256sum | cut -c1-16)
@@ -34,8 +34,8 @@ td_build() {
 	if [ ! -f "$out/index.json" ]; then
 		tmp=$(mktemp -d "$TD_CACHE/.$name-build.XXXXXX")
 		local start=$SECONDS
-		"$fn" "$tmp"
-		rc=$?
+		rc=0
+		"$fn" "$tmp" || rc=$?
 		if [ $rc -ne 0 ]; then
 			rm -rf "$tmp"
 			exec {lockfd}>&-

@@ -14,6 +14,8 @@ CLI, simple form (one image, one layer per --dir/--tar):
              [--docker] [--platform linux/amd64[/VARIANT]] [--entrypoint JSON] [--cmd JSON]
              [--env K=V]... [--workdir DIR] [--user U] [--expose 8080/tcp]... [--label K=V]...
              [--owner UID:GID]       force the owner of --dir files (default: as on disk)
+CLI, conversion (for skopeo, whose oci: transport skips Docker-typed entries):
+  mkimage.py --layout-to-dir LAYOUT:TAG DIR      write TAG in skopeo's dir: format
 CLI, spec form:
   mkimage.py --out DIR --spec SPEC.json
   SPEC = {"mtime": 0, "images": {TAG: IMAGE_OR_INDEX, ...}}
@@ -201,8 +203,11 @@ class Layer:
                                "GNU.sparse.name": path, "GNU.sparse.realsize": str(size)})
         return self.add_member(ti, m + b"".join(d for _, d in segments))
 
-    def add_tree(self, root, prefix="", owner=None, xattrs=True):
-        """Add a host directory tree (sorted; hardlinks kept; owner None = as on disk)."""
+    def add_tree(self, root, prefix="", owner=None, xattrs=True, overlay_upper=False):
+        """Add a host directory tree (sorted; hardlinks kept; owner None = as on disk).
+        overlay_upper: ROOT is an overlayfs upper dir; its whiteouts (char 0:0) and opaque
+        dirs (trusted.overlay.opaque=y) become OCI `.wh.` entries, as docker does."""
+        self._overlay = overlay_upper
         seen = {}
         root = os.path.abspath(root)
         for dirpath, dirnames, filenames in os.walk(root):
@@ -228,6 +233,17 @@ class Layer:
             except OSError:
                 pass
         mode = stat.S_IMODE(st.st_mode)
+        if getattr(self, "_overlay", False):
+            opaque = xa.pop("trusted.overlay.opaque", None) == b"y"
+            for k in [k for k in xa if k.startswith("trusted.overlay.")]:
+                del xa[k]
+            if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+                self.add_whiteout(arc)
+                return
+            if stat.S_ISDIR(st.st_mode) and opaque:
+                self.add_dir(arc, mode, uid, gid, xattrs=xa)
+                self.add_opaque(arc)
+                return
         if stat.S_ISDIR(st.st_mode):
             self.add_dir(arc, mode, uid, gid, xattrs=xa)
         elif stat.S_ISLNK(st.st_mode):
@@ -392,6 +408,37 @@ class Layout:
         os.rename(tmp, os.path.join(self.path, "index.json"))
 
 
+def layout_to_dir(layout, tag, out):
+    """Write TAG of an OCI layout in containers/image's `dir:` format (manifest.json, instance
+    manifests as HEX.manifest.json, blobs named by hex). skopeo 1.9's `oci:` transport ignores
+    index.json entries with Docker media types; its `dir:` transport takes any manifest."""
+    with open(os.path.join(layout, "index.json")) as f:
+        idx = json.load(f)
+    desc = [m for m in idx["manifests"] if m.get("annotations", {}).get(REF_NAME) == tag]
+    if not desc:
+        raise SystemExit(f"mkimage: no tag '{tag}' in {layout}")
+    os.makedirs(out, exist_ok=True)
+
+    def blob(digest):
+        return os.path.join(layout, "blobs", "sha256", digest[7:])
+
+    def put_manifest(digest, name):
+        shutil.copyfile(blob(digest), os.path.join(out, name))
+        with open(blob(digest)) as f:
+            m = json.load(f)
+        for d in m.get("manifests", []):
+            put_manifest(d["digest"], d["digest"][7:] + ".manifest.json")
+        for d in ([m["config"]] if "config" in m else []) + m.get("layers", []):
+            dst = os.path.join(out, d["digest"][7:])
+            if not os.path.exists(dst):
+                os.link(blob(d["digest"]), dst) if os.stat(blob(d["digest"])).st_dev == \
+                    os.stat(out).st_dev else shutil.copyfile(blob(d["digest"]), dst)
+
+    put_manifest(desc[0]["digest"], "manifest.json")
+    with open(os.path.join(out, "version"), "w") as f:
+        f.write("Directory Transport Version: 1.1\n")
+
+
 # ---- spec form -------------------------------------------------------------------------------
 
 def _entry_data(e):
@@ -464,7 +511,9 @@ def parse_platform(s):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description="build an OCI image layout (see the file header)")
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", help="the OCI layout to write (created or extended)")
+    ap.add_argument("--layout-to-dir", nargs=2, metavar=("LAYOUT:TAG", "DIR"),
+                    help="convert a tag to skopeo's dir: format instead of building")
     ap.add_argument("--spec")
     ap.add_argument("--tag", default="latest")
     ap.add_argument("--dir", action="append", default=[], help="ROOTFS[:PREFIX], one layer each")
@@ -481,6 +530,12 @@ def main(argv=None):
     ap.add_argument("--expose", action="append", default=[])
     ap.add_argument("--label", action="append", default=[])
     a = ap.parse_args(argv)
+    if a.layout_to_dir:
+        src, _, tag = a.layout_to_dir[0].rpartition(":")
+        layout_to_dir(src, tag, a.layout_to_dir[1])
+        return 0
+    if not a.out:
+        ap.error("--out is required")
     if a.spec:
         with open(a.spec) as f:
             build_spec(a.out, json.load(f))

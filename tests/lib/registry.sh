@@ -3,6 +3,9 @@
 #   . "$O2V_TOP/tests/lib/registry.sh"
 #   registry_start [MODE...] || skip_all "..."    start it; modes combine (see below)
 #   registry_push "$layout:latest" busybox:latest  skopeo copy oci:... docker://$REGISTRY_HOST/...
+#                                                  (--all --preserve-digests: the registry
+#                                                  serves the layout's exact digests; Docker-typed
+#                                                  tags go through skopeo's dir: transport)
 #   registry_stop                                  (also runs from an EXIT trap)
 #
 # Modes (default anon):
@@ -44,7 +47,7 @@
 #   faultproxy_rules [RULE...]       replace the rules (counters restart), see faultproxy.py
 #   faultproxy_stop
 #   o2v_wait_port_file FILE PID      wait until a server wrote its port (prints it)
-# One registry at a time per shell. Needs: docker-registry, skopeo, openssl, python3-jwt,
+# One registry at a time per shell. Needs: docker-registry, skopeo, openssl, jq, python3-jwt,
 # python3-cryptography, apache2-utils (htpasswd).
 
 O2V_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -328,10 +331,23 @@ registry_skopeo_opts() { # src|dest|"" -> option prefix ("--src-", "--dest-", "-
 }
 
 registry_push() { # OCI_DIR:TAG NAME:TAG
-	local opts
+	local opts src=oci:$1 dir rc mt
 	mapfile -t opts < <(registry_skopeo_opts dest)
+	# skopeo's oci: transport skips index.json entries with Docker media types: go via dir:
+	mt=$(jq -r --arg t "${1##*:}" '.manifests[] |
+		select(.annotations["org.opencontainers.image.ref.name"] == $t) | .mediaType' \
+		"${1%:*}/index.json" 2>/dev/null)
+	if [[ $mt == application/vnd.docker.* ]]; then
+		dir=$(mktemp -d "${TMPDIR:-/tmp}/o2v-push.XXXXXX") || return 1
+		"$O2V_PYTHON" "$O2V_LIB/../../testdata/mkimage.py" --layout-to-dir "$1" "$dir" ||
+			{ rm -rf "$dir"; return 1; }
+		src=dir:$dir
+	fi
 	skopeo --insecure-policy copy -q --all --preserve-digests "${opts[@]}" \
-		"oci:$1" "docker://$REGISTRY_HOST/$2"
+		"$src" "docker://$REGISTRY_HOST/$2"
+	rc=$?
+	[ -n "$dir" ] && rm -rf "$dir"
+	return $rc
 }
 
 registry_fetch() { # NAME:TAG OCI_DIR:TAG
