@@ -1,0 +1,57 @@
+/* console.c - the console's line settings and the workload's terminal.
+ *
+ * hvc0 is a tty: by default it echoes input, turns "\n" into "\r\n" and
+ * makes ^C a SIGINT. Without a terminal (docker run without -t) the
+ * workload's stdio must carry bytes unchanged, so the line goes raw. With a
+ * terminal (-t) it keeps the sane cooked settings and becomes the
+ * workload's controlling tty, so job control, ^C and SIGWINCH work.
+ */
+#include "init.h"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+
+void init_console_mode(bool terminal)
+{
+	struct termios t;
+
+	if (terminal || tcgetattr(STDIN_FILENO, &t) < 0)
+		return;
+	cfmakeraw(&t);
+	tcsetattr(STDIN_FILENO, TCSANOW, &t);
+}
+
+void init_console_winsize(int fd, unsigned rows, unsigned cols)
+{
+	struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+
+	if (rows && cols)
+		ioctl(fd, TIOCSWINSZ, &ws);
+}
+
+int init_console_attach(bool terminal, unsigned rows, unsigned cols, struct o2v_error *err)
+{
+	if (setsid() < 0)
+		return o2v_error_sys(err, -errno, "start a session");
+	if (!terminal)
+		return 0;
+	/* Open the device itself: /dev/console cannot be a controlling tty. */
+	int fd = open(INIT_CONSOLE, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return o2v_error_sys(err, -errno, "open '%s'", INIT_CONSOLE);
+	if (ioctl(fd, TIOCSCTTY, 1) < 0) {
+		int e = -errno;
+		close(fd);
+		return o2v_error_sys(err, e, "make '%s' the controlling terminal", INIT_CONSOLE);
+	}
+	init_console_winsize(fd, rows, cols);
+	for (int i = 0; i < 3; i++)
+		if (dup2(fd, i) < 0) {
+			int e = -errno;
+			close(fd);
+			return o2v_error_sys(err, e, "attach the terminal");
+		}
+	close(fd);
+	return 0;
+}

@@ -1,0 +1,140 @@
+/* init.h - the pieces of bootstrap-init, the guest's PID 1.
+ *
+ * main.c only calls init_main() (run.c), which runs the steps below in
+ * order. Every other file has one job and exports init_-prefixed functions,
+ * so the unit tests can link them (libinit.a) without a main().
+ *
+ * Exit codes reported to the host (vm-contract.md, Docker's rules):
+ *   0..255  the workload's own status; 128+N when killed by signal N
+ *   125     init itself failed (bad config, mount, user, workdir, ...)
+ *   126     the command was found but could not be executed
+ *   127     the command was not found
+ */
+#ifndef O2V_INIT_H
+#define O2V_INIT_H
+
+#include "../common/o2v.h"
+
+#include <sys/types.h>
+
+#include "../common/error.h"
+#include "../common/runconfig.h"
+
+#define INIT_EXIT_FAILED 125
+#define INIT_EXIT_CANNOT_EXEC 126
+#define INIT_EXIT_NOT_FOUND 127
+
+#define INIT_CONSOLE "/dev/hvc0"
+#define INIT_STATUS_PORT "oci2vm.status"
+#define INIT_CONTROL_PORT "oci2vm.ctl"
+#define INIT_DISK_MNT "/.oci2vm/disk"
+#define INIT_GEN_DIR "/.oci2vm/gen" /* generated /etc files, bind-mounted into the root */
+#define INIT_USER_GROUPS_MAX 256
+#define INIT_ETC_FILE_MAX (4 * 1024 * 1024) /* the image's /etc/passwd and /etc/group */
+
+/* ---- log.c: console lines and the status port ---- */
+extern bool init_verbose;
+extern int init_status_fd; /* -1 when the host gave no status port */
+/* "oci2vm-init: ..." on the console (stderr), always. */
+void init_log(const char *fmt, ...) O2V_PRINTF(1, 2);
+/* The same, only in verbose mode. */
+void init_debug(const char *fmt, ...) O2V_PRINTF(1, 2);
+/* One line on the status port (control bytes of untrusted text made '?'). */
+void init_status(const char *fmt, ...) O2V_PRINTF(1, 2);
+/* Milliseconds of CLOCK_BOOTTIME (the clock printk timestamps use). */
+double init_now_ms(void);
+
+/* ---- ports.c: virtio-serial ports by name ---- */
+/* Open /dev/vportNpM whose sysfs name is name (O_NONBLOCK|O_CLOEXEC); -ENOENT if none. */
+int init_port_open(const char *name, int flags);
+
+/* ---- rootfs.c: paths inside the container root, resolved as the container would ---- */
+/* An fd of path resolved inside root_fd (symlinks cannot leave it): O_PATH
+ * when it exists; else with INIT_ROOT_MKDIR a created directory (and missing
+ * parents, mode 0755), with INIT_ROOT_FILE a created empty file (mode 0644). */
+enum init_root_how { INIT_ROOT_EXISTING, INIT_ROOT_MKDIR, INIT_ROOT_FILE };
+int init_root_open(int root_fd, const char *path, enum init_root_how how, struct o2v_error *err);
+/* "/proc/self/fd/N": a path mount(2) accepts for an O_PATH fd. */
+void init_fd_path(int fd, char buf[static 32]);
+
+/* ---- mounts.c ---- */
+/* /dev, /proc, /sys of init itself, in the initramfs. */
+int init_mount_early(struct o2v_error *err);
+/* Mount the ext4 root disk on INIT_DISK_MNT. */
+int init_mount_rootdisk(const char *dev, struct o2v_error *err);
+/* The container's /proc, /sys, /dev, ... inside root_fd, and its 9p volumes. */
+int init_mount_container(int root_fd, struct o2v_error *err);
+int init_mount_volumes(int root_fd, const struct o2v_volume *v, size_t n, struct o2v_error *err);
+/* Unmount everything but "/", innermost first; the root disk is remounted
+ * read-only if it cannot be unmounted. Best effort, never fails. */
+void init_unmount_all(void);
+
+/* ---- net.c ---- */
+/* lo up; eth0 10.0.2.15/24 up with default route via 10.0.2.2. */
+int init_net_setup(struct o2v_error *err);
+
+/* ---- etcfiles.c ---- */
+/* Hostname, and /etc/hosts, /etc/hostname, /etc/resolv.conf bind-mounted into the root. */
+int init_etc_files(int root_fd, const struct o2v_runconfig *rc, struct o2v_error *err);
+
+/* ---- user.c ---- */
+struct init_user {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[INIT_USER_GROUPS_MAX]; /* for setgroups(): the primary gid first */
+	size_t n_groups;
+	char *home; /* owned; "/" when the user has no passwd entry */
+};
+void init_user_release(struct init_user *u);
+/* Resolve spec ("", name, uid, uid:gid, name:group, uid:group, name:gid) the
+ * way runc does, against the given passwd and group files (missing files
+ * count as empty). Supplementary groups come from the group file only when
+ * no group is given. */
+int init_user_resolve(const char *passwd_path, const char *group_path, const char *spec,
+		      struct init_user *ret, struct o2v_error *err);
+
+/* ---- console.c ---- */
+/* Console line settings: raw bytes without a terminal, a sane tty with one. */
+void init_console_mode(bool terminal);
+void init_console_winsize(int fd, unsigned rows, unsigned cols);
+/* In the child: new session; with terminal, the console becomes its controlling tty. */
+int init_console_attach(bool terminal, unsigned rows, unsigned cols, struct o2v_error *err);
+
+/* ---- spawn.c: fork, set up, exec; errors come back through a CLOEXEC pipe ---- */
+struct init_spawn {
+	const char *root;	  /* chroot into this; NULL = stay (shell mode) */
+	const char *workdir;	  /* created if missing */
+	char *const *argv;
+	char *const *env;
+	const struct init_user *user; /* NULL = stay root */
+	bool terminal;
+	unsigned rows, cols;
+};
+/* Start the workload. Returns its pid, or a negative errno with err set and
+ * *ret_code the exit code to report (125/126/127): the child's exec failure
+ * is waited for, so nothing is left running in that case. */
+pid_t init_spawn(const struct init_spawn *s, int *ret_code, struct o2v_error *err);
+/* The exit code for an execve() errno: 127 not found, 126 otherwise. */
+int init_exec_errno_code(int e);
+
+/* ---- supervise.c ---- */
+/* Stay PID 1 until the workload ends: reap, forward signals, obey the
+ * control port. Kills what is left and returns the workload's exit code. */
+int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace);
+/* Parse one control line; returns 0 and fills the fields, or -EINVAL. */
+enum init_ctl { INIT_CTL_STOP, INIT_CTL_SIGNAL, INIT_CTL_WINSIZE };
+int init_ctl_parse(const char *line, enum init_ctl *ret_cmd, unsigned *ret_a, unsigned *ret_b);
+/* Block the signals supervise consumes (before fork, so none is lost). */
+void init_signals_block(void);
+void init_signals_unblock(void);
+
+/* ---- shutdown.c ---- */
+/* sync, unmount, "exit N" on the status port, reboot. Never returns. */
+O2V_NORETURN void init_shutdown(int code);
+/* One-line error on the console and the status port, then shutdown(code). */
+O2V_NORETURN void init_fail(int code, const struct o2v_error *err);
+
+/* ---- run.c ---- */
+O2V_NORETURN void init_main(void);
+
+#endif

@@ -1,0 +1,111 @@
+/* log.c - init's two voices: one-line console messages and status-port lines.
+ *
+ * Console lines go to stderr (the console) prefixed "oci2vm-init: ". The
+ * status port carries machine-readable lines for the host (vm-contract.md);
+ * text that came from the config or the image is made one line there,
+ * because the host parses that port line by line.
+ */
+#include "init.h"
+
+#include <poll.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+#include "../common/fsutil.h"
+
+#define LOG_LINE_MAX 1024
+#define STATUS_WRITE_TIMEOUT_MS 2000
+
+bool init_verbose;
+int init_status_fd = -1;
+
+static void one_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+static void vlog(const char *fmt, va_list ap)
+{
+	char line[LOG_LINE_MAX];
+	size_t n;
+
+	memcpy(line, "oci2vm-init: ", 13);
+	vsnprintf(line + 13, sizeof(line) - 14, fmt, ap);
+	one_line(line);
+	n = strlen(line);
+	line[n++] = '\n';
+	o2v_write_all(STDERR_FILENO, line, n);
+}
+
+void init_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(fmt, ap);
+	va_end(ap);
+}
+
+void init_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!init_verbose)
+		return;
+	va_start(ap, fmt);
+	vlog(fmt, ap);
+	va_end(ap);
+}
+
+/* The port is non-blocking so that a host that never connected cannot hang
+ * init; a write that does not fit yet waits a bounded time. */
+static void status_write(const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(init_status_fd, buf, len);
+		if (w > 0) {
+			buf += w;
+			len -= (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			struct pollfd p = { .fd = init_status_fd, .events = POLLOUT };
+			if (poll(&p, 1, STATUS_WRITE_TIMEOUT_MS) > 0 && !(p.revents & POLLHUP))
+				continue;
+		}
+		init_log("cannot write to the status port: %s", w < 0 ? strerror(errno) : "eof");
+		close(init_status_fd);
+		init_status_fd = -1;
+		return;
+	}
+}
+
+void init_status(const char *fmt, ...)
+{
+	char line[LOG_LINE_MAX];
+	va_list ap;
+	size_t n;
+
+	if (init_status_fd < 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	one_line(line);
+	n = strlen(line);
+	line[n++] = '\n';
+	status_write(line, n);
+}
+
+double init_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}

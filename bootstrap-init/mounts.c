@@ -1,0 +1,244 @@
+/* mounts.c - the file systems of init and of the container.
+ *
+ * Init's own /dev, /proc and /sys live in the initramfs and serve init
+ * (port lookup, /proc/self/fd for mounts, the root disk's device node).
+ * The container gets its own set inside its root, as runc would set them up:
+ * /proc, /sys, /sys/fs/cgroup (cgroup2), /dev (devtmpfs: the VM's devices
+ * belong to the container), /dev/pts (a private devpts instance), /dev/shm,
+ * /dev/mqueue, plus /run and /tmp as tmpfs only where the image has them as
+ * empty directories.
+ *
+ * Why /run and /tmp that way: Docker mounts neither; the container sees the
+ * image's directories on its writable layer. Here the root is already
+ * writable (the initramfs's RAM, or the VM's own disk), so a tmpfs would add
+ * nothing but could hide what the image put there (Debian ships /run/lock,
+ * some images ship files in /tmp). Over an empty directory a tmpfs hides
+ * nothing and gives what a fresh container has: a clean /tmp and /run on
+ * every boot, not left-overs from the last run on a reused disk, and no
+ * disk writes for temporary files. A missing /run or /tmp is not created,
+ * as Docker does not create it either.
+ */
+#include "init.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#define MOUNTS_MAX 4096 /* entries of /proc/self/mounts we unmount */
+#define MOUNTINFO_MAX (1024 * 1024)
+#define DISK_WAIT_MS 2000
+#define NINEP_OPTS "trans=virtio,version=9p2000.L,msize=262144,cache=mmap"
+
+#include "../common/fsutil.h"
+
+static int mount_at(const char *src, const char *target, const char *type, unsigned long flags,
+		    const char *data, struct o2v_error *err)
+{
+	if (mount(src, target, type, flags, data) < 0)
+		return o2v_error_sys(err, -errno, "mount %s on '%s'", type ? type : src, target);
+	return 0;
+}
+
+int init_mount_early(struct o2v_error *err)
+{
+	static const struct {
+		const char *type, *dir;
+	} early[] = { { "devtmpfs", "/dev" }, { "proc", "/proc" }, { "sysfs", "/sys" } };
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(early); i++) {
+		mkdir(early[i].dir, 0755);
+		r = mount_at(early[i].type, early[i].dir, early[i].type, MS_NOSUID | MS_NOEXEC, NULL,
+			     err);
+		/* The kernel may already have mounted devtmpfs (DEVTMPFS_MOUNT). */
+		if (r < 0 && !(r == -EBUSY && i == 0))
+			return r;
+	}
+	return 0;
+}
+
+int init_mount_rootdisk(const char *dev, struct o2v_error *err)
+{
+	struct stat st;
+	int r;
+
+	/* Built-in drivers have probed before /init runs, but the node is made
+	 * by devtmpfs's kernel thread: allow it a moment. */
+	for (int waited = 0; stat(dev, &st) < 0; waited += 10) {
+		if (errno != ENOENT || waited >= DISK_WAIT_MS)
+			return o2v_error_sys(err, -errno, "find root disk '%s'", dev);
+		usleep(10 * 1000);
+	}
+	if ((r = o2v_mkdir_p(INIT_DISK_MNT, 0755, err)) < 0)
+		return r;
+	r = mount_at(dev, INIT_DISK_MNT, "ext4", MS_NOATIME, NULL, err);
+	return r < 0 ? o2v_error_prefix(err, "mount root disk") : 0;
+}
+
+struct cmount {
+	const char *type, *path;
+	unsigned long flags;
+	const char *data;
+	bool only_empty_dir; /* /run and /tmp: see the top of this file */
+};
+
+static const struct cmount container_mounts[] = {
+	{ "proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false },
+	{ "sysfs", "/sys", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false },
+	{ "cgroup2", "/sys/fs/cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false },
+	{ "devtmpfs", "/dev", MS_NOSUID, "mode=0755", false },
+	{ "devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5",
+	  false },
+	{ "tmpfs", "/dev/shm", MS_NOSUID | MS_NODEV, "mode=1777", false },
+	{ "mqueue", "/dev/mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false },
+	{ "tmpfs", "/run", MS_NOSUID | MS_NODEV, "mode=0755", true },
+	{ "tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777", true },
+};
+
+static bool empty_dir(int root_fd, const char *path)
+{
+	_cleanup_close_ int pfd = init_root_open(root_fd, path, INIT_ROOT_EXISTING, NULL);
+	char self[32];
+
+	if (pfd < 0)
+		return false;
+	init_fd_path(pfd, self);
+	DIR *d = opendir(self);
+	if (!d)
+		return false;
+	struct dirent *de;
+	bool empty = true;
+	while (empty && (de = readdir(d)))
+		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+	closedir(d);
+	return empty;
+}
+
+/* Mount on path resolved inside the container root, creating it if asked. */
+static int mount_in_root(int root_fd, const char *src, const char *path, const char *type,
+			 unsigned long flags, const char *data, enum init_root_how how,
+			 struct o2v_error *err)
+{
+	_cleanup_close_ int fd = init_root_open(root_fd, path, how, err);
+	char self[32];
+
+	if (fd < 0)
+		return fd;
+	init_fd_path(fd, self);
+	if (mount(src, self, type, flags, data) < 0)
+		return o2v_error_sys(err, -errno, "mount %s on '%s' in the container",
+				     type ? type : src, path);
+	return 0;
+}
+
+/* What runc adds to /dev: the fd links and the private pty multiplexer. */
+static void dev_links(int root_fd)
+{
+	static const char *const links[][2] = {
+		{ "/proc/self/fd", "fd" },     { "/proc/self/fd/0", "stdin" },
+		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
+	};
+	_cleanup_close_ int dev = init_root_open(root_fd, "/dev", INIT_ROOT_EXISTING, NULL);
+	char self[32];
+
+	if (dev < 0)
+		return;
+	init_fd_path(dev, self);
+	_cleanup_close_ int dfd = open(self, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(links); i++)
+		symlinkat(links[i][0], dfd, links[i][1]);
+	/* devtmpfs's ptmx would open the kernel's initial devpts instance. */
+	if (unlinkat(dfd, "ptmx", 0) == 0 || errno == ENOENT)
+		symlinkat("pts/ptmx", dfd, "ptmx");
+}
+
+int init_mount_container(int root_fd, struct o2v_error *err)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(container_mounts); i++) {
+		const struct cmount *m = &container_mounts[i];
+		if (m->only_empty_dir && !empty_dir(root_fd, m->path)) {
+			init_debug("not mounting tmpfs on %s: missing or not empty in the image",
+				   m->path);
+			continue;
+		}
+		int r = mount_in_root(root_fd, m->type, m->path, m->type, m->flags, m->data,
+				      INIT_ROOT_MKDIR, err);
+		if (r < 0)
+			return r;
+		if (!strcmp(m->path, "/dev"))
+			dev_links(root_fd);
+	}
+	return 0;
+}
+
+int init_mount_volumes(int root_fd, const struct o2v_volume *v, size_t n, struct o2v_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned long flags = MS_NOSUID | MS_NODEV | (v[i].readonly ? MS_RDONLY : 0);
+		int r = mount_in_root(root_fd, v[i].tag, v[i].guest_path, "9p", flags, NINEP_OPTS,
+				      INIT_ROOT_MKDIR, err);
+		if (r < 0)
+			return o2v_error_prefix(err, "volume '%s'", v[i].tag);
+		init_debug("volume %s on %s%s", v[i].tag, v[i].guest_path,
+			   v[i].readonly ? " (read-only)" : "");
+	}
+	return 0;
+}
+
+/* /proc/self/mounts escapes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+void init_unmount_all(void)
+{
+	_cleanup_free_ char *buf = NULL;
+	char *targets[MOUNTS_MAX];
+	size_t n = 0;
+
+	if (o2v_read_file("/proc/self/mounts", MOUNTINFO_MAX, &buf, NULL, NULL) < 0)
+		return;
+	for (char *line = buf, *next; line && *line && n < MOUNTS_MAX; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		char *sp1 = strchr(line, ' ');
+		char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+		if (!sp2)
+			continue;
+		*sp2 = '\0';
+		targets[n] = sp1 + 1;
+		unescape_octal(targets[n]);
+		if (strcmp(targets[n], "/"))
+			n++;
+	}
+	/* Innermost first; a busy one is detached so its parent can still go. */
+	while (n-- > 0) {
+		if (umount2(targets[n], 0) == 0)
+			continue;
+		if (!strcmp(targets[n], INIT_DISK_MNT)) {
+			/* Read-only is what matters: the journal is clean for the next boot. */
+			if (mount(NULL, INIT_DISK_MNT, NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0)
+				init_log("cannot unmount or remount read-only the root disk: %s",
+					 strerror(errno));
+			continue;
+		}
+		umount2(targets[n], MNT_DETACH);
+	}
+}

@@ -1,0 +1,77 @@
+/* net.c - the user-mode network's static addresses, by ioctl.
+ *
+ * QEMU's user network (slirp) always hands out 10.0.2.15 with gateway
+ * 10.0.2.2 and DNS 10.0.2.3, so a DHCP round trip would only cost boot time.
+ * Five ioctls on a datagram socket do what `ip` would do over netlink.
+ */
+#include "init.h"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#define GUEST_ADDR "10.0.2.15"
+#define GUEST_MASK "255.255.255.0"
+#define GATEWAY "10.0.2.2"
+
+static void set_addr(struct sockaddr *sa, const char *addr)
+{
+	struct sockaddr_in *in = (struct sockaddr_in *)sa;
+
+	memset(in, 0, sizeof(*in));
+	in->sin_family = AF_INET;
+	inet_pton(AF_INET, addr, &in->sin_addr);
+}
+
+static int if_up(int s, const char *name, struct o2v_error *err)
+{
+	struct ifreq ifr = { 0 };
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return o2v_error_sys(err, -errno, "bring up '%s'", name);
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		return o2v_error_sys(err, -errno, "bring up '%s'", name);
+	return 0;
+}
+
+static int if_addr(int s, const char *name, unsigned long req, const char *addr,
+		   struct o2v_error *err)
+{
+	struct ifreq ifr = { 0 };
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	set_addr(&ifr.ifr_addr, addr);
+	if (ioctl(s, req, &ifr) < 0)
+		return o2v_error_sys(err, -errno, "set address %s on '%s'", addr, name);
+	return 0;
+}
+
+int init_net_setup(struct o2v_error *err)
+{
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct rtentry rt = { 0 };
+	int r;
+
+	if (s < 0)
+		return o2v_error_sys(err, -errno, "configure network: socket");
+	/* The kernel gives lo 127.0.0.1/8 and ::1 when it comes up. */
+	if ((r = if_up(s, "lo", err)) < 0)
+		return r;
+	if ((r = if_addr(s, "eth0", SIOCSIFADDR, GUEST_ADDR, err)) < 0 ||
+	    (r = if_addr(s, "eth0", SIOCSIFNETMASK, GUEST_MASK, err)) < 0 ||
+	    (r = if_up(s, "eth0", err)) < 0)
+		return r;
+	set_addr(&rt.rt_dst, "0.0.0.0");
+	set_addr(&rt.rt_genmask, "0.0.0.0");
+	set_addr(&rt.rt_gateway, GATEWAY);
+	rt.rt_flags = RTF_UP | RTF_GATEWAY;
+	if (ioctl(s, SIOCADDRT, &rt) < 0 && errno != EEXIST)
+		return o2v_error_sys(err, -errno, "add default route via %s", GATEWAY);
+	return 0;
+}

@@ -1,0 +1,179 @@
+/* run.c - PID 1 from start to power-off, in order.
+ *
+ * Every step either succeeds or ends in init_fail(): one "oci2vm-init:" line
+ * on the console, "error ..." and "exit 12x" on the status port, clean
+ * power-off. Nothing here returns to the kernel.
+ */
+#include "init.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../common/fsutil.h"
+
+#define ROOT_INITRAMFS "/app_root"
+#define ROOT_DISK INIT_DISK_MNT "/app_root"
+#define SHELL_INITRAMFS "/bin/busybox"
+#define SHELL_DISK INIT_DISK_MNT "/bin/busybox"
+
+/* The kernel gives PID 1 /dev/console as fds 0-2 if it can; without them,
+ * any file opened later would become the workload's stdio. */
+static void ensure_stdio(void)
+{
+	for (int i = 0; i < 3; i++) {
+		if (fcntl(i, F_GETFD) >= 0)
+			continue;
+		int fd = open("/dev/console", O_RDWR | O_NOCTTY);
+		if (fd >= 0 && fd != i) {
+			dup2(fd, i);
+			close(fd);
+		}
+	}
+}
+
+/* No port is normal when the image is booted by hand (`oci2vm export`). */
+static int open_port(const char *name, int flags)
+{
+	int fd = init_port_open(name, flags);
+
+	if (fd < 0)
+		init_debug("no '%s' port (%s): continuing without it", name, strerror(-fd));
+	return fd;
+}
+
+static void quiet_kernel(void)
+{
+	/* console_loglevel 0: not even "reboot: Restarting system" may land in
+	 * the workload's output. Verbose mode keeps the kernel's setting. */
+	int fd = open("/proc/sys/kernel/printk", O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		o2v_write_all(fd, "0", 1);
+		close(fd);
+	}
+}
+
+static void read_config(struct o2v_runconfig *rc)
+{
+	struct o2v_error err = { 0 };
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+
+	if (o2v_read_file(O2V_RUNCONFIG_PATH, O2V_RUNCONFIG_MAX, &text, &len, &err) < 0 ||
+	    o2v_runconfig_parse(rc, text, len, &err) < 0)
+		init_fail(INIT_EXIT_FAILED, &err);
+}
+
+/* passwd and group of the image, found as the container would find them. */
+static void resolve_user(int root_fd, const char *spec, struct init_user *u)
+{
+	struct o2v_error err = { 0 };
+	_cleanup_close_ int pw = init_root_open(root_fd, "/etc/passwd", INIT_ROOT_EXISTING, NULL);
+	_cleanup_close_ int gr = init_root_open(root_fd, "/etc/group", INIT_ROOT_EXISTING, NULL);
+	char pw_path[32] = "/nonexistent", gr_path[32] = "/nonexistent";
+
+	if (pw >= 0)
+		init_fd_path(pw, pw_path);
+	if (gr >= 0)
+		init_fd_path(gr, gr_path);
+	if (init_user_resolve(pw_path, gr_path, spec, u, &err) < 0)
+		init_fail(INIT_EXIT_FAILED, &err);
+}
+
+/* The config's env plus HOME from passwd when the image and run set none. */
+static char **with_home(char **env, const char *home)
+{
+	size_t n = 0;
+
+	while (env && env[n]) {
+		if (!strncmp(env[n], "HOME=", 5))
+			return env;
+		n++;
+	}
+	char **out = calloc(n + 2, sizeof(*out));
+	char *h = NULL;
+	if (!out || asprintf(&h, "HOME=%s", home) < 0) {
+		struct o2v_error err;
+		o2v_error_sys(&err, -ENOMEM, "set HOME");
+		init_fail(INIT_EXIT_FAILED, &err);
+	}
+	memcpy(out, env, n * sizeof(*out));
+	out[n] = h;
+	return out;
+}
+
+void init_main(void)
+{
+	static char path_env[] = "PATH=/bin:/sbin:/usr/bin:/usr/sbin", home_env[] = "HOME=/";
+	static char *shell_env[] = { path_env, home_env, NULL };
+	double t_entry = init_now_ms();
+	struct o2v_runconfig rc;
+	struct o2v_error err = { 0 };
+	struct init_user user = { 0 };
+	int code;
+
+	if (getpid() != 1) {
+		fprintf(stderr, "oci2vm-init: this is the guest's PID 1; not running as PID 1\n");
+		_exit(INIT_EXIT_FAILED);
+	}
+	umask(022);
+	if (init_mount_early(&err) < 0)
+		init_fail(INIT_EXIT_FAILED, &err);
+	ensure_stdio();
+	init_status_fd = init_port_open(INIT_STATUS_PORT, O_WRONLY);
+	o2v_runconfig_init(&rc);
+	read_config(&rc);
+	init_verbose = rc.verbose;
+	if (init_status_fd < 0)
+		init_debug("no '%s' port: continuing without it", INIT_STATUS_PORT);
+	int ctl_fd = open_port(INIT_CONTROL_PORT, O_RDONLY);
+	if (!rc.verbose)
+		quiet_kernel();
+	init_debug("init entered at %.1f ms", t_entry);
+
+	if (rc.rootdisk && init_mount_rootdisk(rc.rootdisk, &err) < 0)
+		init_fail(INIT_EXIT_FAILED, &err);
+	const char *root = rc.rootdisk ? ROOT_DISK : ROOT_INITRAMFS;
+	int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0) {
+		o2v_error_sys(&err, -errno, "open the container root '%s'", root);
+		init_fail(INIT_EXIT_FAILED, &err);
+	}
+	if (init_mount_container(root_fd, &err) < 0 ||
+	    (rc.network && init_net_setup(&err) < 0) || init_etc_files(root_fd, &rc, &err) < 0 ||
+	    init_mount_volumes(root_fd, rc.volumes, rc.n_volumes, &err) < 0)
+		init_fail(INIT_EXIT_FAILED, &err);
+
+	struct init_spawn sp = {
+		.root = root,
+		.workdir = rc.workdir,
+		.argv = rc.argv,
+		.terminal = rc.terminal,
+		.rows = rc.rows,
+		.cols = rc.cols,
+	};
+	if (rc.shell) {
+		static char sh_disk[] = SHELL_DISK, sh_ramfs[] = SHELL_INITRAMFS, sh[] = "sh";
+		static char *shell_argv[] = { NULL, sh, NULL };
+		shell_argv[0] = rc.rootdisk ? sh_disk : sh_ramfs;
+		sp.root = NULL;
+		sp.workdir = "/";
+		sp.argv = shell_argv;
+		sp.env = shell_env;
+	} else {
+		resolve_user(root_fd, rc.user, &user);
+		sp.user = &user;
+		sp.env = with_home(rc.env, user.home);
+	}
+	close(root_fd);
+
+	init_console_mode(rc.terminal);
+	init_signals_block();
+	pid_t pid = init_spawn(&sp, &code, &err);
+	if (pid < 0)
+		init_fail(code, &err);
+	init_debug("workload started (pid %d), init took %.1f ms", (int)pid,
+		   init_now_ms() - t_entry);
+	init_shutdown(init_supervise(pid, ctl_fd, rc.stop_grace));
+}

@@ -1,0 +1,39 @@
+/* shutdown.c - the only way out of PID 1: report, clean up, reboot.
+ *
+ * Order matters: the exit line goes to the status port last, after the disk
+ * is unmounted (or read-only), so a host that sees "exit N" may reuse the
+ * disk at once. With `reboot=t` and QEMU's -no-reboot, the reboot ends QEMU.
+ * If reboot() itself fails there is nothing left to do but wait: returning
+ * from PID 1 would panic the kernel.
+ */
+#include "init.h"
+
+#include <signal.h>
+#include <sys/reboot.h>
+#include <termios.h>
+
+void init_shutdown(int code)
+{
+	if (code < 0 || code > 255)
+		code = INIT_EXIT_FAILED;
+	init_debug("shutting down, exit %d", code);
+	sync();
+	init_unmount_all();
+	sync();
+	init_status("exit %d", code);
+	/* Whatever the workload printed must reach the host before QEMU exits. */
+	tcdrain(STDOUT_FILENO);
+	tcdrain(STDERR_FILENO);
+	reboot(RB_AUTOBOOT);
+	for (;;)
+		pause();
+}
+
+void init_fail(int code, const struct o2v_error *err)
+{
+	const char *msg = err && err->msg[0] ? err->msg : "unknown failure";
+
+	init_log("%s", msg);
+	init_status("error %s", msg);
+	init_shutdown(code);
+}

@@ -1,0 +1,293 @@
+/* supervise.c - PID 1's loop while the workload runs.
+ *
+ * One poll() over a signalfd, the control port and a stop timer:
+ *  - SIGCHLD: reap every child (orphans are re-parented to PID 1); the
+ *    workload's status decides the exit code (128+N for signal N);
+ *  - SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH sent to
+ *    PID 1 are passed on to the workload (the kernel drops them for PID 1
+ *    otherwise);
+ *  - "stop": SIGTERM now, SIGKILL after stop_grace seconds (Docker's stop);
+ *    "signal N": deliver N; "winsize R C": resize the console (the kernel
+ *    then sends SIGWINCH to the terminal's foreground group).
+ * When the workload is gone, everything left is SIGKILLed and reaped, as
+ * when a container's PID 1 exits.
+ *
+ * The control port reads EOF and polls POLLHUP while no host is connected
+ * (the host's socket has no client between `oci2vm stop`s). Polling it then
+ * would spin, so it is dropped from the poll set until SIGIO, which the
+ * virtio console driver raises when the host connects or sends data.
+ */
+#include "init.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+
+#define CTL_LINE_MAX 128
+#define REAP_TIMEOUT_MS 2000
+
+static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+
+static void handled_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGIO);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaddset(set, forwarded[i]);
+}
+
+void init_signals_block(void)
+{
+	sigset_t set;
+
+	handled_set(&set);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+void init_signals_unblock(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+}
+
+static bool parse_num(const char **s, unsigned max, unsigned *ret)
+{
+	unsigned long v = 0;
+	const char *p = *s;
+
+	if (*p < '0' || *p > '9')
+		return false;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		v = v * 10 + (unsigned long)(*p - '0');
+		if (v > max)
+			return false;
+	}
+	*s = p;
+	*ret = (unsigned)v;
+	return true;
+}
+
+int init_ctl_parse(const char *line, enum init_ctl *ret_cmd, unsigned *ret_a, unsigned *ret_b)
+{
+	const char *p;
+
+	*ret_a = *ret_b = 0;
+	if (!strcmp(line, "stop")) {
+		*ret_cmd = INIT_CTL_STOP;
+		return 0;
+	}
+	if (!strncmp(line, "signal ", 7)) {
+		p = line + 7;
+		if (!parse_num(&p, 64, ret_a) || *p || *ret_a == 0)
+			return -EINVAL;
+		*ret_cmd = INIT_CTL_SIGNAL;
+		return 0;
+	}
+	if (!strncmp(line, "winsize ", 8)) {
+		p = line + 8;
+		if (!parse_num(&p, 65535, ret_a) || *p++ != ' ' || !parse_num(&p, 65535, ret_b) ||
+		    *p)
+			return -EINVAL;
+		*ret_cmd = INIT_CTL_WINSIZE;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+struct sup {
+	pid_t pid;
+	bool alive;
+	int status;
+	int ctl_fd;
+	bool ctl_poll;
+	char ctl_buf[CTL_LINE_MAX];
+	size_t ctl_len;
+	bool ctl_skip; /* discarding the rest of an over-long line */
+	int timer_fd;
+	unsigned grace;
+	bool stopping;
+};
+
+static void reap(struct sup *s)
+{
+	int st;
+	pid_t p;
+
+	while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+		if (p == s->pid) {
+			s->alive = false;
+			s->status = st;
+		}
+}
+
+static void stop(struct sup *s)
+{
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	init_debug("stop: SIGTERM, SIGKILL after %u s", s->grace);
+	kill(s->pid, SIGTERM);
+	struct itimerspec its = { .it_value = { .tv_sec = s->grace, .tv_nsec = s->grace ? 0 : 1 } };
+	timerfd_settime(s->timer_fd, 0, &its, NULL);
+}
+
+static void ctl_line(struct sup *s, const char *line)
+{
+	enum init_ctl cmd;
+	unsigned a, b;
+
+	if (init_ctl_parse(line, &cmd, &a, &b) < 0) {
+		init_log("ignoring unknown control command '%.40s'", line);
+		return;
+	}
+	switch (cmd) {
+	case INIT_CTL_STOP:
+		stop(s);
+		break;
+	case INIT_CTL_SIGNAL:
+		kill(s->pid, (int)a);
+		break;
+	case INIT_CTL_WINSIZE:
+		init_console_winsize(STDIN_FILENO, a, b);
+		break;
+	}
+}
+
+static void ctl_read(struct sup *s)
+{
+	char buf[256];
+	ssize_t n = read(s->ctl_fd, buf, sizeof(buf));
+
+	if (n <= 0) {
+		if (n == 0 || errno != EAGAIN)
+			s->ctl_poll = false; /* no host connected: wait for SIGIO */
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		char c = buf[i];
+		if (c == '\n') {
+			s->ctl_buf[s->ctl_len] = '\0';
+			if (!s->ctl_skip)
+				ctl_line(s, s->ctl_buf);
+			s->ctl_len = 0;
+			s->ctl_skip = false;
+		} else if (s->ctl_len + 1 < sizeof(s->ctl_buf)) {
+			s->ctl_buf[s->ctl_len++] = c;
+		} else {
+			s->ctl_skip = true;
+		}
+	}
+}
+
+static void on_signal(struct sup *s, int sig)
+{
+	if (sig == SIGCHLD) {
+		reap(s);
+	} else if (sig == SIGIO) {
+		s->ctl_poll = s->ctl_fd >= 0;
+	} else if (s->alive) {
+		kill(s->pid, sig);
+	}
+}
+
+static int sigfd_open(void)
+{
+	sigset_t set;
+
+	handled_set(&set);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* After the workload: nothing else may outlive it. */
+static void kill_rest(int sfd)
+{
+	double deadline = init_now_ms() + REAP_TIMEOUT_MS;
+
+	kill(-1, SIGKILL);
+	for (;;) {
+		pid_t p = waitpid(-1, NULL, WNOHANG);
+		if (p > 0)
+			continue;
+		if (p < 0 && errno == ECHILD)
+			return;
+		double left = deadline - init_now_ms();
+		if (left <= 0) {
+			init_log("processes still running after SIGKILL; shutting down anyway");
+			return;
+		}
+		struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+		if (poll(&pfd, 1, (int)left + 1) > 0) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof(si)) > 0)
+				;
+		}
+	}
+}
+
+int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace)
+{
+	struct sup s = { .pid = pid, .alive = true, .ctl_fd = ctl_fd, .grace = stop_grace };
+	_cleanup_close_ int sfd = sigfd_open();
+	_cleanup_close_ int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+
+	s.timer_fd = tfd;
+	if (sfd < 0)
+		init_log("cannot watch signals (%s): zombies and stop requests are not handled",
+			 strerror(errno));
+	if (ctl_fd >= 0) {
+		/* SIGIO when a host connects or writes (see the top of this file). */
+		fcntl(ctl_fd, F_SETOWN, getpid());
+		fcntl(ctl_fd, F_SETFL, fcntl(ctl_fd, F_GETFL) | O_ASYNC | O_NONBLOCK);
+		s.ctl_poll = true;
+	}
+	reap(&s);
+	while (s.alive) {
+		struct pollfd pfd[3] = {
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = tfd, .events = POLLIN },
+			{ .fd = s.ctl_poll ? ctl_fd : -1, .events = POLLIN },
+		};
+		if (sfd < 0) {
+			/* Degraded: block on the workload alone. */
+			int st;
+			if (waitpid(pid, &st, 0) == pid) {
+				s.alive = false;
+				s.status = st;
+			}
+			continue;
+		}
+		if (poll(pfd, 3, -1) < 0) {
+			if (errno != EINTR)
+				init_log("poll: %s", strerror(errno));
+			continue;
+		}
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+				on_signal(&s, (int)si.ssi_signo);
+		}
+		if (pfd[1].revents & POLLIN) {
+			uint64_t ticks;
+			if (read(tfd, &ticks, sizeof(ticks)) > 0 && s.alive) {
+				init_debug("stop: grace period over, SIGKILL");
+				kill(pid, SIGKILL);
+			}
+		}
+		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))
+			ctl_read(&s);
+		reap(&s); /* SIGCHLD is coalesced: never rely on one per child */
+	}
+	kill_rest(sfd);
+	if (WIFEXITED(s.status))
+		return WEXITSTATUS(s.status);
+	if (WIFSIGNALED(s.status))
+		return 128 + WTERMSIG(s.status);
+	return INIT_EXIT_FAILED;
+}
