@@ -65,7 +65,7 @@ LIBS := $(LIB_CLI) $(LIB_ROOTFS) $(LIB_REGISTRY) $(LIB_INIT) $(LIB_COMMON)
 
 TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
-.PHONY: all check kernel deps install fmt check-fmt clean tests
+.PHONY: all check kernel deps install fmt check-fmt clean tests FORCE
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/oci2vm $(BUILD)/init
@@ -89,6 +89,17 @@ $(BUILD)/obj/empty.o:
 	echo 'extern int o2v_empty_unit; int o2v_empty_unit;' | $(CC) -x c -c -o $@ -
 
 $(LIBS): | $(BUILD)/obj/empty.o
+
+# The kernel cache key (config fragment + kernel source version, from kernel/build.sh --key) is
+# compiled into oci2vm so it finds the kernel `make kernel` built from this tree. The header is
+# rewritten only when the key changes, so kernel_find.o is rebuilt only then.
+$(BUILD)/gen/kernel_key.h: FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define O2V_KERNEL_KEY "%s"\n' "$$(kernel/build.sh --key)" >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(call obj,oci2vm/kernel_find.c): $(BUILD)/gen/kernel_key.h
+$(call obj,oci2vm/kernel_find.c): ALL_CFLAGS += -I$(BUILD)/gen
+FORCE:
 
 $(BUILD)/oci2vm: $(call obj,oci2vm/main.c) $(LIBS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS) $(PKG_LIBS)

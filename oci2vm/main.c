@@ -55,6 +55,21 @@ static const struct o2v_command commands[] = {
 	  "helper (credsStore/credHelpers), where docker and podman find them too.\n", false },
 	{ "logout", cmd_logout, "remove the stored credentials of a registry",
 	  "usage: oci2vm logout [SERVER]\n", false },
+	{ "boot", cmd_boot, "boot an initramfs on the microVM kernel (plumbing)",
+	  "usage: oci2vm boot [OPTIONS] INITRD\n\n"
+	  "Boot INITRD (cpio or cpio.gz with an /init) in a QEMU microVM. The console is on\n"
+	  "stdio; the exit status is the guest's 'exit N' status line, or 125 when the VM\n"
+	  "ended without one. SIGINT/SIGTERM send 'stop' to the guest, then kill it.\n\n"
+	  "  --kernel FILE          kernel to boot (default: OCI2VM_KERNEL or 'make kernel')\n"
+	  "  --accel auto|kvm|tcg   accelerator (auto: KVM only where it works)\n"
+	  "  --memory SIZE          guest memory (default 512M)\n"
+	  "  --cpus N               virtual CPUs (default 1)\n"
+	  "  --append ARGS          extra kernel command line arguments\n"
+	  "  --disk FILE            raw disk image as /dev/vda\n"
+	  "  --net                  user-mode network (eth0)\n"
+	  "  --volume DIR:TAG[:ro]  share DIR over 9p with mount tag TAG\n"
+	  "  -v, --verbose          show kernel messages (early ones via the serial port)\n",
+	  true },
 };
 
 const struct o2v_command *o2v_command_find(const char *name)

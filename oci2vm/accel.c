@@ -1,0 +1,91 @@
+/* accel.c - choosing between KVM and TCG; see qemu.h.
+ *
+ * On nested-virtualisation hosts /dev/kvm can exist and open fine while the CPU flags lack
+ * vmx/svm; a KVM guest then hangs right after the firmware with no error. Requiring both
+ * signals avoids that trap; TCG is always available and merely slower.
+ */
+#include "../common/o2v.h"
+
+#include <string.h>
+
+#include "../common/fsutil.h"
+#include "qemu.h"
+
+/* /proc/cpuinfo of a many-core host is large; the first "flags" line is all we need and
+ * is within the first processor's block. */
+#define O2V_CPUINFO_MAX (4u << 20)
+
+int o2v_accel_parse(const char *s, enum o2v_accel *ret, struct o2v_error *err)
+{
+	static const struct {
+		const char *name;
+		enum o2v_accel accel;
+	} names[] = { { "auto", O2V_ACCEL_AUTO }, { "kvm", O2V_ACCEL_KVM }, { "tcg", O2V_ACCEL_TCG } };
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(s, names[i].name)) {
+			*ret = names[i].accel;
+			return 0;
+		}
+	return o2v_error_set(err, -EINVAL, "unknown accelerator '%s': expected auto, kvm or tcg", s);
+}
+
+const char *o2v_accel_name(enum o2v_accel a)
+{
+	switch (a) {
+	case O2V_ACCEL_KVM:
+		return "kvm";
+	case O2V_ACCEL_TCG:
+		return "tcg";
+	case O2V_ACCEL_AUTO:
+		break;
+	}
+	return "auto";
+}
+
+/* Is word one of the space-separated words of the first "flags" line? */
+static bool cpu_has_flag(const char *cpuinfo, const char *word)
+{
+	const char *line = cpuinfo;
+	size_t wlen = strlen(word);
+
+	while (line && *line) {
+		const char *end = strchrnul(line, '\n');
+
+		if (!strncmp(line, "flags", 5)) {
+			const char *p = memchr(line, ':', (size_t)(end - line));
+
+			while (p && p < end) {
+				p += strspn(p, ": \t");
+				size_t n = strcspn(p, " \t\n");
+				if (n == wlen && !strncmp(p, word, wlen))
+					return true;
+				p += n;
+			}
+			return false;
+		}
+		line = *end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+enum o2v_accel o2v_accel_choose(enum o2v_accel want, bool kvm_rw, const char *cpuinfo)
+{
+	if (want != O2V_ACCEL_AUTO)
+		return want;
+	if (kvm_rw && cpuinfo && (cpu_has_flag(cpuinfo, "vmx") || cpu_has_flag(cpuinfo, "svm")))
+		return O2V_ACCEL_KVM;
+	return O2V_ACCEL_TCG;
+}
+
+enum o2v_accel o2v_accel_resolve(enum o2v_accel want)
+{
+	_cleanup_free_ char *cpuinfo = NULL;
+	struct o2v_error err = { 0 };
+
+	if (want != O2V_ACCEL_AUTO)
+		return want;
+	if (o2v_read_file("/proc/cpuinfo", O2V_CPUINFO_MAX, &cpuinfo, NULL, &err) < 0)
+		cpuinfo = NULL;
+	return o2v_accel_choose(want, access("/dev/kvm", R_OK | W_OK) == 0, cpuinfo);
+}

@@ -1,0 +1,307 @@
+/* qemu.c - QEMU's command line for an oci2vm microVM; see qemu.h and notes/vm-contract.md.
+ *
+ * Why these flags (measured with bench/boot under TCG on the 2-core Debian 12 machines):
+ *  -M microvm      no PCI bus, no firmware tables to build or parse; devices are virtio-mmio
+ *                  slots listed on the kernel command line (auto-kernel-cmdline).
+ *  x-option-roms=off   no linuxboot/PVH option ROM: the PVH vmlinux is entered directly.
+ *  acpi=off        the kernel has no ACPI; CPUs come from the MP table instead.
+ *  rtc=on          the kernel reads the wall clock from the CMOS at boot (no RTC driver, so
+ *                  no 1 s update-interrupt wait); with rtc=off the guest has no time of day.
+ *  pic=off,pit=off the kernel runs on the local APIC timer and TSC; emulating the legacy
+ *                  timers only adds interrupts TCG has to deliver.
+ *  isa-serial=off  unless verbose: the 8250 probe then finds no UART immediately.
+ *  -nodefaults -no-user-config   no default NIC, monitor, serial or config file to set up.
+ *  -cpu max        (TCG) every feature TCG emulates: images built for x86-64-v2 (SSE4.2,
+ *                  POPCNT) run, RDRAND seeds the guest's RNG early. -cpu host under KVM.
+ *  thread=multi    (TCG) one host thread per vCPU; with -smp 1 it costs nothing measurable.
+ *  -no-reboot + reboot=t   the guest's reboot (init's exit path) or panic (panic=-1) makes
+ *                  the vCPU triple-fault and QEMU exit instead of restarting or halting.
+ */
+#include "../common/o2v.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "qemu.h"
+
+/* A growing argv; the first allocation failure sticks and is reported once at the end. */
+struct argv_builder {
+	char **v;
+	size_t n, cap;
+	bool oom;
+};
+
+static void argv_push_owned(struct argv_builder *b, char *s)
+{
+	if (!s || b->oom) {
+		free(s);
+		b->oom = true;
+		return;
+	}
+	if (b->n + 2 > b->cap) {
+		size_t ncap = b->cap ? b->cap * 2 : 64;
+		char **nv = realloc(b->v, ncap * sizeof(*nv));
+		if (!nv) {
+			free(s);
+			b->oom = true;
+			return;
+		}
+		b->v = nv;
+		b->cap = ncap;
+	}
+	b->v[b->n++] = s;
+	b->v[b->n] = NULL;
+}
+
+static void argv_push(struct argv_builder *b, const char *s)
+{
+	argv_push_owned(b, strdup(s));
+}
+
+O2V_PRINTF(2, 3) static void argv_pushf(struct argv_builder *b, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	argv_push_owned(b, s);
+}
+
+/* QEMU splits option values at ',' and reads ",," as a literal comma: a path containing a
+ * comma would otherwise inject options. Returns a malloc'ed copy (NULL on OOM). */
+static char *qemu_escape(const char *s)
+{
+	size_t extra = 0;
+	char *out, *o;
+
+	for (const char *p = s; *p; p++)
+		extra += *p == ',';
+	if (!(out = malloc(strlen(s) + extra + 1)))
+		return NULL;
+	for (o = out; *s; s++) {
+		*o++ = *s;
+		if (*s == ',')
+			*o++ = ',';
+	}
+	*o = '\0';
+	return out;
+}
+
+/* "-opt value" for values that are fixed strings or plain file names. */
+static void opt_pair(struct argv_builder *b, const char *opt, const char *value)
+{
+	argv_push(b, opt);
+	argv_push(b, value);
+}
+
+/* "-opt PREFIX<escaped path>SUFFIX": a user-controlled path inside a QEMU option list. */
+static void opt_path(struct argv_builder *b, const char *opt, const char *prefix, const char *path,
+		     const char *suffix)
+{
+	_cleanup_free_ char *esc = qemu_escape(path);
+
+	argv_push(b, opt);
+	if (!esc) {
+		b->oom = true;
+		return;
+	}
+	argv_pushf(b, "%s%s%s", prefix, esc, suffix);
+}
+
+void o2v_vm_spec_init(struct o2v_vm_spec *spec)
+{
+	*spec = (struct o2v_vm_spec){
+		.memory_mib = O2V_MEMORY_DEFAULT_MIB,
+		.cpus = 1,
+		.accel = O2V_ACCEL_TCG,
+	};
+}
+
+char *o2v_qemu_cmdline(const struct o2v_vm_spec *spec)
+{
+	char *s;
+
+	/* quiet: only warnings reach hvc0, which is also the workload's stdout. Verbose: every
+	 * message, and the 8250 early console shows a kernel that dies before virtio comes up. */
+	if (asprintf(&s, "console=hvc0 %s reboot=t panic=-1%s%s",
+		     spec->verbose ? "earlyprintk=serial,ttyS0,115200 ignore_loglevel" : "quiet",
+		     spec->append && *spec->append ? " " : "", spec->append ? spec->append : "") < 0)
+		return NULL;
+	return s;
+}
+
+static void push_machine(struct argv_builder *b, const struct o2v_vm_spec *spec)
+{
+	argv_push(b, "-M");
+	argv_pushf(b, "microvm,x-option-roms=off,isa-serial=%s,rtc=on,acpi=off,pic=off,pit=off",
+		   spec->verbose ? "on" : "off");
+	if (spec->accel == O2V_ACCEL_KVM) {
+		opt_pair(b, "-accel", "kvm");
+		opt_pair(b, "-cpu", "host");
+	} else {
+		opt_pair(b, "-accel", "tcg,thread=multi");
+		opt_pair(b, "-cpu", "max");
+	}
+	argv_push(b, "-m");
+	argv_pushf(b, "%" PRIu64 "M", spec->memory_mib);
+	argv_push(b, "-smp");
+	argv_pushf(b, "%u", spec->cpus ? spec->cpus : 1);
+	argv_push(b, "-no-reboot");
+	argv_push(b, "-nodefaults");
+	argv_push(b, "-no-user-config");
+	opt_pair(b, "-display", "none");
+}
+
+static void push_console(struct argv_builder *b, const struct o2v_vm_spec *spec)
+{
+	opt_pair(b, "-device", "virtio-serial-device");
+	/* A verbose VM multiplexes the serial port (early printk) onto hvc0's socket. */
+	opt_path(b, "-chardev", "socket,id=con,path=", spec->console_sock,
+		 spec->verbose ? ",server=on,wait=on,mux=on" : ",server=on,wait=on");
+	opt_pair(b, "-device", "virtconsole,chardev=con");
+	if (spec->verbose)
+		opt_pair(b, "-serial", "chardev:con");
+	opt_path(b, "-chardev", "file,id=st,path=", spec->status_path, "");
+	opt_pair(b, "-device", "virtserialport,chardev=st,name=" O2V_PORT_STATUS);
+	opt_path(b, "-chardev", "socket,id=ctl,path=", spec->control_path, ",server=on,wait=off");
+	opt_pair(b, "-device", "virtserialport,chardev=ctl,name=" O2V_PORT_CONTROL);
+}
+
+static void push_storage(struct argv_builder *b, const struct o2v_vm_spec *spec)
+{
+	if (spec->disk) {
+		char suffix[64];
+
+		snprintf(suffix, sizeof(suffix), ",format=%s,if=none",
+			 spec->disk_format ? spec->disk_format : "raw");
+		opt_path(b, "-drive", "id=root,file=", spec->disk, suffix);
+		opt_pair(b, "-device", "virtio-blk-device,drive=root");
+	}
+	for (size_t i = 0; i < spec->n_volumes; i++) {
+		const struct o2v_qemu_volume *v = &spec->volumes[i];
+		char prefix[64];
+
+		snprintf(prefix, sizeof(prefix), "local,id=v%zu,path=", i);
+		opt_path(b, "-fsdev", prefix, v->host,
+			 v->readonly ? ",security_model=none,readonly=on" : ",security_model=none");
+		snprintf(prefix, sizeof(prefix), "virtio-9p-device,fsdev=v%zu,mount_tag=", i);
+		opt_path(b, "-device", prefix, v->tag, "");
+	}
+}
+
+static void push_net(struct argv_builder *b, const struct o2v_vm_spec *spec)
+{
+	char *netdev;
+	size_t len;
+	FILE *f;
+
+	if (!spec->net && !spec->n_ports)
+		return;
+	if (!(f = open_memstream(&netdev, &len))) {
+		b->oom = true;
+		return;
+	}
+	fputs("user,id=n0", f);
+	for (size_t i = 0; i < spec->n_ports; i++) {
+		const struct o2v_port *p = &spec->ports[i];
+
+		fprintf(f, ",hostfwd=%s:%s:%u-:%u", p->udp ? "udp" : "tcp", p->bind, p->host,
+			p->guest);
+	}
+	if (fclose(f) != 0) {
+		free(netdev);
+		b->oom = true;
+		return;
+	}
+	argv_push(b, "-netdev");
+	argv_push_owned(b, netdev);
+	argv_push(b, "-device");
+	argv_push(b, "virtio-net-device,netdev=n0");
+}
+
+static int check_spec(const struct o2v_vm_spec *spec, struct o2v_error *err)
+{
+	if (!spec->kernel || !spec->initrd)
+		return o2v_error_set(err, -EINVAL, "a VM needs a kernel and an initrd");
+	if (spec->accel != O2V_ACCEL_KVM && spec->accel != O2V_ACCEL_TCG)
+		return o2v_error_set(err, -EINVAL, "resolve the accelerator before building argv");
+	if (spec->disk_format && strcmp(spec->disk_format, "raw") && strcmp(spec->disk_format, "qcow2"))
+		return o2v_error_set(err, -EINVAL, "disk format '%s': expected raw or qcow2",
+				     spec->disk_format);
+	if (!spec->console_sock || !spec->status_path || !spec->control_path)
+		return o2v_error_set(err, -EINVAL, "a VM needs console, status and control paths");
+	for (size_t i = 0; i < spec->n_ports; i++)
+		/* The bind address goes into QEMU's option string verbatim. */
+		if (strpbrk(spec->ports[i].bind, ",:"))
+			return o2v_error_set(err, -EINVAL,
+					     "port bind address '%s': QEMU's user network takes an "
+					     "IPv4 address",
+					     spec->ports[i].bind);
+	return 0;
+}
+
+int o2v_qemu_argv(const struct o2v_vm_spec *spec, char ***ret_argv, struct o2v_error *err)
+{
+	struct argv_builder b = { 0 };
+	_cleanup_free_ char *kernel = NULL, *initrd = NULL;
+	int r;
+
+	if ((r = check_spec(spec, err)) < 0)
+		return r;
+
+	argv_push(&b, spec->qemu ? spec->qemu : O2V_QEMU_BINARY);
+	push_machine(&b, spec);
+	/* -kernel/-initrd are file names, not option lists: no comma escaping. */
+	opt_pair(&b, "-kernel", spec->kernel);
+	opt_pair(&b, "-initrd", spec->initrd);
+	argv_push(&b, "-append");
+	argv_push_owned(&b, o2v_qemu_cmdline(spec));
+	push_console(&b, spec);
+	push_storage(&b, spec);
+	push_net(&b, spec);
+	/* Seeds the guest's RNG so getrandom() in the workload never waits. */
+	opt_pair(&b, "-device", "virtio-rng-device");
+
+	if (b.oom) {
+		o2v_strv_free(b.v);
+		return o2v_error_set(err, -ENOMEM, "build qemu command line: out of memory");
+	}
+	*ret_argv = b.v;
+	return 0;
+}
+
+int o2v_qemu_find(const char *explicit_path, char **ret_path, struct o2v_error *err)
+{
+	const char *path_env = getenv("PATH");
+	_cleanup_free_ char *path_copy = NULL;
+	char *save = NULL;
+
+	if (explicit_path) {
+		if (access(explicit_path, X_OK) < 0)
+			return o2v_error_sys(err, -errno, "qemu '%s'", explicit_path);
+		if (!(*ret_path = strdup(explicit_path)))
+			return o2v_error_sys(err, -ENOMEM, "find qemu");
+		return 0;
+	}
+	if (!(path_copy = strdup(path_env && *path_env ? path_env : "/usr/bin:/bin")))
+		return o2v_error_sys(err, -ENOMEM, "find qemu");
+	for (char *dir = strtok_r(path_copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		_cleanup_free_ char *cand = NULL;
+		struct stat st;
+
+		if (asprintf(&cand, "%s/%s", dir, O2V_QEMU_BINARY) < 0)
+			return o2v_error_sys(err, -ENOMEM, "find qemu");
+		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0) {
+			*ret_path = TAKE_PTR(cand);
+			return 0;
+		}
+	}
+	return o2v_error_set(err, -ENOENT,
+			     "'" O2V_QEMU_BINARY "' not found in PATH: install the Debian package "
+			     "'" O2V_QEMU_PACKAGE "' (apt-get install " O2V_QEMU_PACKAGE ")");
+}

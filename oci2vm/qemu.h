@@ -1,0 +1,91 @@
+/* qemu.h - how oci2vm starts a microVM: accelerator choice, kernel lookup, QEMU's argv.
+ *
+ * The argv follows notes/vm-contract.md: QEMU microvm, no firmware tables, every device a
+ * virtio-mmio "-device" that the kernel finds on its command line. The builder is pure (it
+ * looks at nothing but the spec), so the unit test states the exact expected arguments;
+ * everything that inspects the machine (/dev/kvm, the kernel file, QEMU's presence) is in
+ * the functions below it.
+ */
+#ifndef O2V_QEMU_H
+#define O2V_QEMU_H
+
+#include <stdint.h>
+
+#include "../common/error.h"
+#include "runopts.h"
+
+#define O2V_QEMU_BINARY "qemu-system-x86_64"
+/* Debian package that ships O2V_QEMU_BINARY, named in the "not found" error. */
+#define O2V_QEMU_PACKAGE "qemu-system-x86"
+
+/* Guest-side names of the virtio-serial ports (the guest init looks them up by name). */
+#define O2V_PORT_STATUS "oci2vm.status"
+#define O2V_PORT_CONTROL "oci2vm.ctl"
+
+struct o2v_qemu_volume {
+	const char *host; /* directory exported over 9p */
+	const char *tag;  /* 9p mount tag the guest mounts */
+	bool readonly;
+};
+
+/* Everything the argv depends on. Strings are borrowed; NULL means "absent". */
+struct o2v_vm_spec {
+	const char *qemu;	 /* binary; NULL: O2V_QEMU_BINARY from PATH */
+	const char *kernel;	 /* uncompressed PVH vmlinux (bzImage also boots, slower) */
+	const char *initrd;	 /* one cpio(.gz) file */
+	const char *disk;	 /* root disk image → /dev/vda */
+	const char *disk_format; /* "raw" or "qcow2"; NULL: raw */
+	uint64_t memory_mib;
+	unsigned cpus;
+	enum o2v_accel accel; /* O2V_ACCEL_KVM or O2V_ACCEL_TCG; resolve AUTO first */
+	const char *append;   /* extra kernel arguments, appended last */
+	bool verbose;	      /* kernel messages on the console, early ones on the serial port */
+	/* The guest console (hvc0) is a unix socket QEMU serves and waits on before starting
+	 * the guest, so no output is lost; the supervisor (supervise.h) relays it to the
+	 * terminal, a pipe or a log file, which makes QEMU itself independent of our stdio. */
+	const char *console_sock;
+	const char *status_path;  /* host file receiving the status port's lines */
+	const char *control_path; /* unix socket QEMU serves for the control port */
+	bool net;		  /* virtio-net with user-mode networking (implied by ports) */
+	const struct o2v_port *ports;
+	size_t n_ports;
+	const struct o2v_qemu_volume *volumes;
+	size_t n_volumes;
+};
+
+void o2v_vm_spec_init(struct o2v_vm_spec *spec);
+
+/* Build QEMU's argv (NULL-terminated, every string owned; free with o2v_strv_free).
+ * -EINVAL for a spec that cannot be expressed (no kernel, AUTO accel, bad disk format). */
+int o2v_qemu_argv(const struct o2v_vm_spec *spec, char ***ret_argv, struct o2v_error *err);
+
+/* The kernel command line the argv passes with -append; caller frees. */
+char *o2v_qemu_cmdline(const struct o2v_vm_spec *spec);
+
+/* Find QEMU: an explicit path, else O2V_QEMU_BINARY in $PATH. -ENOENT names the Debian
+ * package to install. ret_path is malloc'ed. */
+int o2v_qemu_find(const char *explicit_path, char **ret_path, struct o2v_error *err);
+
+/* "auto", "kvm", "tcg" → enum; anything else is -EINVAL naming the value. */
+int o2v_accel_parse(const char *s, enum o2v_accel *ret, struct o2v_error *err);
+
+/* Resolve AUTO: KVM only when /dev/kvm is readable and writable and the CPU flags in
+ * /proc/cpuinfo show vmx or svm (a nested guest without them hangs after the firmware);
+ * otherwise TCG. KVM and TCG are returned unchanged (an explicit choice is obeyed). */
+enum o2v_accel o2v_accel_resolve(enum o2v_accel want);
+
+/* The same decision from explicit inputs, for tests: kvm_rw = /dev/kvm is usable,
+ * cpuinfo = the text of /proc/cpuinfo (NULL: unreadable). */
+enum o2v_accel o2v_accel_choose(enum o2v_accel want, bool kvm_rw, const char *cpuinfo);
+
+const char *o2v_accel_name(enum o2v_accel a);
+
+/* Find the kernel: $OCI2VM_KERNEL if set (must exist and be an ELF or a bzImage; the error
+ * names the path), else the cached `make kernel` build for this oci2vm's fragment, else
+ * -ENOENT telling the user to run 'make kernel'. ret_path is malloc'ed. */
+int o2v_kernel_find(char **ret_path, struct o2v_error *err);
+
+/* Check that path is a bootable x86 kernel image (ELF or bzImage). */
+int o2v_kernel_check(const char *path, struct o2v_error *err);
+
+#endif

@@ -1,0 +1,238 @@
+/* test_qemu.c - QEMU argv builder, accelerator choice, kernel lookup. */
+#include "../../common/o2v.h"
+
+#include <fcntl.h>
+#include <string.h>
+
+#include "../../common/fsutil.h"
+#include "../../oci2vm/qemu.h"
+#include "tap.h"
+
+static char *join_argv(char **argv)
+{
+	char *s;
+	size_t len;
+	FILE *f = open_memstream(&s, &len);
+
+	for (char **a = argv; *a; a++)
+		fprintf(f, "%s%s", a == argv ? "" : "\n", *a);
+	fclose(f);
+	return s;
+}
+
+static void test_argv_full(void)
+{
+	static const struct o2v_port ports[] = {
+		{ .bind = "127.0.0.1", .host = 2229, .guest = 6379 },
+		{ .bind = "0.0.0.0", .host = 5353, .guest = 53, .udp = true },
+	};
+	static const struct o2v_qemu_volume vols[] = {
+		{ .host = "/srv/data", .tag = "o2v_v0" },
+		{ .host = "/srv/a,b", .tag = "o2v_v1", .readonly = true },
+	};
+	struct o2v_vm_spec spec;
+	struct o2v_error err = { 0 };
+	_cleanup_strv_ char **argv = NULL;
+
+	o2v_vm_spec_init(&spec);
+	spec.qemu = "/usr/bin/qemu-system-x86_64";
+	spec.kernel = "/k/vmlinux";
+	spec.initrd = "/r/initrd.cpio";
+	spec.disk = "/r/disk,1.img";
+	spec.disk_format = "qcow2";
+	spec.memory_mib = 1024;
+	spec.cpus = 2;
+	spec.accel = O2V_ACCEL_TCG;
+	spec.append = "oci2vm.debug=1";
+	spec.console_sock = "/run/vm/console.sock";
+	spec.status_path = "/run/vm/status";
+	spec.control_path = "/run/vm/ctl.sock";
+	spec.ports = ports;
+	spec.n_ports = ARRAY_SIZE(ports);
+	spec.volumes = vols;
+	spec.n_volumes = ARRAY_SIZE(vols);
+
+	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), 0, "argv: full spec builds");
+	_cleanup_free_ char *got = argv ? join_argv(argv) : NULL;
+	TAP_IS_STR(got,
+		   "/usr/bin/qemu-system-x86_64\n"
+		   "-M\nmicrovm,x-option-roms=off,isa-serial=off,rtc=on,acpi=off,pic=off,pit=off\n"
+		   "-accel\ntcg,thread=multi\n-cpu\nmax\n-m\n1024M\n-smp\n2\n"
+		   "-no-reboot\n-nodefaults\n-no-user-config\n-display\nnone\n"
+		   "-kernel\n/k/vmlinux\n-initrd\n/r/initrd.cpio\n"
+		   "-append\nconsole=hvc0 quiet reboot=t panic=-1 oci2vm.debug=1\n"
+		   "-device\nvirtio-serial-device\n"
+		   "-chardev\nsocket,id=con,path=/run/vm/console.sock,server=on,wait=on\n"
+		   "-device\nvirtconsole,chardev=con\n"
+		   "-chardev\nfile,id=st,path=/run/vm/status\n"
+		   "-device\nvirtserialport,chardev=st,name=oci2vm.status\n"
+		   "-chardev\nsocket,id=ctl,path=/run/vm/ctl.sock,server=on,wait=off\n"
+		   "-device\nvirtserialport,chardev=ctl,name=oci2vm.ctl\n"
+		   "-drive\nid=root,file=/r/disk,,1.img,format=qcow2,if=none\n"
+		   "-device\nvirtio-blk-device,drive=root\n"
+		   "-fsdev\nlocal,id=v0,path=/srv/data,security_model=none\n"
+		   "-device\nvirtio-9p-device,fsdev=v0,mount_tag=o2v_v0\n"
+		   "-fsdev\nlocal,id=v1,path=/srv/a,,b,security_model=none,readonly=on\n"
+		   "-device\nvirtio-9p-device,fsdev=v1,mount_tag=o2v_v1\n"
+		   "-netdev\nuser,id=n0,hostfwd=tcp:127.0.0.1:2229-:6379,hostfwd=udp:0.0.0.0:5353-:53\n"
+		   "-device\nvirtio-net-device,netdev=n0\n"
+		   "-device\nvirtio-rng-device",
+		   "argv: exact arguments for TCG, disk, volumes (commas escaped), ports");
+}
+
+static void test_argv_minimal_kvm_verbose(void)
+{
+	struct o2v_vm_spec spec;
+	struct o2v_error err = { 0 };
+	_cleanup_strv_ char **argv = NULL;
+
+	o2v_vm_spec_init(&spec);
+	spec.kernel = "vmlinux";
+	spec.initrd = "i.cpio";
+	spec.accel = O2V_ACCEL_KVM;
+	spec.verbose = true;
+	spec.console_sock = "c";
+	spec.status_path = "s";
+	spec.control_path = "x";
+
+	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), 0, "argv: minimal spec builds");
+	_cleanup_free_ char *got = argv ? join_argv(argv) : NULL;
+	TAP_IS_STR(got,
+		   "qemu-system-x86_64\n"
+		   "-M\nmicrovm,x-option-roms=off,isa-serial=on,rtc=on,acpi=off,pic=off,pit=off\n"
+		   "-accel\nkvm\n-cpu\nhost\n-m\n512M\n-smp\n1\n"
+		   "-no-reboot\n-nodefaults\n-no-user-config\n-display\nnone\n"
+		   "-kernel\nvmlinux\n-initrd\ni.cpio\n"
+		   "-append\nconsole=hvc0 earlyprintk=serial,ttyS0,115200 ignore_loglevel reboot=t "
+		   "panic=-1\n"
+		   "-device\nvirtio-serial-device\n"
+		   "-chardev\nsocket,id=con,path=c,server=on,wait=on,mux=on\n"
+		   "-device\nvirtconsole,chardev=con\n-serial\nchardev:con\n"
+		   "-chardev\nfile,id=st,path=s\n"
+		   "-device\nvirtserialport,chardev=st,name=oci2vm.status\n"
+		   "-chardev\nsocket,id=ctl,path=x,server=on,wait=off\n"
+		   "-device\nvirtserialport,chardev=ctl,name=oci2vm.ctl\n"
+		   "-device\nvirtio-rng-device",
+		   "argv: KVM uses -cpu host; verbose muxes the serial port and drops quiet");
+}
+
+static void test_argv_rejects(void)
+{
+	struct o2v_vm_spec spec;
+	struct o2v_error err = { 0 };
+	char **argv = NULL;
+	struct o2v_port v6 = { .bind = "::1", .host = 1, .guest = 2 };
+
+	o2v_vm_spec_init(&spec);
+	spec.kernel = "k";
+	spec.initrd = "i";
+	spec.console_sock = "c";
+	spec.status_path = "s";
+	spec.control_path = "x";
+	spec.accel = O2V_ACCEL_AUTO;
+	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), -EINVAL, "argv: unresolved accel refused");
+	spec.accel = O2V_ACCEL_TCG;
+	spec.disk = "d";
+	spec.disk_format = "vmdk";
+	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), -EINVAL, "argv: unknown disk format refused");
+	TAP_OK(strstr(err.msg, "'vmdk'"), "argv: message names the format (%s)", err.msg);
+	spec.disk_format = "raw";
+	spec.ports = &v6;
+	spec.n_ports = 1;
+	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), -EINVAL, "argv: bind address with ':' refused");
+	spec.n_ports = 0;
+	spec.kernel = NULL;
+	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), -EINVAL, "argv: no kernel refused");
+	TAP_OK(argv == NULL, "argv: nothing returned on failure");
+}
+
+static void test_accel(void)
+{
+	static const char amd[] = "processor\t: 0\nflags\t\t: fpu vme svm sse2\n\n";
+	static const char intel[] = "processor\t: 0\nflags\t\t: fpu vmx\n";
+	static const char none[] = "processor\t: 0\nflags\t\t: fpu svmx vmxx hypervisor\n"
+				   "bugs\t\t: svm vmx\n";
+	struct o2v_error err = { 0 };
+	enum o2v_accel a = O2V_ACCEL_TCG;
+
+	TAP_IS_INT(o2v_accel_choose(O2V_ACCEL_AUTO, true, amd), O2V_ACCEL_KVM, "accel: svm + kvm");
+	TAP_IS_INT(o2v_accel_choose(O2V_ACCEL_AUTO, true, intel), O2V_ACCEL_KVM, "accel: vmx + kvm");
+	TAP_IS_INT(o2v_accel_choose(O2V_ACCEL_AUTO, true, none), O2V_ACCEL_TCG,
+		   "accel: /dev/kvm without vmx/svm flags (nested) → tcg; other lines ignored");
+	TAP_IS_INT(o2v_accel_choose(O2V_ACCEL_AUTO, false, amd), O2V_ACCEL_TCG,
+		   "accel: flags but no usable /dev/kvm → tcg");
+	TAP_IS_INT(o2v_accel_choose(O2V_ACCEL_AUTO, true, NULL), O2V_ACCEL_TCG,
+		   "accel: unreadable cpuinfo → tcg");
+	TAP_IS_INT(o2v_accel_choose(O2V_ACCEL_KVM, false, NULL), O2V_ACCEL_KVM,
+		   "accel: explicit kvm is obeyed");
+	TAP_IS_INT(o2v_accel_choose(O2V_ACCEL_TCG, true, amd), O2V_ACCEL_TCG,
+		   "accel: explicit tcg is obeyed");
+	TAP_OK(o2v_accel_resolve(O2V_ACCEL_AUTO) != O2V_ACCEL_AUTO, "accel: resolve picks one");
+	TAP_IS_INT(o2v_accel_parse("kvm", &a, &err), 0, "accel: parse kvm");
+	TAP_IS_INT(a, O2V_ACCEL_KVM, "accel: parsed value");
+	TAP_IS_INT(o2v_accel_parse("hvf", &a, &err), -EINVAL, "accel: unknown value refused");
+	TAP_OK(strstr(err.msg, "'hvf'"), "accel: message names the value (%s)", err.msg);
+}
+
+static void test_kernel_find(const char *dir)
+{
+	struct o2v_error err = { 0 };
+	char *path = NULL;
+	_cleanup_free_ char *missing = o2v_path_join(dir, "no-such-vmlinux");
+	_cleanup_free_ char *text = o2v_path_join(dir, "notes.txt");
+	_cleanup_free_ char *elf = o2v_path_join(dir, "vmlinux");
+	unsigned char hdr[64] = { 0x7f, 'E', 'L', 'F', 2, 1, 1 };
+
+	hdr[18] = 62; /* EM_X86_64 */
+	o2v_write_file_atomic(text, "not a kernel\n", 13, 0644, &err);
+	o2v_write_file_atomic(elf, hdr, sizeof(hdr), 0644, &err);
+
+	setenv("OCI2VM_KERNEL", missing, 1);
+	TAP_IS_INT(o2v_kernel_find(&path, &err), -ENOENT, "kernel: missing OCI2VM_KERNEL file");
+	TAP_OK(strstr(err.msg, missing) && strstr(err.msg, "OCI2VM_KERNEL"),
+	       "kernel: message names the variable and the path (%s)", err.msg);
+	setenv("OCI2VM_KERNEL", text, 1);
+	TAP_IS_INT(o2v_kernel_find(&path, &err), -EINVAL, "kernel: non-kernel file refused");
+	TAP_OK(strstr(err.msg, text) && strstr(err.msg, "not a kernel"),
+	       "kernel: message names the path (%s)", err.msg);
+	setenv("OCI2VM_KERNEL", dir, 1);
+	TAP_IS_INT(o2v_kernel_find(&path, &err), -EINVAL, "kernel: directory refused");
+	setenv("OCI2VM_KERNEL", elf, 1);
+	TAP_IS_INT(o2v_kernel_find(&path, &err), 0, "kernel: x86-64 ELF accepted");
+	TAP_IS_STR(path, elf, "kernel: OCI2VM_KERNEL path returned");
+	free(path);
+	path = NULL;
+
+	/* No override and an empty cache: the message says how to get a kernel. */
+	unsetenv("OCI2VM_KERNEL");
+	setenv("OCI2VM_CACHE", dir, 1);
+	TAP_IS_INT(o2v_kernel_find(&path, &err), -ENOENT, "kernel: none built");
+	TAP_OK(strstr(err.msg, "make kernel"), "kernel: message says 'make kernel' (%s)", err.msg);
+}
+
+static void test_qemu_find(const char *dir)
+{
+	struct o2v_error err = { 0 };
+	char *path = NULL;
+
+	setenv("PATH", dir, 1);
+	TAP_IS_INT(o2v_qemu_find(NULL, &path, &err), -ENOENT, "qemu: not in PATH");
+	TAP_OK(strstr(err.msg, "qemu-system-x86'") || strstr(err.msg, "qemu-system-x86 "),
+	       "qemu: message names the Debian package (%s)", err.msg);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/test_qemu.XXXXXX";
+
+	if (!mkdtemp(dir))
+		return 1;
+	test_argv_full();
+	test_argv_minimal_kvm_verbose();
+	test_argv_rejects();
+	test_accel();
+	test_kernel_find(dir);
+	test_qemu_find(dir);
+	o2v_rm_rf(dir, NULL);
+	return tap_done();
+}
