@@ -36,10 +36,34 @@ struct o2v_build_opts {
 	const char *runconfig;	    /* text for /.oci2vm/run.conf (NULL: none) */
 	const char *seed;	    /* e.g. the manifest digest: fixes UUID/hash seed */
 	int64_t epoch;		    /* mtime of what oci2vm itself adds (reproducibility) */
+	const char *tmp_dir;	    /* where the content spool goes (NULL: out_path's directory) */
 };
 
 /* Build the image at out_path (atomically). */
 int o2v_rootfs_build(const struct o2v_layer_src *layers, size_t n_layers,
 		     const struct o2v_build_opts *opts, const char *out_path, struct o2v_error *err);
+
+/* File name extension of a format ("ext4", "cpio", "cpio.gz"). */
+const char *o2v_format_ext(enum o2v_image_format f);
+/* Parse "ext4"/"img", "cpio", "cpio.gz" (-EINVAL otherwise). */
+int o2v_format_parse(const char *s, enum o2v_image_format *ret, struct o2v_error *err);
+/* Format from an output file name's extension (.ext4, .img, .cpio, .cpio.gz); -EINVAL if none. */
+int o2v_format_from_path(const char *path, enum o2v_image_format *ret, struct o2v_error *err);
+
+/* The cache of built VM images: CACHE/vmimages/KEY.EXT, where KEY hashes the
+ * manifest digest, the format, the size, and the sha256 of the init binary,
+ * the busybox binary and the run.conf text (everything the bytes depend on).
+ * o2v_vmimage_path returns the (malloc'ed) path whether or not it exists. */
+int o2v_vmimage_path(const char *cache_dir, const char *manifest_digest,
+		     const struct o2v_build_opts *opts, char **ret_path, struct o2v_error *err);
+
+/* Return the cached image for manifest_digest, building it first if absent
+ * (layers are not even opened on a hit). Returns 1 on a cache hit, 0 after a
+ * build; *ret_path is malloc'ed. Concurrent builders are safe: each writes a
+ * temporary file and renames it into place. */
+int o2v_rootfs_build_cached(const char *cache_dir, const char *manifest_digest,
+			    const struct o2v_layer_src *layers, size_t n_layers,
+			    const struct o2v_build_opts *opts, char **ret_path,
+			    struct o2v_error *err);
 
 #endif

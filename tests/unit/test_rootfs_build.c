@@ -1,0 +1,219 @@
+/* test_rootfs_build.c - o2v_rootfs_build end to end, and a driver for the
+ * shell tests in tests/rootfs/.
+ *
+ * Without arguments: TAP tests that write small layers with libarchive, build
+ * cpio and ext4 images and check them (atomic output, errors naming the layer
+ * and entry, cache hits).
+ * With arguments it is the build driver the shell tests use before (and
+ * besides) `oci2vm export`:
+ *   test_rootfs_build build OUT FORMAT [--size BYTES] [--init F] [--busybox F]
+ *                     [--runconf TEXT] [--seed S] [--epoch N] LAYER[=DIFFID]...
+ * It prints the error message and exits 1 on failure.
+ */
+#include "../../common/o2v.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../../common/fsutil.h"
+#include "../../rootfs/rootfs.h"
+#include "tap.h"
+
+static int driver(int argc, char **argv)
+{
+	struct o2v_build_opts opts = { .epoch = 1 };
+	struct o2v_layer_src layers[128];
+	struct o2v_error err = { 0 };
+	size_t n = 0;
+	const char *out;
+
+	if (argc < 4)
+		return fprintf(stderr, "usage: see test_rootfs_build.c\n"), 2;
+	out = argv[2];
+	if (o2v_format_parse(argv[3], &opts.format, &err) < 0)
+		return fprintf(stderr, "%s\n", err.msg), 2;
+	for (int i = 4; i < argc; i++) {
+		char *a = argv[i];
+		if (!strcmp(a, "--size") && i + 1 < argc)
+			opts.size = strtoull(argv[++i], NULL, 10);
+		else if (!strcmp(a, "--init") && i + 1 < argc)
+			opts.init_path = argv[++i];
+		else if (!strcmp(a, "--busybox") && i + 1 < argc)
+			opts.busybox_path = argv[++i];
+		else if (!strcmp(a, "--runconf") && i + 1 < argc)
+			opts.runconfig = argv[++i];
+		else if (!strcmp(a, "--seed") && i + 1 < argc)
+			opts.seed = argv[++i];
+		else if (!strcmp(a, "--epoch") && i + 1 < argc)
+			opts.epoch = strtoll(argv[++i], NULL, 10);
+		else if (n < ARRAY_SIZE(layers)) {
+			char *eq = strchr(a, '=');
+			layers[n] = (struct o2v_layer_src){ .path = a, .digest = a };
+			if (eq) {
+				*eq = '\0';
+				layers[n].diff_id = eq + 1;
+			}
+			n++;
+		}
+	}
+	if (o2v_rootfs_build(layers, n, &opts, out, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 1;
+	}
+	return 0;
+}
+
+/* A tiny tar writer for the unit tests. */
+struct tw {
+	struct archive *a;
+};
+
+static void tw_open(struct tw *w, const char *path, bool gzip)
+{
+	w->a = archive_write_new();
+	archive_write_set_format_pax_restricted(w->a);
+	if (gzip)
+		archive_write_add_filter_gzip(w->a);
+	archive_write_open_filename(w->a, path);
+}
+
+static void tw_add(struct tw *w, const char *name, mode_t mode, const char *data,
+		   const char *link, bool hard)
+{
+	struct archive_entry *e = archive_entry_new();
+
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_mode(e, mode);
+	archive_entry_set_mtime(e, 1000, 0);
+	if (link && hard)
+		archive_entry_set_hardlink(e, link);
+	else if (link)
+		archive_entry_set_symlink(e, link);
+	archive_entry_set_size(e, data ? (la_int64_t)strlen(data) : 0);
+	archive_write_header(w->a, e);
+	if (data)
+		archive_write_data(w->a, data, strlen(data));
+	archive_entry_free(e);
+}
+
+static void tw_close(struct tw *w)
+{
+	archive_write_close(w->a);
+	archive_write_free(w->a);
+}
+
+static bool exists(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0;
+}
+
+static int count_tmp(const char *dir)
+{
+	char cmd[512];
+	FILE *f;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls -A '%s' | grep -c tmp-", dir);
+	f = popen(cmd, "r");
+	if (f) {
+		if (fscanf(f, "%d", &n) != 1)
+			n = -1;
+		pclose(f);
+	}
+	return n;
+}
+
+static void tests(void)
+{
+	char dir[] = "/tmp/o2v-rootfs-test.XXXXXX";
+	char l1[300], l2[300], bad[300], out[300], out2[300];
+	struct o2v_layer_src layers[2];
+	struct o2v_build_opts opts = { .format = O2V_FORMAT_CPIO, .epoch = 5, .seed = "t" };
+	struct o2v_error err = { 0 };
+	struct tw w;
+	char *cached = NULL;
+	int r;
+
+	if (!mkdtemp(dir)) {
+		TAP_OK(0, "mkdtemp");
+		return;
+	}
+	snprintf(l1, sizeof(l1), "%s/l1.tar.gz", dir);
+	snprintf(l2, sizeof(l2), "%s/l2.tar", dir);
+	snprintf(bad, sizeof(bad), "%s/bad.tar", dir);
+	snprintf(out, sizeof(out), "%s/out.cpio", dir);
+	snprintf(out2, sizeof(out2), "%s/out.ext4", dir);
+
+	tw_open(&w, l1, true);
+	tw_add(&w, "etc/", AE_IFDIR | 0755, NULL, NULL, false);
+	tw_add(&w, "etc/passwd", AE_IFREG | 0644, "root:x:0:0::/root:/bin/sh\n", NULL, false);
+	tw_add(&w, "etc/gone", AE_IFREG | 0644, "x", NULL, false);
+	tw_close(&w);
+	tw_open(&w, l2, false);
+	tw_add(&w, "etc/.wh.gone", AE_IFREG | 0644, NULL, NULL, false);
+	tw_add(&w, "etc/pw2", AE_IFREG | 0644, NULL, "etc/passwd", true);
+	tw_close(&w);
+	layers[0] = (struct o2v_layer_src){ .path = l1, .digest = "sha256:l1" };
+	layers[1] = (struct o2v_layer_src){ .path = l2, .digest = "sha256:l2" };
+
+	r = o2v_rootfs_build(layers, 2, &opts, out, &err);
+	TAP_IS_INT(r, 0, "cpio build of two layers succeeds (%s)", err.msg);
+	TAP_OK(exists(out), "output file exists");
+	TAP_IS_INT(count_tmp(dir), 0, "no temporary files left");
+
+	opts.format = O2V_FORMAT_EXT4;
+	r = o2v_rootfs_build(layers, 2, &opts, out2, &err);
+	TAP_IS_INT(r, 0, "ext4 build of two layers succeeds (%s)", err.msg);
+
+	/* A truncated layer: error names layer and fails atomically. */
+	tw_open(&w, bad, false);
+	tw_add(&w, "big", AE_IFREG | 0644, "0123456789abcdef0123456789abcdef", NULL, false);
+	tw_close(&w);
+	if (truncate(bad, 600) < 0)
+		TAP_OK(0, "truncate");
+	layers[1] = (struct o2v_layer_src){ .path = bad, .digest = "sha256:bad" };
+	snprintf(out, sizeof(out), "%s/never.cpio", dir);
+	opts.format = O2V_FORMAT_CPIO;
+	r = o2v_rootfs_build(layers, 2, &opts, out, &err);
+	TAP_OK(r < 0, "truncated layer fails");
+	TAP_OK(strstr(err.msg, "sha256:bad") != NULL, "error names the layer: %s", err.msg);
+	TAP_OK(!exists(out), "no output on failure");
+	TAP_IS_INT(count_tmp(dir), 0, "no temporary files left on failure");
+
+	/* diff_id mismatch */
+	layers[1] = (struct o2v_layer_src){ .path = l2, .digest = "sha256:l2",
+					    .diff_id = "sha256:0000000000000000000000000000000000"
+						       "000000000000000000000000000000" };
+	r = o2v_rootfs_build(layers, 2, &opts, out, &err);
+	TAP_OK(r == -EBADMSG && strstr(err.msg, "expected sha256:0000"),
+	       "diff_id mismatch is an error: %s", err.msg);
+
+	/* The cache: first a build, then a hit that does not read layers. */
+	layers[1].diff_id = NULL;
+	r = o2v_rootfs_build_cached(dir, "sha256:m", layers, 2, &opts, &cached, &err);
+	TAP_IS_INT(r, 0, "first cached build builds (%s)", err.msg);
+	free(cached);
+	cached = NULL;
+	layers[0].path = "/nonexistent/layer";
+	r = o2v_rootfs_build_cached(dir, "sha256:m", layers, 2, &opts, &cached, &err);
+	TAP_IS_INT(r, 1, "second cached build is a hit without reading layers");
+	TAP_OK(cached && exists(cached), "cached image path exists");
+	free(cached);
+
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		TAP_OK(0, "cleanup");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "build"))
+		return driver(argc, argv);
+	tests();
+	return tap_done();
+}
