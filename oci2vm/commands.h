@@ -19,6 +19,7 @@ const struct o2v_command *o2v_command_find(const char *name);
 
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_runconfig(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
@@ -27,5 +28,10 @@ int cmd_rm(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
 int cmd_boot(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_images(int argc, char **argv);
+int cmd_rmi(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 
 #endif

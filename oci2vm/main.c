@@ -10,15 +10,38 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "pullopts.h"
 
 #ifndef O2V_VERSION
 #define O2V_VERSION "0.0.0-unknown"
 #endif
 
 static const struct o2v_command commands[] = {
+	{ "pull", cmd_pull, "download an image into the cache",
+	  "usage: oci2vm pull [OPTIONS] REF\n\n"
+	  "REF: [HOST[:PORT]/]NAME[:TAG][@DIGEST], oci:DIR[:TAG], oci-archive:FILE[:TAG],\n"
+	  "docker-archive:FILE[:REF]. The last line printed names the manifest digest.\n\n"
+	  O2V_PULL_USAGE, false },
+	{ "inspect", cmd_inspect, "print an image's config as JSON (no layer download)",
+	  "usage: oci2vm inspect [OPTIONS] REF\n\n" O2V_PULL_USAGE, false },
+	{ "images", cmd_images, "list the images in the cache",
+	  "usage: oci2vm images [-q] [--no-trunc]\n\n"
+	  "  -q, --quiet   print only the references\n"
+	  "  --no-trunc    print whole digests\n", false },
+	{ "rmi", cmd_rmi, "remove image tags from the cache",
+	  "usage: oci2vm rmi REF...\n\nUntag; 'oci2vm prune' then frees the space.\n", false },
+	{ "prune", cmd_prune, "delete cached blobs no image uses",
+	  "usage: oci2vm prune [-q]\n", false },
 	{ "help", cmd_help, "show help for oci2vm or one command",
 	  "usage: oci2vm help [COMMAND]\n", false },
 	{ "version", cmd_version, "print the version", "usage: oci2vm version\n", false },
+	{ "runconfig", cmd_runconfig, "print a guest run config (plumbing, for tests)",
+	  "usage: oci2vm runconfig [--image-entrypoint A]... [--image-cmd A]... [--image-env K=V]...\n"
+	  "       [--entrypoint X] [-e K[=V]]... [--env-file F] [-u USER] [-w DIR] [-h NAME]\n"
+	  "       [--no-hostname] [--no-network] [--dns IP] [--add-host NAME:IP] [-v TAG:PATH[:ro]]\n"
+	  "       [-t] [--winsize RxC] [--stop-timeout S] [--verbose] [--shell] [--rootdisk DEV]\n"
+	  "       [-o FILE] [--] [ARGS...]\n",
+	  true },
 	{ "ps", cmd_ps, "list running VMs (-a: also stopped ones)",
 	  "usage: oci2vm ps [-a] [-q]\n\n"
 	  "List VMs: id, name, image, status (uptime or exit code) and published ports.\n\n"

@@ -1,0 +1,65 @@
+/* cmd_pull.c - `oci2vm pull REF`: fetch an image into the cache. */
+#include "../common/o2v.h"
+
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "pullopts.h"
+
+int cmd_pull(int argc, char **argv)
+{
+	static const struct option longopts[] = { O2V_PULL_LONGOPTS, { NULL, 0, NULL, 0 } };
+	struct o2v_pull_cli po;
+	struct o2v_error err = { 0 };
+	struct o2v_ref ref = { 0 };
+	struct o2v_cache *cache = NULL;
+	struct o2v_image *img = NULL;
+	int c, r;
+
+	o2v_pull_cli_init(&po);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+" O2V_PULL_SHORTOPTS, longopts, NULL)) != -1) {
+		r = o2v_pull_cli_option(&po, "pull", c, optarg);
+		if (r == 0)
+			r = -o2v_cli_usage_error("pull", "unknown option '%s'", argv[optind - 1]);
+		if (r < 0)
+			goto out_code;
+	}
+	if (argc - optind != 1) {
+		r = -o2v_cli_usage_error("pull", "expected exactly one image reference");
+		goto out_code;
+	}
+	if ((r = -o2v_cli_ref(argv[optind], &ref)) < 0 || (r = -o2v_cli_cache_open(&cache)) < 0)
+		goto out_code;
+	if (o2v_pull_cli_prepare(&po, O2V_PULL_MISSING) < 0) {
+		r = -O2V_EXIT_FAILURE;
+		goto out_code;
+	}
+	r = o2v_pull(cache, &ref, &po.opts, &img, &err);
+	o2v_pull_cli_done(&po);
+	if (r < 0) {
+		r = -o2v_cli_fail(&err);
+		goto out_code;
+	}
+	if (po.quiet) {
+		printf("%s\n", img->manifest_digest);
+	} else {
+		char b[32];
+		o2v_format_bytes(img->downloaded, b, sizeof(b));
+		if (img->downloaded)
+			printf("Status: downloaded %s for %s\n", b, ref.normalized);
+		else
+			printf("Status: image is up to date for %s\n", ref.normalized);
+		if (strcmp(img->resolved_digest, img->manifest_digest))
+			printf("Index: %s\n", img->resolved_digest);
+		printf("Digest: %s\n", img->manifest_digest);
+	}
+	r = 0;
+out_code:
+	o2v_image_free(img);
+	o2v_cache_close(cache);
+	o2v_ref_release(&ref);
+	o2v_pull_cli_release(&po);
+	return -r;
+}

@@ -1,0 +1,226 @@
+/* pullopts.c - see pullopts.h. */
+#include "../common/o2v.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "pullopts.h"
+
+#define VIEW_LAYERS_MAX 256
+#define REDRAW_MS 100
+
+struct view_layer {
+	char digest[O2V_DIGEST_MAX];
+	uint64_t done, total;
+	bool finished, cached;
+};
+
+struct o2v_pull_view {
+	bool tty, quiet;
+	struct view_layer layers[VIEW_LAYERS_MAX];
+	size_t n;
+	uint64_t total;
+	int64_t start_ms, last_ms;
+	int lines; /* lines currently drawn */
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void o2v_format_bytes(uint64_t n, char *buf, size_t size)
+{
+	static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
+	double v = (double)n;
+	size_t u = 0;
+
+	while (v >= 1000 && u + 1 < ARRAY_SIZE(units)) {
+		v /= 1000;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, size, "%llu B", (unsigned long long)n);
+	else
+		snprintf(buf, size, "%.1f %s", v, units[u]);
+}
+
+void o2v_pull_cli_init(struct o2v_pull_cli *o)
+{
+	memset(o, 0, sizeof(*o));
+}
+
+void o2v_pull_cli_release(struct o2v_pull_cli *o)
+{
+	free(o->platform);
+	o2v_strv_free(o->insecure);
+	free(o->view);
+	memset(o, 0, sizeof(*o));
+}
+
+int o2v_pull_cli_option(struct o2v_pull_cli *o, const char *cmd, int c, const char *arg)
+{
+	switch (c) {
+	case O2V_OPT_PLATFORM:
+		free(o->platform);
+		if (!(o->platform = strdup(arg)))
+			return -O2V_EXIT_FAILURE;
+		return 1;
+	case O2V_OPT_INSECURE: {
+		char **n = realloc(o->insecure, (o->n_insecure + 2) * sizeof(char *));
+		if (!n)
+			return -O2V_EXIT_FAILURE;
+		o->insecure = n;
+		if (!*arg || strchr(arg, '/')) {
+			o->insecure[o->n_insecure] = NULL;
+			return -o2v_cli_usage_error(cmd, "invalid --insecure-registry '%s': expected "
+							 "HOST[:PORT]",
+						    arg);
+		}
+		if (!(n[o->n_insecure] = strdup(arg)))
+			return -O2V_EXIT_FAILURE;
+		n[++o->n_insecure] = NULL;
+		return 1;
+	}
+	case 'q':
+		o->quiet = true;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void view_clear(struct o2v_pull_view *v)
+{
+	if (v->lines > 0)
+		fprintf(stderr, "\033[%dA\033[J", v->lines);
+	v->lines = 0;
+}
+
+static void view_draw(struct o2v_pull_view *v, bool force)
+{
+	int64_t now = mono_ms();
+	uint64_t done = 0;
+	char a[32], b[32], s[32];
+
+	if (!force && now - v->last_ms < REDRAW_MS)
+		return;
+	v->last_ms = now;
+	view_clear(v);
+	size_t shown = 0, finished = 0;
+	for (size_t i = 0; i < v->n; i++) {
+		struct view_layer *l = &v->layers[i];
+		done += l->done;
+		if (l->finished) {
+			finished++;
+			continue;
+		}
+		if (l->done == 0 || shown >= 8)
+			continue;
+		o2v_format_bytes(l->done, a, sizeof(a));
+		o2v_format_bytes(l->total, b, sizeof(b));
+		fprintf(stderr, "  %.19s  %10s / %-10s %3d%%\n", l->digest, a, b,
+			l->total ? (int)(l->done * 100 / l->total) : 100);
+		v->lines++;
+		shown++;
+	}
+	double secs = (double)(now - v->start_ms) / 1000.0;
+	o2v_format_bytes(done, a, sizeof(a));
+	o2v_format_bytes(v->total, b, sizeof(b));
+	o2v_format_bytes(secs > 0.05 ? (uint64_t)((double)done / secs) : 0, s, sizeof(s));
+	fprintf(stderr, "  %zu/%zu layers  %s / %s  %s/s\n", finished, v->n, a, b, s);
+	v->lines++;
+	fflush(stderr);
+}
+
+static struct view_layer *view_find(struct o2v_pull_view *v, const char *digest)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (!strcmp(v->layers[i].digest, digest))
+			return &v->layers[i];
+	if (v->n == VIEW_LAYERS_MAX)
+		return NULL;
+	struct view_layer *l = &v->layers[v->n++];
+	memset(l, 0, sizeof(*l));
+	snprintf(l->digest, sizeof(l->digest), "%s", digest);
+	return l;
+}
+
+static void on_progress(const struct o2v_progress *p, void *ud)
+{
+	struct o2v_pull_view *v = ud;
+	struct view_layer *l;
+
+	switch (p->kind) {
+	case O2V_PROGRESS_WARNING:
+		if (v->tty && !v->quiet)
+			view_clear(v);
+		o2v_cli_warn("%s", p->message);
+		return;
+	case O2V_PROGRESS_RETRY:
+		if (v->quiet)
+			return;
+		if (v->tty)
+			view_clear(v);
+		fprintf(stderr, "%s: %s\n", o2v_program_name, p->message);
+		return;
+	case O2V_PROGRESS_RESOLVED:
+		v->total = p->total;
+		return;
+	case O2V_PROGRESS_LAYER:
+	case O2V_PROGRESS_LAYER_DONE:
+		if (!v->tty || v->quiet || !p->digest || !(l = view_find(v, p->digest)))
+			return;
+		l->done = p->done;
+		l->total = p->total;
+		if (p->kind == O2V_PROGRESS_LAYER_DONE) {
+			l->finished = true;
+			l->cached = p->message != NULL;
+		}
+		view_draw(v, p->kind == O2V_PROGRESS_LAYER_DONE);
+		return;
+	}
+}
+
+int o2v_pull_cli_prepare(struct o2v_pull_cli *o, enum o2v_pull_policy policy)
+{
+	if (!o->view && !(o->view = calloc(1, sizeof(*o->view))))
+		return -ENOMEM;
+	o->view->tty = o2v_cli_is_tty();
+	o->view->quiet = o->quiet;
+	o->view->start_ms = mono_ms();
+	o->opts.platform = o->platform;
+	o->opts.policy = policy;
+	o->opts.insecure_registries = (const char *const *)o->insecure;
+	o->opts.progress = on_progress;
+	o->opts.userdata = o->view;
+	return 0;
+}
+
+void o2v_pull_cli_done(struct o2v_pull_cli *o)
+{
+	if (o->view && o->view->tty && !o->view->quiet)
+		view_clear(o->view);
+}
+
+int o2v_cli_ref(const char *text, struct o2v_ref *ret)
+{
+	struct o2v_error err = { 0 };
+
+	if (o2v_ref_parse(text, ret, &err) < 0)
+		return o2v_cli_fail(&err);
+	return 0;
+}
+
+int o2v_cli_cache_open(struct o2v_cache **ret)
+{
+	struct o2v_error err = { 0 };
+
+	if (o2v_cache_open_default(ret, &err) < 0)
+		return o2v_cli_fail(&err);
+	return 0;
+}
