@@ -47,10 +47,10 @@ int cmd_pull(int argc, char **argv)
 	} else {
 		char b[32];
 		o2v_format_bytes(img->downloaded, b, sizeof(b));
-		if (img->downloaded)
-			printf("Status: downloaded %s for %s\n", b, ref.normalized);
-		else
+		if (img->up_to_date)
 			printf("Status: image is up to date for %s\n", ref.normalized);
+		else
+			printf("Status: pulled %s (%s downloaded)\n", ref.normalized, b);
 		if (strcmp(img->resolved_digest, img->manifest_digest))
 			printf("Index: %s\n", img->resolved_digest);
 		printf("Digest: %s\n", img->manifest_digest);

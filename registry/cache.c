@@ -316,6 +316,17 @@ static void sum_image(const struct o2v_cache *c, const struct o2v_cache_entry *e
 		return;
 	info->complete = true;
 	if (m.kind == O2V_MANIFEST_IMAGE) {
+		_cleanup_free_ char *cfg = NULL;
+		struct o2v_image_config ic;
+		size_t cl;
+		if (!info->platform[0] &&
+		    o2v_cache_read_blob(c, m.config.digest, O2V_CONFIG_MAX, &cfg, &cl, NULL) >= 0 &&
+		    o2v_image_config_parse(cfg, cl, &ic, NULL, NULL) >= 0) {
+			struct o2v_platform pl;
+			if (o2v_platform_set(&pl, ic.os, ic.architecture, ic.variant) == 0)
+				o2v_platform_format(&pl, info->platform, sizeof(info->platform));
+			o2v_image_config_release(&ic);
+		}
 		info->size += m.config.size;
 		info->complete = o2v_cache_has_blob(c, m.config.digest, (int64_t)m.config.size);
 		for (size_t i = 0; i < m.n_layers; i++) {

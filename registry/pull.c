@@ -609,6 +609,8 @@ static int load_entry(struct puller *p, const struct o2v_cache_entry *e, bool ne
 			goto out;
 		}
 	r = make_image(p, &res, ret, err);
+	if (r >= 0)
+		(*ret)->up_to_date = true;
 out:
 	resolved_release(&res);
 	return r;

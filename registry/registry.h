@@ -61,6 +61,7 @@ struct o2v_image {
 	size_t n_layers;
 	char resolved_digest[O2V_DIGEST_MAX]; /* what the tag pointed to (an index), else = manifest */
 	uint64_t downloaded;		      /* bytes fetched by this pull (0: all cached) */
+	bool up_to_date;		      /* the cached tag was current: nothing changed */
 };
 
 void o2v_image_free(struct o2v_image *img);
