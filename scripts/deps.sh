@@ -20,6 +20,7 @@ e2fsprogs
 flex
 git
 iproute2
+jq
 libarchive-dev
 libcurl4-openssl-dev
 libelf-dev
@@ -34,6 +35,7 @@ pkg-config
 python3
 python3-cryptography
 python3-jwt
+python3-zstandard
 qemu-system-x86
 redis-tools
 skopeo

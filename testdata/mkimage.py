@@ -46,6 +46,8 @@ Python API (import mkimage), used by the testdata scripts for what JSON cannot s
   l.diff_id = "sha256:..."                override the computed diff_id
   img = Image(layers, config={...}, platform={...}, mediatypes="oci")
   lay = Layout(DIR); lay.add(TAG, img) / lay.add(TAG, Index([img, ...], attestations=True))
+  img = from_layout(DIR, TAG)             `FROM`: that image's layers and config, to extend
+                                          (append to img.layers, edit img.config)
   desc = lay.add(...) returns the manifest/index descriptor (dict with "digest", "size")
 """
 
@@ -99,9 +101,11 @@ def zstd_compress(data):
     try:
         import zstandard
     except ImportError:
-        return subprocess.run(["zstd", "-q", "-3", "-c", "-T0"], input=data, check=True,
-                              stdout=subprocess.PIPE).stdout
-    return zstandard.ZstdCompressor(level=3, write_content_size=True).compress(data)
+        return subprocess.run(["zstd", "-q", "-3", "-c", "-T0", "--check"], input=data,
+                              check=True, stdout=subprocess.PIPE).stdout
+    # with a content checksum, as the zstd CLI writes by default
+    return zstandard.ZstdCompressor(level=3, write_content_size=True,
+                                    write_checksum=True).compress(data)
 
 
 def compress(data, compression):
@@ -274,6 +278,13 @@ class Layer:
                 tf.addfile(ti, io.BytesIO(data) if data is not None else None)
         return buf.getvalue()
 
+    @classmethod
+    def prebuilt(cls, blob, media_type, diff_id):
+        """A layer that already exists as a blob (see from_layout)."""
+        layer = cls(media_type=media_type)
+        layer._built = (blob, diff_id)
+        return layer
+
     def build(self, mediatypes="oci"):
         """Returns (blob bytes, media type, diff_id)."""
         if self._built is None:
@@ -297,6 +308,27 @@ class Image:
         self.annotations = annotations
         self.created = created
         self.config_extra = config_extra or {}
+
+
+def from_layout(path, tag):
+    """`FROM path:tag`: an Image with that image's layers and config, to extend."""
+    def blob(digest):
+        with open(os.path.join(path, "blobs", "sha256", digest[7:]), "rb") as f:
+            return f.read()
+    with open(os.path.join(path, "index.json")) as f:
+        idx = json.load(f)
+    desc = [m for m in idx["manifests"] if m.get("annotations", {}).get(REF_NAME) == tag]
+    if not desc:
+        raise SystemExit(f"mkimage: no tag '{tag}' in {path}")
+    manifest = json.loads(blob(desc[0]["digest"]))
+    if "layers" not in manifest:
+        raise SystemExit(f"mkimage: {path}:{tag} is an index, not an image")
+    cfg = json.loads(blob(manifest["config"]["digest"]))
+    layers = [Layer.prebuilt(blob(d["digest"]), d["mediaType"], diff)
+              for d, diff in zip(manifest["layers"], cfg["rootfs"]["diff_ids"])]
+    platform = {k: cfg[k] for k in ("os", "architecture", "variant") if k in cfg}
+    mediatypes = "docker" if "docker" in manifest.get("mediaType", "") else "oci"
+    return Image(layers, dict(cfg.get("config") or {}), platform, mediatypes)
 
 
 class Index:
