@@ -72,22 +72,30 @@ static int open_outer(struct archive *a, int fd, const char *name, struct o2v_er
 	unsigned char magic[4] = { 0 };
 	ssize_t n = O2V_RETRY(pread(fd, magic, sizeof(magic), 0));
 	struct archive_entry *e;
+	const char *kind = "uncompressed";
 	int r = ARCHIVE_OK;
 
 	if (n < 0)
 		return o2v_error_sys(err, -errno, "layer %s: read", name);
-	if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+	if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+		kind = "gzip";
 		r = archive_read_append_filter(a, ARCHIVE_FILTER_GZIP);
-	else if (n == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f &&
-		 magic[3] == 0xfd)
+	}
+	else if (n == 4 && ((magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f &&
+			     magic[3] == 0xfd) || /* zstd frame, or a skippable frame first */
+			    ((magic[0] & 0xf0) == 0x50 && magic[1] == 0x2a && magic[2] == 0x4d &&
+			     magic[3] == 0x18))) {
+		kind = "zstd";
 		r = archive_read_append_filter(a, ARCHIVE_FILTER_ZSTD);
+	}
 	if (r != ARCHIVE_OK) /* ARCHIVE_WARN here means "using external program" */
 		return o2v_error_set(err, -ENOTSUP, "layer %s: cannot decompress in-process: %s",
 				     name, archive_error_string(a));
 	if (archive_read_support_format_raw(a) != ARCHIVE_OK ||
 	    archive_read_open_fd(a, fd, LAYER_READ_BLOCK) != ARCHIVE_OK ||
 	    archive_read_next_header(a, &e) != ARCHIVE_OK)
-		return o2v_error_set(err, -EBADMSG, "layer %s: %s", name,
+		/* the raw format's bid is where a corrupt stream first shows */
+		return o2v_error_set(err, -EBADMSG, "layer %s: corrupt %s data (%s)", name, kind,
 				     archive_error_string(a) ? archive_error_string(a)
 							     : "cannot read");
 	return 0;
@@ -350,8 +358,16 @@ int o2v_layer_apply(struct o2v_tree *t, struct o2v_spool *sp, const struct o2v_l
 	if (archive_read_support_format_tar(inner) != ARCHIVE_OK ||
 	    archive_read_support_format_empty(inner) != ARCHIVE_OK ||
 	    archive_read_open(inner, &c, NULL, outer_read, NULL) != ARCHIVE_OK) {
-		r = o2v_error_set(err, -EBADMSG, "layer %s: not a tar archive: %s", name,
-				  c.outer_failed ? c.outer_msg : archive_error_string(inner));
+		const void *buf;
+		/* garbage in: a corrupt compressed stream says more than "not a tar" */
+		while (!c.outer_failed && outer_read(inner, &c, &buf) > 0)
+			;
+		if (c.outer_failed)
+			r = o2v_error_set(err, -EBADMSG, "layer %s: corrupt compressed data: %s",
+					  name, c.outer_msg);
+		else
+			r = o2v_error_set(err, -EBADMSG, "layer %s: not a tar archive: %s", name,
+					  archive_error_string(inner));
 		goto out;
 	}
 	for (;;) {
