@@ -33,5 +33,6 @@ int cmd_inspect(int argc, char **argv);
 int cmd_images(int argc, char **argv);
 int cmd_rmi(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
+int cmd_export(int argc, char **argv); extern const char cmd_export_usage[];
 
 #endif

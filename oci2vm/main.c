@@ -32,6 +32,7 @@ static const struct o2v_command commands[] = {
 	  "usage: oci2vm rmi REF...\n\nUntag; 'oci2vm prune' then frees the space.\n", false },
 	{ "prune", cmd_prune, "delete cached blobs no image uses",
 	  "usage: oci2vm prune [-q]\n", false },
+	{ "export", cmd_export, "write an image as a bootable cpio(.gz) or ext4 disk", cmd_export_usage, false },
 	{ "help", cmd_help, "show help for oci2vm or one command",
 	  "usage: oci2vm help [COMMAND]\n", false },
 	{ "version", cmd_version, "print the version", "usage: oci2vm version\n", false },

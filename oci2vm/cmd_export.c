@@ -1,0 +1,268 @@
+/* cmd_export.c - `oci2vm export REF OUTPUT`: an image as one bootable file.
+ *
+ * Pulls REF (when missing), builds the VM image through the VM-image cache
+ * (so a second export of an unchanged image reads no layer), then copies it
+ * to OUTPUT atomically (temporary file + rename; holes stay holes), or to
+ * stdout for "-". The run.conf inside is the image's own default
+ * (Entrypoint/Cmd/Env/WorkingDir/User, Docker's merge rules).
+ */
+#include "../common/o2v.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../common/fsutil.h"
+#include "../common/runconfig.h"
+#include "../common/runmerge.h"
+#include "../rootfs/rootfs.h"
+#include "assets.h"
+#include "cli.h"
+#include "commands.h"
+#include "pullopts.h"
+
+#define EXPORT_COPY_BUF (1024 * 1024)
+
+const char cmd_export_usage[] =
+	"usage: oci2vm export [OPTIONS] REF OUTPUT\n\n"
+	"Write REF as a bootable initramfs (cpio, cpio.gz) or an ext4 root disk. The\n"
+	"format comes from OUTPUT's extension (.cpio, .cpio.gz, .ext4, .img) or --format;\n"
+	"OUTPUT '-' writes to stdout (then --format is required). Boot an exported\n"
+	"initramfs with:\n"
+	"  qemu-system-x86_64 -M microvm -nodefaults -no-user-config -nographic -no-reboot \\\n"
+	"    -kernel vmlinux -initrd image.cpio.gz -append 'console=hvc0 reboot=t panic=-1' \\\n"
+	"    -device virtio-serial-device -chardev stdio,id=con \\\n"
+	"    -device virtconsole,chardev=con\n\n"
+	"  --format ext4|cpio|cpio.gz     output format\n"
+	"  --size SIZE                    ext4 size (e.g. 2G); default: content + headroom\n" O2V_PULL_USAGE;
+
+enum { OPT_FORMAT = 0x2000, OPT_SIZE };
+
+static int parse_size(const char *s, uint64_t *ret)
+{
+	char *end;
+	unsigned long long v;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	}
+	if (*end == 'i' && shift)
+		end++;
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end || v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*ret = (uint64_t)v << shift;
+	return 0;
+}
+
+/* The image's own default run configuration. */
+static int default_runconfig(const struct o2v_image *img, enum o2v_image_format fmt,
+			     char **ret_text, struct o2v_error *err)
+{
+	struct o2v_runconfig rc;
+	size_t len;
+	int r;
+
+	o2v_runconfig_init(&rc);
+	r = o2v_runmerge_argv(img->config.entrypoint, img->config.cmd, NULL, NULL, &rc.argv, err);
+	if (r == 0)
+		r = o2v_runmerge_env(img->config.env, NULL, NULL, NULL, false, &rc.env, err);
+	if (r == 0 && img->config.working_dir && !(rc.workdir = strdup(img->config.working_dir)))
+		r = o2v_error_sys(err, -ENOMEM, "run config");
+	if (r == 0 && img->config.user && !(rc.user = strdup(img->config.user)))
+		r = o2v_error_sys(err, -ENOMEM, "run config");
+	if (r == 0 && fmt == O2V_FORMAT_EXT4 && !(rc.rootdisk = strdup("/dev/vda")))
+		r = o2v_error_sys(err, -ENOMEM, "run config");
+	rc.stop_grace = 10;
+	if (r == 0)
+		r = o2v_runconfig_write(&rc, ret_text, &len, err);
+	o2v_runconfig_release(&rc);
+	return r;
+}
+
+/* Copy src to fd; with sparse, skip holes (the file is pre-sized). */
+static int copy_image(const char *src, int fd, bool sparse, struct o2v_error *err)
+{
+	_cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *buf = malloc(EXPORT_COPY_BUF);
+	struct stat st;
+	off_t pos = 0;
+
+	if (in < 0 || fstat(in, &st) < 0)
+		return o2v_error_sys(err, -errno, "open '%s'", src);
+	if (!buf)
+		return o2v_error_sys(err, -ENOMEM, "copy image");
+	if (sparse && ftruncate(fd, st.st_size) < 0)
+		return o2v_error_sys(err, -errno, "size the output");
+	while (pos < st.st_size) {
+		off_t data = sparse ? lseek(in, pos, SEEK_DATA) : pos;
+		ssize_t n;
+		if (data < 0)
+			break; /* only a hole is left */
+		n = O2V_RETRY(pread(in, buf, EXPORT_COPY_BUF, data));
+		if (n < 0)
+			return o2v_error_sys(err, -errno, "read '%s'", src);
+		if (n == 0)
+			break;
+		if (sparse) {
+			if (O2V_RETRY(pwrite(fd, buf, (size_t)n, data)) != n)
+				return o2v_error_sys(err, -errno, "write the output");
+		} else {
+			int r = o2v_write_all(fd, buf, (size_t)n);
+			if (r < 0)
+				return o2v_error_sys(err, r, "write the output");
+		}
+		pos = data + n;
+	}
+	return 0;
+}
+
+static int export_image(struct o2v_cache *cache, const struct o2v_image *img,
+			enum o2v_image_format fmt, uint64_t size, const char *output,
+			struct o2v_error *err)
+{
+	struct o2v_layer_src *layers = calloc(img->n_layers + 1, sizeof(*layers));
+	struct o2v_build_opts opts = { .format = fmt, .size = size, .seed = img->manifest_digest };
+	_cleanup_free_ char *init = NULL, *busybox = NULL, *rc = NULL, *built = NULL;
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	int r;
+
+	if (!layers)
+		return o2v_error_sys(err, -ENOMEM, "export");
+	if (sde)
+		opts.epoch = strtoll(sde, NULL, 10);
+	r = o2v_find_init(&init, err);
+	if (r == 0)
+		r = o2v_find_busybox(&busybox, err);
+	if (r == 0)
+		r = default_runconfig(img, fmt, &rc, err);
+	for (size_t i = 0; r == 0 && i < img->n_layers; i++) {
+		const struct o2v_layer *l = &img->layers[i];
+		layers[i] = (struct o2v_layer_src){ .path = o2v_cache_blob_path(cache, l->digest),
+						    .media_type = l->media_type,
+						    .digest = l->digest,
+						    .diff_id = l->diff_id[0] ? l->diff_id : NULL };
+		if (!layers[i].path)
+			r = o2v_error_set(err, -ENOENT, "layer %s is not in the cache", l->digest);
+	}
+	opts.init_path = init;
+	opts.busybox_path = busybox;
+	opts.runconfig = rc;
+	if (r == 0)
+		r = o2v_rootfs_build_cached(o2v_cache_root(cache), img->manifest_digest, layers,
+					    img->n_layers, &opts, &built, err);
+	if (r >= 0) {
+		if (!strcmp(output, "-")) {
+			r = copy_image(built, STDOUT_FILENO, false, err);
+		} else {
+			struct o2v_tmpfile tf;
+			r = o2v_tmpfile_open(&tf, output, err);
+			if (r == 0) {
+				r = copy_image(built, tf.fd, fmt == O2V_FORMAT_EXT4, err);
+				if (r == 0)
+					r = o2v_tmpfile_commit(&tf, 0644, err);
+				else
+					o2v_tmpfile_release(&tf);
+			}
+		}
+	}
+	for (size_t i = 0; i < img->n_layers; i++)
+		free((char *)layers[i].path);
+	free(layers);
+	return r < 0 ? r : 0;
+}
+
+int cmd_export(int argc, char **argv)
+{
+	static const struct option longopts[] = { { "format", required_argument, NULL, OPT_FORMAT },
+						   { "size", required_argument, NULL, OPT_SIZE },
+						   O2V_PULL_LONGOPTS,
+						   { NULL, 0, NULL, 0 } };
+	struct o2v_pull_cli po;
+	struct o2v_error err = { 0 };
+	struct o2v_ref ref = { 0 };
+	struct o2v_cache *cache = NULL;
+	struct o2v_image *img = NULL;
+	enum o2v_image_format fmt = O2V_FORMAT_CPIO_GZ;
+	bool have_format = false;
+	uint64_t size = 0;
+	const char *output;
+	int c, r;
+
+	o2v_pull_cli_init(&po);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+" O2V_PULL_SHORTOPTS, longopts, NULL)) != -1) {
+		if (c == OPT_FORMAT) {
+			if (o2v_format_parse(optarg, &fmt, &err) < 0) {
+				r = -o2v_cli_usage_error("export", "%s", err.msg);
+				goto out;
+			}
+			have_format = true;
+			continue;
+		}
+		if (c == OPT_SIZE) {
+			if (parse_size(optarg, &size) < 0 || size == 0) {
+				r = -o2v_cli_usage_error("export", "bad --size '%s' (e.g. 512M, 2G)",
+							 optarg);
+				goto out;
+			}
+			continue;
+		}
+		r = o2v_pull_cli_option(&po, "export", c, optarg);
+		if (r == 0)
+			r = -o2v_cli_usage_error("export", "unknown option '%s'", argv[optind - 1]);
+		if (r < 0)
+			goto out;
+	}
+	if (argc - optind != 2) {
+		r = -o2v_cli_usage_error("export", "expected an image reference and an output file");
+		goto out;
+	}
+	output = argv[optind + 1];
+	if (!have_format) {
+		if (!strcmp(output, "-")) {
+			r = -o2v_cli_usage_error("export", "writing to stdout needs --format");
+			goto out;
+		}
+		if (o2v_format_from_path(output, &fmt, &err) < 0) {
+			r = -o2v_cli_usage_error("export", "%s", err.msg);
+			goto out;
+		}
+	}
+	if (size && fmt != O2V_FORMAT_EXT4) {
+		r = -o2v_cli_usage_error("export", "--size applies to the ext4 format only");
+		goto out;
+	}
+	if ((r = -o2v_cli_ref(argv[optind], &ref)) < 0 || (r = -o2v_cli_cache_open(&cache)) < 0)
+		goto out;
+	if (o2v_pull_cli_prepare(&po, O2V_PULL_MISSING) < 0) {
+		r = -O2V_EXIT_FAILURE;
+		goto out;
+	}
+	r = o2v_pull(cache, &ref, &po.opts, &img, &err);
+	o2v_pull_cli_done(&po);
+	if (r == 0)
+		r = export_image(cache, img, fmt, size, output, &err);
+	if (r < 0) {
+		o2v_error_prefix(&err, "export '%s'", ref.normalized);
+		r = -o2v_cli_fail(&err);
+		goto out;
+	}
+	r = 0;
+out:
+	o2v_image_free(img);
+	o2v_cache_close(cache);
+	o2v_ref_release(&ref);
+	o2v_pull_cli_release(&po);
+	return -r;
+}
