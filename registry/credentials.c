@@ -229,11 +229,12 @@ static bool key_matches(const char *k, const char *key)
 
 /* ---- config files ---- */
 
-static int load_json_file(const char *path, struct json_object **ret, struct o2v_error *err)
+int o2v_config_json_load(const char *path, size_t max, struct json_object **ret,
+			 struct o2v_error *err)
 {
 	_cleanup_wipe_ char *buf = NULL;
 	size_t len;
-	int r = o2v_read_file(path, O2V_CRED_CONFIG_MAX, &buf, &len, err);
+	int r = o2v_read_file(path, max, &buf, &len, err);
 
 	if (r == -ENOENT || r == -ENOTDIR) {
 		o2v_error_clear(err);
@@ -534,25 +535,35 @@ static bool is_not_found(const char *out)
 	return len == strlen(HELPER_NOT_FOUND) && !strncmp(out, HELPER_NOT_FOUND, len);
 }
 
+/* Run a helper action. A non-zero exit is "no credentials" when the helper
+ * says so (returns 0), else an error with fail_code quoting the helper's own
+ * message. Returns 1 with the output on success. */
+static int helper_invoke(const char *suffix, const char *action, const char *input,
+			 const char *key, int fail_code, char **ret_out, size_t *ret_len,
+			 struct o2v_error *err)
+{
+	int status = helper_run(suffix, action, input, ret_out, ret_len, err);
+	char msg[256];
+
+	if (status <= 0)
+		return status < 0 ? status : 1;
+	if (is_not_found(*ret_out))
+		return 0;
+	helper_message(*ret_out, msg, sizeof(msg));
+	return o2v_error_set(err, fail_code,
+			     "'docker-credential-%s %s' for '%s' failed with exit status %d%s%s",
+			     suffix, action, key, status, msg[0] ? ": " : "", msg);
+}
+
 static int helper_get(const char *suffix, const char *key, struct o2v_credentials *c,
 		      struct o2v_error *err)
 {
 	_cleanup_wipe_ char *out = NULL;
 	size_t len = 0;
-	int status = helper_run(suffix, "get", key, &out, &len, err);
+	int r = helper_invoke(suffix, "get", key, key, -EACCES, &out, &len, err);
 
-	if (status < 0)
-		return status;
-	if (status != 0) {
-		char msg[256];
-		if (is_not_found(out))
-			return 0;
-		helper_message(out, msg, sizeof(msg));
-		return o2v_error_set(err, -EACCES,
-				     "get credentials for '%s' from 'docker-credential-%s': exit "
-				     "status %d%s%s",
-				     key, suffix, status, msg[0] ? ": " : "", msg);
-	}
+	if (r <= 0)
+		return r;
 
 	struct json_tokener *tok = json_tokener_new();
 	if (!tok)
@@ -565,7 +576,6 @@ static int helper_get(const char *suffix, const char *key, struct o2v_credential
 	size_t ulen = 0, slen = 0;
 	const char *user = json_str(o, "Username", &ulen);
 	const char *secret = json_str(o, "Secret", &slen);
-	int r = 0;
 	if (!secret || !slen) {
 		r = 0; /* an empty secret is what some helpers answer for "none" */
 	} else if (user && !strcmp(user, TOKEN_USERNAME)) {
@@ -636,7 +646,7 @@ static int lookup_docker(const char *key, struct o2v_credentials *c, struct o2v_
 
 	if (!path)
 		return 0;
-	r = load_json_file(path, &cfg, err);
+	r = o2v_config_json_load(path, O2V_CRED_CONFIG_MAX, &cfg, err);
 	if (r < 0 || !cfg)
 		return r;
 	const char *helper = configured_helper(cfg, key);
@@ -661,7 +671,7 @@ static int lookup_podman_file(const char *path, const char *key, const char *dom
 	_cleanup_json_wiped_ struct json_object *cfg = NULL;
 	struct json_object *auths, *entry;
 	const char *entry_key;
-	int r = load_json_file(path, &cfg, err);
+	int r = o2v_config_json_load(path, O2V_CRED_CONFIG_MAX, &cfg, err);
 
 	if (r < 0 || !cfg)
 		return r;
@@ -741,43 +751,23 @@ static int helper_store(const char *suffix, const char *key, const char *usernam
 									JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!input)
 		return o2v_error_sys(err, -ENOMEM, "store credentials");
-	int status = helper_run(suffix, "store", input, &out, &len, err);
+	int r = helper_invoke(suffix, "store", input, key, -EIO, &out, &len, err);
 	explicit_bzero(input, strlen(input));
 	struct json_object *v;
 	if (json_object_object_get_ex(o, "Secret", &v))
 		json_wipe_string(v);
-	if (status < 0)
-		return status;
-	if (status != 0) {
-		char msg[256];
-		helper_message(out, msg, sizeof(msg));
-		return o2v_error_set(err, -EIO,
-				     "store credentials for '%s' with 'docker-credential-%s': exit "
-				     "status %d%s%s",
-				     key, suffix, status, msg[0] ? ": " : "", msg);
-	}
-	return 0;
+	if (r == 0) /* "not found" makes no sense for store: the helper failed */
+		return o2v_error_set(err, -EIO, "'docker-credential-%s store' for '%s' failed",
+				     suffix, key);
+	return r < 0 ? r : 0;
 }
 
 static int helper_erase(const char *suffix, const char *key, struct o2v_error *err)
 {
 	_cleanup_wipe_ char *out = NULL;
 	size_t len;
-	int status = helper_run(suffix, "erase", key, &out, &len, err);
 
-	if (status < 0)
-		return status;
-	if (status != 0) {
-		char msg[256];
-		if (is_not_found(out))
-			return 0;
-		helper_message(out, msg, sizeof(msg));
-		return o2v_error_set(err, -EIO,
-				     "erase credentials for '%s' with 'docker-credential-%s': exit "
-				     "status %d%s%s",
-				     key, suffix, status, msg[0] ? ": " : "", msg);
-	}
-	return 1;
+	return helper_invoke(suffix, "erase", key, key, -EIO, &out, &len, err);
 }
 
 /* Write cfg to path atomically, keeping an existing file's mode (docker's
@@ -828,7 +818,7 @@ static int load_config_for_update(const char *path, struct json_object **ret,
 				  struct json_object **ret_auths, struct o2v_error *err)
 {
 	struct json_object *cfg = NULL, *auths;
-	int r = load_json_file(path, &cfg, err);
+	int r = o2v_config_json_load(path, O2V_CRED_CONFIG_MAX, &cfg, err);
 
 	if (r < 0)
 		return r;
@@ -932,7 +922,7 @@ int o2v_credentials_erase(const char *domain, char **ret_where, struct o2v_error
 	if (!path)
 		return o2v_error_set(err, -ENOENT,
 				     "cannot locate the docker config: set HOME or DOCKER_CONFIG");
-	r = load_json_file(path, &cfg, err);
+	r = o2v_config_json_load(path, O2V_CRED_CONFIG_MAX, &cfg, err);
 	if (r < 0)
 		return r;
 	if (!cfg)

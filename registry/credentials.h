@@ -71,4 +71,11 @@ int o2v_credentials_store(const char *domain, const char *username, const char *
 			  char **ret_where, struct o2v_error *err);
 int o2v_credentials_erase(const char *domain, char **ret_where, struct o2v_error *err);
 
+struct json_object;
+/* Load a user's JSON config file (capped at max, read buffer wiped): a missing
+ * or empty file gives *ret = NULL and 0; anything but a JSON object is
+ * -EBADMSG. Shared with tlsconfig.c (oci2vm's own config.json). */
+int o2v_config_json_load(const char *path, size_t max, struct json_object **ret,
+			 struct o2v_error *err);
+
 #endif

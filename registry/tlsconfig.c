@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "../common/fsutil.h"
+#include "credentials.h"
 #include "tlsconfig.h"
 
 #define CERTS_DIR_DEFAULT "/etc/docker/certs.d"
@@ -138,32 +139,15 @@ static char *user_config_path(const char *rel)
 static int config_matches(const char *domain, bool *ret, struct o2v_error *err)
 {
 	_cleanup_free_ char *path = user_config_path("config.json");
-	_cleanup_free_ char *buf = NULL;
-	struct json_object *list;
-	size_t len;
+	struct json_object *list, *cfg = NULL;
 	int r;
 
 	*ret = false;
 	if (!path)
 		return 0;
-	r = o2v_read_file(path, O2V_TLS_CONFIG_MAX, &buf, &len, err);
-	if (r == -ENOENT || r == -ENOTDIR) {
-		o2v_error_clear(err);
-		return 0;
-	}
-	if (r < 0)
+	r = o2v_config_json_load(path, O2V_TLS_CONFIG_MAX, &cfg, err);
+	if (r < 0 || !cfg)
 		return r;
-	struct json_tokener *tok = json_tokener_new();
-	if (!tok)
-		return o2v_error_sys(err, -ENOMEM, "parse '%s'", path);
-	struct json_object *cfg = json_tokener_parse_ex(tok, buf, (int)len);
-	bool ok = cfg && json_tokener_get_error(tok) == json_tokener_success &&
-		  json_object_is_type(cfg, json_type_object);
-	json_tokener_free(tok);
-	if (!ok) {
-		json_object_put(cfg);
-		return o2v_error_set(err, -EBADMSG, "parse '%s': not a JSON object", path);
-	}
 	if (json_object_object_get_ex(cfg, "insecure-registries", &list)) {
 		if (!json_object_is_type(list, json_type_array)) {
 			json_object_put(cfg);
