@@ -268,6 +268,51 @@ else
 	not_ok "faultproxy: start"
 fi
 
+# --- the http and redis images ----------------------------------------------------------------
+config_of() { # LAYOUT -> the image config JSON of tag latest
+	local m
+	m=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "latest")
+		| .digest' "$1/index.json")
+	jq -r .config.digest "$1/blobs/sha256/${m#sha256:}" | cut -c8- | sed "s|^|$1/blobs/sha256/|" |
+		xargs cat
+}
+http=$("$top/testdata/http-image.sh")
+if [ -n "$http" ]; then
+	is "$(config_of "$http" | jq -c '[.config.Entrypoint, .config.ExposedPorts]')" \
+		'[["busybox","httpd","-f","-v","-p","8080","-h","/www"],{"8080/tcp":{}}]' \
+		"http image: entrypoint and exposed port"
+	is "$(config_of "$http" | jq -r '.rootfs.diff_ids[0:2] | join(" ")')" \
+		"$(config_of "$layout" | jq -r '.rootfs.diff_ids | join(" ")')" \
+		"http image: FROM busybox (same first layers)"
+else
+	not_ok "http image builds"
+fi
+if [ "$(id -u)" != 0 ]; then
+	skip "the redis image needs root to build (debootstrap, chroot)" 4
+elif redis=$("$top/testdata/redis-image.sh" 2>"$tmp/redis.err"); then
+	cfg=$(config_of "$redis")
+	is "$(jq -c '[.config.Entrypoint, .config.Cmd, .config.WorkingDir, .config.ExposedPorts]' <<<"$cfg")" \
+		'[["docker-entrypoint.sh"],["redis-server"],"/data",{"6379/tcp":{}}]' "redis image: config"
+	m=$(jq -r '.manifests[0].digest' "$redis/index.json")
+	size=$(jq '[.layers[].size] | add' "$redis/blobs/sha256/${m#sha256:}")
+	ok $((size >= 50000000 ? 0 : 1)) "redis image: $(jq '.layers | length' \
+		"$redis/blobs/sha256/${m#sha256:}") layers, $((size / 1000000)) MB compressed (>= 50)"
+	l2=$(jq -r '.layers[1].digest' "$redis/blobs/sha256/${m#sha256:}")
+	wh=$(tar -tzf "$redis/blobs/sha256/${l2#sha256:}" | grep -c '/\.wh\.[^.]')
+	ok $((wh > 0 ? 0 : 1)) "redis image: layer 2 has whiteouts ($wh)"
+	if registry_start; then
+		registry_push "$redis:latest" redis:latest
+		is "$(registry_inspect redis:latest | jq -r .Digest)" "$m" "redis image: pushed and inspected"
+		registry_stop
+	else
+		not_ok "redis image: registry"
+	fi
+else
+	not_ok "redis image builds"
+	diag <"$tmp/redis.err"
+	skip "no redis image" 3
+fi
+
 # --- edge-case layers: the generator's expectations against umoci (a second implementation) -----
 # Cases umoci 0.4 cannot take (zstd, Docker media types, PAX global headers, sniffing the
 # compression, user.* xattrs on symlinks) or where it knowingly differs from the checklist
