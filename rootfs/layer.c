@@ -21,6 +21,7 @@
 #include "layer.h"
 
 #define LAYER_READ_BLOCK (128 * 1024)
+#define O2V_AUFS_PLNK ".wh..wh.plnk"
 
 struct layer_ctx {
 	struct archive *outer;
@@ -198,6 +199,10 @@ static int apply_entry(struct o2v_tree *t, struct o2v_spool *sp, struct archive 
 	r = o2v_tree_split_path(pathname, &p, err);
 	if (r < 0)
 		return r;
+	/* AUFS hardlink store: kept for this layer only, so hardlinks into it
+	 * resolve to their content (containers/storage); dropped at the end. */
+	if (p.n && !strcmp(p.comp[0], O2V_AUFS_PLNK))
+		goto regular;
 	for (size_t i = 0; i < p.n; i++) {
 		if (strncmp(p.comp[i], ".wh.", 4))
 			continue;
@@ -228,6 +233,7 @@ static int apply_entry(struct o2v_tree *t, struct o2v_spool *sp, struct archive 
 		goto out;
 	}
 
+regular:
 	if (hardlink) {
 		/* The link header's own metadata is not applied (umoci, OCI). */
 		r = o2v_tree_split_path(hardlink, &tp, err);
@@ -398,6 +404,9 @@ int o2v_layer_apply(struct o2v_tree *t, struct o2v_spool *sp, const struct o2v_l
 			goto out;
 		}
 	}
+	r = o2v_tree_whiteout(t, &(struct o2v_path){ 0 }, O2V_AUFS_PLNK, UINT32_MAX, err);
+	if (r < 0)
+		goto out;
 	/* The diff_id covers the whole decompressed stream, trailer padding included. */
 	for (;;) {
 		const void *buf;

@@ -75,6 +75,24 @@ def _dq(p):
 def read_ext4(img, paths):
     """stat (and dump, for contents) every path in one debugfs run."""
     objs = {}
+    odd = [p for p in paths if "\n" in p or '"' in p]  # debugfs commands cannot name these
+    paths = [p for p in paths if p not in odd]
+    for p in odd:
+        d, name = p.rsplit("/", 1)
+        r = subprocess.run(["debugfs", "-R", f"ls -p {_dq(d or '/')}", img], capture_output=True,
+                           text=True, errors="surrogateescape")
+        m = re.search(r"^/(\d+)/(\d+)/(\d+)/(\d+)/" + re.escape(name) + r"/(\d*)/$",
+                      r.stdout, flags=re.M)
+        if m:
+            mode = int(m.group(2), 8)
+            objs[p] = Obj(ino=int(m.group(1)), type=TYPES[mode & 0o170000], mode=mode & 0o7777,
+                          uid=int(m.group(3)), gid=int(m.group(4)),
+                          size=int(m.group(5) or 0))
+            if objs[p].type == "file":  # by inode number: the name cannot be quoted
+                with tempfile.NamedTemporaryFile() as t:
+                    subprocess.run(["debugfs", "-R", f"dump <{m.group(1)}> {t.name}", img],
+                                   capture_output=True)
+                    objs[p]["sha256"] = hashlib.sha256(t.read()).hexdigest()
     with tempfile.TemporaryDirectory() as tmp:
         cmds = []
         for i, p in enumerate(paths):
