@@ -160,6 +160,22 @@ else
 	not_ok "token: registry_start"
 fi
 
+# --- a realm with a query string ------------------------------------------------------------
+if registry_start token --realm-query=foo=bar --omit-issued-at; then
+	[[ $(curl -s -D - -o /dev/null "$REGISTRY_URL/v2/") == *"realm=\"$REGISTRY_TOKEN_URL\""* ]]
+	ok $? "token --realm-query: the challenge's realm has the query"
+	like "$REGISTRY_TOKEN_URL" '/token[?]foo=bar$' "token --realm-query: REGISTRY_TOKEN_URL"
+	roundtrip "token+realm-query"
+	is "$(tail -1 "$REGISTRY_TOKEN_LOG" | jq -r .query)" \
+		"foo=bar&scope=repository%3Abusybox%3Apull&service=o2v-test-registry" \
+		"token log records the raw query (skopeo kept foo=bar)"
+	tok=$(curl -s "$REGISTRY_TOKEN_URL&service=o2v-test-registry&scope=repository:busybox:pull")
+	is "$(jq -r 'has("issued_at")' <<<"$tok")" false "token --omit-issued-at"
+	registry_stop
+else
+	not_ok "token+realm-query: registry_start"
+fi
+
 # --- TLS + token (the token server speaks https too) ------------------------------------------
 if registry_start tls token --user bob:hunter2; then
 	like "$REGISTRY_TOKEN_URL" '^https://' "tls+token: realm is https"

@@ -15,6 +15,9 @@
 #                        (every following word starting with "--", e.g. `token --user u:p
 #                        --anonymous-actions pull --access-token-only`; see tokenserver.py). The
 #                        first --user U:P is exported as REGISTRY_USER/REGISTRY_PASS.
+#                        `--realm-query=foo=bar` (registry.sh's own) makes the realm
+#                        .../token?foo=bar (a realm that already has a query string).
+#                        Options taking a value may be written `--opt VALUE` or `--opt=VALUE`.
 #   tls                  HTTPS with a CA generated here (cert for 127.0.0.1, 127.0.0.2, localhost);
 #                        the token server and blob server then speak HTTPS too
 #   redirect             blob GET/HEAD answered `307` to tests/lib/blobserver.py on 127.0.0.2
@@ -41,12 +44,14 @@
 #                                    TLS/creds options
 #   registry_fetch NAME:TAG OCI_DIR:TAG   skopeo copy from the registry into an OCI layout
 #   registry_skopeo_opts src|dest|""      print the skopeo options for the mode, one per line
-#   faultproxy_start [RULE...]       tests/lib/faultproxy.py in front of the registry; exports
+#   faultproxy_start [RULE...]       tests/lib/faultproxy.py in front of the registry (it listens
+#                                    on plain http, also for a tls registry); exports
 #                                    FAULTPROXY_HOST, FAULTPROXY_URL, FAULTPROXY_LOG,
 #                                    FAULTPROXY_RULES (the rule file), FAULTPROXY_PID
 #   faultproxy_rules [RULE...]       replace the rules (counters restart), see faultproxy.py
 #   faultproxy_stop
 #   o2v_wait_port_file FILE PID      wait until a server wrote its port (prints it)
+# registry_start adds registry_stop to the EXIT trap (keeping a trap the test set before).
 # One registry at a time per shell. Needs: docker-registry, skopeo, openssl, jq, python3-jwt,
 # python3-cryptography, apache2-utils (htpasswd).
 
@@ -121,7 +126,7 @@ _reg_start_token() {
 		return 1
 	}
 	_REG_TOKEN_PORT=$port
-	REGISTRY_TOKEN_URL=$scheme://127.0.0.1:$port/token
+	REGISTRY_TOKEN_URL=$scheme://127.0.0.1:$port/token${_REG_REALM_QUERY:+?$_REG_REALM_QUERY}
 	export REGISTRY_TOKEN_URL REGISTRY_TOKEN_LOG REGISTRY_TOKEN_PID REGISTRY_TOKEN_SERVICE \
 		REGISTRY_TOKEN_ISSUER
 }
@@ -188,6 +193,23 @@ _reg_write_config() { # PORT
 	} >"$d/config.yml"
 }
 
+# registry_stop on EXIT, added to (not replacing) a trap the test has set; INT/TERM exit so the
+# EXIT trap runs, unless the test traps them itself
+_reg_trap() {
+	local cur
+	cur=$(trap -p EXIT)
+	if [[ $cur != *registry_stop* ]]; then
+		if [ -n "$cur" ]; then
+			eval "set -- $cur" # trap -- 'CMD' EXIT
+			trap -- "$3; registry_stop" EXIT
+		else
+			trap registry_stop EXIT
+		fi
+	fi
+	[ -n "$(trap -p INT)" ] || trap 'exit 130' INT
+	[ -n "$(trap -p TERM)" ] || trap 'exit 143' TERM
+}
+
 _reg_set_user() { REGISTRY_USER=${1%%:*} REGISTRY_PASS=${1#*:}; }
 
 registry_start() {
@@ -196,7 +218,7 @@ registry_start() {
 	REGISTRY_MODES="$*"
 	REGISTRY_USER= REGISTRY_PASS= REGISTRY_CA= REGISTRY_CERT_DIR=
 	REGISTRY_TOKEN_URL= REGISTRY_TOKEN_PID= REGISTRY_BLOB_HOST= REGISTRY_BLOB_PID=
-	_REG_BLOB_BASEURL= _REG_TOKEN_PORT=
+	_REG_BLOB_BASEURL= _REG_TOKEN_PORT= _REG_REALM_QUERY=
 	while [ $# -gt 0 ]; do
 		case $1 in
 		anon) ;;
@@ -212,6 +234,10 @@ registry_start() {
 			while [ $# -gt 1 ] && [[ $2 == --* ]]; do
 				token_opts+=("$2")
 				case $2 in
+				--realm-query=*) # registry.sh's own: the realm URL gets ?QUERY
+					_REG_REALM_QUERY=${2#--realm-query=}
+					unset 'token_opts[-1]'
+					;;
 				--user=*) [ -n "$REGISTRY_USER" ] || _reg_set_user "${2#--user=}" ;;
 				--*=* | --refuse-credentials | --access-token-only | --token-only | \
 					--omit-expires-in | --omit-issued-at) ;;
@@ -237,8 +263,7 @@ registry_start() {
 		return 2
 	fi
 	command -v docker-registry >/dev/null || { _reg_log "docker-registry is not installed"; return 1; }
-	trap registry_stop EXIT
-	trap 'exit 130' INT TERM
+	_reg_trap
 
 	REGISTRY_DIR=$(mktemp -d "${TMPDIR:-/tmp}/o2v-registry.XXXXXX") || return 1
 	REGISTRY_DATA=$REGISTRY_DIR/data

@@ -26,7 +26,8 @@ Options:
                                   registry accepts a token until exp + 60 s)
   --bad-tokens N                  the first N tokens are signed with a throwaway key, so the
                                   registry answers 401 to them (tests "refresh once on 401")
-  --log FILE                      one JSON line per request: n, path, service, scopes (list),
+  --log FILE                      one JSON line per request: n, path, query (raw), service,
+                                  scopes (list),
                                   account, user (Basic user or null), status, granted (list of
                                   "type:name:actions"), token_n (sequence of the token issued)
 Plus --addr/--port/--port-file/--tls-cert/--tls-key (tests/lib/httpcommon.py).
@@ -112,7 +113,8 @@ class TokenHandler(httpcommon.Handler):
         u = urllib.parse.urlsplit(self.path)
         q = urllib.parse.parse_qs(u.query)
         scopes = [s for v in q.get("scope", []) for s in v.split(" ") if s]
-        rec = {"method": "GET", "path": u.path, "service": (q.get("service") or [None])[0],
+        rec = {"method": "GET", "path": u.path, "query": u.query,
+               "service": (q.get("service") or [None])[0],
                "account": (q.get("account") or [None])[0], "scopes": scopes, "user": None}
         if u.path != a.path:
             rec["status"] = 404
