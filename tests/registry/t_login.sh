@@ -19,7 +19,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/o2v-login.XXXXXX")
 cleanup() { registry_stop; rm -rf "$tmp"; }
 trap cleanup EXIT
 export HOME=$tmp/home DOCKER_CONFIG=$tmp/docker XDG_CONFIG_HOME=$tmp/xdg \
-	XDG_RUNTIME_DIR=$tmp/run OCI2VM_CACHE=$tmp/cache
+	XDG_RUNTIME_DIR=$tmp/run OCI2VM_CACHE=$tmp/cache OCI2VM_RETRY_BASE_MS=20
 mkdir -p "$HOME" "$DOCKER_CONFIG" "$XDG_RUNTIME_DIR"
 cfg=$DOCKER_CONFIG/config.json
 USER_NAME=alice
