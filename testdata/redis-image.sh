@@ -173,6 +173,10 @@ td_build_stage() {
 			rm -rf "$out"
 			mv "$tmp" "$out"
 			td_log "stage $name built in $((SECONDS - start)) s"
+			local old
+			for old in "$TD_CACHE/$name"-*; do
+				[ "$old" != "$out" ] && [ -f "$old/done" ] && rm -rf "$old"
+			done
 		fi
 		exec {sfd}>&-
 	fi
