@@ -371,7 +371,7 @@ registry_push() { # OCI_DIR:TAG NAME:TAG
 	skopeo --insecure-policy copy -q --all --preserve-digests "${opts[@]}" \
 		"$src" "docker://$REGISTRY_HOST/$2"
 	rc=$?
-	[ -n "$dir" ] && rm -rf "$dir"
+	[ -n "${dir:-}" ] && rm -rf "$dir"
 	return $rc
 }
 
