@@ -43,6 +43,9 @@ void init_debug(const char *fmt, ...) O2V_PRINTF(1, 2);
 void init_status(const char *fmt, ...) O2V_PRINTF(1, 2);
 /* Milliseconds of CLOCK_BOOTTIME (the clock printk timestamps use). */
 double init_now_ms(void);
+/* Remember "what happened now"; init_trace_dump() prints all in verbose mode. */
+void init_trace(const char *what);
+void init_trace_dump(void);
 
 /* ---- ports.c: virtio-serial ports by name ---- */
 /* Open /dev/vportNpM whose sysfs name is name (O_NONBLOCK|O_CLOEXEC); -ENOENT if none. */

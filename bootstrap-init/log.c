@@ -109,3 +109,30 @@ double init_now_ms(void)
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
+
+/* Boot-time trace: stamps kept in memory and printed once at shutdown in
+ * verbose mode, so measuring costs no console output on the way. */
+#define TRACE_MAX 16
+static struct {
+	const char *what;
+	double ms;
+} trace[TRACE_MAX];
+static size_t n_trace;
+
+void init_trace(const char *what)
+{
+	if (n_trace < TRACE_MAX)
+		trace[n_trace++] = (typeof(trace[0])){ what, init_now_ms() };
+}
+
+void init_trace_dump(void)
+{
+	char line[LOG_LINE_MAX];
+	size_t n = 0;
+
+	for (size_t i = 0; i < n_trace && n < sizeof(line); i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%.2f", trace[i].what,
+				      trace[i].ms);
+	if (n_trace)
+		init_debug("boot trace (CLOCK_BOOTTIME ms):%s", line);
+}

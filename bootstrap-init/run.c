@@ -107,12 +107,12 @@ void init_main(void)
 {
 	static char path_env[] = "PATH=/bin:/sbin:/usr/bin:/usr/sbin", home_env[] = "HOME=/";
 	static char *shell_env[] = { path_env, home_env, NULL };
-	double t_entry = init_now_ms();
 	struct o2v_runconfig rc;
 	struct o2v_error err = { 0 };
 	struct init_user user = { 0 };
 	int code;
 
+	init_trace("entry");
 	if (getpid() != 1) {
 		fprintf(stderr, "oci2vm-init: this is the guest's PID 1; not running as PID 1\n");
 		_exit(INIT_EXIT_FAILED);
@@ -121,17 +121,20 @@ void init_main(void)
 	if (init_mount_early(&err) < 0)
 		init_fail(INIT_EXIT_FAILED, &err);
 	ensure_stdio();
+	init_trace("early");
 	init_status_fd = init_port_open(INIT_STATUS_PORT, O_WRONLY);
+	init_trace("status");
 	o2v_runconfig_init(&rc);
 	read_config(&rc);
+	init_trace("readconf");
 	init_verbose = rc.verbose;
 	if (init_status_fd < 0)
 		init_debug("no '%s' port: continuing without it", INIT_STATUS_PORT);
 	int ctl_fd = open_port(INIT_CONTROL_PORT, O_RDONLY);
 	if (!rc.verbose)
 		quiet_kernel();
-	init_debug("init entered at %.1f ms", t_entry);
 
+	init_trace("config");
 	if (rc.rootdisk && init_mount_rootdisk(rc.rootdisk, &err) < 0)
 		init_fail(INIT_EXIT_FAILED, &err);
 	const char *root = rc.rootdisk ? ROOT_DISK : ROOT_INITRAMFS;
@@ -140,10 +143,16 @@ void init_main(void)
 		o2v_error_sys(&err, -errno, "open the container root '%s'", root);
 		init_fail(INIT_EXIT_FAILED, &err);
 	}
-	if (init_mount_container(root_fd, &err) < 0 ||
-	    (rc.network && init_net_setup(&err) < 0) || init_etc_files(root_fd, &rc, &err) < 0 ||
+	if (init_mount_container(root_fd, &err) < 0)
+		init_fail(INIT_EXIT_FAILED, &err);
+	init_trace("mounts");
+	if ((rc.network && init_net_setup(&err) < 0))
+		init_fail(INIT_EXIT_FAILED, &err);
+	init_trace("net");
+	if (init_etc_files(root_fd, &rc, &err) < 0 ||
 	    init_mount_volumes(root_fd, rc.volumes, rc.n_volumes, &err) < 0)
 		init_fail(INIT_EXIT_FAILED, &err);
+	init_trace("etc");
 
 	struct init_spawn sp = {
 		.root = root,
@@ -167,13 +176,14 @@ void init_main(void)
 		sp.env = with_home(rc.env, user.home);
 	}
 	close(root_fd);
+	init_trace("user");
 
 	init_console_mode(rc.terminal);
 	init_signals_block();
 	pid_t pid = init_spawn(&sp, &code, &err);
 	if (pid < 0)
 		init_fail(code, &err);
-	init_debug("workload started (pid %d), init took %.1f ms", (int)pid,
-		   init_now_ms() - t_entry);
+	init_trace("started");
+	init_debug("workload started (pid %d)", (int)pid);
 	init_shutdown(init_supervise(pid, ctl_fd, rc.stop_grace));
 }

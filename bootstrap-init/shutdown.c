@@ -16,6 +16,7 @@ void init_shutdown(int code)
 {
 	if (code < 0 || code > 255)
 		code = INIT_EXIT_FAILED;
+	init_trace_dump();
 	init_debug("shutting down, exit %d", code);
 	sync();
 	init_unmount_all();

@@ -101,14 +101,15 @@ static O2V_NORETURN void child(const struct init_spawn *s, int pipe_fd)
 	int r;
 
 	init_signals_unblock();
-	if (init_console_attach(s->terminal, s->rows, s->cols, &err) < 0)
-		child_fail(pipe_fd, INIT_EXIT_FAILED, &err);
 	if (s->root) {
 		if (chroot(s->root) < 0 || chdir("/") < 0) {
 			o2v_error_sys(&err, -errno, "enter the container root '%s'", s->root);
 			child_fail(pipe_fd, INIT_EXIT_FAILED, &err);
 		}
 	}
+	/* After chroot, so the terminal is the container's /dev/hvc0. */
+	if (init_console_attach(s->terminal, s->rows, s->cols, &err) < 0)
+		child_fail(pipe_fd, INIT_EXIT_FAILED, &err);
 	const char *wd = s->workdir && s->workdir[0] ? s->workdir : "/";
 	/* Docker creates a missing WorkingDir, owned by root, before switching user. */
 	if ((r = o2v_mkdir_p(wd, 0755, &err)) < 0 || chdir(wd) < 0) {
@@ -125,7 +126,6 @@ static O2V_NORETURN void child(const struct init_spawn *s, int pipe_fd)
 			child_fail(pipe_fd, INIT_EXIT_FAILED, &err);
 		}
 	}
-	init_debug("exec %s at %.1f ms", s->argv[0], init_now_ms());
 	r = exec_path(s->argv, s->env, &err);
 	child_fail(pipe_fd, init_exec_errno_code(-r), &err);
 }
@@ -139,6 +139,7 @@ pid_t init_spawn(const struct init_spawn *s, int *ret_code, struct o2v_error *er
 		*ret_code = INIT_EXIT_FAILED;
 		return o2v_error_sys(err, -errno, "start the workload: pipe");
 	}
+	init_trace("fork");
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = -errno;

@@ -226,8 +226,10 @@ int cmd_runconfig(int argc, char **argv)
 		vec_push(&all_env, env_file_entries[i]);
 	for (size_t i = 0; i < env_over.n; i++)
 		vec_push(&all_env, env_over.v[i]);
-	r = o2v_runmerge_argv(img_ep.v, img_cmd.v, entrypoint,
-			      optind < argc ? argv + optind : NULL, &rc.argv, &err);
+	/* --shell runs the shim instead of any command: none is required. */
+	if (!rc.shell || optind < argc || img_ep.n || img_cmd.n || entrypoint)
+		r = o2v_runmerge_argv(img_ep.v, img_cmd.v, entrypoint,
+				      optind < argc ? argv + optind : NULL, &rc.argv, &err);
 	if (r == 0)
 		r = o2v_runmerge_env(img_env.v, all_env.v, host_env, hostname, rc.terminal,
 				     &merged_env, &err);
