@@ -51,7 +51,7 @@
 #   faultproxy_rules [RULE...]       replace the rules (counters restart), see faultproxy.py
 #   faultproxy_stop
 #   o2v_wait_port_file FILE PID      wait until a server wrote its port (prints it)
-# registry_start adds registry_stop to the EXIT trap (keeping a trap the test set before).
+# Safe under `set -euo pipefail`. registry_start adds registry_stop to the EXIT trap (keeping a trap the test set before).
 # One registry at a time per shell. Needs: docker-registry, skopeo, openssl, jq, python3-jwt,
 # python3-cryptography, apache2-utils (htpasswd).
 
@@ -133,8 +133,8 @@ _reg_start_token() {
 
 registry_token_restart() {
 	[ -n "${REGISTRY_TOKEN_PID:-}" ] || { _reg_log "no token server running"; return 1; }
-	kill "$REGISTRY_TOKEN_PID" 2>/dev/null
-	wait "$REGISTRY_TOKEN_PID" 2>/dev/null
+	kill "$REGISTRY_TOKEN_PID" 2>/dev/null || true
+	wait "$REGISTRY_TOKEN_PID" 2>/dev/null || true
 	_reg_start_token "$@"
 }
 
@@ -298,7 +298,7 @@ registry_start() {
 		local i
 		for ((i = 0; i < 200; i++)); do
 			code=$(curl -s -o /dev/null -w '%{http_code}' "${curlopts[@]}" \
-				"$scheme://127.0.0.1:$port/v2/" 2>/dev/null)
+				"$scheme://127.0.0.1:$port/v2/" 2>/dev/null) || true
 			case $code in 200 | 401) break ;; esac
 			kill -0 "$REGISTRY_PID" 2>/dev/null || break
 			sleep 0.05
@@ -312,8 +312,8 @@ registry_start() {
 			return 0
 			;;
 		esac
-		kill "$REGISTRY_PID" 2>/dev/null
-		wait "$REGISTRY_PID" 2>/dev/null
+		kill "$REGISTRY_PID" 2>/dev/null || true
+		wait "$REGISTRY_PID" 2>/dev/null || true
 		grep -q 'address already in use' "$REGISTRY_DIR/registry.log" || break
 		_reg_log "port $port taken, retrying"
 	done
@@ -325,10 +325,10 @@ registry_stop() {
 	local pid
 	faultproxy_stop
 	for pid in "${_REG_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null
+		kill "$pid" 2>/dev/null || true
 	done
 	for pid in "${_REG_PIDS[@]}"; do
-		wait "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null || true
 	done
 	_REG_PIDS=()
 	if [ -n "${REGISTRY_DIR:-}" ] && [ -d "$REGISTRY_DIR" ]; then
@@ -356,12 +356,12 @@ registry_skopeo_opts() { # src|dest|"" -> option prefix ("--src-", "--dest-", "-
 }
 
 registry_push() { # OCI_DIR:TAG NAME:TAG
-	local opts src=oci:$1 dir rc mt
+	local opts src=oci:$1 dir= rc=0 mt
 	mapfile -t opts < <(registry_skopeo_opts dest)
 	# skopeo's oci: transport skips index.json entries with Docker media types: go via dir:
 	mt=$(jq -r --arg t "${1##*:}" '.manifests[] |
 		select(.annotations["org.opencontainers.image.ref.name"] == $t) | .mediaType' \
-		"${1%:*}/index.json" 2>/dev/null)
+		"${1%:*}/index.json" 2>/dev/null) || true
 	if [[ $mt == application/vnd.docker.* ]]; then
 		dir=$(mktemp -d "${TMPDIR:-/tmp}/o2v-push.XXXXXX") || return 1
 		"$O2V_PYTHON" "$O2V_LIB/../../testdata/mkimage.py" --layout-to-dir "$1" "$dir" ||
@@ -369,9 +369,8 @@ registry_push() { # OCI_DIR:TAG NAME:TAG
 		src=dir:$dir
 	fi
 	skopeo --insecure-policy copy -q --all --preserve-digests "${opts[@]}" \
-		"$src" "docker://$REGISTRY_HOST/$2"
-	rc=$?
-	[ -n "${dir:-}" ] && rm -rf "$dir"
+		"$src" "docker://$REGISTRY_HOST/$2" || rc=$?
+	[ -z "$dir" ] || rm -rf "$dir"
 	return $rc
 }
 
@@ -420,7 +419,7 @@ faultproxy_start() {
 
 faultproxy_stop() {
 	[ -n "${FAULTPROXY_PID:-}" ] || return 0
-	kill "$FAULTPROXY_PID" 2>/dev/null
-	wait "$FAULTPROXY_PID" 2>/dev/null
+	kill "$FAULTPROXY_PID" 2>/dev/null || true
+	wait "$FAULTPROXY_PID" 2>/dev/null || true
 	FAULTPROXY_PID= FAULTPROXY_HOST= FAULTPROXY_URL=
 }

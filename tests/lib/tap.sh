@@ -15,7 +15,8 @@
 #   done_testing               prints the plan if none was given; exit status is 1 when any test
 #                              failed or the count differs from the plan. Call it last.
 # Every helper returns the test's status (0 = passed), so `is "$a" b "x" || diag "..."` works.
-# TAP_FAILED holds the number of failures so far.
+# TAP_FAILED holds the number of failures so far. Do not run tests under `set -e`: a failed check
+# returns 1 and would end the script.
 
 TAP_N=0
 TAP_FAILED=0
