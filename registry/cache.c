@@ -385,13 +385,20 @@ int o2v_cache_untag(struct o2v_cache *c, const struct o2v_ref *ref, struct o2v_e
 	if ((r = index_read(c, &idx, err)) < 0)
 		return r;
 	json_object_object_get_ex(idx, "manifests", &m);
+	/* the exact name first; a digest reference nobody pulled under that name
+	 * removes every tag of that digest (the image itself) */
+	bool by_name = false;
+	for (size_t i = 0; i < json_object_array_length(m) && !by_name; i++) {
+		const char *n = annotation(json_object_array_get_idx(m, i), O2V_ANNOTATION_REF_NAME);
+		by_name = n && !strcmp(n, ref->normalized);
+	}
 	keep = json_object_new_array();
 	for (size_t i = 0; i < json_object_array_length(m); i++) {
 		json_object *j = json_object_array_get_idx(m, i);
 		const char *n = annotation(j, O2V_ANNOTATION_REF_NAME);
 		struct o2v_cache_entry e = { 0 };
 		bool match = n && !strcmp(n, ref->normalized);
-		if (!match && ref->digest && entry_from_json(j, &e, NULL) == 0)
+		if (!by_name && ref->digest && entry_from_json(j, &e, NULL) == 0)
 			match = !strcmp(e.digest, ref->digest) || !strcmp(e.resolved, ref->digest);
 		o2v_cache_entry_release(&e);
 		if (match)

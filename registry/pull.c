@@ -668,6 +668,19 @@ int o2v_image_load(struct o2v_cache *c, const struct o2v_ref *ref, struct o2v_im
 	return r;
 }
 
+static int retag(struct puller *p, struct o2v_cache_entry *e, struct o2v_error *err)
+{
+	char *old = e->name;
+	int r;
+
+	if ((r = o2v_stage_open(p->c, &p->stage, err)) < 0)
+		return r;
+	e->name = (char *)p->ref->normalized;
+	r = o2v_stage_commit(p->stage, e, err);
+	e->name = old;
+	return r;
+}
+
 /* The common part of pull and inspect. */
 static int resolve_remote(struct puller *p, bool layers, struct o2v_image **ret,
 			  struct o2v_error *err)
@@ -693,6 +706,11 @@ static int resolve_remote(struct puller *p, bool layers, struct o2v_image **ret,
 		}
 		if (cached && (policy == O2V_PULL_NEVER || ref->digest)) {
 			r = load_entry(p, &e, layers, ret, err);
+			/* found under another name (a tag with this digest): record
+			 * the digest reference too, as a pull of it would */
+			if (r >= 0 && layers && policy != O2V_PULL_NEVER &&
+			    (!e.name || strcmp(e.name, ref->normalized)))
+				r = retag(p, &e, err);
 			o2v_cache_entry_release(&e);
 			return r;
 		}

@@ -91,8 +91,9 @@ int o2v_cache_list(struct o2v_cache *c, struct o2v_image_info **ret, size_t *ret
 		   struct o2v_error *err);
 void o2v_image_info_free(struct o2v_image_info *v, size_t n);
 
-/* Remove the tag ref->normalized (or, for a digest reference, every entry
- * with that digest) from index.json; blobs stay until prune. -ENOENT
+/* Remove the tag ref->normalized from index.json (a digest reference that
+ * is not itself a tag removes every entry with that digest); blobs stay
+ * until prune. Returns the number of entries removed, or -ENOENT
  * "image 'NAME' not found in the cache". */
 int o2v_cache_untag(struct o2v_cache *c, const struct o2v_ref *ref, struct o2v_error *err);
 
