@@ -43,6 +43,8 @@ static const struct o2v_command commands[] = {
 	  "       [-t] [--winsize RxC] [--stop-timeout S] [--verbose] [--shell] [--rootdisk DEV]\n"
 	  "       [-o FILE] [--] [ARGS...]\n",
 	  true },
+	{ "run", cmd_run, "boot an image as a microVM (pull and build as needed)", cmd_run_usage,
+	  false },
 	{ "ps", cmd_ps, "list running VMs (-a: also stopped ones)",
 	  "usage: oci2vm ps [-a] [-q]\n\n"
 	  "List VMs: id, name, image, status (uptime or exit code) and published ports.\n\n"

@@ -1,0 +1,588 @@
+/* cmd_run.c - `oci2vm run`: pull, build, boot, forward ports, report.
+ *
+ * The steps, each failing with one clear line and exit 125 (Docker's
+ * "the runtime itself failed") before anything is started:
+ *   options → kernel, QEMU, init, free ports → image (cache or pull) →
+ *   run configuration (Docker's merge rules) → VM image (cached build) →
+ *   VM state dir + per-run initrd → QEMU under the supervisor.
+ * The workload's own exit status is oci2vm's exit status.
+ */
+#include "../common/o2v.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "../common/fsutil.h"
+#include "../common/paths.h"
+#include "../common/runconfig.h"
+#include "../common/runmerge.h"
+#include "../registry/registry.h"
+#include "../rootfs/initrd.h"
+#include "../rootfs/rootfs.h"
+#include "pullopts.h"
+#include "assets.h"
+#include "cli.h"
+#include "commands.h"
+#include "qemu.h"
+#include "runopts.h"
+#include "supervise.h"
+#include "vmimage.h"
+#include "vmstate.h"
+
+const char cmd_run_usage[] =
+	"usage: oci2vm run [OPTIONS] IMAGE [OPTIONS] [COMMAND [ARG...]]\n\n"
+	"Pull IMAGE if needed, build its VM image (cached), and boot it as a microVM.\n"
+	"The command's output streams here and oci2vm exits with the workload's exit\n"
+	"status; oci2vm's own failures exit 125. Options may stand before or right\n"
+	"after IMAGE; the container command starts at '--' or the first other word.\n\n"
+	"  -p, --publish [IP:]HOST:GUEST[/tcp|/udp]  forward a host port to the VM; the\n"
+	"                          host side listens on 127.0.0.1 unless IP is given\n"
+	"                          (0.0.0.0: every interface)\n"
+	"  -e, --env K=V | K       set a variable (K alone: take it from this environment)\n"
+	"      --env-file FILE     read variables from FILE (Docker's format)\n"
+	"  -v, --volume HOST:GUEST[:ro]  share a host directory (virtio-9p)\n"
+	"  -w, --workdir DIR       working directory inside the container\n"
+	"  -u, --user USER[:GROUP] run as this user (name or id, resolved in the image)\n"
+	"      --entrypoint CMD    replace the image's entrypoint ('' clears it)\n"
+	"  -h, --hostname NAME     the VM's hostname (default: its id)\n"
+	"  -m, --memory SIZE       guest memory (default 512M, at least 64M)\n"
+	"      --cpus N            virtual CPUs (default 1)\n"
+	"      --rm                remove the VM's state when it exits\n"
+	"  -d, --detach            run in the background and print the VM id\n"
+	"      --name NAME         name for ps/logs/stop/kill/rm\n"
+	"  -i, --interactive       forward stdin to the workload\n"
+	"  -t, --tty               give the workload a terminal (with -i)\n"
+	"      --stop-timeout N    seconds between SIGTERM and SIGKILL on stop (default 10)\n"
+	"      --format ext4|cpio  root on a virtio-blk ext4 disk (default) or in the initramfs\n"
+	"      --disk-size SIZE    ext4 root size (default: content + headroom)\n"
+	"      --accel auto|kvm|tcg  accelerator (auto: KVM only where it works)\n"
+	"      --kernel FILE       boot this kernel (default: $OCI2VM_KERNEL or 'make kernel')\n"
+	"      --platform OS/ARCH  image platform to pull (default: this machine's)\n"
+	"      --pull always|missing|never  when to contact the registry (default missing)\n"
+	"      --insecure-registry HOST[:PORT]  allow plain HTTP / unverified TLS for HOST\n"
+	"      --shell             start BusyBox's sh (outside the container root) instead\n"
+	"  -q, --quiet             no pull progress\n"
+	"      --verbose           kernel and init messages on the console ('-v' alone too)\n";
+
+struct run {
+	struct o2v_run_opts o;
+	char *kernel, *qemu, *init, *busybox, *cache_dir, *runtime_dir;
+	struct o2v_cache *cache;
+	struct o2v_image *img;
+	char *vmimage;		/* cached ext4 or cpio.gz */
+	char *runconfig;	/* serialized */
+	struct o2v_vm vm;
+	bool vm_created;
+	struct o2v_qemu_volume *qvols;
+	char **qemu_argv;
+	int lock_fd;
+	int ready_fd;		/* detached: tells the parent QEMU is up */
+};
+
+static void run_release(struct run *r)
+{
+	o2v_run_opts_release(&r->o);
+	free(r->kernel);
+	free(r->qemu);
+	free(r->init);
+	free(r->busybox);
+	free(r->cache_dir);
+	free(r->runtime_dir);
+	if (r->img)
+		o2v_image_free(r->img);
+	if (r->cache)
+		o2v_cache_close(r->cache);
+	free(r->vmimage);
+	free(r->runconfig);
+	if (r->qvols)
+		for (size_t i = 0; i < r->o.n_volumes; i++)
+			free((char *)r->qvols[i].tag);
+	free(r->qvols);
+	o2v_strv_free(r->qemu_argv);
+	o2v_vm_release(&r->vm);
+}
+
+static int fail(struct o2v_error *err)
+{
+	o2v_cli_error("%s", err->msg);
+	return O2V_EXIT_RUN_FAILED;
+}
+
+/* Everything that can be checked before touching the network or the cache. */
+static int check_host(struct run *r, struct o2v_error *err)
+{
+	int rc;
+
+	if (r->o.kernel) {
+		if ((rc = o2v_kernel_check(r->o.kernel, err)) < 0)
+			return rc;
+		if (!(r->kernel = strdup(r->o.kernel)))
+			return o2v_error_sys(err, -ENOMEM, "run");
+	} else if ((rc = o2v_kernel_find(&r->kernel, err)) < 0) {
+		return rc;
+	}
+	if ((rc = o2v_qemu_find(NULL, &r->qemu, err)) < 0)
+		return rc;
+	if ((rc = o2v_find_init(&r->init, err)) < 0)
+		return rc;
+	if ((rc = o2v_find_busybox(&r->busybox, err)) < 0)
+		return rc;
+	if ((rc = o2v_ports_check_free(r->o.ports, r->o.n_ports, err)) < 0)
+		return rc;
+	if ((rc = o2v_cache_dir(&r->cache_dir, err)) < 0 ||
+	    (rc = o2v_runtime_dir(&r->runtime_dir, err)) < 0)
+		return rc;
+	return 0;
+}
+
+/* A host-arch image only: TCG could emulate others, but our kernel is x86_64. */
+static int check_architecture(const struct o2v_image *img, struct o2v_error *err)
+{
+	const char *arch = img->config.architecture;
+
+	if (arch && *arch && strcmp(arch, "amd64"))
+		return o2v_error_set(err, -ENOEXEC,
+				     "image '%s' is for %s/%s, but oci2vm boots amd64 VMs: choose "
+				     "an amd64 image (--platform linux/amd64)",
+				     img->reference, img->config.os ? img->config.os : "linux", arch);
+	return 0;
+}
+
+static const char *host_env(const char *name)
+{
+	return getenv(name);
+}
+
+static int read_env_files(char *const *files, char ***list, struct o2v_error *err)
+{
+	for (; files && *files; files++) {
+		_cleanup_free_ char *text = NULL;
+		size_t len;
+		int rc = o2v_read_file(*files, O2V_ENV_FILE_MAX, &text, &len, err);
+		if (rc < 0)
+			return o2v_error_prefix(err, "--env-file");
+		if ((rc = o2v_runmerge_env_file(text, len, *files, host_env, list, err)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int build_runconfig(struct run *r, struct o2v_error *err)
+{
+	const struct o2v_image_config *ic = &r->img->config;
+	struct o2v_runconfig rc;
+	_cleanup_strv_ char **overrides = NULL;
+	char hostname[O2V_VM_ID_LEN + 1];
+	int e;
+
+	o2v_runconfig_init(&rc);
+	snprintf(hostname, sizeof(hostname), "%s", r->vm.id);
+	const char *host = r->o.hostname ? r->o.hostname : hostname;
+	if (r->o.shell) {
+		/* --shell ignores the image's command: it need not have one. */
+		char *sh[] = { (char *)"sh", NULL };
+		e = o2v_runmerge_argv(NULL, sh, NULL, NULL, &rc.argv, err);
+	} else {
+		e = o2v_runmerge_argv(ic->entrypoint, ic->cmd, r->o.entrypoint, r->o.command,
+				      &rc.argv, err);
+	}
+	if (e < 0)
+		goto out;
+	if ((e = read_env_files(r->o.env_files, &overrides, err)) < 0)
+		goto out;
+	for (char **p = r->o.env; p && *p; p++) {
+		size_t n = 0;
+		while (overrides && overrides[n])
+			n++;
+		char **nv = realloc(overrides, (n + 2) * sizeof(char *));
+		if (!nv || !(nv[n] = strdup(*p))) {
+			if (nv)
+				overrides = nv;
+			e = o2v_error_sys(err, -ENOMEM, "build the run configuration");
+			goto out;
+		}
+		nv[n + 1] = NULL;
+		overrides = nv;
+	}
+	if ((e = o2v_runmerge_env(ic->env, overrides, host_env, host, r->o.tty, &rc.env, err)) < 0)
+		goto out;
+	rc.workdir = strdup(r->o.workdir ? r->o.workdir : ic->working_dir ? ic->working_dir : "/");
+	rc.user = strdup(r->o.user ? r->o.user : ic->user ? ic->user : "");
+	rc.hostname = strdup(host);
+	if (!rc.workdir || !rc.user || !rc.hostname) {
+		e = o2v_error_sys(err, -ENOMEM, "build the run configuration");
+		goto out;
+	}
+	rc.network = true;
+	rc.terminal = r->o.tty;
+	if (r->o.tty) {
+		struct winsize ws;
+		if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
+			rc.rows = ws.ws_row;
+			rc.cols = ws.ws_col;
+		}
+	}
+	rc.stop_grace = r->o.stop_timeout;
+	rc.verbose = r->o.verbose;
+	rc.shell = r->o.shell;
+	if (!r->o.cpio && !(rc.rootdisk = strdup("/dev/vda"))) {
+		e = o2v_error_sys(err, -ENOMEM, "build the run configuration");
+		goto out;
+	}
+	if (r->o.n_volumes) {
+		rc.volumes = calloc(r->o.n_volumes, sizeof(*rc.volumes));
+		r->qvols = calloc(r->o.n_volumes, sizeof(*r->qvols));
+		if (!rc.volumes || !r->qvols) {
+			e = o2v_error_sys(err, -ENOMEM, "build the run configuration");
+			goto out;
+		}
+		for (size_t i = 0; i < r->o.n_volumes; i++) {
+			char *tag;
+			if (asprintf(&tag, "o2v_v%zu", i) < 0) {
+				e = o2v_error_sys(err, -ENOMEM, "build the run configuration");
+				goto out;
+			}
+			r->qvols[i].tag = tag;
+			r->qvols[i].host = r->o.volumes[i].host;
+			r->qvols[i].readonly = r->o.volumes[i].readonly;
+			rc.volumes[i].tag = strdup(tag);
+			rc.volumes[i].guest_path = strdup(r->o.volumes[i].guest);
+			rc.volumes[i].readonly = r->o.volumes[i].readonly;
+			rc.n_volumes++;
+			if (!rc.volumes[i].tag || !rc.volumes[i].guest_path) {
+				e = o2v_error_sys(err, -ENOMEM, "build the run configuration");
+				goto out;
+			}
+		}
+	}
+	e = o2v_runconfig_write(&rc, &r->runconfig, NULL, err);
+out:
+	o2v_runconfig_release(&rc);
+	return e;
+}
+
+static char *ports_text(const struct o2v_run_opts *o)
+{
+	char *s = strdup("");
+
+	for (size_t i = 0; s && i < o->n_ports; i++) {
+		const struct o2v_port *p = &o->ports[i];
+		char *n;
+		if (asprintf(&n, "%s%s%s:%u->%u/%s", s, i ? ", " : "", p->bind, p->host, p->guest,
+			     p->udp ? "udp" : "tcp") < 0)
+			n = NULL;
+		free(s);
+		s = n;
+	}
+	return s;
+}
+
+static int write_initrd(struct run *r, char **ret_path, struct o2v_error *err)
+{
+	_cleanup_free_ char *path = o2v_vm_path(&r->vm, "initrd");
+	_cleanup_close_ int fd = -1;
+	int e;
+
+	if (!path)
+		return o2v_error_sys(err, -ENOMEM, "write the initrd");
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return o2v_error_sys(err, -errno, "create '%s'", path);
+	if (r->o.cpio) {
+		/* The image's cpio.gz, then our run.conf in an archive of its own. */
+		_cleanup_close_ int in = open(r->vmimage, O_RDONLY | O_CLOEXEC);
+		char buf[1 << 16];
+		ssize_t n;
+		if (in < 0)
+			return o2v_error_sys(err, -errno, "open '%s'", r->vmimage);
+		while ((n = O2V_RETRY(read(in, buf, sizeof(buf)))) > 0)
+			if ((e = o2v_write_all(fd, buf, (size_t)n)) < 0)
+				return o2v_error_sys(err, e, "write '%s'", path);
+		if (n < 0)
+			return o2v_error_sys(err, -errno, "read '%s'", r->vmimage);
+		e = o2v_initrd_write(fd, NULL, r->runconfig, err);
+	} else {
+		e = o2v_initrd_write(fd, r->init, r->runconfig, err);
+	}
+	if (e < 0)
+		return e;
+	*ret_path = TAKE_PTR(path);
+	return 0;
+}
+
+static int build_qemu_argv(struct run *r, struct o2v_error *err)
+{
+	_cleanup_free_ char *initrd = NULL;
+	_cleanup_free_ char *con = o2v_vm_path(&r->vm, "console.sock");
+	_cleanup_free_ char *ctl = o2v_vm_path(&r->vm, "ctl.sock");
+	_cleanup_free_ char *status = o2v_vm_path(&r->vm, "status");
+	struct o2v_vm_spec spec;
+	int e;
+
+	if (!con || !ctl || !status)
+		return o2v_error_sys(err, -ENOMEM, "start the VM");
+	if ((e = write_initrd(r, &initrd, err)) < 0)
+		return e;
+	o2v_vm_spec_init(&spec);
+	spec.qemu = r->qemu;
+	spec.kernel = r->kernel;
+	spec.initrd = initrd;
+	spec.disk = r->o.cpio ? NULL : r->vmimage;
+	spec.disk_format = "raw";
+	spec.memory_mib = r->o.memory_mib;
+	spec.cpus = r->o.cpus;
+	spec.accel = o2v_accel_resolve(r->o.accel);
+	spec.verbose = r->o.verbose;
+	spec.console_sock = con;
+	spec.status_path = status;
+	spec.control_path = ctl;
+	spec.net = true;
+	spec.ports = r->o.ports;
+	spec.n_ports = r->o.n_ports;
+	spec.volumes = r->qvols;
+	spec.n_volumes = r->o.n_volumes;
+	return o2v_qemu_argv(&spec, &r->qemu_argv, err);
+}
+
+static void on_started(pid_t qemu_pid, void *userdata)
+{
+	struct run *r = userdata;
+
+	r->vm.qemu_pid = qemu_pid;
+	o2v_vm_save(&r->vm, NULL);
+	if (r->ready_fd >= 0) {
+		o2v_write_all(r->ready_fd, "", 1); /* one NUL byte: started */
+		close(TAKE_FD(r->ready_fd));
+	}
+}
+
+/* Run the VM to its end under this process. Returns the exit status. */
+static int supervise(struct run *r, int out_fd, struct o2v_error *err)
+{
+	_cleanup_free_ char *con = o2v_vm_path(&r->vm, "console.sock");
+	_cleanup_free_ char *ctl = o2v_vm_path(&r->vm, "ctl.sock");
+	_cleanup_free_ char *status = o2v_vm_path(&r->vm, "status");
+	_cleanup_free_ char *qlog = o2v_vm_path(&r->vm, "qemu.log");
+	struct o2v_vm_exit ex;
+	struct o2v_supervise s = {
+		.qemu_argv = r->qemu_argv,
+		.console_sock = con,
+		.ctl_sock = ctl,
+		.status_path = status,
+		.qemu_log = qlog,
+		.in_fd = r->o.interactive ? STDIN_FILENO : -1,
+		.out_fd = out_fd,
+		.tty = r->o.tty && isatty(STDIN_FILENO),
+		.stop_grace = r->o.stop_timeout,
+		.started = on_started,
+		.userdata = r,
+	};
+	int e;
+
+	r->vm.supervisor_pid = getpid();
+	if ((e = o2v_supervise_run(&s, &ex, err)) < 0)
+		return e;
+	r->vm.exit_code = ex.code;
+	r->vm.finished = (int64_t)time(NULL);
+	o2v_vm_save(&r->vm, NULL);
+	if (!ex.reported || ex.message[0]) {
+		/* The workload did not run, or the VM died: say why (Docker prints these too). */
+		o2v_error_set(err, -EIO, "%s", ex.message[0] ? ex.message : "the VM failed");
+		return ex.reported ? ex.code : O2V_EXIT_RUN_FAILED;
+	}
+	o2v_error_clear(err);
+	return ex.code;
+}
+
+static int get_image(struct run *r, struct o2v_error *err)
+{
+	static const enum o2v_pull_policy policies[] = {
+		[O2V_WHEN_MISSING] = O2V_PULL_MISSING,
+		[O2V_WHEN_ALWAYS] = O2V_PULL_ALWAYS,
+		[O2V_WHEN_NEVER] = O2V_PULL_NEVER,
+	};
+	struct o2v_pull_cli po;
+	struct o2v_ref ref = { 0 };
+	int e;
+
+	if ((e = o2v_ref_parse(r->o.ref, &ref, err)) < 0)
+		return e;
+	if ((e = o2v_cache_open(r->cache_dir, &r->cache, err)) < 0)
+		goto out_ref;
+	o2v_pull_cli_init(&po);
+	po.quiet = r->o.quiet;
+	for (char **p = r->o.insecure_registries; p && *p; p++)
+		if ((e = o2v_pull_cli_option(&po, "run", O2V_OPT_INSECURE, *p)) < 0) {
+			e = o2v_error_set(err, -EINVAL, "--insecure-registry '%s'", *p);
+			goto out_po;
+		}
+	if (r->o.platform &&
+	    (e = o2v_pull_cli_option(&po, "run", O2V_OPT_PLATFORM, r->o.platform)) < 0) {
+		e = o2v_error_set(err, -EINVAL, "--platform '%s'", r->o.platform);
+		goto out_po;
+	}
+	if (o2v_pull_cli_prepare(&po, policies[r->o.pull]) < 0) {
+		e = o2v_error_set(err, -EIO, "prepare the pull");
+		goto out_po;
+	}
+	e = o2v_pull(r->cache, &ref, &po.opts, &r->img, err);
+	o2v_pull_cli_done(&po);
+out_po:
+	o2v_pull_cli_release(&po);
+out_ref:
+	o2v_ref_release(&ref);
+	return e;
+}
+
+static int get_vmimage(struct run *r, struct o2v_error *err)
+{
+	struct o2v_build_opts opts = {
+		.format = r->o.cpio ? O2V_FORMAT_CPIO_GZ : O2V_FORMAT_EXT4,
+		.size = r->o.disk_size,
+		.init_path = r->init,
+		.busybox_path = r->busybox,
+		/* run.conf travels in the per-run initrd, so one cached image serves every run. */
+		.runconfig = NULL,
+	};
+	int e = o2v_vmimage_get(r->cache, r->img, &opts, &r->vmimage, err);
+
+	return e < 0 ? e : 0;
+}
+
+static int run_foreground(struct run *r)
+{
+	struct o2v_error err = { 0 };
+	int lock = o2v_vm_lock(&r->vm, &err);
+	int code;
+
+	if (lock < 0)
+		return fail(&err);
+	code = supervise(r, STDOUT_FILENO, &err);
+	if (code < 0) {
+		code = fail(&err);
+	} else if (err.code) {
+		o2v_cli_error("%s", err.msg);
+	}
+	close(lock);
+	if (r->vm.remove_on_exit)
+		o2v_vm_remove(&r->vm, NULL);
+	return code;
+}
+
+/* The background supervisor of `run -d`: never returns. */
+O2V_NORETURN static void detached_child(struct run *r, int ready_fd)
+{
+	struct o2v_error err = { 0 };
+	_cleanup_free_ char *log = o2v_vm_path(&r->vm, "console.log");
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int logfd = log ? open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
+	int lock, code = -1;
+
+	setsid();
+	r->ready_fd = ready_fd;
+	r->o.interactive = false;
+	if (devnull < 0 || logfd < 0) {
+		o2v_error_sys(&err, -errno, "create the VM's log");
+	} else if ((lock = o2v_vm_lock(&r->vm, &err)) >= 0) {
+		dup2(devnull, STDIN_FILENO);
+		dup2(devnull, STDOUT_FILENO);
+		dup2(logfd, STDERR_FILENO);
+		r->vm.detached = true;
+		code = supervise(r, logfd, &err);
+		if (code >= 0 && err.code)
+			dprintf(logfd, "oci2vm: %s\n", err.msg);
+		close(lock);
+	}
+	/* Still not started: tell the waiting parent why (it prints the message). */
+	if (code < 0 && r->ready_fd >= 0)
+		o2v_write_all(r->ready_fd, err.msg, strlen(err.msg));
+	if (r->vm.remove_on_exit || code < 0)
+		o2v_vm_remove(&r->vm, NULL);
+	_exit(0);
+}
+
+static int run_detached(struct run *r)
+{
+	int pfd[2];
+	char buf[O2V_ERROR_MAX];
+	ssize_t n;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		o2v_cli_error("start the VM: %s", strerror(errno));
+		return O2V_EXIT_RUN_FAILED;
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		o2v_cli_error("start the VM: %s", strerror(errno));
+		return O2V_EXIT_RUN_FAILED;
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		/* A grandchild, so the supervisor is re-parented to init and the caller's
+		 * shell never sees it as its own job. */
+		pid_t g = fork();
+		if (g != 0)
+			_exit(g < 0 ? 1 : 0);
+		detached_child(r, pfd[1]);
+	}
+	close(pfd[1]);
+	waitpid(pid, NULL, 0);
+	n = O2V_RETRY(read(pfd[0], buf, sizeof(buf) - 1));
+	close(pfd[0]);
+	if (n == 1 && buf[0] == '\0') {
+		printf("%s\n", r->vm.id);
+		return O2V_EXIT_OK;
+	}
+	if (n > 0) {
+		buf[n] = '\0';
+		o2v_cli_error("%s", buf);
+	} else {
+		o2v_cli_error("the VM supervisor ended before the VM started; see '%s'", r->vm.dir);
+	}
+	return O2V_EXIT_RUN_FAILED;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run r = { .lock_fd = -1, .ready_fd = -1 };
+	struct o2v_error err = { 0 };
+	int code;
+
+	o2v_run_opts_init(&r.o);
+	if (o2v_run_opts_parse(&r.o, argc, argv, &err) < 0 || check_host(&r, &err) < 0 ||
+	    get_image(&r, &err) < 0 || check_architecture(r.img, &err) < 0 ||
+	    get_vmimage(&r, &err) < 0 || o2v_vm_create(r.runtime_dir, r.o.name, &r.vm, &err) < 0) {
+		code = fail(&err);
+		goto out;
+	}
+	r.vm_created = true;
+	r.vm.image = strdup(r.img->reference ? r.img->reference : r.o.ref);
+	r.vm.ports = ports_text(&r.o);
+	r.vm.remove_on_exit = r.o.rm;
+	r.vm.detached = r.o.detach;
+	if (!r.vm.image || !r.vm.ports) {
+		o2v_error_sys(&err, -ENOMEM, "run");
+		code = fail(&err);
+		goto out_remove;
+	}
+	if (o2v_vm_save(&r.vm, &err) < 0 || build_runconfig(&r, &err) < 0 ||
+	    build_qemu_argv(&r, &err) < 0) {
+		code = fail(&err);
+		goto out_remove;
+	}
+	code = r.o.detach ? run_detached(&r) : run_foreground(&r);
+	goto out;
+out_remove:
+	/* Nothing started: leave no trace of this VM. */
+	o2v_vm_remove(&r.vm, NULL);
+out:
+	run_release(&r);
+	return code;
+}
