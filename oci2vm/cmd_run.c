@@ -335,6 +335,7 @@ static int build_qemu_argv(struct run *r, struct o2v_error *err)
 	spec.initrd = initrd;
 	spec.disk = r->o.cpio ? NULL : r->vmimage;
 	spec.disk_format = "raw";
+	spec.disk_snapshot = true;
 	spec.memory_mib = r->o.memory_mib;
 	spec.cpus = r->o.cpus;
 	spec.accel = o2v_accel_resolve(r->o.accel);

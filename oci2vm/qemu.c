@@ -7,8 +7,9 @@
  *  acpi=off        the kernel has no ACPI; CPUs come from the MP table instead.
  *  rtc=on          the kernel reads the wall clock from the CMOS at boot (no RTC driver, so
  *                  no 1 s update-interrupt wait); with rtc=off the guest has no time of day.
- *  pic=off,pit=off the kernel runs on the local APIC timer and TSC; emulating the legacy
- *                  timers only adds interrupts TCG has to deliver.
+ *  pic, pit        left on: under TCG there is no TSC-deadline timer and no way to learn the
+ *                  local APIC timer's rate without the PIT, and without the PIC the kernel
+ *                  cannot route the PIT's interrupt (pit=off panics, pic=off hangs at boot).
  *  isa-serial=off  unless verbose: the 8250 probe then finds no UART immediately.
  *  -nodefaults -no-user-config   no default NIC, monitor, serial or config file to set up.
  *  -cpu max        (TCG) every feature TCG emulates: images built for x86-64-v2 (SSE4.2,
@@ -124,12 +125,22 @@ void o2v_vm_spec_init(struct o2v_vm_spec *spec)
 
 char *o2v_qemu_cmdline(const struct o2v_vm_spec *spec)
 {
+	char tcg[96] = "";
 	char *s;
 
+	/* Under TCG the PIT-based calibrations (TSC, delay loop, local APIC timer) take about
+	 * 0.3 s and fail under load, leaving a 10 ms jiffies clock. Given the TSC rate the
+	 * kernel skips the first two; nolapic_timer skips the third (the PIT drives the tick);
+	 * no_timer_check skips the IO-APIC timer test. KVM has kvmclock and TSC deadline. */
+	if (spec->accel == O2V_ACCEL_TCG) {
+		if (spec->tsc_khz)
+			snprintf(tcg, sizeof(tcg), " tsc_early_khz=%lu", spec->tsc_khz);
+		strcat(tcg, " nolapic_timer no_timer_check");
+	}
 	/* quiet: only warnings reach hvc0, which is also the workload's stdout. Verbose: every
 	 * message, and the 8250 early console shows a kernel that dies before virtio comes up. */
-	if (asprintf(&s, "console=hvc0 %s reboot=t panic=-1%s%s",
-		     spec->verbose ? "earlyprintk=serial,ttyS0,115200 ignore_loglevel" : "quiet",
+	if (asprintf(&s, "console=hvc0 %s reboot=t panic=-1%s%s%s",
+		     spec->verbose ? "earlyprintk=serial,ttyS0,115200 ignore_loglevel" : "quiet", tcg,
 		     spec->append && *spec->append ? " " : "", spec->append ? spec->append : "") < 0)
 		return NULL;
 	return s;
@@ -138,7 +149,7 @@ char *o2v_qemu_cmdline(const struct o2v_vm_spec *spec)
 static void push_machine(struct argv_builder *b, const struct o2v_vm_spec *spec)
 {
 	argv_push(b, "-M");
-	argv_pushf(b, "microvm,x-option-roms=off,isa-serial=%s,rtc=on,acpi=off,pic=off,pit=off",
+	argv_pushf(b, "microvm,x-option-roms=off,isa-serial=%s,rtc=on,acpi=off",
 		   spec->verbose ? "on" : "off");
 	if (spec->accel == O2V_ACCEL_KVM) {
 		opt_pair(b, "-accel", "kvm");
@@ -177,8 +188,12 @@ static void push_storage(struct argv_builder *b, const struct o2v_vm_spec *spec)
 	if (spec->disk) {
 		char suffix[64];
 
-		snprintf(suffix, sizeof(suffix), ",format=%s,if=none",
-			 spec->disk_format ? spec->disk_format : "raw");
+		/* snapshot=on: QEMU keeps the guest's writes in an unlinked temporary
+		 * overlay, so a cached image stays byte-identical and nothing is left
+		 * behind even if QEMU is killed. */
+		snprintf(suffix, sizeof(suffix), ",format=%s,if=none%s",
+			 spec->disk_format ? spec->disk_format : "raw",
+			 spec->disk_snapshot ? ",snapshot=on" : "");
 		opt_path(b, "-drive", "id=root,file=", spec->disk, suffix);
 		opt_pair(b, "-device", "virtio-blk-device,drive=root");
 	}

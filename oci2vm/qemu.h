@@ -35,9 +35,11 @@ struct o2v_vm_spec {
 	const char *initrd;	 /* one cpio(.gz) file */
 	const char *disk;	 /* root disk image → /dev/vda */
 	const char *disk_format; /* "raw" or "qcow2"; NULL: raw */
+	bool disk_snapshot;	 /* guest writes go to a throw-away overlay; the file never changes */
 	uint64_t memory_mib;
 	unsigned cpus;
 	enum o2v_accel accel; /* O2V_ACCEL_KVM or O2V_ACCEL_TCG; resolve AUTO first */
+	unsigned long tsc_khz; /* TCG: o2v_host_tsc_khz(), 0 if unknown */
 	const char *append;   /* extra kernel arguments, appended last */
 	bool verbose;	      /* kernel messages on the console, early ones on the serial port */
 	/* The guest console (hvc0) is a unix socket QEMU serves and waits on before starting
@@ -79,6 +81,14 @@ enum o2v_accel o2v_accel_resolve(enum o2v_accel want);
 enum o2v_accel o2v_accel_choose(enum o2v_accel want, bool kvm_rw, const char *cpuinfo);
 
 const char *o2v_accel_name(enum o2v_accel a);
+
+/* The host's TSC rate in kHz, measured (about 10 ms); 0 where it cannot be known (no
+ * invariant TSC, not x86-64). Under TCG the guest reads the host's TSC, and a kernel told its
+ * rate (tsc_early_khz=) skips the PIT-based calibrations that are slow and flaky under TCG. */
+unsigned long o2v_host_tsc_khz(void);
+
+/* Resolve want (o2v_accel_resolve) into spec->accel and, for TCG, measure spec->tsc_khz. */
+void o2v_vm_spec_set_accel(struct o2v_vm_spec *spec, enum o2v_accel want);
 
 /* Find the kernel: $OCI2VM_KERNEL if set (must exist and be an ELF or a bzImage; the error
  * names the path), else the cached `make kernel` build for this oci2vm's fragment, else
