@@ -16,7 +16,11 @@
 #define O2V_VERSION "0.0.0-unknown"
 #endif
 
+/* In the order `oci2vm --help` lists them: the everyday commands first. */
 static const struct o2v_command commands[] = {
+	{ "run", cmd_run, "boot an image as a microVM (pull and build as needed)", cmd_run_usage,
+	  false },
+	{ "export", cmd_export, "write an image as a bootable cpio(.gz) or ext4 disk", cmd_export_usage, false },
 	{ "pull", cmd_pull, "download an image into the cache",
 	  "usage: oci2vm pull [OPTIONS] REF\n\n"
 	  "REF: [HOST[:PORT]/]NAME[:TAG][@DIGEST], oci:DIR[:TAG], oci-archive:FILE[:TAG],\n"
@@ -32,19 +36,6 @@ static const struct o2v_command commands[] = {
 	  "usage: oci2vm rmi REF...\n\nUntag; 'oci2vm prune' then frees the space.\n", false },
 	{ "prune", cmd_prune, "delete cached blobs no image uses",
 	  "usage: oci2vm prune [-q]\n", false },
-	{ "export", cmd_export, "write an image as a bootable cpio(.gz) or ext4 disk", cmd_export_usage, false },
-	{ "help", cmd_help, "show help for oci2vm or one command",
-	  "usage: oci2vm help [COMMAND]\n", false },
-	{ "version", cmd_version, "print the version", "usage: oci2vm version\n", false },
-	{ "runconfig", cmd_runconfig, "print a guest run config (plumbing, for tests)",
-	  "usage: oci2vm runconfig [--image-entrypoint A]... [--image-cmd A]... [--image-env K=V]...\n"
-	  "       [--entrypoint X] [-e K[=V]]... [--env-file F] [-u USER] [-w DIR] [-h NAME]\n"
-	  "       [--no-hostname] [--no-network] [--dns IP] [--add-host NAME:IP] [-v TAG:PATH[:ro]]\n"
-	  "       [-t] [--winsize RxC] [--stop-timeout S] [--verbose] [--shell] [--rootdisk DEV]\n"
-	  "       [-o FILE] [--] [ARGS...]\n",
-	  true },
-	{ "run", cmd_run, "boot an image as a microVM (pull and build as needed)", cmd_run_usage,
-	  false },
 	{ "ps", cmd_ps, "list running VMs (-a: also stopped ones)",
 	  "usage: oci2vm ps [-a] [-q]\n\n"
 	  "List VMs: id, name, image, status (uptime or exit code) and published ports.\n\n"
@@ -81,6 +72,9 @@ static const struct o2v_command commands[] = {
 	  "helper (credsStore/credHelpers), where docker and podman find them too.\n", false },
 	{ "logout", cmd_logout, "remove the stored credentials of a registry",
 	  "usage: oci2vm logout [SERVER]\n", false },
+	{ "help", cmd_help, "show help for oci2vm or one command",
+	  "usage: oci2vm help [COMMAND]\n", false },
+	{ "version", cmd_version, "print the version", "usage: oci2vm version\n", false },
 	{ "boot", cmd_boot, "boot an initramfs on the microVM kernel (plumbing)",
 	  "usage: oci2vm boot [OPTIONS] INITRD\n\n"
 	  "Boot INITRD (cpio or cpio.gz with an /init) in a QEMU microVM. The console is on\n"
@@ -95,6 +89,13 @@ static const struct o2v_command commands[] = {
 	  "  --net                  user-mode network (eth0)\n"
 	  "  --volume DIR:TAG[:ro]  share DIR over 9p with mount tag TAG\n"
 	  "  -v, --verbose          show kernel messages (early ones via the serial port)\n",
+	  true },
+	{ "runconfig", cmd_runconfig, "print a guest run config (plumbing, for tests)",
+	  "usage: oci2vm runconfig [--image-entrypoint A]... [--image-cmd A]... [--image-env K=V]...\n"
+	  "       [--entrypoint X] [-e K[=V]]... [--env-file F] [-u USER] [-w DIR] [-h NAME]\n"
+	  "       [--no-hostname] [--no-network] [--dns IP] [--add-host NAME:IP] [-v TAG:PATH[:ro]]\n"
+	  "       [-t] [--winsize RxC] [--stop-timeout S] [--verbose] [--shell] [--rootdisk DEV]\n"
+	  "       [-o FILE] [--] [ARGS...]\n",
 	  true },
 };
 
