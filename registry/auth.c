@@ -635,6 +635,13 @@ int o2v_auth_handle_401(struct o2v_auth *a, const struct o2v_http_response *resp
 		r = fetch_token(a, err);
 		goto out;
 	}
+	if (a->header && !a->bearer) {
+		r = o2v_error_set(err, -EACCES,
+				  "authentication failed for %s: the registry refused the credentials "
+				  "from %s",
+				  a->domain, have_creds(a) ? a->creds->source : "the credential store");
+		goto out;
+	}
 	if (!have_creds(a) || a->creds->kind != O2V_CRED_BASIC) {
 		r = o2v_error_set(err, -EACCES,
 				  "authentication required for %s; log in with 'oci2vm login %s'",

@@ -89,7 +89,8 @@ void o2v_xfer_rearm(struct o2v_xfer *x)
 	x->rc = 0;
 	o2v_error_clear(&x->err);
 	x->attempts = 0;
-	x->auth_retried = x->range_sent = x->body_started = x->started = x->done = false;
+	x->auth_rounds = 0;
+	x->sent_auth = x->range_sent = x->body_started = x->started = x->done = false;
 	x->sink_failed = false;
 	x->range_from = 0;
 	x->wake_ms = 0;
@@ -368,6 +369,7 @@ static int xfer_prepare(struct o2v_http *h, struct o2v_xfer *x, struct cb_ctx *c
 	const char *authz = x->authorization;
 	if (x->registry_auth && h->auth && (r = o2v_auth_header(h->auth, &authz, &x->err)) < 0)
 		return r;
+	x->sent_auth = authz != NULL;
 	if (authz)
 		x->hdrs = curl_slist_append(x->hdrs, authz);
 	x->range_sent = false;
@@ -552,9 +554,11 @@ static enum verdict xfer_finished(struct o2v_http *h, struct o2v_xfer *x, CURLco
 			curl_url_cleanup(o);
 		}
 	}
-	if (status == 401 && x->registry_auth && h->auth && !x->auth_retried &&
-	    !x->resp.cross_host) {
-		x->auth_retried = true;
+	/* the challenge round, then at most one refresh of refused credentials:
+	 * never a loop */
+	if (status == 401 && x->registry_auth && h->auth && !x->resp.cross_host &&
+	    (x->auth_rounds == 0 || (x->auth_rounds == 1 && x->sent_auth))) {
+		x->auth_rounds++;
 		int r = o2v_auth_handle_401(h->auth, &x->resp, &x->err);
 		if (r < 0)
 			return V_FAIL;
@@ -600,7 +604,7 @@ int o2v_http_run(struct o2v_http *h, struct o2v_xfer **xs, size_t n, unsigned ma
 		ctx[i].x = xs[i];
 		xs[i]->done = xs[i]->started = false;
 		xs[i]->attempts = 0;
-		xs[i]->auth_retried = false;
+		xs[i]->auth_rounds = 0;
 		xs[i]->wake_ms = 0;
 		xs[i]->rc = 0;
 		o2v_error_clear(&xs[i]->err);

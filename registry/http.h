@@ -11,7 +11,8 @@
  *    host, port or scheme changes and CURLOPT_UNRESTRICTED_AUTH is never set;
  *  - retries with exponential backoff on connection errors, 408, 429 and
  *    5xx (Retry-After honoured, bounded), never on other 4xx;
- *  - a 401 on an authenticated transfer asks auth.c for new credentials once;
+ *  - a 401 on an authenticated transfer asks auth.c for credentials, and a
+ *    401 to a request that carried them asks once more (a token refresh);
  *  - a resumable sink continues with "Range: bytes=N-" (206 + matching
  *    Content-Range, or a 200 restarts the sink from zero);
  *  - response headers are captured for the final response only (state is
@@ -84,7 +85,8 @@ struct o2v_xfer {
 	CURL *easy;
 	struct curl_slist *hdrs;
 	unsigned attempts;
-	bool auth_retried, range_sent, body_started, started, done, sink_failed;
+	unsigned auth_rounds;
+	bool sent_auth, range_sent, body_started, started, done, sink_failed;
 	uint64_t range_from;
 	int64_t wake_ms;
 	char errbuf[CURL_ERROR_SIZE];

@@ -11,6 +11,7 @@ top=${O2V_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 . "$top/tests/lib/registry.sh"
 O2V=${O2V_BUILD:-$top/build}/oci2vm
 PY=${O2V_PYTHON:-/usr/bin/python3}
+: "${O2V_REAL_HOME:=$HOME}" # testdata builds stay in the user's cache across pull_setup calls
 
 o2v() {
 	"$O2V" "$@" >"$tmp/out" 2>"$tmp/err"
@@ -33,7 +34,8 @@ pull_setup() {
 	[ -x "$O2V" ] || skip_all "oci2vm is not built ($O2V)"
 	command -v skopeo >/dev/null || skip_all "skopeo is not installed"
 	command -v docker-registry >/dev/null || skip_all "docker-registry is not installed"
-	layout=$("$top/testdata/busybox-image.sh") || skip_all "testdata/busybox-image.sh failed"
+	layout=$(HOME=$O2V_REAL_HOME "$top/testdata/busybox-image.sh") ||
+		skip_all "testdata/busybox-image.sh failed"
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/o2v-pull.XXXXXX")
 	registry_start "$@" || { rm -rf "$tmp"; skip_all "registry did not start ($*)"; }
 	trap 'registry_stop; rm -rf "$tmp"' EXIT
