@@ -59,7 +59,6 @@ EOF
 	rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/*.bin \
 		"$root"/var/lib/apt/lists/* "$root"/var/log/* "$root"/tmp/*
 	: >"$root/etc/machine-id"
-	echo "$root"
 }
 
 MOUNTS=()
@@ -106,8 +105,10 @@ CLEANUP'
 build() {
 	local out=$1 base work
 	[ "$(id -u)" = 0 ] || { td_log "needs root (debootstrap, chroot, overlayfs)"; return 1; }
-	base=$(TD_NAME=debootstrap-$SUITE td_build_stage "debootstrap-$SUITE-minbase" minbase \
-		"$SUITE $MIRROR $MINBASE_VERSION") || return 1
+	base=$(TD_NAME=debootstrap-$SUITE td_cached "debootstrap-$SUITE-minbase" \
+		"$(echo "$SUITE $MIRROR $MINBASE_VERSION" | sha256sum | cut -c1-16)" minbase) ||
+		return 1
+	base=$base/rootfs
 	work=$(mktemp -d "$TD_CACHE/.redis-work.XXXXXX")
 	# (td_build runs this in a `||` context, where set -e does nothing: check each step)
 	local rc=0
@@ -153,34 +154,6 @@ EOF
 	rc=$?
 	rm -rf "$work"
 	return $rc
-}
-
-# td_build_stage NAME FN KEYSTRING: like td_build, but keyed only by KEYSTRING (not the script)
-td_build_stage() {
-	local name=$1 fn=$2 key out tmp
-	key=$(echo "$3" | sha256sum | cut -c1-16)
-	out=$TD_CACHE/$name-$key
-	if [ ! -f "$out/done" ]; then
-		mkdir -p "$TD_CACHE"
-		exec {sfd}>"$TD_CACHE/.$name.lock"
-		flock "$sfd"
-		if [ ! -f "$out/done" ]; then
-			local start=$SECONDS
-			tmp=$(mktemp -d "$TD_CACHE/.$name-build.XXXXXX")
-			"$fn" "$tmp" >/dev/null || { rm -rf "$tmp"; return 1; }
-			touch "$tmp/done"
-			chmod 755 "$tmp"
-			rm -rf "$out"
-			mv "$tmp" "$out"
-			td_log "stage $name built in $((SECONDS - start)) s"
-			local old
-			for old in "$TD_CACHE/$name"-*; do
-				[ "$old" != "$out" ] && [ -f "$old/done" ] && rm -rf "$old"
-			done
-		fi
-		exec {sfd}>&-
-	fi
-	echo "$out/rootfs"
 }
 
 export TD_DIR
