@@ -13,6 +13,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,10 +24,14 @@
 #define LAYER_READ_BLOCK (128 * 1024)
 #define O2V_AUFS_PLNK ".wh..wh.plnk"
 
+typedef unsigned long (*crc32_fn)(unsigned long crc, const unsigned char *buf, unsigned len);
+
 struct layer_ctx {
 	struct archive *outer;
 	struct o2v_sha256 *hash;
 	uint64_t total;
+	crc32_fn crc32; /* set for gzip layers: libarchive 3.6.2 never checks the trailer */
+	unsigned long crc;
 	bool outer_failed;
 	char outer_msg[256];
 };
@@ -53,6 +58,8 @@ static la_ssize_t outer_read(struct archive *a, void *userdata, const void **buf
 		return -1;
 	}
 	o2v_sha256_update(c->hash, *buf, size);
+	if (c->crc32)
+		c->crc = c->crc32(c->crc, *buf, (unsigned)size);
 	c->total += size;
 	return (la_ssize_t)size;
 }
@@ -68,8 +75,9 @@ static bool media_type_ok(const char *mt)
 }
 
 /* Open the outer (decompressing) reader on fd. */
-static int open_outer(struct archive *a, int fd, const char *name, struct o2v_error *err)
+static int open_outer(struct layer_ctx *c, int fd, const char *name, struct o2v_error *err)
 {
+	struct archive *a = c->outer;
 	unsigned char magic[4] = { 0 };
 	ssize_t n = O2V_RETRY(pread(fd, magic, sizeof(magic), 0));
 	struct archive_entry *e;
@@ -81,6 +89,8 @@ static int open_outer(struct archive *a, int fd, const char *name, struct o2v_er
 	if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
 		kind = "gzip";
 		r = archive_read_append_filter(a, ARCHIVE_FILTER_GZIP);
+		/* zlib's crc32, already loaded as libarchive's gzip backend */
+		c->crc32 = (crc32_fn)dlsym(RTLD_DEFAULT, "crc32");
 	}
 	else if (n == 4 && ((magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f &&
 			     magic[3] == 0xfd) || /* zstd frame, or a skippable frame first */
@@ -327,6 +337,30 @@ static int check_diff_id(const struct o2v_layer_src *src, const char *hex, struc
 	return 0;
 }
 
+/* The last gzip member's trailer (CRC32, ISIZE). When ISIZE matches the whole
+ * decompressed size the stream is one member (the normal case) and its CRC must
+ * match; for multi-member streams the CRC cannot be checked here and diff_id
+ * remains the content check. */
+static int check_gzip_trailer(struct layer_ctx *c, int fd, off_t size, const char *name,
+			      struct o2v_error *err)
+{
+	unsigned char t[8];
+	uint32_t crc, isize;
+
+	if (!c->crc32 || size < 18)
+		return 0;
+	if (O2V_RETRY(pread(fd, t, sizeof(t), size - 8)) != (ssize_t)sizeof(t))
+		return o2v_error_sys(err, -errno, "layer %s: read gzip trailer", name);
+	crc = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+	isize = (uint32_t)t[4] | (uint32_t)t[5] << 8 | (uint32_t)t[6] << 16 | (uint32_t)t[7] << 24;
+	if (isize == (uint32_t)c->total && crc != (uint32_t)c->crc)
+		return o2v_error_set(err, -EBADMSG,
+				     "layer %s: corrupt gzip data (CRC mismatch: stored %08x, "
+				     "computed %08x)",
+				     name, crc, (uint32_t)c->crc);
+	return 0;
+}
+
 int o2v_layer_apply(struct o2v_tree *t, struct o2v_spool *sp, const struct o2v_layer_src *src,
 		    uint32_t layer_no, struct o2v_error *err)
 {
@@ -358,7 +392,7 @@ int o2v_layer_apply(struct o2v_tree *t, struct o2v_spool *sp, const struct o2v_l
 		r = o2v_error_sys(err, -ENOMEM, "layer %s", name);
 		goto out;
 	}
-	r = open_outer(c.outer, fd, name, err);
+	r = open_outer(&c, fd, name, err);
 	if (r < 0)
 		goto out;
 	if (archive_read_support_format_tar(inner) != ARCHIVE_OK ||
@@ -418,6 +452,9 @@ int o2v_layer_apply(struct o2v_tree *t, struct o2v_spool *sp, const struct o2v_l
 			goto out;
 		}
 	}
+	r = check_gzip_trailer(&c, fd, st.st_size, name, err);
+	if (r < 0)
+		goto out;
 	o2v_sha256_final(TAKE_PTR(c.hash), hex);
 	r = check_diff_id(src, hex, err);
 out:
