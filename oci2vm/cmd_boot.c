@@ -183,7 +183,7 @@ static int boot(const struct boot_opts *o, const char *rundir, struct o2v_vm_exi
 	spec.disk = o->disk;
 	spec.memory_mib = o->memory_mib;
 	spec.cpus = o->cpus;
-	spec.accel = o2v_accel_resolve(o->accel);
+	o2v_vm_spec_set_accel(&spec, o->accel);
 	spec.append = o->append;
 	spec.verbose = o->verbose;
 	spec.console_sock = con;
