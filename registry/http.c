@@ -464,18 +464,10 @@ static enum verdict xfer_finished(struct o2v_http *h, struct o2v_xfer *x, CURLco
 		return V_FAIL;
 	}
 	if (cc != CURLE_OK) {
-		/* A TLS handshake with a plain-HTTP server, or plain HTTP to a TLS port. */
+		/* A TLS handshake with a plain-HTTP server (a user-listed insecure one). */
 		if (!h->scheme_fixed && !x->url && h->https && h->tls.allow_http &&
 		    (cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_RECV_ERROR)) {
 			h->https = false;
-			h->scheme_fixed = true;
-			x->attempts--;
-			x->wake_ms = 0;
-			return V_RETRY;
-		}
-		if (!h->scheme_fixed && !x->url && !h->https &&
-		    (cc == CURLE_GOT_NOTHING || cc == CURLE_RECV_ERROR)) {
-			h->https = true;
 			h->scheme_fixed = true;
 			x->attempts--;
 			x->wake_ms = 0;
