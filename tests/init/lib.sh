@@ -9,7 +9,8 @@
 #                                        /init, /bin/busybox (the shim), STAGE/app_root,
 #                                        /.oci2vm/run.conf from `oci2vm runconfig`
 #   vm_start INITRD [--net]              boot in the background; VM_OUT is the console file;
-#                                        VM_APPEND adds kernel arguments
+#                                        VM_APPEND adds kernel arguments, VM_STDIN is a
+#                                        file fed to the console (default /dev/null)
 #   vm_wait_for REGEX [SECONDS]          wait until the console matches
 #   vm_stop                              the host's stop request (control port "stop")
 #   vm_wait                              wait for the end; sets BOOT_OUT, BOOT_RC, BOOT_STATUS
@@ -105,7 +106,8 @@ _own_qemu_start() { # INITRD NET
 		-device virtserialport,chardev=st,name=oci2vm.status \
 		-chardev socket,id=ctl,path="$VM_DIR/ctl.sock",server=on,wait=off \
 		-device virtserialport,chardev=ctl,name=oci2vm.ctl \
-		-device virtio-rng-device "${net[@]}" </dev/null >"$VM_OUT" 2>"$VM_DIR/qemu.err" &
+		-device virtio-rng-device "${net[@]}" <"${VM_STDIN:-/dev/null}" >"$VM_OUT" \
+		2>"$VM_DIR/qemu.err" &
 	VM_PID=$!
 }
 
@@ -120,7 +122,7 @@ vm_start() { # INITRD [--net]
 		local args=(--accel tcg --kernel "$KERNEL")
 		[ "$net" = 1 ] && args+=(--net)
 		[ -n "${VM_APPEND:-}" ] && args+=(--append "$VM_APPEND")
-		"$OCI2VM" boot "${args[@]}" "$1" </dev/null >"$VM_OUT" 2>&1 &
+		"$OCI2VM" boot "${args[@]}" "$1" <"${VM_STDIN:-/dev/null}" >"$VM_OUT" 2>&1 &
 		VM_PID=$!
 	fi
 	VM_START=$(date +%s)

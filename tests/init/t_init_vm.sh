@@ -222,9 +222,13 @@ expect_exit badworkdir 125 -w /etc/passwd/sub -- true
 like "$BOOT_OUT" "oci2vm-init: working directory '/etc/passwd/sub'" "bad workdir: one-line error"
 
 # --- shell mode: the busybox shim outside the container root ---------------------------------
+# A console never reads EOF, so the shell gets its commands on the console.
 image shell -- --no-network --shell
-init_boot "$IMG"
-is "$BOOT_RC" 0 "shell mode: busybox sh with no input exits 0"
+printf 'echo "SHELL $(readlink /proc/$$/exe) $(ls /app_root/etc/passwd)"\nexit 4\n' >"$work/shell.in"
+VM_STDIN=$work/shell.in init_boot "$IMG"
+is "$BOOT_RC" 4 "shell mode: the shell's exit code"
+like "$BOOT_OUT" "SHELL /bin/busybox /app_root/etc/passwd" \
+	"shell mode: the shim runs outside the container root"
 
 # --- boot time: kernel hands over to /init -> the workload's first instruction --------------
 if command -v musl-gcc >/dev/null; then
