@@ -24,7 +24,7 @@ void init_console_mode(bool terminal)
 
 void init_console_winsize(int fd, unsigned rows, unsigned cols)
 {
-	struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+	struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
 
 	if (rows && cols)
 		ioctl(fd, TIOCSWINSZ, &ws);

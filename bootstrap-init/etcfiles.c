@@ -20,7 +20,7 @@
 #include "../common/fsutil.h"
 
 #define ETC_GEN_MAX (64 * 1024)
-#define GUEST_ADDR "10.0.2.15"
+#define GUEST_ADDR  "10.0.2.15"
 #define DEFAULT_DNS "10.0.2.3"
 
 static int bind_file(int root_fd, const char *name, const char *text, struct o2v_error *err)

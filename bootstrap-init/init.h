@@ -20,17 +20,17 @@
 #include "../common/error.h"
 #include "../common/runconfig.h"
 
-#define INIT_EXIT_FAILED 125
+#define INIT_EXIT_FAILED      125
 #define INIT_EXIT_CANNOT_EXEC 126
-#define INIT_EXIT_NOT_FOUND 127
+#define INIT_EXIT_NOT_FOUND   127
 
-#define INIT_CONSOLE "/dev/hvc0"
-#define INIT_STATUS_PORT "oci2vm.status"
-#define INIT_CONTROL_PORT "oci2vm.ctl"
-#define INIT_DISK_MNT "/.oci2vm/disk"
-#define INIT_GEN_DIR "/.oci2vm/gen" /* generated /etc files, bind-mounted into the root */
+#define INIT_CONSOLE	     "/dev/hvc0"
+#define INIT_STATUS_PORT     "oci2vm.status"
+#define INIT_CONTROL_PORT    "oci2vm.ctl"
+#define INIT_DISK_MNT	     "/.oci2vm/disk"
+#define INIT_GEN_DIR	     "/.oci2vm/gen" /* generated /etc files, bind-mounted into the root */
 #define INIT_USER_GROUPS_MAX 256
-#define INIT_ETC_FILE_MAX (4 * 1024 * 1024) /* the image's /etc/passwd and /etc/group */
+#define INIT_ETC_FILE_MAX    (4 * 1024 * 1024) /* the image's /etc/passwd and /etc/group */
 
 /* ---- log.c: console lines and the status port ---- */
 extern bool init_verbose;
@@ -105,8 +105,8 @@ int init_console_attach(bool terminal, unsigned rows, unsigned cols, struct o2v_
 
 /* ---- spawn.c: fork, set up, exec; errors come back through a CLOEXEC pipe ---- */
 struct init_spawn {
-	const char *root;	  /* chroot into this; NULL = stay (shell mode) */
-	const char *workdir;	  /* created if missing */
+	const char *root;    /* chroot into this; NULL = stay (shell mode) */
+	const char *workdir; /* created if missing */
 	char *const *argv;
 	char *const *env;
 	const struct init_user *user; /* NULL = stay root */

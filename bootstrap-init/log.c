@@ -14,7 +14,7 @@
 
 #include "../common/fsutil.h"
 
-#define LOG_LINE_MAX 1024
+#define LOG_LINE_MAX		1024
 #define STATUS_WRITE_TIMEOUT_MS 2000
 
 bool init_verbose;
@@ -74,7 +74,7 @@ static void status_write(const char *buf, size_t len)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && errno == EAGAIN) {
-			struct pollfd p = { .fd = init_status_fd, .events = POLLOUT };
+			struct pollfd p = {.fd = init_status_fd, .events = POLLOUT};
 			if (poll(&p, 1, STATUS_WRITE_TIMEOUT_MS) > 0 && !(p.revents & POLLHUP))
 				continue;
 		}
@@ -122,7 +122,7 @@ static size_t n_trace;
 void init_trace(const char *what)
 {
 	if (n_trace < TRACE_MAX)
-		trace[n_trace++] = (typeof(trace[0])){ what, init_now_ms() };
+		trace[n_trace++] = (typeof(trace[0])){what, init_now_ms()};
 }
 
 void init_trace_dump(void)

@@ -26,10 +26,10 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
-#define MOUNTS_MAX 4096 /* entries of /proc/self/mounts we unmount */
+#define MOUNTS_MAX    4096 /* entries of /proc/self/mounts we unmount */
 #define MOUNTINFO_MAX (1024 * 1024)
-#define DISK_WAIT_MS 2000
-#define NINEP_OPTS "trans=virtio,version=9p2000.L,msize=262144,cache=mmap"
+#define DISK_WAIT_MS  2000
+#define NINEP_OPTS    "trans=virtio,version=9p2000.L,msize=262144,cache=mmap"
 
 #include "../common/fsutil.h"
 
@@ -45,13 +45,13 @@ int init_mount_early(struct o2v_error *err)
 {
 	static const struct {
 		const char *type, *dir;
-	} early[] = { { "devtmpfs", "/dev" }, { "proc", "/proc" }, { "sysfs", "/sys" } };
+	} early[] = {{"devtmpfs", "/dev"}, {"proc", "/proc"}, {"sysfs", "/sys"}};
 	int r;
 
 	for (size_t i = 0; i < ARRAY_SIZE(early); i++) {
 		mkdir(early[i].dir, 0755);
-		r = mount_at(early[i].type, early[i].dir, early[i].type, MS_NOSUID | MS_NOEXEC, NULL,
-			     err);
+		r = mount_at(early[i].type, early[i].dir, early[i].type, MS_NOSUID | MS_NOEXEC,
+			     NULL, err);
 		/* The kernel may already have mounted devtmpfs (DEVTMPFS_MOUNT). */
 		if (r < 0 && !(r == -EBUSY && i == 0))
 			return r;
@@ -85,16 +85,16 @@ struct cmount {
 };
 
 static const struct cmount container_mounts[] = {
-	{ "proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false },
-	{ "sysfs", "/sys", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false },
-	{ "cgroup2", "/sys/fs/cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false },
-	{ "devtmpfs", "/dev", MS_NOSUID, "mode=0755", false },
-	{ "devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5",
-	  false },
-	{ "tmpfs", "/dev/shm", MS_NOSUID | MS_NODEV, "mode=1777", false },
-	{ "mqueue", "/dev/mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false },
-	{ "tmpfs", "/run", MS_NOSUID | MS_NODEV, "mode=0755", true },
-	{ "tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777", true },
+    {"proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false},
+    {"sysfs", "/sys", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false},
+    {"cgroup2", "/sys/fs/cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false},
+    {"devtmpfs", "/dev", MS_NOSUID, "mode=0755", false},
+    {"devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5",
+     false},
+    {"tmpfs", "/dev/shm", MS_NOSUID | MS_NODEV, "mode=1777", false},
+    {"mqueue", "/dev/mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false},
+    {"tmpfs", "/run", MS_NOSUID | MS_NODEV, "mode=0755", true},
+    {"tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777", true},
 };
 
 static bool empty_dir(int root_fd, const char *path)
@@ -137,8 +137,10 @@ static int mount_in_root(int root_fd, const char *src, const char *path, const c
 static void dev_links(int root_fd)
 {
 	static const char *const links[][2] = {
-		{ "/proc/self/fd", "fd" },     { "/proc/self/fd/0", "stdin" },
-		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
+	    {"/proc/self/fd", "fd"},
+	    {"/proc/self/fd/0", "stdin"},
+	    {"/proc/self/fd/1", "stdout"},
+	    {"/proc/self/fd/2", "stderr"},
 	};
 	_cleanup_close_ int dev = init_root_open(root_fd, "/dev", INIT_ROOT_EXISTING, NULL);
 	char self[32];

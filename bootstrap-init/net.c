@@ -16,7 +16,7 @@
 
 #define GUEST_ADDR "10.0.2.15"
 #define GUEST_MASK "255.255.255.0"
-#define GATEWAY "10.0.2.2"
+#define GATEWAY	   "10.0.2.2"
 
 static void set_addr(struct sockaddr *sa, const char *addr)
 {
@@ -29,7 +29,7 @@ static void set_addr(struct sockaddr *sa, const char *addr)
 
 static int if_up(int s, const char *name, struct o2v_error *err)
 {
-	struct ifreq ifr = { 0 };
+	struct ifreq ifr = {0};
 
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
@@ -43,7 +43,7 @@ static int if_up(int s, const char *name, struct o2v_error *err)
 static int if_addr(int s, const char *name, unsigned long req, const char *addr,
 		   struct o2v_error *err)
 {
-	struct ifreq ifr = { 0 };
+	struct ifreq ifr = {0};
 
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	set_addr(&ifr.ifr_addr, addr);
@@ -55,7 +55,7 @@ static int if_addr(int s, const char *name, unsigned long req, const char *addr,
 int init_net_setup(struct o2v_error *err)
 {
 	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct rtentry rt = { 0 };
+	struct rtentry rt = {0};
 	int r;
 
 	if (s < 0)

@@ -10,7 +10,7 @@
 #include <fcntl.h>
 #include <string.h>
 
-#define PORTS_DIR "/sys/class/virtio-ports"
+#define PORTS_DIR     "/sys/class/virtio-ports"
 #define PORT_NAME_MAX 64
 
 static bool port_has_name(const char *port, const char *name)

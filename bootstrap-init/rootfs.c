@@ -18,7 +18,7 @@ struct how {
 	uint64_t flags, mode, resolve;
 };
 #define RESOLVE_NO_MAGICLINKS 0x02
-#define RESOLVE_IN_ROOT 0x10
+#define RESOLVE_IN_ROOT	      0x10
 #ifndef SYS_openat2
 #define SYS_openat2 437
 #endif
@@ -26,9 +26,9 @@ struct how {
 static int open_flags(int root_fd, const char *path, int flags)
 {
 	struct how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.mode = flags & O_CREAT ? 0644 : 0,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	    .flags = (uint64_t)(flags | O_CLOEXEC),
+	    .mode = flags & O_CREAT ? 0644 : 0,
+	    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
 	int fd = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
 
@@ -95,7 +95,8 @@ static int mkdir_in_root(int root_fd, const char *path, struct o2v_error *err)
 				parent = open_in_root(root_fd, "/", true);
 			}
 			if (parent < 0)
-				return o2v_error_sys(err, parent, "create '%s' in the container", path);
+				return o2v_error_sys(err, parent, "create '%s' in the container",
+						     path);
 			if (mkdirat(parent, base ? base + 1 : copy, 0755) < 0 && errno != EEXIST)
 				return o2v_error_sys(err, -errno, "create '%s' in the container",
 						     copy);

@@ -12,10 +12,10 @@
 
 #include "../common/fsutil.h"
 
-#define ROOT_INITRAMFS "/app_root"
-#define ROOT_DISK INIT_DISK_MNT "/app_root"
+#define ROOT_INITRAMFS	"/app_root"
+#define ROOT_DISK	INIT_DISK_MNT "/app_root"
 #define SHELL_INITRAMFS "/bin/busybox"
-#define SHELL_DISK INIT_DISK_MNT "/bin/busybox"
+#define SHELL_DISK	INIT_DISK_MNT "/bin/busybox"
 
 /* The kernel gives PID 1 /dev/console as fds 0-2 if it can; without them,
  * any file opened later would become the workload's stdio. */
@@ -56,7 +56,7 @@ static void quiet_kernel(void)
 
 static void read_config(struct o2v_runconfig *rc)
 {
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 	_cleanup_free_ char *text = NULL;
 	size_t len;
 
@@ -68,7 +68,7 @@ static void read_config(struct o2v_runconfig *rc)
 /* passwd and group of the image, found as the container would find them. */
 static void resolve_user(int root_fd, const char *spec, struct init_user *u)
 {
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 	_cleanup_close_ int pw = init_root_open(root_fd, "/etc/passwd", INIT_ROOT_EXISTING, NULL);
 	_cleanup_close_ int gr = init_root_open(root_fd, "/etc/group", INIT_ROOT_EXISTING, NULL);
 	char pw_path[32] = "/nonexistent", gr_path[32] = "/nonexistent";
@@ -106,10 +106,10 @@ static char **with_home(char **env, const char *home)
 void init_main(void)
 {
 	static char path_env[] = "PATH=/bin:/sbin:/usr/bin:/usr/sbin", home_env[] = "HOME=/";
-	static char *shell_env[] = { path_env, home_env, NULL };
+	static char *shell_env[] = {path_env, home_env, NULL};
 	struct o2v_runconfig rc;
-	struct o2v_error err = { 0 };
-	struct init_user user = { 0 };
+	struct o2v_error err = {0};
+	struct init_user user = {0};
 	int code;
 
 	init_trace("entry");
@@ -155,16 +155,16 @@ void init_main(void)
 	init_trace("etc");
 
 	struct init_spawn sp = {
-		.root = root,
-		.workdir = rc.workdir,
-		.argv = rc.argv,
-		.terminal = rc.terminal,
-		.rows = rc.rows,
-		.cols = rc.cols,
+	    .root = root,
+	    .workdir = rc.workdir,
+	    .argv = rc.argv,
+	    .terminal = rc.terminal,
+	    .rows = rc.rows,
+	    .cols = rc.cols,
 	};
 	if (rc.shell) {
 		static char sh_disk[] = SHELL_DISK, sh_ramfs[] = SHELL_INITRAMFS, sh[] = "sh";
-		static char *shell_argv[] = { NULL, sh, NULL };
+		static char *shell_argv[] = {NULL, sh, NULL};
 		shell_argv[0] = rc.rootdisk ? sh_disk : sh_ramfs;
 		sp.root = NULL;
 		sp.workdir = "/";

@@ -39,7 +39,7 @@ int init_exec_errno_code(int e)
 
 static O2V_NORETURN void child_fail(int pipe_fd, int code, const struct o2v_error *err)
 {
-	struct spawn_report rep = { .code = code };
+	struct spawn_report rep = {.code = code};
 
 	memcpy(rep.msg, err->msg, sizeof(rep.msg));
 	o2v_write_all(pipe_fd, &rep, sizeof(rep));
@@ -97,7 +97,7 @@ static int exec_path(char *const *argv, char *const *env, struct o2v_error *err)
 
 static O2V_NORETURN void child(const struct init_spawn *s, int pipe_fd)
 {
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 	int r;
 
 	init_signals_unblock();
@@ -119,8 +119,8 @@ static O2V_NORETURN void child(const struct init_spawn *s, int pipe_fd)
 		child_fail(pipe_fd, INIT_EXIT_FAILED, &err);
 	}
 	if (s->user) {
-		if (setgroups(s->user->n_groups, s->user->groups) < 0 ||
-		    setgid(s->user->gid) < 0 || setuid(s->user->uid) < 0) {
+		if (setgroups(s->user->n_groups, s->user->groups) < 0 || setgid(s->user->gid) < 0 ||
+		    setuid(s->user->uid) < 0) {
 			o2v_error_sys(&err, -errno, "switch to uid %u gid %u",
 				      (unsigned)s->user->uid, (unsigned)s->user->gid);
 			child_fail(pipe_fd, INIT_EXIT_FAILED, &err);

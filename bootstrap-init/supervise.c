@@ -27,10 +27,10 @@
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 
-#define CTL_LINE_MAX 128
+#define CTL_LINE_MAX	128
 #define REAP_TIMEOUT_MS 2000
 
-static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 
 static void handled_set(sigset_t *set)
 {
@@ -134,7 +134,7 @@ static void stop(struct sup *s)
 	s->stopping = true;
 	init_debug("stop: SIGTERM, SIGKILL after %u s", s->grace);
 	kill(s->pid, SIGTERM);
-	struct itimerspec its = { .it_value = { .tv_sec = s->grace, .tv_nsec = s->grace ? 0 : 1 } };
+	struct itimerspec its = {.it_value = {.tv_sec = s->grace, .tv_nsec = s->grace ? 0 : 1}};
 	timerfd_settime(s->timer_fd, 0, &its, NULL);
 }
 
@@ -222,7 +222,7 @@ static void kill_rest(int sfd)
 			init_log("processes still running after SIGKILL; shutting down anyway");
 			return;
 		}
-		struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+		struct pollfd pfd = {.fd = sfd, .events = POLLIN};
 		if (poll(&pfd, 1, (int)left + 1) > 0) {
 			struct signalfd_siginfo si;
 			while (read(sfd, &si, sizeof(si)) > 0)
@@ -233,7 +233,7 @@ static void kill_rest(int sfd)
 
 int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace)
 {
-	struct sup s = { .pid = pid, .alive = true, .ctl_fd = ctl_fd, .grace = stop_grace };
+	struct sup s = {.pid = pid, .alive = true, .ctl_fd = ctl_fd, .grace = stop_grace};
 	_cleanup_close_ int sfd = sigfd_open();
 	_cleanup_close_ int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 
@@ -250,9 +250,9 @@ int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace)
 	reap(&s);
 	while (s.alive) {
 		struct pollfd pfd[3] = {
-			{ .fd = sfd, .events = POLLIN },
-			{ .fd = tfd, .events = POLLIN },
-			{ .fd = s.ctl_poll ? ctl_fd : -1, .events = POLLIN },
+		    {.fd = sfd, .events = POLLIN},
+		    {.fd = tfd, .events = POLLIN},
+		    {.fd = s.ctl_poll ? ctl_fd : -1, .events = POLLIN},
 		};
 		if (sfd < 0) {
 			/* Degraded: block on the workload alone. */

@@ -18,7 +18,7 @@
 
 #include "../common/fsutil.h"
 
-#define ID_MAX 2147483647u /* runc: ids must be in 0..2^31-1 */
+#define ID_MAX	   2147483647u /* runc: ids must be in 0..2^31-1 */
 #define FIELDS_MAX 7
 
 void init_user_release(struct init_user *u)
@@ -128,7 +128,7 @@ static bool pw_fn(char **f, size_t n, void *ud)
 }
 
 struct gr_match {
-	const char *name;  /* explicit group: by name, or by gid when numeric */
+	const char *name; /* explicit group: by name, or by gid when numeric */
 	bool numeric;
 	unsigned gid;
 	const char *member; /* supplementary: groups listing this user */
@@ -166,7 +166,8 @@ static bool gr_fn(char **f, size_t n, void *ud)
 		return false;
 	for (char *p = f[3], *end; *p; p = end + (*end ? 1 : 0)) {
 		end = p + strcspn(p, ",");
-		if ((size_t)(end - p) == strlen(m->member) && !memcmp(p, m->member, (size_t)(end - p))) {
+		if ((size_t)(end - p) == strlen(m->member) &&
+		    !memcmp(p, m->member, (size_t)(end - p))) {
 			if (!add_group(m->u, gid))
 				m->overflow = 1;
 			break;
@@ -179,7 +180,7 @@ int init_user_resolve(const char *passwd_path, const char *group_path, const cha
 		      struct init_user *ret, struct o2v_error *err)
 {
 	_cleanup_free_ char *user = strdup(spec ? spec : "");
-	struct pw_match pw = { 0 };
+	struct pw_match pw = {0};
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
@@ -209,14 +210,15 @@ int init_user_resolve(const char *passwd_path, const char *group_path, const cha
 		ret->gid = 0;
 	} else {
 		init_user_release(ret);
-		return o2v_error_set(err, -ENOENT,
-				     "unable to find user '%.64s': no matching entries in the image's "
-				     "/etc/passwd",
-				     user);
+		return o2v_error_set(
+		    err, -ENOENT,
+		    "unable to find user '%.64s': no matching entries in the image's "
+		    "/etc/passwd",
+		    user);
 	}
 
 	if (group) {
-		struct gr_match gm = { .name = group, .numeric = is_numeric(group) };
+		struct gr_match gm = {.name = group, .numeric = is_numeric(group)};
 		if (gm.numeric)
 			parse_id(group, &gm.gid);
 		if (!*group || (r = for_each_entry(group_path, 3, gr_fn, &gm, err)) < 0) {
@@ -240,15 +242,16 @@ int init_user_resolve(const char *passwd_path, const char *group_path, const cha
 
 	add_group(ret, ret->gid);
 	if (pw.found) {
-		struct gr_match gm = { .member = pw.name_buf, .u = ret };
+		struct gr_match gm = {.member = pw.name_buf, .u = ret};
 		if ((r = for_each_entry(group_path, 3, gr_fn, &gm, err)) < 0) {
 			init_user_release(ret);
 			return o2v_error_prefix(err, "resolve user '%s'", spec);
 		}
 		if (gm.overflow) {
 			init_user_release(ret);
-			return o2v_error_set(err, -E2BIG, "resolve user '%s': in more than %d groups",
-					     spec, INIT_USER_GROUPS_MAX);
+			return o2v_error_set(err, -E2BIG,
+					     "resolve user '%s': in more than %d groups", spec,
+					     INIT_USER_GROUPS_MAX);
 		}
 	}
 	return 0;

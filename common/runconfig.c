@@ -44,10 +44,10 @@
 
 #include "runconfig.h"
 
-#define MAGIC "oci2vm-runconfig"
+#define MAGIC	     "oci2vm-runconfig"
 #define HOSTNAME_MAX 64
-#define GRACE_MAX (7 * 24 * 3600u)
-#define WINSIZE_MAX 65535u
+#define GRACE_MAX    (7 * 24 * 3600u)
+#define WINSIZE_MAX  65535u
 
 void o2v_runconfig_init(struct o2v_runconfig *rc)
 {
@@ -112,14 +112,22 @@ static void buf_escaped(struct buf *b, const char *s, bool field)
 	static const char hex[] = "0123456789abcdef";
 
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		char e[4] = { '\\', 0, 0, 0 };
+		char e[4] = {'\\', 0, 0, 0};
 		size_t n = 2;
 
 		switch (*p) {
-		case '\\': e[1] = '\\'; break;
-		case '\n': e[1] = 'n'; break;
-		case '\t': e[1] = 't'; break;
-		case '\r': e[1] = 'r'; break;
+		case '\\':
+			e[1] = '\\';
+			break;
+		case '\n':
+			e[1] = 'n';
+			break;
+		case '\t':
+			e[1] = 't';
+			break;
+		case '\r':
+			e[1] = 'r';
+			break;
 		default:
 			if (*p < 0x20 || *p == 0x7f || (field && *p == ' ')) {
 				e[1] = 'x';
@@ -172,9 +180,10 @@ static size_t strv_len(char *const *v)
 int o2v_runconfig_write(const struct o2v_runconfig *rc, char **ret_text, size_t *ret_len,
 			struct o2v_error *err)
 {
-	struct buf b = { 0 };
+	struct buf b = {0};
 
-	if (strv_len(rc->argv) > O2V_RUNCONFIG_LIST_MAX || strv_len(rc->env) > O2V_RUNCONFIG_LIST_MAX ||
+	if (strv_len(rc->argv) > O2V_RUNCONFIG_LIST_MAX ||
+	    strv_len(rc->env) > O2V_RUNCONFIG_LIST_MAX ||
 	    strv_len(rc->dns) > O2V_RUNCONFIG_LIST_MAX ||
 	    strv_len(rc->hosts) > O2V_RUNCONFIG_LIST_MAX || rc->n_volumes > O2V_RUNCONFIG_LIST_MAX)
 		return o2v_error_set(err, -E2BIG, "write run config: more than %d list entries",
@@ -219,8 +228,8 @@ int o2v_runconfig_write(const struct o2v_runconfig *rc, char **ret_text, size_t 
 	}
 	if (b.len > O2V_RUNCONFIG_MAX) {
 		free(b.p);
-		return o2v_error_set(err, -E2BIG, "write run config: %zu bytes, more than %d", b.len,
-				     O2V_RUNCONFIG_MAX);
+		return o2v_error_set(err, -E2BIG, "write run config: %zu bytes, more than %d",
+				     b.len, O2V_RUNCONFIG_MAX);
 	}
 	/* Check what the guest will check, so a bad config fails on the host. */
 	struct o2v_runconfig check;
@@ -295,16 +304,25 @@ static int unescape(struct parser *ps, const char *s, size_t n, char **ret)
 			return perr(ps, -EBADMSG, "backslash at end of value");
 		}
 		switch (s[i]) {
-		case '\\': *o++ = '\\'; break;
-		case 'n': *o++ = '\n'; break;
-		case 't': *o++ = '\t'; break;
-		case 'r': *o++ = '\r'; break;
+		case '\\':
+			*o++ = '\\';
+			break;
+		case 'n':
+			*o++ = '\n';
+			break;
+		case 't':
+			*o++ = '\t';
+			break;
+		case 'r':
+			*o++ = '\r';
+			break;
 		case 'x': {
 			int hi = i + 1 < n ? hexval(s[i + 1]) : -1;
 			int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
 				free(out);
-				return perr(ps, -EBADMSG, "bad \\x escape (two hex digits, not 00)");
+				return perr(ps, -EBADMSG,
+					    "bad \\x escape (two hex digits, not 00)");
 			}
 			*o++ = (char)(hi << 4 | lo);
 			i += 2;
@@ -408,14 +426,24 @@ static int parse_volume(struct parser *ps, const char *s, size_t n)
 	return 0;
 }
 
-enum { K_WORKDIR, K_USER, K_HOSTNAME, K_NETWORK, K_TERMINAL, K_WINSIZE, K_GRACE, K_VERBOSE,
-       K_SHELL, K_ROOTDISK };
+enum {
+	K_WORKDIR,
+	K_USER,
+	K_HOSTNAME,
+	K_NETWORK,
+	K_TERMINAL,
+	K_WINSIZE,
+	K_GRACE,
+	K_VERBOSE,
+	K_SHELL,
+	K_ROOTDISK
+};
 
 static const char *const scalar_keys[] = {
-	[K_WORKDIR] = "workdir",   [K_USER] = "user",	      [K_HOSTNAME] = "hostname",
-	[K_NETWORK] = "network",   [K_TERMINAL] = "terminal", [K_WINSIZE] = "winsize",
-	[K_GRACE] = "stop_grace",  [K_VERBOSE] = "verbose",   [K_SHELL] = "shell",
-	[K_ROOTDISK] = "rootdisk",
+    [K_WORKDIR] = "workdir",   [K_USER] = "user",	  [K_HOSTNAME] = "hostname",
+    [K_NETWORK] = "network",   [K_TERMINAL] = "terminal", [K_WINSIZE] = "winsize",
+    [K_GRACE] = "stop_grace",  [K_VERBOSE] = "verbose",	  [K_SHELL] = "shell",
+    [K_ROOTDISK] = "rootdisk",
 };
 
 static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
@@ -447,11 +475,16 @@ static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
 		if (rc->rootdisk[0] != '/')
 			return perr(ps, -EBADMSG, "'%s' is not an absolute path", rc->rootdisk);
 		return 0;
-	case K_NETWORK: return parse_bool(ps, v, vn, &rc->network);
-	case K_TERMINAL: return parse_bool(ps, v, vn, &rc->terminal);
-	case K_VERBOSE: return parse_bool(ps, v, vn, &rc->verbose);
-	case K_SHELL: return parse_bool(ps, v, vn, &rc->shell);
-	case K_GRACE: return parse_uint(ps, v, vn, GRACE_MAX, &rc->stop_grace);
+	case K_NETWORK:
+		return parse_bool(ps, v, vn, &rc->network);
+	case K_TERMINAL:
+		return parse_bool(ps, v, vn, &rc->terminal);
+	case K_VERBOSE:
+		return parse_bool(ps, v, vn, &rc->verbose);
+	case K_SHELL:
+		return parse_bool(ps, v, vn, &rc->shell);
+	case K_GRACE:
+		return parse_uint(ps, v, vn, GRACE_MAX, &rc->stop_grace);
 	case K_WINSIZE: {
 		const char *f;
 		size_t fn;
@@ -545,7 +578,7 @@ static int validate(struct parser *ps)
 int o2v_runconfig_parse(struct o2v_runconfig *rc, const char *text, size_t len,
 			struct o2v_error *err)
 {
-	struct parser ps = { .rc = rc, .err = err };
+	struct parser ps = {.rc = rc, .err = err};
 	const char *p = text, *end = text + len, *line;
 	size_t n;
 	int r;

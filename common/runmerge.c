@@ -52,11 +52,10 @@ static char **strv_take(struct strv *s)
 	return TAKE_PTR(s->v);
 }
 
-int o2v_runmerge_argv(char *const *image_entrypoint, char *const *image_cmd,
-		      const char *entrypoint, char *const *args, char ***ret_argv,
-		      struct o2v_error *err)
+int o2v_runmerge_argv(char *const *image_entrypoint, char *const *image_cmd, const char *entrypoint,
+		      char *const *args, char ***ret_argv, struct o2v_error *err)
 {
-	struct strv out = { 0 };
+	struct strv out = {0};
 	int r = 0;
 
 	/* --entrypoint (even empty) resets the image's Cmd: the image's Cmd was
@@ -75,9 +74,10 @@ int o2v_runmerge_argv(char *const *image_entrypoint, char *const *image_cmd,
 	}
 	if (out.n == 0 || !out.v[0][0]) {
 		o2v_strv_free(out.v);
-		return o2v_error_set(err, -EINVAL,
-				     "no command specified: the image has no Entrypoint or Cmd, give "
-				     "one after the image name");
+		return o2v_error_set(
+		    err, -EINVAL,
+		    "no command specified: the image has no Entrypoint or Cmd, give "
+		    "one after the image name");
 	}
 	*ret_argv = out.v;
 	return 0;
@@ -101,9 +101,11 @@ static bool valid_utf8(const unsigned char *s, size_t n)
 {
 	for (size_t i = 0; i < n;) {
 		unsigned c = s[i];
-		size_t k = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2
-			 : (c & 0xf8) == 0xf0		      ? 3
-								      : 4;
+		size_t k = c < 0x80		? 0
+			   : (c & 0xe0) == 0xc0 ? 1
+			   : (c & 0xf0) == 0xe0 ? 2
+			   : (c & 0xf8) == 0xf0 ? 3
+						: 4;
 		if (k == 4 || (k == 1 && c < 0xc2) || i + k >= n)
 			return false;
 		unsigned cp = k ? c & (0x3f >> k) : c;
@@ -125,10 +127,10 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-int o2v_runmerge_env_file(const char *text, size_t len, const char *source, o2v_env_lookup_fn lookup,
-			  char ***list, struct o2v_error *err)
+int o2v_runmerge_env_file(const char *text, size_t len, const char *source,
+			  o2v_env_lookup_fn lookup, char ***list, struct o2v_error *err)
 {
-	struct strv out = { .v = *list };
+	struct strv out = {.v = *list};
 	const char *p = text, *end = text + len;
 	size_t lineno = 0;
 
@@ -191,8 +193,8 @@ int o2v_runmerge_env_file(const char *text, size_t len, const char *source, o2v_
 bad_bytes:
 	o2v_strv_free(out.v);
 	*list = NULL;
-	return o2v_error_set(err, -EINVAL,
-			     "env file '%s' line %zu: invalid UTF-8 or NUL byte", source, lineno);
+	return o2v_error_set(err, -EINVAL, "env file '%s' line %zu: invalid UTF-8 or NUL byte",
+			     source, lineno);
 }
 
 /* moby's ReplaceOrAppendEnvValues: "K=V" replaces K in place or appends;
@@ -228,7 +230,7 @@ static int replace_or_append(struct strv *env, char *const *overrides)
 int o2v_runmerge_env(char *const *image_env, char *const *overrides, o2v_env_lookup_fn lookup,
 		     const char *hostname, bool terminal, char ***ret_env, struct o2v_error *err)
 {
-	struct strv user = { 0 }, env = { 0 };
+	struct strv user = {0}, env = {0};
 	int r = 0;
 
 	/* The user's entries (-e NAME takes the host's value, as the docker CLI

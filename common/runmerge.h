@@ -22,9 +22,8 @@
  *   entrypoint ""         no Entrypoint, and the image's Cmd is dropped
  *   args non-empty        replace Cmd
  * Any vector may be NULL (= empty). An empty result is -EINVAL. */
-int o2v_runmerge_argv(char *const *image_entrypoint, char *const *image_cmd,
-		      const char *entrypoint, char *const *args, char ***ret_argv,
-		      struct o2v_error *err);
+int o2v_runmerge_argv(char *const *image_entrypoint, char *const *image_cmd, const char *entrypoint,
+		      char *const *args, char ***ret_argv, struct o2v_error *err);
 
 /* Look up a host environment variable for "-e NAME" and env-file "NAME"
  * lines; NULL = not set. getenv() fits; tests pass their own. */
@@ -36,8 +35,8 @@ typedef const char *(*o2v_env_lookup_fn)(const char *name);
  * lookup or is dropped when unset. A NAME containing whitespace, an empty
  * NAME, a NUL byte or invalid UTF-8 is -EINVAL naming the line. A leading
  * UTF-8 BOM is ignored. Appends to *list (which may start NULL). */
-int o2v_runmerge_env_file(const char *text, size_t len, const char *source, o2v_env_lookup_fn lookup,
-			  char ***list, struct o2v_error *err);
+int o2v_runmerge_env_file(const char *text, size_t len, const char *source,
+			  o2v_env_lookup_fn lookup, char ***list, struct o2v_error *err);
 
 /* The final environment, in Docker's order: PATH (default when the image has
  * none), HOSTNAME (when hostname is not NULL), TERM=xterm (when terminal);

@@ -60,8 +60,8 @@ static int add_volume(struct o2v_runconfig *rc, const char *spec, struct o2v_err
 	if (!nv)
 		return o2v_error_sys(err, -ENOMEM, "add volume");
 	rc->volumes = nv;
-	nv[rc->n_volumes] = (struct o2v_volume){ .tag = strdup(s), .guest_path = strdup(path),
-						  .readonly = ro };
+	nv[rc->n_volumes] =
+	    (struct o2v_volume){.tag = strdup(s), .guest_path = strdup(path), .readonly = ro};
 	rc->n_volumes++;
 	if (!nv[rc->n_volumes - 1].tag || !nv[rc->n_volumes - 1].guest_path)
 		return o2v_error_sys(err, -ENOMEM, "add volume");
@@ -86,28 +86,28 @@ enum {
 };
 
 static const struct option options[] = {
-	{ "image-entrypoint", required_argument, NULL, OPT_IMAGE_ENTRYPOINT },
-	{ "image-cmd", required_argument, NULL, OPT_IMAGE_CMD },
-	{ "image-env", required_argument, NULL, OPT_IMAGE_ENV },
-	{ "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
-	{ "env", required_argument, NULL, 'e' },
-	{ "env-file", required_argument, NULL, OPT_ENV_FILE },
-	{ "user", required_argument, NULL, 'u' },
-	{ "workdir", required_argument, NULL, 'w' },
-	{ "hostname", required_argument, NULL, 'h' },
-	{ "no-hostname", no_argument, NULL, OPT_NO_HOSTNAME },
-	{ "no-network", no_argument, NULL, OPT_NO_NETWORK },
-	{ "dns", required_argument, NULL, OPT_DNS },
-	{ "add-host", required_argument, NULL, OPT_ADD_HOST },
-	{ "volume", required_argument, NULL, 'v' },
-	{ "tty", no_argument, NULL, 't' },
-	{ "winsize", required_argument, NULL, OPT_WINSIZE },
-	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
-	{ "verbose", no_argument, NULL, OPT_VERBOSE },
-	{ "shell", no_argument, NULL, OPT_SHELL },
-	{ "rootdisk", required_argument, NULL, OPT_ROOTDISK },
-	{ "output", required_argument, NULL, 'o' },
-	{ NULL, 0, NULL, 0 },
+    {"image-entrypoint", required_argument, NULL, OPT_IMAGE_ENTRYPOINT},
+    {"image-cmd", required_argument, NULL, OPT_IMAGE_CMD},
+    {"image-env", required_argument, NULL, OPT_IMAGE_ENV},
+    {"entrypoint", required_argument, NULL, OPT_ENTRYPOINT},
+    {"env", required_argument, NULL, 'e'},
+    {"env-file", required_argument, NULL, OPT_ENV_FILE},
+    {"user", required_argument, NULL, 'u'},
+    {"workdir", required_argument, NULL, 'w'},
+    {"hostname", required_argument, NULL, 'h'},
+    {"no-hostname", no_argument, NULL, OPT_NO_HOSTNAME},
+    {"no-network", no_argument, NULL, OPT_NO_NETWORK},
+    {"dns", required_argument, NULL, OPT_DNS},
+    {"add-host", required_argument, NULL, OPT_ADD_HOST},
+    {"volume", required_argument, NULL, 'v'},
+    {"tty", no_argument, NULL, 't'},
+    {"winsize", required_argument, NULL, OPT_WINSIZE},
+    {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
+    {"verbose", no_argument, NULL, OPT_VERBOSE},
+    {"shell", no_argument, NULL, OPT_SHELL},
+    {"rootdisk", required_argument, NULL, OPT_ROOTDISK},
+    {"output", required_argument, NULL, 'o'},
+    {NULL, 0, NULL, 0},
 };
 
 static int parse_uint_opt(const char *s, unsigned *ret)
@@ -125,12 +125,12 @@ static int parse_uint_opt(const char *s, unsigned *ret)
 
 int cmd_runconfig(int argc, char **argv)
 {
-	struct vec img_ep = { 0 }, img_cmd = { 0 }, img_env = { 0 }, env_over = { 0 };
+	struct vec img_ep = {0}, img_cmd = {0}, img_env = {0}, env_over = {0};
 	_cleanup_strv_ char **env_file_entries = NULL;
 	_cleanup_strv_ char **merged_env = NULL;
 	const char *entrypoint = NULL, *output = NULL, *hostname = "oci2vm";
 	struct o2v_runconfig rc;
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 	_cleanup_free_ char *text = NULL;
 	size_t len;
 	int c, r = 0, ret = O2V_EXIT_FAILURE;
@@ -140,11 +140,21 @@ int cmd_runconfig(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+e:u:w:h:v:to:", options, NULL)) != -1) {
 		switch (c) {
-		case OPT_IMAGE_ENTRYPOINT: r = vec_push(&img_ep, optarg); break;
-		case OPT_IMAGE_CMD: r = vec_push(&img_cmd, optarg); break;
-		case OPT_IMAGE_ENV: r = vec_push(&img_env, optarg); break;
-		case OPT_ENTRYPOINT: entrypoint = optarg; break;
-		case 'e': r = vec_push(&env_over, optarg); break;
+		case OPT_IMAGE_ENTRYPOINT:
+			r = vec_push(&img_ep, optarg);
+			break;
+		case OPT_IMAGE_CMD:
+			r = vec_push(&img_cmd, optarg);
+			break;
+		case OPT_IMAGE_ENV:
+			r = vec_push(&img_env, optarg);
+			break;
+		case OPT_ENTRYPOINT:
+			entrypoint = optarg;
+			break;
+		case 'e':
+			r = vec_push(&env_over, optarg);
+			break;
 		case OPT_ENV_FILE: {
 			_cleanup_free_ char *buf = NULL;
 			size_t n;
@@ -156,13 +166,25 @@ int cmd_runconfig(int argc, char **argv)
 				goto fail;
 			break;
 		}
-		case 'u': free(rc.user); rc.user = strdup(optarg); break;
-		case 'w': free(rc.workdir); rc.workdir = strdup(optarg); break;
-		case 'h': hostname = optarg; break;
-		case OPT_NO_HOSTNAME: hostname = NULL; break;
-		case OPT_NO_NETWORK: rc.network = false; break;
+		case 'u':
+			free(rc.user);
+			rc.user = strdup(optarg);
+			break;
+		case 'w':
+			free(rc.workdir);
+			rc.workdir = strdup(optarg);
+			break;
+		case 'h':
+			hostname = optarg;
+			break;
+		case OPT_NO_HOSTNAME:
+			hostname = NULL;
+			break;
+		case OPT_NO_NETWORK:
+			rc.network = false;
+			break;
 		case OPT_DNS: {
-			struct vec d = { .v = rc.dns };
+			struct vec d = {.v = rc.dns};
 			while (d.v && d.v[d.n])
 				d.n++;
 			r = vec_push(&d, strdup(optarg));
@@ -172,15 +194,17 @@ int cmd_runconfig(int argc, char **argv)
 		case OPT_ADD_HOST: {
 			/* --add-host NAME:ADDR (Docker's syntax) -> "ADDR\tNAME" */
 			const char *colon = strchr(optarg, ':');
-			struct vec h = { .v = rc.hosts };
+			struct vec h = {.v = rc.hosts};
 			char *line = NULL;
 			if (!colon) {
-				ret = o2v_cli_usage_error("runconfig", "bad --add-host '%s'", optarg);
+				ret =
+				    o2v_cli_usage_error("runconfig", "bad --add-host '%s'", optarg);
 				goto out;
 			}
 			while (h.v && h.v[h.n])
 				h.n++;
-			if (asprintf(&line, "%s\t%.*s", colon + 1, (int)(colon - optarg), optarg) < 0)
+			if (asprintf(&line, "%s\t%.*s", colon + 1, (int)(colon - optarg), optarg) <
+			    0)
 				r = -ENOMEM;
 			else
 				r = vec_push(&h, line);
@@ -191,11 +215,13 @@ int cmd_runconfig(int argc, char **argv)
 			if ((r = add_volume(&rc, optarg, &err)) < 0)
 				goto fail;
 			break;
-		case 't': rc.terminal = true; break;
+		case 't':
+			rc.terminal = true;
+			break;
 		case OPT_WINSIZE:
 			if (sscanf(optarg, "%ux%u", &rc.rows, &rc.cols) != 2) {
-				ret = o2v_cli_usage_error("runconfig", "bad --winsize '%s' (ROWSxCOLS)",
-							  optarg);
+				ret = o2v_cli_usage_error("runconfig",
+							  "bad --winsize '%s' (ROWSxCOLS)", optarg);
 				goto out;
 			}
 			break;
@@ -206,11 +232,22 @@ int cmd_runconfig(int argc, char **argv)
 				goto out;
 			}
 			break;
-		case OPT_VERBOSE: rc.verbose = true; break;
-		case OPT_SHELL: rc.shell = true; break;
-		case OPT_ROOTDISK: free(rc.rootdisk); rc.rootdisk = strdup(optarg); break;
-		case 'o': output = optarg; break;
-		default: ret = o2v_cli_usage_error("runconfig", "unknown option"); goto out;
+		case OPT_VERBOSE:
+			rc.verbose = true;
+			break;
+		case OPT_SHELL:
+			rc.shell = true;
+			break;
+		case OPT_ROOTDISK:
+			free(rc.rootdisk);
+			rc.rootdisk = strdup(optarg);
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		default:
+			ret = o2v_cli_usage_error("runconfig", "unknown option");
+			goto out;
 		}
 		if (r < 0) {
 			o2v_error_sys(&err, r, "runconfig");
@@ -221,7 +258,7 @@ int cmd_runconfig(int argc, char **argv)
 		optind++;
 
 	/* --env-file entries come before -e ones, as in the docker CLI. */
-	struct vec all_env = { 0 };
+	struct vec all_env = {0};
 	for (size_t i = 0; env_file_entries && env_file_entries[i]; i++)
 		vec_push(&all_env, env_file_entries[i]);
 	for (size_t i = 0; i < env_over.n; i++)

@@ -22,14 +22,22 @@ static char *all_bytes_string(void)
 static void test_round_trip(void)
 {
 	struct o2v_runconfig rc, back;
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 	char *odd = all_bytes_string();
-	char *argv[] = { S("/bin/echo"), S(""), S("two words"), S("tab\there"), S("new\nline"), S("back\\slash"),
-			 S("\\x41 not an escape"), odd, NULL };
-	char *env[] = { S("A=1"), S("EMPTY="), S("ML=line1\nline2\r\n"), NULL };
-	char *dns[] = { S("1.1.1.1"), S("10.0.2.3"), NULL };
-	char *hosts[] = { S("10.0.0.5\tdb db.local"), NULL };
-	struct o2v_volume vols[] = { { S("o2v_v0"), S("/data"), true }, { S("o2v_v1"), S("/with space/x"), false } };
+	char *argv[] = {S("/bin/echo"),
+			S(""),
+			S("two words"),
+			S("tab\there"),
+			S("new\nline"),
+			S("back\\slash"),
+			S("\\x41 not an escape"),
+			odd,
+			NULL};
+	char *env[] = {S("A=1"), S("EMPTY="), S("ML=line1\nline2\r\n"), NULL};
+	char *dns[] = {S("1.1.1.1"), S("10.0.2.3"), NULL};
+	char *hosts[] = {S("10.0.0.5\tdb db.local"), NULL};
+	struct o2v_volume vols[] = {{S("o2v_v0"), S("/data"), true},
+				    {S("o2v_v1"), S("/with space/x"), false}};
 	char *text = NULL;
 	size_t len = 0;
 
@@ -98,7 +106,7 @@ static void test_round_trip(void)
 static void test_minimal_defaults(void)
 {
 	struct o2v_runconfig rc;
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 	const char *t = "oci2vm-runconfig 1\narg true\nend\n";
 
 	o2v_runconfig_init(&rc);
@@ -109,8 +117,7 @@ static void test_minimal_defaults(void)
 	o2v_runconfig_release(&rc);
 
 	const char *sh = "oci2vm-runconfig 1\nshell 1\nend\n";
-	TAP_IS_INT(o2v_runconfig_parse(&rc, sh, strlen(sh), &err), 0,
-		   "shell mode needs no argv");
+	TAP_IS_INT(o2v_runconfig_parse(&rc, sh, strlen(sh), &err), 0, "shell mode needs no argv");
 	o2v_runconfig_release(&rc);
 }
 
@@ -123,7 +130,7 @@ struct bad {
 static void expect_bad(const char *name, const char *text, size_t len, int code, const char *msg)
 {
 	struct o2v_runconfig rc;
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 
 	o2v_runconfig_init(&rc);
 	int r = o2v_runconfig_parse(&rc, text, len, &err);
@@ -136,63 +143,62 @@ static void expect_bad(const char *name, const char *text, size_t len, int code,
 static void test_rejections(void)
 {
 	static const struct bad bad[] = {
-		{ "empty input", "", -EBADMSG, "line 1: truncated" },
-		{ "wrong magic", "docker-config 1\nend\n", -EBADMSG, "not an oci2vm run config" },
-		{ "version 2", "oci2vm-runconfig 2\narg x\nend\n", -EBADMSG,
-		  "unsupported version '2'" },
-		{ "version 10", "oci2vm-runconfig 10\narg x\nend\n", -EBADMSG,
-		  "unsupported version '10'" },
-		{ "no end line", "oci2vm-runconfig 1\narg x\n", -EBADMSG, "line 3: truncated" },
-		{ "cut mid-line", "oci2vm-runconfig 1\narg x\nen", -EBADMSG, "line 3: truncated" },
-		{ "data after end", "oci2vm-runconfig 1\narg x\nend\nextra\n", -EBADMSG,
-		  "line 4: data after the 'end' line" },
-		{ "unknown key", "oci2vm-runconfig 1\narg x\nmemory 512\nend\n", -EBADMSG,
-		  "line 3 ('memory'): unknown key" },
-		{ "key without value", "oci2vm-runconfig 1\narg\nend\n", -EBADMSG,
-		  "line 2 ('arg'): no value" },
-		{ "key with capitals", "oci2vm-runconfig 1\nArg x\nend\n", -EBADMSG,
-		  "line 2: expected 'KEY VALUE'" },
-		{ "bad escape", "oci2vm-runconfig 1\narg a\\qb\nend\n", -EBADMSG,
-		  "line 2 ('arg'): unknown escape '\\q'" },
-		{ "short \\x", "oci2vm-runconfig 1\narg a\\x4\nend\n", -EBADMSG, "bad \\x escape" },
-		{ "\\x00", "oci2vm-runconfig 1\narg a\\x00\nend\n", -EBADMSG, "bad \\x escape" },
-		{ "non-hex \\x", "oci2vm-runconfig 1\narg \\xg1\nend\n", -EBADMSG, "bad \\x escape" },
-		{ "trailing backslash", "oci2vm-runconfig 1\narg a\\\nend\n", -EBADMSG,
-		  "backslash at end" },
-		{ "raw tab", "oci2vm-runconfig 1\narg a\tb\nend\n", -EBADMSG, "raw control byte 0x09" },
-		{ "raw CR", "oci2vm-runconfig 1\narg a\r\nend\n", -EBADMSG, "raw control byte 0x0d" },
-		{ "duplicate scalar", "oci2vm-runconfig 1\narg x\nuser a\nuser b\nend\n", -EBADMSG,
-		  "line 4 ('user'): given twice" },
-		{ "bad bool", "oci2vm-runconfig 1\narg x\nnetwork yes\nend\n", -EBADMSG,
-		  "expected 0 or 1" },
-		{ "bad number", "oci2vm-runconfig 1\narg x\nstop_grace -1\nend\n", -EBADMSG,
-		  "not a number" },
-		{ "number too big", "oci2vm-runconfig 1\narg x\nstop_grace 99999999999\nend\n",
-		  -EBADMSG, "not a number" },
-		{ "grace out of range", "oci2vm-runconfig 1\narg x\nstop_grace 999999999\nend\n",
-		  -ERANGE, "out of range" },
-		{ "winsize one field", "oci2vm-runconfig 1\narg x\nwinsize 24\nend\n", -EBADMSG,
-		  "not a number" },
-		{ "relative workdir", "oci2vm-runconfig 1\narg x\nworkdir srv\nend\n", -EBADMSG,
-		  "not an absolute path" },
-		{ "env without =", "oci2vm-runconfig 1\narg x\nenv FOO\nend\n", -EBADMSG,
-		  "expected 'NAME=VALUE'" },
-		{ "env empty name", "oci2vm-runconfig 1\narg x\nenv =v\nend\n", -EBADMSG,
-		  "expected 'NAME=VALUE'" },
-		{ "volume two fields", "oci2vm-runconfig 1\narg x\nvolume t /d\nend\n", -EBADMSG,
-		  "expected 'TAG ro|rw PATH'" },
-		{ "volume bad mode", "oci2vm-runconfig 1\narg x\nvolume t rx /d\nend\n", -EBADMSG,
-		  "mode must be" },
-		{ "volume relative", "oci2vm-runconfig 1\narg x\nvolume t ro d\nend\n", -EBADMSG,
-		  "not absolute" },
-		{ "volume four fields", "oci2vm-runconfig 1\narg x\nvolume t ro /d x\nend\n",
-		  -EBADMSG, "expected 'TAG ro|rw PATH'" },
-		{ "no argv", "oci2vm-runconfig 1\nuser x\nend\n", -EBADMSG, "no command" },
-		{ "empty argv[0]", "oci2vm-runconfig 1\narg \nend\n", -EBADMSG, "no command" },
-		{ "hostname too long",
-		  "oci2vm-runconfig 1\narg x\nhostname "
-		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nend\n",
-		  -E2BIG, "longer than 64" },
+	    {"empty input", "", -EBADMSG, "line 1: truncated"},
+	    {"wrong magic", "docker-config 1\nend\n", -EBADMSG, "not an oci2vm run config"},
+	    {"version 2", "oci2vm-runconfig 2\narg x\nend\n", -EBADMSG, "unsupported version '2'"},
+	    {"version 10", "oci2vm-runconfig 10\narg x\nend\n", -EBADMSG,
+	     "unsupported version '10'"},
+	    {"no end line", "oci2vm-runconfig 1\narg x\n", -EBADMSG, "line 3: truncated"},
+	    {"cut mid-line", "oci2vm-runconfig 1\narg x\nen", -EBADMSG, "line 3: truncated"},
+	    {"data after end", "oci2vm-runconfig 1\narg x\nend\nextra\n", -EBADMSG,
+	     "line 4: data after the 'end' line"},
+	    {"unknown key", "oci2vm-runconfig 1\narg x\nmemory 512\nend\n", -EBADMSG,
+	     "line 3 ('memory'): unknown key"},
+	    {"key without value", "oci2vm-runconfig 1\narg\nend\n", -EBADMSG,
+	     "line 2 ('arg'): no value"},
+	    {"key with capitals", "oci2vm-runconfig 1\nArg x\nend\n", -EBADMSG,
+	     "line 2: expected 'KEY VALUE'"},
+	    {"bad escape", "oci2vm-runconfig 1\narg a\\qb\nend\n", -EBADMSG,
+	     "line 2 ('arg'): unknown escape '\\q'"},
+	    {"short \\x", "oci2vm-runconfig 1\narg a\\x4\nend\n", -EBADMSG, "bad \\x escape"},
+	    {"\\x00", "oci2vm-runconfig 1\narg a\\x00\nend\n", -EBADMSG, "bad \\x escape"},
+	    {"non-hex \\x", "oci2vm-runconfig 1\narg \\xg1\nend\n", -EBADMSG, "bad \\x escape"},
+	    {"trailing backslash", "oci2vm-runconfig 1\narg a\\\nend\n", -EBADMSG,
+	     "backslash at end"},
+	    {"raw tab", "oci2vm-runconfig 1\narg a\tb\nend\n", -EBADMSG, "raw control byte 0x09"},
+	    {"raw CR", "oci2vm-runconfig 1\narg a\r\nend\n", -EBADMSG, "raw control byte 0x0d"},
+	    {"duplicate scalar", "oci2vm-runconfig 1\narg x\nuser a\nuser b\nend\n", -EBADMSG,
+	     "line 4 ('user'): given twice"},
+	    {"bad bool", "oci2vm-runconfig 1\narg x\nnetwork yes\nend\n", -EBADMSG,
+	     "expected 0 or 1"},
+	    {"bad number", "oci2vm-runconfig 1\narg x\nstop_grace -1\nend\n", -EBADMSG,
+	     "not a number"},
+	    {"number too big", "oci2vm-runconfig 1\narg x\nstop_grace 99999999999\nend\n", -EBADMSG,
+	     "not a number"},
+	    {"grace out of range", "oci2vm-runconfig 1\narg x\nstop_grace 999999999\nend\n",
+	     -ERANGE, "out of range"},
+	    {"winsize one field", "oci2vm-runconfig 1\narg x\nwinsize 24\nend\n", -EBADMSG,
+	     "not a number"},
+	    {"relative workdir", "oci2vm-runconfig 1\narg x\nworkdir srv\nend\n", -EBADMSG,
+	     "not an absolute path"},
+	    {"env without =", "oci2vm-runconfig 1\narg x\nenv FOO\nend\n", -EBADMSG,
+	     "expected 'NAME=VALUE'"},
+	    {"env empty name", "oci2vm-runconfig 1\narg x\nenv =v\nend\n", -EBADMSG,
+	     "expected 'NAME=VALUE'"},
+	    {"volume two fields", "oci2vm-runconfig 1\narg x\nvolume t /d\nend\n", -EBADMSG,
+	     "expected 'TAG ro|rw PATH'"},
+	    {"volume bad mode", "oci2vm-runconfig 1\narg x\nvolume t rx /d\nend\n", -EBADMSG,
+	     "mode must be"},
+	    {"volume relative", "oci2vm-runconfig 1\narg x\nvolume t ro d\nend\n", -EBADMSG,
+	     "not absolute"},
+	    {"volume four fields", "oci2vm-runconfig 1\narg x\nvolume t ro /d x\nend\n", -EBADMSG,
+	     "expected 'TAG ro|rw PATH'"},
+	    {"no argv", "oci2vm-runconfig 1\nuser x\nend\n", -EBADMSG, "no command"},
+	    {"empty argv[0]", "oci2vm-runconfig 1\narg \nend\n", -EBADMSG, "no command"},
+	    {"hostname too long",
+	     "oci2vm-runconfig 1\narg x\nhostname "
+	     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nend\n",
+	     -E2BIG, "longer than 64"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 		expect_bad(bad[i].name, bad[i].text, strlen(bad[i].text), bad[i].code, bad[i].msg);
@@ -204,7 +210,7 @@ static void test_rejections(void)
 static void test_caps(void)
 {
 	struct o2v_runconfig rc;
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 	size_t cap = O2V_RUNCONFIG_MAX + 64;
 	char *t = malloc(cap);
 	size_t len;
@@ -246,7 +252,7 @@ static void test_caps(void)
 	o2v_runconfig_init(&rc);
 	rc.argv = many;
 	TAP_IS_INT(o2v_runconfig_write(&rc, &out, NULL, &err), -E2BIG, "writer caps lists");
-	char *rel[] = { S("x"), NULL };
+	char *rel[] = {S("x"), NULL};
 	rc.argv = rel;
 	rc.workdir = S("relative");
 	TAP_IS_INT(o2v_runconfig_write(&rc, &out, NULL, &err), -EBADMSG,
