@@ -69,49 +69,32 @@ static json_object *image_json(const struct o2v_image *img)
 
 int cmd_inspect(int argc, char **argv)
 {
-	static const struct option longopts[] = { O2V_PULL_LONGOPTS, { NULL, 0, NULL, 0 } };
 	struct o2v_pull_cli po;
 	struct o2v_error err = { 0 };
 	struct o2v_ref ref = { 0 };
 	struct o2v_cache *cache = NULL;
 	struct o2v_image *img = NULL;
-	int c, r;
+	int r;
 
 	o2v_pull_cli_init(&po);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+" O2V_PULL_SHORTOPTS, longopts, NULL)) != -1) {
-		r = o2v_pull_cli_option(&po, "inspect", c, optarg);
-		if (r == 0)
-			r = -o2v_cli_usage_error("inspect", "unknown option '%s'", argv[optind - 1]);
-		if (r < 0)
-			goto out;
-	}
-	if (argc - optind != 1) {
-		r = -o2v_cli_usage_error("inspect", "expected exactly one image reference");
+	r = o2v_pull_cli_parse(&po, "inspect", argc, argv, O2V_PULL_MISSING, &ref, &cache);
+	if (r != 0)
 		goto out;
-	}
-	if ((r = -o2v_cli_ref(argv[optind], &ref)) < 0 || (r = -o2v_cli_cache_open(&cache)) < 0)
-		goto out;
-	po.quiet = true; /* nothing to show: no layers are fetched */
-	if (o2v_pull_cli_prepare(&po, O2V_PULL_MISSING) < 0) {
-		r = -O2V_EXIT_FAILURE;
-		goto out;
-	}
 	r = o2v_inspect(cache, &ref, &po.opts, &img, &err);
 	if (r < 0) {
-		r = -o2v_cli_fail(&err);
+		r = o2v_cli_fail(&err);
 		goto out;
 	}
 	json_object *j = image_json(img);
 	printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
-							      JSON_C_TO_STRING_SPACED |
-							      JSON_C_TO_STRING_NOSLASHESCAPE));
+							       JSON_C_TO_STRING_SPACED |
+							       JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(j);
-	r = 0;
+	r = O2V_EXIT_OK;
 out:
 	o2v_image_free(img);
 	o2v_cache_close(cache);
 	o2v_ref_release(&ref);
 	o2v_pull_cli_release(&po);
-	return -r;
+	return r;
 }

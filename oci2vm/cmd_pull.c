@@ -9,38 +9,22 @@
 
 int cmd_pull(int argc, char **argv)
 {
-	static const struct option longopts[] = { O2V_PULL_LONGOPTS, { NULL, 0, NULL, 0 } };
 	struct o2v_pull_cli po;
 	struct o2v_error err = { 0 };
 	struct o2v_ref ref = { 0 };
 	struct o2v_cache *cache = NULL;
 	struct o2v_image *img = NULL;
-	int c, r;
+	int r;
 
 	o2v_pull_cli_init(&po);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+" O2V_PULL_SHORTOPTS, longopts, NULL)) != -1) {
-		r = o2v_pull_cli_option(&po, "pull", c, optarg);
-		if (r == 0)
-			r = -o2v_cli_usage_error("pull", "unknown option '%s'", argv[optind - 1]);
-		if (r < 0)
-			goto out_code;
-	}
-	if (argc - optind != 1) {
-		r = -o2v_cli_usage_error("pull", "expected exactly one image reference");
-		goto out_code;
-	}
-	if ((r = -o2v_cli_ref(argv[optind], &ref)) < 0 || (r = -o2v_cli_cache_open(&cache)) < 0)
-		goto out_code;
-	if (o2v_pull_cli_prepare(&po, O2V_PULL_MISSING) < 0) {
-		r = -O2V_EXIT_FAILURE;
-		goto out_code;
-	}
+	r = o2v_pull_cli_parse(&po, "pull", argc, argv, O2V_PULL_MISSING, &ref, &cache);
+	if (r != 0)
+		goto out;
 	r = o2v_pull(cache, &ref, &po.opts, &img, &err);
 	o2v_pull_cli_done(&po);
 	if (r < 0) {
-		r = -o2v_cli_fail(&err);
-		goto out_code;
+		r = o2v_cli_fail(&err);
+		goto out;
 	}
 	if (po.quiet) {
 		printf("%s\n", img->manifest_digest);
@@ -55,11 +39,11 @@ int cmd_pull(int argc, char **argv)
 			printf("Index: %s\n", img->resolved_digest);
 		printf("Digest: %s\n", img->manifest_digest);
 	}
-	r = 0;
-out_code:
+	r = O2V_EXIT_OK;
+out:
 	o2v_image_free(img);
 	o2v_cache_close(cache);
 	o2v_ref_release(&ref);
 	o2v_pull_cli_release(&po);
-	return -r;
+	return r;
 }

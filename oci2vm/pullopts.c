@@ -224,3 +224,31 @@ int o2v_cli_cache_open(struct o2v_cache **ret)
 		return o2v_cli_fail(&err);
 	return 0;
 }
+
+int o2v_pull_cli_parse(struct o2v_pull_cli *o, const char *cmd, int argc, char **argv,
+		       enum o2v_pull_policy policy, struct o2v_ref *ref,
+		       struct o2v_cache **ret_cache)
+{
+	static const struct option longopts[] = { O2V_PULL_LONGOPTS, { NULL, 0, NULL, 0 } };
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+" O2V_PULL_SHORTOPTS, longopts, NULL)) != -1) {
+		r = o2v_pull_cli_option(o, cmd, c, optarg);
+		if (r == 0)
+			return o2v_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+		if (r < 0)
+			return -r;
+	}
+	if (argc - optind != 1)
+		return o2v_cli_usage_error(cmd, "expected exactly one image reference");
+	if ((r = o2v_cli_ref(argv[optind], ref)) != 0)
+		return r;
+	if ((r = o2v_cli_cache_open(ret_cache)) != 0)
+		return r;
+	if (o2v_pull_cli_prepare(o, policy) < 0) {
+		o2v_cli_error("out of memory");
+		return O2V_EXIT_FAILURE;
+	}
+	return 0;
+}

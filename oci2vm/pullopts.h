@@ -56,6 +56,13 @@ int o2v_pull_cli_prepare(struct o2v_pull_cli *o, enum o2v_pull_policy policy);
 /* Erase the progress display (before printing the result). */
 void o2v_pull_cli_done(struct o2v_pull_cli *o);
 
+/* The whole command line of a "CMD [OPTIONS] REF" command (pull, inspect):
+ * options, exactly one REF (parsed into ref), the default cache opened, and
+ * o->opts prepared with policy. 0, or an exit code (the error is printed). */
+int o2v_pull_cli_parse(struct o2v_pull_cli *o, const char *cmd, int argc, char **argv,
+		       enum o2v_pull_policy policy, struct o2v_ref *ref,
+		       struct o2v_cache **ret_cache);
+
 /* Parse REF, printing a usage error (exit 2) when malformed: 0 or an exit code. */
 int o2v_cli_ref(const char *text, struct o2v_ref *ret);
 

@@ -193,6 +193,23 @@ static int index_write(const struct o2v_cache *c, json_object *o, struct o2v_err
 	return o2v_write_file_atomic(p, s, strlen(s), 0644, err);
 }
 
+/* Take the cache lock and read index.json: what every index update starts with. */
+static int index_lock_read(const struct o2v_cache *c, int *ret_lock, json_object **ret_idx,
+			   json_object **ret_manifests, struct o2v_error *err)
+{
+	int lock = lock_cache(c, LOCK_EX, err), r;
+
+	if (lock < 0)
+		return lock;
+	if ((r = index_read(c, ret_idx, err)) < 0) {
+		close(lock);
+		return r;
+	}
+	json_object_object_get_ex(*ret_idx, "manifests", ret_manifests);
+	*ret_lock = lock;
+	return 0;
+}
+
 static const char *annotation(json_object *entry, const char *key)
 {
 	json_object *a, *v;
@@ -375,16 +392,13 @@ int o2v_cache_list(struct o2v_cache *c, struct o2v_image_info **ret, size_t *ret
 
 int o2v_cache_untag(struct o2v_cache *c, const struct o2v_ref *ref, struct o2v_error *err)
 {
-	_cleanup_close_ int lock = lock_cache(c, LOCK_EX, err);
+	_cleanup_close_ int lock = -1;
 	json_object *idx, *m, *keep;
 	size_t removed = 0;
 	int r;
 
-	if (lock < 0)
-		return lock;
-	if ((r = index_read(c, &idx, err)) < 0)
+	if ((r = index_lock_read(c, &lock, &idx, &m, err)) < 0)
 		return r;
-	json_object_object_get_ex(idx, "manifests", &m);
 	/* the exact name first; a digest reference nobody pulled under that name
 	 * removes every tag of that digest (the image itself) */
 	bool by_name = false;
@@ -856,17 +870,14 @@ static void prune_stale_stages(struct o2v_cache *c, struct o2v_prune_stats *st)
 
 int o2v_cache_prune(struct o2v_cache *c, struct o2v_prune_stats *ret, struct o2v_error *err)
 {
-	_cleanup_close_ int lock = lock_cache(c, LOCK_EX, err);
+	_cleanup_close_ int lock = -1;
 	struct o2v_prune_stats st = { 0 };
 	struct mark mk = { 0 };
 	json_object *idx, *m;
 	int r;
 
-	if (lock < 0)
-		return lock;
-	if ((r = index_read(c, &idx, err)) < 0)
+	if ((r = index_lock_read(c, &lock, &idx, &m, err)) < 0)
 		return r;
-	json_object_object_get_ex(idx, "manifests", &m);
 	for (size_t i = 0; i < json_object_array_length(m) && r >= 0; i++) {
 		struct o2v_cache_entry e;
 		if (entry_from_json(json_object_array_get_idx(m, i), &e, NULL) == 0)
