@@ -233,6 +233,7 @@ int o2v_pull_cli_parse(struct o2v_pull_cli *o, const char *cmd, int argc, char *
 	int c, r;
 
 	optind = 1;
+	opterr = 0; /* our own message below */
 	while ((c = getopt_long(argc, argv, "+" O2V_PULL_SHORTOPTS, longopts, NULL)) != -1) {
 		r = o2v_pull_cli_option(o, cmd, c, optarg);
 		if (r == 0)
