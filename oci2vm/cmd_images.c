@@ -9,10 +9,10 @@
 
 int cmd_images(int argc, char **argv)
 {
-	static const struct option longopts[] = { { "quiet", no_argument, NULL, 'q' },
-						  { "no-trunc", no_argument, NULL, 'T' },
-						  { NULL, 0, NULL, 0 } };
-	struct o2v_error err = { 0 };
+	static const struct option longopts[] = {{"quiet", no_argument, NULL, 'q'},
+						 {"no-trunc", no_argument, NULL, 'T'},
+						 {NULL, 0, NULL, 0}};
+	struct o2v_error err = {0};
 	struct o2v_cache *cache = NULL;
 	struct o2v_image_info *v = NULL;
 	bool quiet = false, no_trunc = false;
@@ -26,7 +26,8 @@ int cmd_images(int argc, char **argv)
 		else if (c == 'T')
 			no_trunc = true;
 		else
-			return o2v_cli_usage_error("images", "unknown option '%s'", argv[optind - 1]);
+			return o2v_cli_usage_error("images", "unknown option '%s'",
+						   argv[optind - 1]);
 	}
 	if (optind != argc)
 		return o2v_cli_usage_error("images", "takes no arguments");

@@ -58,7 +58,8 @@ static json_object *image_json(const struct o2v_image *img)
 		json_object_object_add(l, "Digest", str_json(img->layers[i].digest));
 		json_object_object_add(l, "DiffID", str_json(img->layers[i].diff_id));
 		json_object_object_add(l, "MediaType", str_json(img->layers[i].media_type));
-		json_object_object_add(l, "Size", json_object_new_int64((int64_t)img->layers[i].size));
+		json_object_object_add(l, "Size",
+				       json_object_new_int64((int64_t)img->layers[i].size));
 		json_object_array_add(layers, l);
 		total += img->layers[i].size;
 	}
@@ -70,8 +71,8 @@ static json_object *image_json(const struct o2v_image *img)
 int cmd_inspect(int argc, char **argv)
 {
 	struct o2v_pull_cli po;
-	struct o2v_error err = { 0 };
-	struct o2v_ref ref = { 0 };
+	struct o2v_error err = {0};
+	struct o2v_ref ref = {0};
 	struct o2v_cache *cache = NULL;
 	struct o2v_image *img = NULL;
 	int r;
@@ -86,9 +87,9 @@ int cmd_inspect(int argc, char **argv)
 		goto out;
 	}
 	json_object *j = image_json(img);
-	printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
-							       JSON_C_TO_STRING_SPACED |
-							       JSON_C_TO_STRING_NOSLASHESCAPE));
+	printf("%s\n",
+	       json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+						     JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(j);
 	r = O2V_EXIT_OK;
 out:

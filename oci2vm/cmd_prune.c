@@ -9,9 +9,9 @@
 
 int cmd_prune(int argc, char **argv)
 {
-	static const struct option longopts[] = { { "quiet", no_argument, NULL, 'q' },
-						  { NULL, 0, NULL, 0 } };
-	struct o2v_error err = { 0 };
+	static const struct option longopts[] = {{"quiet", no_argument, NULL, 'q'},
+						 {NULL, 0, NULL, 0}};
+	struct o2v_error err = {0};
 	struct o2v_cache *cache = NULL;
 	struct o2v_prune_stats st;
 	bool quiet = false;
@@ -20,7 +20,8 @@ int cmd_prune(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+q", longopts, NULL)) != -1) {
 		if (c != 'q')
-			return o2v_cli_usage_error("prune", "unknown option '%s'", argv[optind - 1]);
+			return o2v_cli_usage_error("prune", "unknown option '%s'",
+						   argv[optind - 1]);
 		quiet = true;
 	}
 	if (optind != argc)

@@ -10,8 +10,8 @@
 int cmd_pull(int argc, char **argv)
 {
 	struct o2v_pull_cli po;
-	struct o2v_error err = { 0 };
-	struct o2v_ref ref = { 0 };
+	struct o2v_error err = {0};
+	struct o2v_ref ref = {0};
 	struct o2v_cache *cache = NULL;
 	struct o2v_image *img = NULL;
 	int r;

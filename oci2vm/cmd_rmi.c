@@ -9,7 +9,7 @@
 
 int cmd_rmi(int argc, char **argv)
 {
-	static const struct option longopts[] = { { NULL, 0, NULL, 0 } };
+	static const struct option longopts[] = {{NULL, 0, NULL, 0}};
 	struct o2v_cache *cache = NULL;
 	int c, r, status = O2V_EXIT_OK;
 
@@ -20,7 +20,7 @@ int cmd_rmi(int argc, char **argv)
 		return o2v_cli_usage_error("rmi", "expected at least one image reference");
 	/* all references first: a typo must not leave half the list removed */
 	for (int i = optind; i < argc; i++) {
-		struct o2v_ref ref = { 0 };
+		struct o2v_ref ref = {0};
 		if ((r = o2v_cli_ref(argv[i], &ref)) != 0)
 			return r;
 		o2v_ref_release(&ref);
@@ -28,8 +28,8 @@ int cmd_rmi(int argc, char **argv)
 	if ((r = o2v_cli_cache_open(&cache)) != 0)
 		return r;
 	for (int i = optind; i < argc; i++) {
-		struct o2v_error err = { 0 };
-		struct o2v_ref ref = { 0 };
+		struct o2v_error err = {0};
+		struct o2v_ref ref = {0};
 		o2v_ref_parse(argv[i], &ref, &err);
 		if (o2v_cache_untag(cache, &ref, &err) < 0)
 			status = o2v_cli_fail(&err);

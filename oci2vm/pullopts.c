@@ -8,7 +8,7 @@
 #include "pullopts.h"
 
 #define VIEW_LAYERS_MAX 256
-#define REDRAW_MS 100
+#define REDRAW_MS	100
 
 struct view_layer {
 	char digest[O2V_DIGEST_MAX];
@@ -35,7 +35,7 @@ static int64_t mono_ms(void)
 
 void o2v_format_bytes(uint64_t n, char *buf, size_t size)
 {
-	static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
+	static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
 	double v = (double)n;
 	size_t u = 0;
 
@@ -77,8 +77,9 @@ int o2v_pull_cli_option(struct o2v_pull_cli *o, const char *cmd, int c, const ch
 		o->insecure = n;
 		if (!*arg || strchr(arg, '/')) {
 			o->insecure[o->n_insecure] = NULL;
-			return -o2v_cli_usage_error(cmd, "invalid --insecure-registry '%s': expected "
-							 "HOST[:PORT]",
+			return -o2v_cli_usage_error(cmd,
+						    "invalid --insecure-registry '%s': expected "
+						    "HOST[:PORT]",
 						    arg);
 		}
 		if (!(n[o->n_insecure] = strdup(arg)))
@@ -209,7 +210,7 @@ void o2v_pull_cli_done(struct o2v_pull_cli *o)
 
 int o2v_cli_ref(const char *text, struct o2v_ref *ret)
 {
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 
 	if (o2v_ref_parse(text, ret, &err) < 0)
 		return o2v_cli_fail(&err);
@@ -218,7 +219,7 @@ int o2v_cli_ref(const char *text, struct o2v_ref *ret)
 
 int o2v_cli_cache_open(struct o2v_cache **ret)
 {
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 
 	if (o2v_cache_open_default(ret, &err) < 0)
 		return o2v_cli_fail(&err);
@@ -229,7 +230,7 @@ int o2v_pull_cli_parse(struct o2v_pull_cli *o, const char *cmd, int argc, char *
 		       enum o2v_pull_policy policy, struct o2v_ref *ref,
 		       struct o2v_cache **ret_cache)
 {
-	static const struct option longopts[] = { O2V_PULL_LONGOPTS, { NULL, 0, NULL, 0 } };
+	static const struct option longopts[] = {O2V_PULL_LONGOPTS, {NULL, 0, NULL, 0}};
 	int c, r;
 
 	optind = 1;

@@ -22,8 +22,8 @@ enum { O2V_OPT_PLATFORM = 0x1000, O2V_OPT_INSECURE };
 
 #define O2V_PULL_SHORTOPTS "q"
 #define O2V_PULL_LONGOPTS                                                                          \
-	{ "platform", required_argument, NULL, O2V_OPT_PLATFORM },                                 \
-	{ "insecure-registry", required_argument, NULL, O2V_OPT_INSECURE },                        \
+	{"platform", required_argument, NULL, O2V_OPT_PLATFORM},                                   \
+	    {"insecure-registry", required_argument, NULL, O2V_OPT_INSECURE},                      \
 	{                                                                                          \
 		"quiet", no_argument, NULL, 'q'                                                    \
 	}

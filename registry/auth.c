@@ -100,9 +100,9 @@ int o2v_challenges_parse(const char *value, struct o2v_challenge *out, size_t ma
 		while (tchar(p[sl]))
 			sl++;
 		if (!sl)
-			return o2v_error_set(err, -EPROTO,
-					     "malformed WWW-Authenticate '%.200s': expected a scheme",
-					     value);
+			return o2v_error_set(
+			    err, -EPROTO, "malformed WWW-Authenticate '%.200s': expected a scheme",
+			    value);
 		struct o2v_challenge scratch, *c = *n < max ? &out[(*n)++] : &scratch;
 		memset(c, 0, sizeof(*c));
 		for (size_t i = 0; i < sl && i + 1 < sizeof(c->scheme); i++)
@@ -157,7 +157,7 @@ int o2v_challenges_parse(const char *value, struct o2v_challenge *out, size_t ma
 /* RFC 3339 "2026-11-21T11:36:10Z", fraction and numeric offset allowed. */
 static int parse_rfc3339(const char *s, time_t *ret)
 {
-	struct tm tm = { 0 };
+	struct tm tm = {0};
 	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
 
 	if (!p)
@@ -200,16 +200,16 @@ int o2v_token_parse(const char *json, size_t len, time_t now, struct o2v_token *
 		json_object_put(o);
 		return o2v_error_set(err, -EPROTO, "token server sent invalid JSON");
 	}
-	if (json_object_object_get_ex(o, "access_token", &v) && json_object_is_type(v, json_type_string) &&
-	    json_object_get_string_len(v) > 0)
+	if (json_object_object_get_ex(o, "access_token", &v) &&
+	    json_object_is_type(v, json_type_string) && json_object_get_string_len(v) > 0)
 		t = json_object_get_string(v);
 	else if (json_object_object_get_ex(o, "token", &v) &&
 		 json_object_is_type(v, json_type_string) && json_object_get_string_len(v) > 0)
 		t = json_object_get_string(v);
 	if (!t) {
 		json_object_put(o);
-		return o2v_error_set(err, -EPROTO,
-				     "token server response has neither 'token' nor 'access_token'");
+		return o2v_error_set(
+		    err, -EPROTO, "token server response has neither 'token' nor 'access_token'");
 	}
 	for (const char *c = t; *c; c++)
 		if ((unsigned char)*c <= ' ' || *c == 0x7f) {
@@ -258,10 +258,10 @@ static bool ip_is_internal(const char *host)
 	if (inet_pton(AF_INET6, buf, a) == 1) {
 		static const unsigned char zero[16];
 		if (!memcmp(a, zero, 15) && (a[15] == 1 || a[15] == 0))
-			return true;			       /* ::1, :: */
-		if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)     /* fe80::/10 */
+			return true;			   /* ::1, :: */
+		if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) /* fe80::/10 */
 			return true;
-		if ((a[0] & 0xfe) == 0xfc)		       /* fc00::/7 */
+		if ((a[0] & 0xfe) == 0xfc) /* fc00::/7 */
 			return true;
 		if (!memcmp(a, zero, 10) && a[10] == 0xff && a[11] == 0xff)
 			return a[12] == 127 || a[12] == 10 || (a[12] == 169 && a[13] == 254) ||
@@ -283,7 +283,8 @@ int o2v_realm_check(const char *realm, const char *registry_host, bool registry_
 	if (curl_url_set(u, CURLUPART_URL, realm, 0) ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0)) {
-		r = o2v_error_set(err, -EPROTO, "registry named an invalid token realm '%s'", realm);
+		r = o2v_error_set(err, -EPROTO, "registry named an invalid token realm '%s'",
+				  realm);
 		goto out;
 	}
 	curl_url_get(u, CURLUPART_PORT, &port, 0);
@@ -426,7 +427,7 @@ static int append_param(char **url, bool *first, const char *name, const char *v
 static int fetch_token(struct o2v_auth *a, struct o2v_error *err)
 {
 	struct o2v_http *h = a->http;
-	struct o2v_tls_config realm_tls = { 0 };
+	struct o2v_tls_config realm_tls = {0};
 	struct o2v_xfer x;
 	_cleanup_free_ char *url = NULL, *basic = NULL, *authz = NULL, *form = NULL;
 	const char *scopes = a->challenge_scope ? a->challenge_scope : a->scope;
@@ -496,7 +497,8 @@ static int fetch_token(struct o2v_auth *a, struct o2v_error *err)
 		/* several space-separated scopes become repeated scope= parameters */
 		_cleanup_free_ char *sc = strdup(scopes);
 		char *save = NULL;
-		for (char *s = sc ? strtok_r(sc, " ", &save) : NULL; s; s = strtok_r(NULL, " ", &save))
+		for (char *s = sc ? strtok_r(sc, " ", &save) : NULL; s;
+		     s = strtok_r(NULL, " ", &save))
 			if (append_param(&url, &first, "scope", s) < 0) {
 				r = o2v_error_set(err, -ENOMEM, "token request");
 				goto out;
@@ -538,7 +540,7 @@ static int fetch_token(struct o2v_auth *a, struct o2v_error *err)
 				  a->domain, d);
 		goto out;
 	}
-	struct o2v_token t = { 0 };
+	struct o2v_token t = {0};
 	r = o2v_token_parse(x.body ? x.body : "", x.body_len, time(NULL), &t, err);
 	if (r < 0) {
 		o2v_error_prefix(err, "get a token for '%s'", a->domain);
@@ -610,10 +612,11 @@ int o2v_auth_handle_401(struct o2v_auth *a, const struct o2v_http_response *resp
 		goto out;
 	if (a->creds->kind == O2V_CRED_REGISTRY_TOKEN) {
 		if (a->header) { /* it was sent and refused */
-			r = o2v_error_set(err, -EACCES,
-					  "authentication failed for %s: the registry token from %s "
-					  "was refused",
-					  a->domain, a->creds->source);
+			r = o2v_error_set(
+			    err, -EACCES,
+			    "authentication failed for %s: the registry token from %s "
+			    "was refused",
+			    a->domain, a->creds->source);
 			goto out;
 		}
 		r = set_header(a, "Bearer", a->creds->secret);
@@ -636,10 +639,11 @@ int o2v_auth_handle_401(struct o2v_auth *a, const struct o2v_http_response *resp
 		goto out;
 	}
 	if (a->header && !a->bearer) {
-		r = o2v_error_set(err, -EACCES,
-				  "authentication failed for %s: the registry refused the credentials "
-				  "from %s",
-				  a->domain, have_creds(a) ? a->creds->source : "the credential store");
+		r = o2v_error_set(
+		    err, -EACCES,
+		    "authentication failed for %s: the registry refused the credentials "
+		    "from %s",
+		    a->domain, have_creds(a) ? a->creds->source : "the credential store");
 		goto out;
 	}
 	if (!have_creds(a) || a->creds->kind != O2V_CRED_BASIC) {

@@ -23,7 +23,7 @@
 #include "http.h"
 
 #define O2V_CHALLENGE_MAX_PARAMS 16
-#define O2V_TOKEN_RESPONSE_MAX (256 << 10)
+#define O2V_TOKEN_RESPONSE_MAX	 (256 << 10)
 #define O2V_TOKEN_DEFAULT_EXPIRY 60 /* token.md: expires_in defaults to 60 s */
 
 struct o2v_challenge {

@@ -15,11 +15,11 @@
 #include "cache.h"
 #include "digest.h"
 
-#define OCI_LAYOUT_JSON "{\"imageLayoutVersion\": \"1.0.0\"}\n"
+#define OCI_LAYOUT_JSON	 "{\"imageLayoutVersion\": \"1.0.0\"}\n"
 #define EMPTY_INDEX_JSON "{\"schemaVersion\": 2, \"manifests\": []}\n"
-#define TMP_DIR ".oci2vm-tmp"
-#define LOCK_FILE ".oci2vm-lock"
-#define STAGE_PREFIX "stage-"
+#define TMP_DIR		 ".oci2vm-tmp"
+#define LOCK_FILE	 ".oci2vm-lock"
+#define STAGE_PREFIX	 "stage-"
 
 /* ---- open / paths ------------------------------------------------------ */
 
@@ -117,8 +117,8 @@ char *o2v_cache_blob_path(const struct o2v_cache *c, const char *digest)
 	return blob_path(c, digest);
 }
 
-int o2v_cache_read_blob(const struct o2v_cache *c, const char *digest, size_t max,
-			char **ret_buf, size_t *ret_len, struct o2v_error *err)
+int o2v_cache_read_blob(const struct o2v_cache *c, const char *digest, size_t max, char **ret_buf,
+			size_t *ret_len, struct o2v_error *err)
 {
 	_cleanup_free_ char *p = blob_path(c, digest);
 	_cleanup_free_ char *buf = NULL;
@@ -131,8 +131,9 @@ int o2v_cache_read_blob(const struct o2v_cache *c, const char *digest, size_t ma
 		return r;
 	/* Cheap for manifests and configs, and it catches a tampered cache. */
 	if ((r = o2v_digest_verify(buf, len, digest, "cached blob", err)) < 0)
-		return o2v_error_prefix(err, "cache '%s' is damaged (run 'oci2vm prune' and pull "
-					     "again)",
+		return o2v_error_prefix(err,
+					"cache '%s' is damaged (run 'oci2vm prune' and pull "
+					"again)",
 					c->root);
 	*ret_buf = TAKE_PTR(buf);
 	if (ret_len)
@@ -186,7 +187,7 @@ static int index_write(const struct o2v_cache *c, json_object *o, struct o2v_err
 {
 	_cleanup_free_ char *p = o2v_path_join(c->root, "index.json");
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-							       JSON_C_TO_STRING_NOSLASHESCAPE);
+							      JSON_C_TO_STRING_NOSLASHESCAPE);
 
 	if (!p || !s)
 		return o2v_error_set(err, -ENOMEM, "write index.json");
@@ -234,7 +235,8 @@ static int entry_from_json(json_object *j, struct o2v_cache_entry *e, struct o2v
 	memset(e, 0, sizeof(*e));
 	if (!json_object_is_type(j, json_type_object))
 		return o2v_error_set(err, -EBADMSG, "cache index entry is not an object");
-	if (!json_object_object_get_ex(j, "digest", &p) || !json_object_is_type(p, json_type_string) ||
+	if (!json_object_object_get_ex(j, "digest", &p) ||
+	    !json_object_is_type(p, json_type_string) ||
 	    !o2v_digest_valid(json_object_get_string(p)))
 		return o2v_error_set(err, -EBADMSG, "cache index entry without a valid digest");
 	snprintf(e->digest, sizeof(e->digest), "%s", json_object_get_string(p));
@@ -246,7 +248,8 @@ static int entry_from_json(json_object *j, struct o2v_cache_entry *e, struct o2v
 	if (json_object_object_get_ex(j, "platform", &p) &&
 	    json_object_is_type(p, json_type_object)) {
 		const char *os = json_object_get_string(json_object_object_get(p, "os"));
-		const char *arch = json_object_get_string(json_object_object_get(p, "architecture"));
+		const char *arch =
+		    json_object_get_string(json_object_object_get(p, "architecture"));
 		const char *var = json_object_get_string(json_object_object_get(p, "variant"));
 		e->has_platform = o2v_platform_set(&e->platform, os, arch, var) == 0;
 	}
@@ -297,8 +300,8 @@ int o2v_cache_find(struct o2v_cache *c, const char *name, const char *digest,
 				continue;
 			if (entry_from_json(j, &e, NULL) < 0)
 				continue;
-			if (pass == 1 && (!digest || (strcmp(e.digest, digest) &&
-						      strcmp(e.resolved, digest)))) {
+			if (pass == 1 &&
+			    (!digest || (strcmp(e.digest, digest) && strcmp(e.resolved, digest)))) {
 				o2v_cache_entry_release(&e);
 				continue;
 			}
@@ -403,14 +406,15 @@ int o2v_cache_untag(struct o2v_cache *c, const struct o2v_ref *ref, struct o2v_e
 	 * removes every tag of that digest (the image itself) */
 	bool by_name = false;
 	for (size_t i = 0; i < json_object_array_length(m) && !by_name; i++) {
-		const char *n = annotation(json_object_array_get_idx(m, i), O2V_ANNOTATION_REF_NAME);
+		const char *n =
+		    annotation(json_object_array_get_idx(m, i), O2V_ANNOTATION_REF_NAME);
 		by_name = n && !strcmp(n, ref->normalized);
 	}
 	keep = json_object_new_array();
 	for (size_t i = 0; i < json_object_array_length(m); i++) {
 		json_object *j = json_object_array_get_idx(m, i);
 		const char *n = annotation(j, O2V_ANNOTATION_REF_NAME);
-		struct o2v_cache_entry e = { 0 };
+		struct o2v_cache_entry e = {0};
 		bool match = n && !strcmp(n, ref->normalized);
 		if (!by_name && ref->digest && entry_from_json(j, &e, NULL) == 0)
 			match = !strcmp(e.digest, ref->digest) || !strcmp(e.resolved, ref->digest);
@@ -521,8 +525,7 @@ static int stage_add(struct o2v_stage *s, const char *digest, const char *path,
 	return 0;
 }
 
-static int write_error(int e, const char *digest, const struct o2v_stage *s,
-		       struct o2v_error *err)
+static int write_error(int e, const char *digest, const struct o2v_stage *s, struct o2v_error *err)
 {
 	if (e == -ENOSPC || e == -EDQUOT)
 		return o2v_error_set(err, e,
@@ -624,9 +627,9 @@ int o2v_blob_writer_finish(struct o2v_blob_writer *w, struct o2v_error *err)
 	int r;
 
 	if (w->written != w->size)
-		return o2v_error_set(err, -EBADMSG,
-				     "blob %s is truncated: got %llu of %llu bytes", w->digest,
-				     (unsigned long long)w->written, (unsigned long long)w->size);
+		return o2v_error_set(err, -EBADMSG, "blob %s is truncated: got %llu of %llu bytes",
+				     w->digest, (unsigned long long)w->written,
+				     (unsigned long long)w->size);
 	if ((r = writer_flush(w, err)) < 0 || (r = o2v_hasher_final(&w->hash, got, err)) < 0)
 		return r;
 	if (strcmp(got, w->digest))
@@ -831,8 +834,8 @@ static int mark_tree(const struct o2v_cache *c, const char *digest, const char *
 				r = mark_add(mk, m.layers[i].digest);
 	} else {
 		for (size_t i = 0; i < m.n_manifests && r >= 0; i++)
-			r = mark_tree(c, m.manifests[i].digest, m.manifests[i].media_type, depth + 1,
-				      mk);
+			r = mark_tree(c, m.manifests[i].digest, m.manifests[i].media_type,
+				      depth + 1, mk);
 	}
 	o2v_manifest_release(&m);
 	return r;
@@ -871,8 +874,8 @@ static void prune_stale_stages(struct o2v_cache *c, struct o2v_prune_stats *st)
 int o2v_cache_prune(struct o2v_cache *c, struct o2v_prune_stats *ret, struct o2v_error *err)
 {
 	_cleanup_close_ int lock = -1;
-	struct o2v_prune_stats st = { 0 };
-	struct mark mk = { 0 };
+	struct o2v_prune_stats st = {0};
+	struct mark mk = {0};
 	json_object *idx, *m;
 	int r;
 
@@ -889,7 +892,7 @@ int o2v_cache_prune(struct o2v_cache *c, struct o2v_prune_stats *ret, struct o2v
 		r = o2v_error_set(err, -ENOMEM, "prune");
 		goto out;
 	}
-	static const char *const algos[] = { "sha256", "sha512" };
+	static const char *const algos[] = {"sha256", "sha512"};
 	for (size_t a = 0; a < ARRAY_SIZE(algos); a++) {
 		_cleanup_free_ char *dir = NULL;
 		if (asprintf(&dir, "%s/blobs/%s", c->root, algos[a]) < 0)

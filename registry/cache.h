@@ -24,7 +24,7 @@
 #include "manifest.h"
 #include "registry.h"
 
-#define O2V_INDEX_JSON_MAX (64 << 20)
+#define O2V_INDEX_JSON_MAX	(64 << 20)
 #define O2V_ANNOTATION_REF_NAME "org.opencontainers.image.ref.name"
 /* What the reference resolved to when that differs from the entry's digest
  * (the index digest of a multi-arch tag): lets a warm pull compare the
@@ -59,8 +59,8 @@ int o2v_cache_find(struct o2v_cache *c, const char *name, const char *digest,
 bool o2v_cache_has_blob(const struct o2v_cache *c, const char *digest, int64_t size);
 
 /* Read a small cached blob (manifest, config), verifying its digest. */
-int o2v_cache_read_blob(const struct o2v_cache *c, const char *digest, size_t max,
-			char **ret_buf, size_t *ret_len, struct o2v_error *err);
+int o2v_cache_read_blob(const struct o2v_cache *c, const char *digest, size_t max, char **ret_buf,
+			size_t *ret_len, struct o2v_error *err);
 
 struct o2v_stage;
 struct o2v_blob_writer;

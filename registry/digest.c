@@ -62,9 +62,9 @@ int o2v_digest_check(const char *d, int bad_code, struct o2v_error *err)
 	if (strlen(d) > 200)
 		return o2v_error_set(err, bad_code, "invalid digest '%.40s...': too long", d);
 	if (!well_formed(d))
-		return o2v_error_set(err, bad_code,
-				     "invalid digest '%s': expected ALGORITHM:HEX, e.g. sha256:<64 hex>",
-				     d);
+		return o2v_error_set(
+		    err, bad_code,
+		    "invalid digest '%s': expected ALGORITHM:HEX, e.g. sha256:<64 hex>", d);
 	const char *c = strchr(d, ':');
 	size_t n = hex_len_for(d, (size_t)(c - d));
 	if (!n)

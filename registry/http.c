@@ -216,8 +216,7 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud)
 		char *end;
 		long long cl = strtoll(tmp, &end, 10);
 		x->resp.content_length = (*tmp && !*end && cl >= 0) ? cl : -1;
-	} else if (IS("www-authenticate") &&
-		   x->resp.n_challenges < O2V_HTTP_CHALLENGES_MAX) {
+	} else if (IS("www-authenticate") && x->resp.n_challenges < O2V_HTTP_CHALLENGES_MAX) {
 		char *c = strndup(v, vlen);
 		if (c)
 			x->resp.challenges[x->resp.n_challenges++] = c;
@@ -260,9 +259,10 @@ static int body_start(struct o2v_xfer *x)
 		return 0;
 	if (!x->sink.write) {
 		if (x->resp.content_length > 0 && (uint64_t)x->resp.content_length > x->body_max)
-			return o2v_error_set(&x->err, -E2BIG,
-					     "response of %lld bytes is larger than the %zu allowed",
-					     (long long)x->resp.content_length, x->body_max);
+			return o2v_error_set(
+			    &x->err, -E2BIG,
+			    "response of %lld bytes is larger than the %zu allowed",
+			    (long long)x->resp.content_length, x->body_max);
 		return 0;
 	}
 	if (x->range_sent && status == 206) {
@@ -272,7 +272,8 @@ static int body_start(struct o2v_xfer *x)
 			return o2v_error_set(&x->err, -EPROTO,
 					     "resumed download: server sent range '%s', asked for "
 					     "bytes from %llu",
-					     x->resp.content_range, (unsigned long long)x->range_from);
+					     x->resp.content_range,
+					     (unsigned long long)x->range_from);
 		return 0;
 	}
 	if (status == 206)
@@ -358,8 +359,8 @@ static int xfer_prepare(struct o2v_http *h, struct o2v_xfer *x, struct cb_ctx *c
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	if (x->post_form) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->post_form);
-		x->hdrs = curl_slist_append(x->hdrs,
-					    "Content-Type: application/x-www-form-urlencoded");
+		x->hdrs =
+		    curl_slist_append(x->hdrs, "Content-Type: application/x-www-form-urlencoded");
 	}
 	if (x->accept) {
 		_cleanup_free_ char *a = NULL;
@@ -529,8 +530,8 @@ static enum verdict xfer_finished(struct o2v_http *h, struct o2v_xfer *x, CURLco
 		if (redirects > 0) {
 			char *orig = x->url ? x->url : NULL;
 			_cleanup_free_ char *first = NULL;
-			if (!orig && asprintf(&first, "%s://%s/", h->https ? "https" : "http",
-					      h->host) >= 0)
+			if (!orig &&
+			    asprintf(&first, "%s://%s/", h->https ? "https" : "http", h->host) >= 0)
 				orig = first;
 			CURLU *o = curl_url();
 			char *oh = NULL, *op = NULL;
@@ -560,8 +561,8 @@ static enum verdict xfer_finished(struct o2v_http *h, struct o2v_xfer *x, CURLco
 	}
 	if (retriable_status(status)) {
 		int64_t ra = status == 429 || status == 503
-				     ? o2v_http_retry_after_ms(x->resp.retry_after, time(NULL))
-				     : -1;
+				 ? o2v_http_retry_after_ms(x->resp.retry_after, time(NULL))
+				 : -1;
 		snprintf(why, sizeof(why), "HTTP %ld", status);
 		if (retry_or_fail(h, x, ra, why) == V_RETRY)
 			return V_RETRY;

@@ -28,12 +28,12 @@
 #include "registry.h"
 #include "tlsconfig.h"
 
-#define O2V_HTTP_HEADERS_MAX (64 << 10) /* all header lines of one response */
-#define O2V_HTTP_ERRBODY_MAX (16 << 10) /* error body kept for messages */
-#define O2V_HTTP_CHALLENGES_MAX 8	/* WWW-Authenticate lines kept */
-#define O2V_HTTP_ATTEMPTS 5
+#define O2V_HTTP_HEADERS_MAX	   (64 << 10) /* all header lines of one response */
+#define O2V_HTTP_ERRBODY_MAX	   (16 << 10) /* error body kept for messages */
+#define O2V_HTTP_CHALLENGES_MAX	   8	      /* WWW-Authenticate lines kept */
+#define O2V_HTTP_ATTEMPTS	   5
 #define O2V_HTTP_RETRY_AFTER_MAX_S 60
-#define O2V_HTTP_MAX_REDIRS 10
+#define O2V_HTTP_MAX_REDIRS	   10
 
 struct o2v_auth;
 
@@ -67,18 +67,18 @@ struct o2v_xfer {
 	char *url;	    /* absolute URL (owned), or NULL with path set */
 	char *path;	    /* "/v2/..." on the registry (owned) */
 	const char *accept;
-	const char *post_form; /* POST this application/x-www-form-urlencoded body */
-	bool registry_auth;		     /* send the registry's Authorization */
-	const char *authorization;	     /* explicit "Authorization: ..." (token fetch) */
-	const struct o2v_tls_config *tls;    /* for url on another host; NULL = registry's */
-	struct o2v_sink sink;		     /* write NULL: buffer the body up to body_max */
+	const char *post_form;		  /* POST this application/x-www-form-urlencoded body */
+	bool registry_auth;		  /* send the registry's Authorization */
+	const char *authorization;	  /* explicit "Authorization: ..." (token fetch) */
+	const struct o2v_tls_config *tls; /* for url on another host; NULL = registry's */
+	struct o2v_sink sink;		  /* write NULL: buffer the body up to body_max */
 	size_t body_max;
 
 	/* results */
 	struct o2v_http_response resp;
 	char *body; /* buffered 2xx body (NUL-terminated), or error body of other statuses */
 	size_t body_len;
-	int rc;	    /* 0, or the negative error of a transfer that could not complete */
+	int rc; /* 0, or the negative error of a transfer that could not complete */
 	struct o2v_error err;
 
 	/* engine state */

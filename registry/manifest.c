@@ -73,16 +73,16 @@ bool o2v_media_type_is_config(const char *mt)
 bool o2v_media_type_is_layer(const char *mt)
 {
 	static const char *const ok[] = {
-		"application/vnd.oci.image.layer.v1.tar",
-		"application/vnd.oci.image.layer.v1.tar+gzip",
-		"application/vnd.oci.image.layer.v1.tar+zstd",
-		"application/vnd.oci.image.layer.nondistributable.v1.tar",
-		"application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-		"application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-		"application/vnd.docker.image.rootfs.diff.tar",
-		"application/vnd.docker.image.rootfs.diff.tar.gzip",
-		"application/vnd.docker.image.rootfs.diff.tar.zstd",
-		"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+	    "application/vnd.oci.image.layer.v1.tar",
+	    "application/vnd.oci.image.layer.v1.tar+gzip",
+	    "application/vnd.oci.image.layer.v1.tar+zstd",
+	    "application/vnd.oci.image.layer.nondistributable.v1.tar",
+	    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+	    "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+	    "application/vnd.docker.image.rootfs.diff.tar",
+	    "application/vnd.docker.image.rootfs.diff.tar.gzip",
+	    "application/vnd.docker.image.rootfs.diff.tar.zstd",
+	    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
 	};
 
 	for (size_t i = 0; mt && i < ARRAY_SIZE(ok); i++)
@@ -123,7 +123,8 @@ static int parse_descriptor(json_object *o, struct o2v_descriptor *d, const char
 	if (json_object_object_get_ex(o, "platform", &p) &&
 	    json_object_is_type(p, json_type_object)) {
 		const char *os = get_str(p, "os"), *arch = get_str(p, "architecture");
-		if (os && arch && o2v_platform_set(&d->platform, os, arch, get_str(p, "variant")) == 0)
+		if (os && arch &&
+		    o2v_platform_set(&d->platform, os, arch, get_str(p, "variant")) == 0)
 			d->has_platform = true;
 	}
 	return 0;
@@ -214,9 +215,10 @@ int o2v_manifest_parse(const char *body, size_t len, const char *content_type,
 		goto out;
 	}
 	if (json_object_get_int(v) == 1 || is_schema1(mt)) {
-		r = o2v_error_set(err, -ENOTSUP,
-				  "image uses the Docker schema 1 manifest format, which oci2vm does "
-				  "not support; push it again with a current tool");
+		r = o2v_error_set(
+		    err, -ENOTSUP,
+		    "image uses the Docker schema 1 manifest format, which oci2vm does "
+		    "not support; push it again with a current tool");
 		goto out;
 	}
 	if (json_object_get_int(v) != 2) {
@@ -232,8 +234,8 @@ int o2v_manifest_parse(const char *body, size_t len, const char *content_type,
 	/* distribution-spec: reject when the body's mediaType disagrees with Content-Type */
 	if (mt && ct[0] && strcmp(mt, ct)) {
 		r = o2v_error_set(err, -EBADMSG,
-				  "manifest mediaType '%s' does not match its Content-Type '%s'", mt,
-				  ct);
+				  "manifest mediaType '%s' does not match its Content-Type '%s'",
+				  mt, ct);
 		goto out;
 	}
 	json_object_object_get_ex(o, "layers", &layers);
@@ -344,7 +346,8 @@ static int get_strv(json_object *o, const char *key, char ***ret, struct o2v_err
 		    !(s[i] = strdup(json_object_get_string(e)))) {
 			o2v_strv_free(s);
 			return o2v_error_set(err, -EBADMSG,
-					     "invalid image config: '%s' has a non-string entry", key);
+					     "invalid image config: '%s' has a non-string entry",
+					     key);
 		}
 	}
 	*ret = s;
@@ -409,7 +412,8 @@ int o2v_image_config_parse(const char *json, size_t len, struct o2v_image_config
 		    json_object_is_type(v, json_type_object)) {
 			size_t n = (size_t)json_object_object_length(v), i = 0;
 			if (n > STRV_MAX) {
-				r = o2v_error_set(err, -E2BIG, "invalid image config: too many ports");
+				r = o2v_error_set(err, -E2BIG,
+						  "invalid image config: too many ports");
 				goto fail;
 			}
 			ret->exposed_ports = calloc(n + 1, sizeof(char *));

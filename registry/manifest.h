@@ -12,23 +12,24 @@
 #include "platform.h"
 #include "registry.h"
 
-#define O2V_MANIFEST_MAX (4 << 20) /* containerd's cap; spec: support >= 4 MB */
-#define O2V_CONFIG_MAX (16 << 20)  /* image configs with long histories */
-#define O2V_INDEX_DEPTH_MAX 4	   /* nested indexes followed at most this deep */
-#define O2V_DESCRIPTORS_MAX 4096   /* layers or index entries in one document */
-#define O2V_MEDIA_TYPE_MAX 128
+#define O2V_MANIFEST_MAX    (4 << 20)  /* containerd's cap; spec: support >= 4 MB */
+#define O2V_CONFIG_MAX	    (16 << 20) /* image configs with long histories */
+#define O2V_INDEX_DEPTH_MAX 4	       /* nested indexes followed at most this deep */
+#define O2V_DESCRIPTORS_MAX 4096       /* layers or index entries in one document */
+#define O2V_MEDIA_TYPE_MAX  128
 
 #define O2V_MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
-#define O2V_MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
-#define O2V_MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define O2V_MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
-#define O2V_MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
-#define O2V_MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+#define O2V_MT_DOCKER_LIST     "application/vnd.docker.distribution.manifest.list.v2+json"
+#define O2V_MT_OCI_MANIFEST    "application/vnd.oci.image.manifest.v1+json"
+#define O2V_MT_OCI_INDEX       "application/vnd.oci.image.index.v1+json"
+#define O2V_MT_DOCKER_CONFIG   "application/vnd.docker.container.image.v1+json"
+#define O2V_MT_OCI_CONFIG      "application/vnd.oci.image.config.v1+json"
 
 /* One Accept header with all four types (distribution 2.8 refuses OCI
  * content a client did not list). */
 #define O2V_MANIFEST_ACCEPT                                                                        \
-	O2V_MT_OCI_INDEX ", " O2V_MT_DOCKER_LIST ", " O2V_MT_OCI_MANIFEST ", " O2V_MT_DOCKER_MANIFEST
+	O2V_MT_OCI_INDEX ", " O2V_MT_DOCKER_LIST ", " O2V_MT_OCI_MANIFEST                          \
+			 ", " O2V_MT_DOCKER_MANIFEST
 
 struct o2v_descriptor {
 	char media_type[O2V_MEDIA_TYPE_MAX];
@@ -43,8 +44,8 @@ enum o2v_manifest_kind { O2V_MANIFEST_IMAGE, O2V_MANIFEST_INDEX };
 struct o2v_manifest {
 	enum o2v_manifest_kind kind;
 	char media_type[O2V_MEDIA_TYPE_MAX];
-	struct o2v_descriptor config;	  /* image */
-	struct o2v_descriptor *layers;	  /* image */
+	struct o2v_descriptor config;  /* image */
+	struct o2v_descriptor *layers; /* image */
 	size_t n_layers;
 	struct o2v_descriptor *manifests; /* index */
 	size_t n_manifests;

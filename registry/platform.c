@@ -47,14 +47,13 @@ void o2v_platform_normalize(struct o2v_platform *p)
 		if (!*v || !strcmp(v, "7"))
 			set_field(p->variant, "v7");
 		else if (!strcmp(v, "5") || !strcmp(v, "6") || !strcmp(v, "8")) {
-			char nv[4] = { 'v', v[0], 0, 0 };
+			char nv[4] = {'v', v[0], 0, 0};
 			set_field(p->variant, nv);
 		}
 	}
 }
 
-int o2v_platform_set(struct o2v_platform *p, const char *os, const char *arch,
-		     const char *variant)
+int o2v_platform_set(struct o2v_platform *p, const char *os, const char *arch, const char *variant)
 {
 	memset(p, 0, sizeof(*p));
 	if (!os || !arch || !*os || !*arch || strlen(os) >= O2V_PLATFORM_FIELD_MAX ||
@@ -81,7 +80,7 @@ static bool valid_field(const char *s, size_t n)
 
 int o2v_platform_parse(const char *text, struct o2v_platform *ret, struct o2v_error *err)
 {
-	char f[3][O2V_PLATFORM_FIELD_MAX] = { { 0 } };
+	char f[3][O2V_PLATFORM_FIELD_MAX] = {{0}};
 	const char *p = text;
 	int n = 0;
 

@@ -13,7 +13,7 @@
 #include "registry.h"
 
 #define O2V_PLATFORM_FIELD_MAX 32
-#define O2V_PLATFORM_STR_MAX (3 * O2V_PLATFORM_FIELD_MAX)
+#define O2V_PLATFORM_STR_MAX   (3 * O2V_PLATFORM_FIELD_MAX)
 
 struct o2v_platform {
 	char os[O2V_PLATFORM_FIELD_MAX];
@@ -25,8 +25,7 @@ struct o2v_platform {
 void o2v_platform_normalize(struct o2v_platform *p);
 
 /* Fill from fields (variant may be NULL); normalised. -EINVAL when too long/empty. */
-int o2v_platform_set(struct o2v_platform *p, const char *os, const char *arch,
-		     const char *variant);
+int o2v_platform_set(struct o2v_platform *p, const char *os, const char *arch, const char *variant);
 
 /* Parse "os/arch[/variant]" (or "arch", meaning linux/arch); -EINVAL with the text. */
 int o2v_platform_parse(const char *text, struct o2v_platform *ret, struct o2v_error *err);

@@ -40,9 +40,9 @@ struct puller {
 
 /* What a resolution found. */
 struct resolved {
-	char *manifest;		     /* image manifest body */
+	char *manifest; /* image manifest body */
 	size_t manifest_len;
-	struct o2v_manifest m;	     /* parsed image manifest */
+	struct o2v_manifest m;	      /* parsed image manifest */
 	struct o2v_cache_entry entry; /* what index.json will say */
 	char *config;
 	size_t config_len;
@@ -57,12 +57,11 @@ static void resolved_release(struct resolved *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static void emit(struct puller *p, enum o2v_progress_kind kind, const char *digest,
-		 uint64_t done, uint64_t total, const char *msg)
+static void emit(struct puller *p, enum o2v_progress_kind kind, const char *digest, uint64_t done,
+		 uint64_t total, const char *msg)
 {
 	struct o2v_progress ev = {
-		.kind = kind, .digest = digest, .done = done, .total = total, .message = msg
-	};
+	    .kind = kind, .digest = digest, .done = done, .total = total, .message = msg};
 
 	if (p->opts && p->opts->progress)
 		p->opts->progress(&ev, p->opts->userdata);
@@ -122,7 +121,8 @@ static int status_error(struct puller *p, const struct o2v_xfer *x, const char *
 			return o2v_error_set(err, -EACCES,
 					     "authentication failed for %s: %s refused the "
 					     "credentials from %s (%s)",
-					     p->ref->domain, p->ref->domain, p->auth.creds->source, d);
+					     p->ref->domain, p->ref->domain, p->auth.creds->source,
+					     d);
 		return o2v_error_set(err, -EACCES,
 				     "access to '%s' denied (%s): the repository does not exist "
 				     "or needs a login ('oci2vm login %s')",
@@ -198,8 +198,9 @@ static int get_manifest(struct puller *p, const char *what, const char *expect, 
 	r = o2v_http_do(&p->http, &x, err);
 	if (r < 0) {
 		if (r == -E2BIG)
-			o2v_error_set(err, -E2BIG, "manifest of '%s' is larger than the %d bytes "
-						   "allowed; refusing it",
+			o2v_error_set(err, -E2BIG,
+				      "manifest of '%s' is larger than the %d bytes "
+				      "allowed; refusing it",
 				      p->ref->normalized, O2V_MANIFEST_MAX);
 		goto out;
 	}
@@ -270,9 +271,8 @@ static int parse_manifest(const char *body, size_t len, const char *ct, const ch
 		/* image-spec media-type conflicts: the digest matched, so the
 		 * document is what the index meant; only a kind change is fatal */
 		o2v_manifest_release(m);
-		return o2v_error_set(err, -EBADMSG,
-				     "manifest is a %s but the index says %s", m->media_type,
-				     desc_mt);
+		return o2v_error_set(err, -EBADMSG, "manifest is a %s but the index says %s",
+				     m->media_type, desc_mt);
 	}
 	return r;
 }
@@ -281,8 +281,9 @@ static int parse_manifest(const char *body, size_t len, const char *ct, const ch
 static int descend(struct puller *p, char *body, size_t len, const char *ct, const char *digest,
 		   struct resolved *res, struct o2v_error *err)
 {
-	char cur_digest[O2V_DIGEST_MAX], cur_ct[O2V_MEDIA_TYPE_MAX], desc_mt[O2V_MEDIA_TYPE_MAX] = "";
-	struct o2v_platform chosen = { { 0 } };
+	char cur_digest[O2V_DIGEST_MAX], cur_ct[O2V_MEDIA_TYPE_MAX],
+	    desc_mt[O2V_MEDIA_TYPE_MAX] = "";
+	struct o2v_platform chosen = {{0}};
 	bool have_platform = false;
 	int r;
 
@@ -352,14 +353,15 @@ static int fetch_small_blob(struct puller *p, const struct o2v_descriptor *d, si
 	int r;
 
 	if (d->size > max)
-		return o2v_error_set(err, -E2BIG, "blob %s of %llu bytes is larger than the %zu "
-						  "allowed",
+		return o2v_error_set(err, -E2BIG,
+				     "blob %s of %llu bytes is larger than the %zu "
+				     "allowed",
 				     d->digest, (unsigned long long)d->size, max);
 	if (o2v_cache_has_blob(p->c, d->digest, (int64_t)d->size))
 		return o2v_cache_read_blob(p->c, d->digest, max, ret, ret_len, err);
 	if (!p->net)
-		return o2v_error_set(err, -ENOENT, "blob %s of '%s' is not in the cache",
-				     d->digest, p->ref->normalized);
+		return o2v_error_set(err, -ENOENT, "blob %s of '%s' is not in the cache", d->digest,
+				     p->ref->normalized);
 	o2v_xfer_init(&x);
 	x.registry_auth = true;
 	x.body_max = d->size;
@@ -460,8 +462,8 @@ static int check_config_platform(struct puller *p, struct o2v_image *img, bool f
 	char hs[O2V_PLATFORM_STR_MAX], ws[O2V_PLATFORM_STR_MAX], msg[512];
 
 	if (!img->config.os || !img->config.architecture ||
-	    o2v_platform_set(&have, img->config.os, img->config.architecture,
-			     img->config.variant) < 0)
+	    o2v_platform_set(&have, img->config.os, img->config.architecture, img->config.variant) <
+		0)
 		return 0;
 	if (o2v_platform_match(&p->want, &have) >= 0)
 		return 0;
@@ -544,7 +546,7 @@ static int fetch_layers(struct puller *p, const struct o2v_manifest *m, struct o
 			r = o2v_error_set(err, -ENOMEM, "fetch layers");
 			goto out;
 		}
-		j->x.sink = (struct o2v_sink){ job_write, job_reset, job_offset, j };
+		j->x.sink = (struct o2v_sink){job_write, job_reset, job_offset, j};
 	}
 	if (!n)
 		goto out;
@@ -580,7 +582,7 @@ out:
 static int load_entry(struct puller *p, const struct o2v_cache_entry *e, bool need_layers,
 		      struct o2v_image **ret, struct o2v_error *err)
 {
-	struct resolved res = { 0 };
+	struct resolved res = {0};
 	_cleanup_free_ char *body = NULL;
 	size_t len;
 	int r;
@@ -641,7 +643,8 @@ static int setup(struct puller *p, struct o2v_cache *c, const struct o2v_ref *re
 
 static bool entry_fits(const struct puller *p, const struct o2v_cache_entry *e)
 {
-	return !e->has_platform || !p->want_explicit || o2v_platform_match(&p->want, &e->platform) >= 0;
+	return !e->has_platform || !p->want_explicit ||
+	       o2v_platform_match(&p->want, &e->platform) >= 0;
 }
 
 static int not_cached(const struct o2v_ref *ref, struct o2v_error *err)
@@ -687,8 +690,8 @@ static int resolve_remote(struct puller *p, bool layers, struct o2v_image **ret,
 {
 	const struct o2v_ref *ref = p->ref;
 	enum o2v_pull_policy policy = p->opts ? p->opts->policy : O2V_PULL_MISSING;
-	struct o2v_cache_entry e = { 0 };
-	struct resolved res = { 0 };
+	struct o2v_cache_entry e = {0};
+	struct resolved res = {0};
 	char digest[O2V_DIGEST_MAX] = "", ct[O2V_MEDIA_TYPE_MAX] = "";
 	char *body = NULL;
 	size_t len = 0;
@@ -754,10 +757,10 @@ static int resolve_remote(struct puller *p, bool layers, struct o2v_image **ret,
 		goto out;
 	if (!o2v_cache_has_blob(p->c, res.entry.digest, (int64_t)res.manifest_len) &&
 	    (r = o2v_stage_put(p->stage, res.entry.digest, res.manifest, res.manifest_len, err)) <
-		    0)
+		0)
 		goto out;
-	bool config_cached = o2v_cache_has_blob(p->c, res.m.config.digest,
-						(int64_t)res.m.config.size);
+	bool config_cached =
+	    o2v_cache_has_blob(p->c, res.m.config.digest, (int64_t)res.m.config.size);
 	r = fetch_small_blob(p, &res.m.config, O2V_CONFIG_MAX, &res.config, &res.config_len, err);
 	if (r < 0)
 		goto out;

@@ -18,9 +18,9 @@
 #include "local.h"
 #include "registry.h"
 
-#define REF_TEXT_MAX 4096
+#define REF_TEXT_MAX  4096
 #define REPO_NAME_MAX 255 /* distribution RepositoryNameTotalLengthMax */
-#define TAG_MAX 128
+#define TAG_MAX	      128
 
 static bool is_alnum_lower(char c)
 {
@@ -165,11 +165,9 @@ void o2v_ref_release(struct o2v_ref *ref)
 	memset(ref, 0, sizeof(*ref));
 }
 
-static int parse_docker(const char *text, const char *s, struct o2v_ref *ret,
-			struct o2v_error *err)
+static int parse_docker(const char *text, const char *s, struct o2v_ref *ret, struct o2v_error *err)
 {
-	_cleanup_free_ char *name = NULL, *domain = NULL, *path = NULL, *tag = NULL,
-			    *digest = NULL;
+	_cleanup_free_ char *name = NULL, *domain = NULL, *path = NULL, *tag = NULL, *digest = NULL;
 	const char *at = strchr(s, '@');
 	size_t name_len;
 
@@ -208,8 +206,8 @@ static int parse_docker(const char *text, const char *s, struct o2v_ref *ret,
 	if (!name[0])
 		return bad(err, text, "empty repository name%s", "");
 	if (!strchr(name, '/') && is_hex64(name))
-		return bad(err, text, "'%s': cannot use a 64-character hexadecimal string as a name",
-			   name);
+		return bad(err, text,
+			   "'%s': cannot use a 64-character hexadecimal string as a name", name);
 
 	char *first_slash = strchr(name, '/');
 	if (first_slash && looks_like_domain(name, (size_t)(first_slash - name))) {
@@ -245,7 +243,8 @@ static int parse_docker(const char *text, const char *s, struct o2v_ref *ret,
 			return -ENOMEM;
 		for (size_t i = 0; i < n; i++)
 			if (isupper((unsigned char)comp[i]))
-				return bad(err, text, "repository name '%s' must be lowercase", path);
+				return bad(err, text, "repository name '%s' must be lowercase",
+					   path);
 		if (!valid_path_component(c, n))
 			return bad(err, text,
 				   n ? "invalid path component '%s': use lowercase letters, digits "

@@ -32,19 +32,19 @@ void o2v_ref_release(struct o2v_ref *ref);
 
 /* One layer of a resolved image, in application order. */
 struct o2v_layer {
-	char digest[O2V_DIGEST_MAX];	/* compressed blob digest (verified, in the cache) */
-	char diff_id[O2V_DIGEST_MAX];	/* digest of the uncompressed tar, from the config */
+	char digest[O2V_DIGEST_MAX];  /* compressed blob digest (verified, in the cache) */
+	char diff_id[O2V_DIGEST_MAX]; /* digest of the uncompressed tar, from the config */
 	char media_type[128];
 	uint64_t size;
 };
 
 /* The parts of the image config that running it needs (Docker semantics). */
 struct o2v_image_config {
-	char **entrypoint; /* NULL = unset */
-	char **cmd;	   /* NULL = unset */
-	char **env;	   /* "K=V" */
-	char *working_dir; /* NULL = unset */
-	char *user;	   /* NULL = unset */
+	char **entrypoint;    /* NULL = unset */
+	char **cmd;	      /* NULL = unset */
+	char **env;	      /* "K=V" */
+	char *working_dir;    /* NULL = unset */
+	char *user;	      /* NULL = unset */
 	char **exposed_ports; /* "6379/tcp" */
 	char *stop_signal;    /* NULL = unset */
 	char *os, *architecture, *variant;
@@ -54,12 +54,13 @@ struct o2v_image_config {
 struct o2v_image {
 	char manifest_digest[O2V_DIGEST_MAX];
 	char config_digest[O2V_DIGEST_MAX];
-	char *reference;	/* normalised reference it was resolved from */
-	char *config_json;	/* raw config blob (NUL-terminated) */
+	char *reference;   /* normalised reference it was resolved from */
+	char *config_json; /* raw config blob (NUL-terminated) */
 	struct o2v_image_config config;
 	struct o2v_layer *layers;
 	size_t n_layers;
-	char resolved_digest[O2V_DIGEST_MAX]; /* what the tag pointed to (an index), else = manifest */
+	char resolved_digest[O2V_DIGEST_MAX]; /* what the tag pointed to (an index), else = manifest
+					       */
 	uint64_t downloaded;		      /* bytes fetched by this pull (0: all cached) */
 	bool up_to_date;		      /* the cached tag was current: nothing changed */
 };
@@ -79,11 +80,11 @@ int o2v_cache_open_default(struct o2v_cache **ret, struct o2v_error *err);
 
 /* One tagged image of the cache, for `oci2vm images`. */
 struct o2v_image_info {
-	char *name;		      /* normalised reference (ref.name annotation) */
-	char digest[O2V_DIGEST_MAX];  /* manifest digest */
-	uint64_t size;		      /* manifest + config + layers as stored (compressed) */
-	char platform[96];	      /* "linux/amd64", "" when unknown */
-	bool complete;		      /* every blob is present */
+	char *name;		     /* normalised reference (ref.name annotation) */
+	char digest[O2V_DIGEST_MAX]; /* manifest digest */
+	uint64_t size;		     /* manifest + config + layers as stored (compressed) */
+	char platform[96];	     /* "linux/amd64", "" when unknown */
+	bool complete;		     /* every blob is present */
 };
 
 /* All named entries of index.json, in index order. */
@@ -108,16 +109,16 @@ int o2v_cache_prune(struct o2v_cache *c, struct o2v_prune_stats *ret, struct o2v
 
 /* Progress events for the CLI to render. */
 enum o2v_progress_kind {
-	O2V_PROGRESS_RESOLVED,	/* manifest resolved; digest + total set */
-	O2V_PROGRESS_LAYER,	/* bytes of one blob advanced */
-	O2V_PROGRESS_LAYER_DONE,/* one blob verified and stored (or already cached) */
-	O2V_PROGRESS_RETRY,	/* a request is retried; message set */
-	O2V_PROGRESS_WARNING,	/* registry Warning header etc.; message set */
+	O2V_PROGRESS_RESOLVED,	 /* manifest resolved; digest + total set */
+	O2V_PROGRESS_LAYER,	 /* bytes of one blob advanced */
+	O2V_PROGRESS_LAYER_DONE, /* one blob verified and stored (or already cached) */
+	O2V_PROGRESS_RETRY,	 /* a request is retried; message set */
+	O2V_PROGRESS_WARNING,	 /* registry Warning header etc.; message set */
 };
 
 struct o2v_progress {
 	enum o2v_progress_kind kind;
-	const char *digest;  /* the blob (or manifest) concerned */
+	const char *digest;   /* the blob (or manifest) concerned */
 	uint64_t done, total; /* bytes of this blob */
 	const char *message;
 };
@@ -125,7 +126,7 @@ struct o2v_progress {
 enum o2v_pull_policy { O2V_PULL_MISSING, O2V_PULL_ALWAYS, O2V_PULL_NEVER };
 
 struct o2v_pull_opts {
-	const char *platform;	/* "os/arch[/variant]" or NULL for the host */
+	const char *platform; /* "os/arch[/variant]" or NULL for the host */
 	enum o2v_pull_policy policy;
 	const char *const *insecure_registries; /* NULL-terminated; loopback is always allowed */
 	void (*progress)(const struct o2v_progress *p, void *userdata);

@@ -36,7 +36,8 @@ static void test_challenges(void)
 	TAP_IS_STR(c[0].scheme, "bearer", "scheme lower-cased");
 	TAP_IS_STR(c[0].realm, "https://auth.docker.io/token", "realm");
 	TAP_IS_STR(c[0].service, "registry.docker.io", "service");
-	TAP_IS_STR(c[0].scope, "repository:samalba/my-app:pull,push", "scope with a comma inside quotes");
+	TAP_IS_STR(c[0].scope, "repository:samalba/my-app:pull,push",
+		   "scope with a comma inside quotes");
 	release(c, n);
 
 	n = parse("bearer REALM=https://r.example/t , Service = svc", c, 8, &rc);
@@ -51,8 +52,8 @@ static void test_challenges(void)
 	TAP_IS_STR(c[0].error, "insufficient_scope", "error parameter");
 	release(c, n);
 
-	n = parse("Basic realm=\"Registry Realm\", Bearer realm=\"https://x/t\",service=\"s\"", c, 8,
-		  &rc);
+	n = parse("Basic realm=\"Registry Realm\", Bearer realm=\"https://x/t\",service=\"s\"", c,
+		  8, &rc);
 	TAP_IS_INT(n, 2, "two challenges in one header");
 	TAP_IS_STR(c[0].scheme, "basic", "first is basic");
 	TAP_IS_STR(c[0].realm, "Registry Realm", "quoted realm with a space");
@@ -78,8 +79,9 @@ static void test_challenges(void)
 	release(c, n);
 
 	/* fuzz-ish: every prefix of a realistic header parses or fails cleanly */
-	const char *h = "Bearer realm=\"https://a/t?x=1\",service=\"s v\",scope=\"repository:r:5000/"
-			"a:pull\", Basic realm=\"q\\\"\"";
+	const char *h =
+	    "Bearer realm=\"https://a/t?x=1\",service=\"s v\",scope=\"repository:r:5000/"
+	    "a:pull\", Basic realm=\"q\\\"\"";
 	int bad = 0;
 	for (size_t len = 0; len <= strlen(h); len++) {
 		char buf[256];
@@ -100,7 +102,7 @@ static void test_tokens(void)
 {
 	struct o2v_token t;
 	time_t now = 1000000;
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 
 	TAP_IS_INT(o2v_token_parse("{\"token\":\"abc\"}", 15, now, &t, &err), 0, "token only");
 	TAP_IS_STR(t.token, "abc", "token value");
@@ -133,13 +135,13 @@ static void test_tokens(void)
 
 static void test_realm(void)
 {
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 
-	TAP_IS_INT(o2v_realm_check("https://auth.docker.io/token", "registry-1.docker.io", false,
-				   &err),
-		   0, "https realm on another host");
-	TAP_IS_INT(o2v_realm_check("http://auth.example/token", "reg.example", false, &err), -EPROTO,
-		   "http realm for an https registry refused");
+	TAP_IS_INT(
+	    o2v_realm_check("https://auth.docker.io/token", "registry-1.docker.io", false, &err), 0,
+	    "https realm on another host");
+	TAP_IS_INT(o2v_realm_check("http://auth.example/token", "reg.example", false, &err),
+		   -EPROTO, "http realm for an https registry refused");
 	TAP_IS_INT(o2v_realm_check("https://169.254.169.254/latest", "reg.example", false, &err),
 		   -EPROTO, "link-local (metadata service) realm refused");
 	TAP_IS_INT(o2v_realm_check("https://127.0.0.1:9999/t", "reg.example", false, &err), -EPROTO,

@@ -47,8 +47,7 @@ static void entry_for(struct o2v_cache_entry *e, const struct img *im, const cha
 	e->size = strlen(im->manifest);
 }
 
-static int store(struct o2v_cache *c, const struct img *im, const char *name,
-		 struct o2v_error *err)
+static int store(struct o2v_cache *c, const struct img *im, const char *name, struct o2v_error *err)
 {
 	struct o2v_stage *s;
 	struct o2v_cache_entry e;
@@ -83,7 +82,7 @@ static int count_files(const char *dir)
 int main(void)
 {
 	char root[] = "/tmp/o2v-cache-test-XXXXXX";
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 	struct o2v_cache *c;
 	struct img a, b;
 	char blobs[128], tmp[128];
@@ -138,7 +137,8 @@ int main(void)
 	TAP_IS_INT(o2v_stage_open(c, &s, &err), 0, "stage");
 	struct o2v_cache_entry eb;
 	entry_for(&eb, &b, "example.com/b:1");
-	TAP_IS_INT(o2v_stage_put(s, b.dm, b.manifest, strlen(b.manifest), &err), 0, "stage manifest");
+	TAP_IS_INT(o2v_stage_put(s, b.dm, b.manifest, strlen(b.manifest), &err), 0,
+		   "stage manifest");
 	TAP_IS_INT(o2v_stage_commit(s, &eb, &err), -EAGAIN, "commit without the layer fails");
 	o2v_stage_free(s);
 	TAP_IS_INT(count_files(blobs), 3, "and leaves the cache as it was");
@@ -166,12 +166,14 @@ int main(void)
 	size_t n;
 	TAP_IS_INT(o2v_cache_list(c, &v, &n, &err), 0, "list");
 	TAP_IS_INT(n, 2, "two tags, no duplicate entries");
-	TAP_OK(n == 2 && v[0].complete && !strcmp(v[1].platform, "linux/amd64"), "complete, platform");
-	TAP_IS_INT(n == 2 ? v[0].size : 0, strlen(a.manifest) + strlen(a.config) + 7, "size sums blobs");
+	TAP_OK(n == 2 && v[0].complete && !strcmp(v[1].platform, "linux/amd64"),
+	       "complete, platform");
+	TAP_IS_INT(n == 2 ? v[0].size : 0, strlen(a.manifest) + strlen(a.config) + 7,
+		   "size sums blobs");
 	o2v_image_info_free(v, n);
 
 	/* load without network */
-	struct o2v_ref ref = { 0 };
+	struct o2v_ref ref = {0};
 	struct o2v_image *img = NULL;
 	ref.transport = strdup("docker");
 	ref.normalized = strdup("example.com/a:1");
@@ -180,7 +182,7 @@ int main(void)
 	ref.tag = strdup("1");
 	TAP_IS_INT(o2v_image_load(c, &ref, &img, &err), 0, "image_load");
 	TAP_OK(img && img->n_layers == 1 && !strcmp(img->layers[0].digest, a.dl) &&
-		       !strcmp(img->config.cmd[0], "sh"),
+		   !strcmp(img->config.cmd[0], "sh"),
 	       "loaded image has its layer and config");
 	o2v_image_free(img);
 

@@ -8,19 +8,20 @@
 #include "../../registry/manifest.h"
 #include "tap.h"
 
-#define DG(c) "sha256:" c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c \
-	c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
+#define DG(c)                                                                                      \
+	"sha256:" c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c  \
+	    c c c c c c c c c c c c c c c c c c c c c c c c
 #define DA DG("a")
 #define DB DG("b")
 #define DC DG("c")
 
 static const char *oci_manifest =
-	"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-	"\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" DA
-	"\",\"size\":10},"
-	"\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" DB
-	"\",\"size\":20},{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+zstd\","
-	"\"digest\":\"" DC "\",\"size\":0}]}";
+    "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+    "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" DA
+    "\",\"size\":10},"
+    "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" DB
+    "\",\"size\":20},{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+zstd\","
+    "\"digest\":\"" DC "\",\"size\":0}]}";
 
 static int parse(const char *body, const char *ct, struct o2v_manifest *m, struct o2v_error *e)
 {
@@ -30,7 +31,7 @@ static int parse(const char *body, const char *ct, struct o2v_manifest *m, struc
 static void test_image(void)
 {
 	struct o2v_manifest m;
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 
 	TAP_IS_INT(parse(oci_manifest, O2V_MT_OCI_MANIFEST, &m, &err), 0, "OCI manifest parses");
 	TAP_IS_INT(m.kind, O2V_MANIFEST_IMAGE, "kind image");
@@ -62,40 +63,39 @@ static void test_image(void)
 static void test_refusals(void)
 {
 	struct o2v_manifest m;
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 	static const struct {
 		const char *body, *ct, *why;
 		int code;
 	} cases[] = {
-		{ "{\"schemaVersion\":1,\"name\":\"x\",\"fsLayers\":[]}", NULL, "schema 1 body",
-		  -ENOTSUP },
-		{ "{}", "application/vnd.docker.distribution.manifest.v1+prettyjws", "schema 1 type",
-		  -ENOTSUP },
-		{ "{\"schemaVersion\":2,\"manifests\":[],\"layers\":[]}", NULL,
-		  "manifests + layers (item 12)", -EBADMSG },
-		{ "{\"schemaVersion\":2,\"manifests\":[],\"config\":{}}", O2V_MT_OCI_INDEX,
-		  "manifests + config", -EBADMSG },
-		{ "{\"schemaVersion\":2,\"mediaType\":\"" O2V_MT_OCI_MANIFEST "\",\"layers\":[]}",
-		  NULL, "no config", -EBADMSG },
-		{ "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"sha256:abc\","
-		  "\"size\":1},\"layers\":[]}",
-		  O2V_MT_OCI_MANIFEST, "short digest", -EBADMSG },
-		{ "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"sha256:../../"
-		  "etc/passwd\",\"size\":1},\"layers\":[]}",
-		  O2V_MT_OCI_MANIFEST, "path traversal digest (CVE-2024-3727)", -EBADMSG },
-		{ "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"" DA
-		  "\",\"size\":-1},\"layers\":[]}",
-		  O2V_MT_OCI_MANIFEST, "negative size", -EBADMSG },
-		{ "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"" DA
-		  "\",\"size\":\"1\"},\"layers\":[]}",
-		  O2V_MT_OCI_MANIFEST, "string size", -EBADMSG },
-		{ "{\"schemaVersion\":2,\"mediaType\":\"text/html\"}", NULL, "unknown type",
-		  -EBADMSG },
-		{ "{\"schemaVersion\":3}", NULL, "schemaVersion 3", -EBADMSG },
-		{ "[]", NULL, "array", -EBADMSG },
-		{ "{\"schemaVersion\":2", NULL, "truncated JSON", -EBADMSG },
-		{ "{\"schemaVersion\":2,\"manifests\":[]} x", NULL, "trailing garbage", -EBADMSG },
-		{ "", NULL, "empty", -EBADMSG },
+	    {"{\"schemaVersion\":1,\"name\":\"x\",\"fsLayers\":[]}", NULL, "schema 1 body",
+	     -ENOTSUP},
+	    {"{}", "application/vnd.docker.distribution.manifest.v1+prettyjws", "schema 1 type",
+	     -ENOTSUP},
+	    {"{\"schemaVersion\":2,\"manifests\":[],\"layers\":[]}", NULL,
+	     "manifests + layers (item 12)", -EBADMSG},
+	    {"{\"schemaVersion\":2,\"manifests\":[],\"config\":{}}", O2V_MT_OCI_INDEX,
+	     "manifests + config", -EBADMSG},
+	    {"{\"schemaVersion\":2,\"mediaType\":\"" O2V_MT_OCI_MANIFEST "\",\"layers\":[]}", NULL,
+	     "no config", -EBADMSG},
+	    {"{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"sha256:abc\","
+	     "\"size\":1},\"layers\":[]}",
+	     O2V_MT_OCI_MANIFEST, "short digest", -EBADMSG},
+	    {"{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"sha256:../../"
+	     "etc/passwd\",\"size\":1},\"layers\":[]}",
+	     O2V_MT_OCI_MANIFEST, "path traversal digest (CVE-2024-3727)", -EBADMSG},
+	    {"{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"" DA
+	     "\",\"size\":-1},\"layers\":[]}",
+	     O2V_MT_OCI_MANIFEST, "negative size", -EBADMSG},
+	    {"{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"" DA
+	     "\",\"size\":\"1\"},\"layers\":[]}",
+	     O2V_MT_OCI_MANIFEST, "string size", -EBADMSG},
+	    {"{\"schemaVersion\":2,\"mediaType\":\"text/html\"}", NULL, "unknown type", -EBADMSG},
+	    {"{\"schemaVersion\":3}", NULL, "schemaVersion 3", -EBADMSG},
+	    {"[]", NULL, "array", -EBADMSG},
+	    {"{\"schemaVersion\":2", NULL, "truncated JSON", -EBADMSG},
+	    {"{\"schemaVersion\":2,\"manifests\":[]} x", NULL, "trailing garbage", -EBADMSG},
+	    {"", NULL, "empty", -EBADMSG},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -105,7 +105,7 @@ static void test_refusals(void)
 			o2v_manifest_release(&m);
 	}
 	TAP_OK(parse("{\"schemaVersion\":1}", NULL, &m, &err) < 0 &&
-		       strstr(err.msg, "schema 1") != NULL,
+		   strstr(err.msg, "schema 1") != NULL,
 	       "schema 1 message is clear");
 
 	char *big = malloc(O2V_MANIFEST_MAX + 2);
@@ -129,25 +129,25 @@ static void test_refusals(void)
 }
 
 static const char *index_json =
-	"{\"schemaVersion\":2,\"mediaType\":\"" O2V_MT_OCI_INDEX "\",\"manifests\":["
-	"{\"mediaType\":\"application/vnd.oci.descriptor.v1+json\",\"digest\":\"" DA
-	"\",\"size\":1,\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}},"
-	"{\"mediaType\":\"" O2V_MT_OCI_MANIFEST "\",\"digest\":\"" DB "\",\"size\":2,"
-	"\"platform\":{\"os\":\"unknown\",\"architecture\":\"unknown\"}},"
-	"{\"mediaType\":\"" O2V_MT_OCI_MANIFEST "\",\"digest\":\"" DC "\",\"size\":3,"
-	"\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\",\"variant\":\"v8\"}},"
-	"{\"mediaType\":\"" O2V_MT_OCI_MANIFEST "\",\"digest\":\"" DA "\",\"size\":4,"
-	"\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}},"
-	"{\"mediaType\":\"" O2V_MT_OCI_MANIFEST "\",\"digest\":\"" DB "\",\"size\":5,"
-	"\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}},"
-	"{\"mediaType\":\"" O2V_MT_OCI_MANIFEST "\",\"digest\":\"" DB "\",\"size\":6,"
-	"\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v6\"}}]}";
+    "{\"schemaVersion\":2,\"mediaType\":\"" O2V_MT_OCI_INDEX "\",\"manifests\":["
+    "{\"mediaType\":\"application/vnd.oci.descriptor.v1+json\",\"digest\":\"" DA
+    "\",\"size\":1,\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}},"
+    "{\"mediaType\":\"" O2V_MT_OCI_MANIFEST "\",\"digest\":\"" DB "\",\"size\":2,"
+    "\"platform\":{\"os\":\"unknown\",\"architecture\":\"unknown\"}},"
+    "{\"mediaType\":\"" O2V_MT_OCI_MANIFEST "\",\"digest\":\"" DC "\",\"size\":3,"
+    "\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\",\"variant\":\"v8\"}},"
+    "{\"mediaType\":\"" O2V_MT_OCI_MANIFEST "\",\"digest\":\"" DA "\",\"size\":4,"
+    "\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}},"
+    "{\"mediaType\":\"" O2V_MT_OCI_MANIFEST "\",\"digest\":\"" DB "\",\"size\":5,"
+    "\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}},"
+    "{\"mediaType\":\"" O2V_MT_OCI_MANIFEST "\",\"digest\":\"" DB "\",\"size\":6,"
+    "\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v6\"}}]}";
 
 static void test_index(void)
 {
 	struct o2v_manifest m;
 	struct o2v_platform want;
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 
 	TAP_IS_INT(parse(index_json, O2V_MT_OCI_INDEX, &m, &err), 0, "index parses");
 	TAP_IS_INT(m.kind, O2V_MANIFEST_INDEX, "kind index");
@@ -162,8 +162,8 @@ static void test_index(void)
 	o2v_platform_parse("linux/s390x", &want, NULL);
 	TAP_IS_INT(o2v_manifest_choose(&m, &want, "x", &err), -ENOENT, "no match");
 	TAP_OK(strstr(err.msg, "linux/s390x") && strstr(err.msg, "linux/amd64") &&
-		       strstr(err.msg, "linux/arm64/v8") && strstr(err.msg, "linux/arm/v6") &&
-		       !strstr(err.msg, "unknown"),
+		   strstr(err.msg, "linux/arm64/v8") && strstr(err.msg, "linux/arm/v6") &&
+		   !strstr(err.msg, "unknown"),
 	       "the error lists the available platforms, not the attestation");
 	printf("# %s\n", err.msg);
 	o2v_manifest_release(&m);
@@ -178,7 +178,7 @@ static void test_config(void)
 			  "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" DA "\",\"" DB "\"]}}";
 	struct o2v_image_config c;
 	char **diff = NULL;
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 
 	TAP_IS_INT(o2v_image_config_parse(cfg, strlen(cfg), &c, &diff, &err), 0, "config parses");
 	TAP_IS_STR(c.entrypoint ? c.entrypoint[1] : NULL, "x", "Entrypoint");
@@ -202,7 +202,8 @@ static void test_config(void)
 	bad = "{\"config\":{}}";
 	TAP_IS_INT(o2v_image_config_parse(bad, strlen(bad), &c, &diff, &err), -EBADMSG,
 		   "no rootfs refused");
-	TAP_OK(o2v_media_type_is_layer("application/vnd.oci.image.layer.v1.tar+zstd"), "zstd layer");
+	TAP_OK(o2v_media_type_is_layer("application/vnd.oci.image.layer.v1.tar+zstd"),
+	       "zstd layer");
 	TAP_OK(!o2v_media_type_is_layer("application/vnd.in-toto+json"), "in-toto is no layer");
 	TAP_OK(!o2v_media_type_is_layer("application/vnd.oci.image.layer.v1.tar+gzip+encrypted"),
 	       "encrypted layers refused (item 26)");

@@ -54,8 +54,9 @@ int main(void)
 	TAP_IS_INT(match("linux/amd64", "linux/amd64/v3"), -1, "amd64 (v1) cannot run v3");
 
 	struct o2v_platform p;
-	struct o2v_error err = { 0 };
-	TAP_IS_INT(o2v_platform_parse("linux/amd64/v2/x", &p, &err), -EINVAL, "four fields refused");
+	struct o2v_error err = {0};
+	TAP_IS_INT(o2v_platform_parse("linux/amd64/v2/x", &p, &err), -EINVAL,
+		   "four fields refused");
 	TAP_OK(strstr(err.msg, "linux/amd64/v2/x") != NULL, "message quotes the input");
 	TAP_IS_INT(o2v_platform_parse("linux//amd64", &p, &err), -EINVAL, "empty field refused");
 	TAP_IS_INT(o2v_platform_parse("", &p, &err), -EINVAL, "empty refused");

@@ -15,41 +15,40 @@ struct good {
 };
 
 static const struct good goods[] = {
-	{ "ubuntu", "docker.io", "registry-1.docker.io", "library/ubuntu", "latest", NULL,
-	  "docker.io/library/ubuntu:latest" },
-	{ "ubuntu:22.04", "docker.io", "registry-1.docker.io", "library/ubuntu", "22.04", NULL,
-	  "docker.io/library/ubuntu:22.04" },
-	{ "docker.io/ubuntu", "docker.io", "registry-1.docker.io", "library/ubuntu", "latest", NULL,
-	  "docker.io/library/ubuntu:latest" },
-	{ "index.docker.io/ubuntu", "docker.io", "registry-1.docker.io", "library/ubuntu", "latest",
-	  NULL, "docker.io/library/ubuntu:latest" },
-	{ "myuser/app", "docker.io", "registry-1.docker.io", "myuser/app", "latest", NULL,
-	  "docker.io/myuser/app:latest" },
-	{ "docker/docker", "docker.io", "registry-1.docker.io", "docker/docker", "latest", NULL,
-	  "docker.io/docker/docker:latest" },
-	{ "localhost/app", "localhost", "localhost", "app", "latest", NULL, "localhost/app:latest" },
-	{ "localhost:5000/app", "localhost:5000", "localhost:5000", "app", "latest", NULL,
-	  "localhost:5000/app:latest" },
-	{ "127.0.0.1:5000/app:v1", "127.0.0.1:5000", "127.0.0.1:5000", "app", "v1", NULL,
-	  "127.0.0.1:5000/app:v1" },
-	{ "[::1]:5000/app", "[::1]:5000", "[::1]:5000", "app", "latest", NULL,
-	  "[::1]:5000/app:latest" },
-	{ "[fc00::1]:5000/docker", "[fc00::1]:5000", "[fc00::1]:5000", "docker", "latest", NULL,
-	  "[fc00::1]:5000/docker:latest" },
-	{ "192.168.0.1:8/debian", "192.168.0.1:8", "192.168.0.1:8", "debian", "latest", NULL,
-	  "192.168.0.1:8/debian:latest" },
-	{ "Docker/docker", "Docker", "Docker", "docker", "latest", NULL, "Docker/docker:latest" },
-	{ "registry-1.docker.io/ubuntu", "registry-1.docker.io", "registry-1.docker.io", "ubuntu",
-	  "latest", NULL, "registry-1.docker.io/ubuntu:latest" },
-	{ "example.com/a/b/c__d-e.f:tag_1.-x", "example.com", "example.com", "a/b/c__d-e.f",
-	  "tag_1.-x", NULL, "example.com/a/b/c__d-e.f:tag_1.-x" },
-	{ "app@" D64, "docker.io", "registry-1.docker.io", "library/app", NULL, D64,
-	  "docker.io/library/app@" D64 },
-	{ "app:1.0@" D64, "docker.io", "registry-1.docker.io", "library/app", NULL, D64,
-	  "docker.io/library/app@" D64 },
-	{ "docker://quay.io/x/y:z", "quay.io", "quay.io", "x/y", "z", NULL, "quay.io/x/y:z" },
-	{ "a--b/c", "docker.io", "registry-1.docker.io", "a--b/c", "latest", NULL,
-	  "docker.io/a--b/c:latest" },
+    {"ubuntu", "docker.io", "registry-1.docker.io", "library/ubuntu", "latest", NULL,
+     "docker.io/library/ubuntu:latest"},
+    {"ubuntu:22.04", "docker.io", "registry-1.docker.io", "library/ubuntu", "22.04", NULL,
+     "docker.io/library/ubuntu:22.04"},
+    {"docker.io/ubuntu", "docker.io", "registry-1.docker.io", "library/ubuntu", "latest", NULL,
+     "docker.io/library/ubuntu:latest"},
+    {"index.docker.io/ubuntu", "docker.io", "registry-1.docker.io", "library/ubuntu", "latest",
+     NULL, "docker.io/library/ubuntu:latest"},
+    {"myuser/app", "docker.io", "registry-1.docker.io", "myuser/app", "latest", NULL,
+     "docker.io/myuser/app:latest"},
+    {"docker/docker", "docker.io", "registry-1.docker.io", "docker/docker", "latest", NULL,
+     "docker.io/docker/docker:latest"},
+    {"localhost/app", "localhost", "localhost", "app", "latest", NULL, "localhost/app:latest"},
+    {"localhost:5000/app", "localhost:5000", "localhost:5000", "app", "latest", NULL,
+     "localhost:5000/app:latest"},
+    {"127.0.0.1:5000/app:v1", "127.0.0.1:5000", "127.0.0.1:5000", "app", "v1", NULL,
+     "127.0.0.1:5000/app:v1"},
+    {"[::1]:5000/app", "[::1]:5000", "[::1]:5000", "app", "latest", NULL, "[::1]:5000/app:latest"},
+    {"[fc00::1]:5000/docker", "[fc00::1]:5000", "[fc00::1]:5000", "docker", "latest", NULL,
+     "[fc00::1]:5000/docker:latest"},
+    {"192.168.0.1:8/debian", "192.168.0.1:8", "192.168.0.1:8", "debian", "latest", NULL,
+     "192.168.0.1:8/debian:latest"},
+    {"Docker/docker", "Docker", "Docker", "docker", "latest", NULL, "Docker/docker:latest"},
+    {"registry-1.docker.io/ubuntu", "registry-1.docker.io", "registry-1.docker.io", "ubuntu",
+     "latest", NULL, "registry-1.docker.io/ubuntu:latest"},
+    {"example.com/a/b/c__d-e.f:tag_1.-x", "example.com", "example.com", "a/b/c__d-e.f", "tag_1.-x",
+     NULL, "example.com/a/b/c__d-e.f:tag_1.-x"},
+    {"app@" D64, "docker.io", "registry-1.docker.io", "library/app", NULL, D64,
+     "docker.io/library/app@" D64},
+    {"app:1.0@" D64, "docker.io", "registry-1.docker.io", "library/app", NULL, D64,
+     "docker.io/library/app@" D64},
+    {"docker://quay.io/x/y:z", "quay.io", "quay.io", "x/y", "z", NULL, "quay.io/x/y:z"},
+    {"a--b/c", "docker.io", "registry-1.docker.io", "a--b/c", "latest", NULL,
+     "docker.io/a--b/c:latest"},
 };
 
 struct bad {
@@ -57,32 +56,32 @@ struct bad {
 };
 
 static const struct bad bads[] = {
-	{ "", "''" },
-	{ "docker/Docker", "must be lowercase" },
-	{ "-docker", "-docker" },
-	{ "docker///docker", "empty path component" },
-	{ "[fc00::1]", "[fc00::1]" },
-	{ "fc00::1:5000/debian", "fc00::1:5000" },
-	{ "[fe80::1%eth0]:5000/debian", "[fe80::1%eth0]:5000" },
-	{ "dock..er/docker", "dock..er" },
-	{ "docker/", "empty path component" },
-	{ "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", "64-character" },
-	{ "app:", "invalid tag ''" },
-	{ "app:.x", "invalid tag '.x'" },
-	{ "app:-x", "invalid tag '-x'" },
-	{ "app@sha256:FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF", "lowercase" },
-	{ "app@sha256:abc", "sha256" },
-	{ "app@sha256:../../x", "sha256:../../x" },
-	{ "app@md5:d41d8cd98f00b204e9800998ecf8427e", "unsupported digest algorithm 'md5'" },
-	{ "app@", "digest" },
-	{ "a b", "whitespace" },
-	{ "app\x7f", "control" },
-	{ "example.com:/app", "example.com:" },
-	{ "example.com:50a/app", "example.com:50a" },
-	{ "-example.com/app", "-example.com" },
-	{ "UPPER", "must be lowercase" },
-	{ "a__-b", "a__-b" },
-	{ "a/.b", ".b" },
+    {"", "''"},
+    {"docker/Docker", "must be lowercase"},
+    {"-docker", "-docker"},
+    {"docker///docker", "empty path component"},
+    {"[fc00::1]", "[fc00::1]"},
+    {"fc00::1:5000/debian", "fc00::1:5000"},
+    {"[fe80::1%eth0]:5000/debian", "[fe80::1%eth0]:5000"},
+    {"dock..er/docker", "dock..er"},
+    {"docker/", "empty path component"},
+    {"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", "64-character"},
+    {"app:", "invalid tag ''"},
+    {"app:.x", "invalid tag '.x'"},
+    {"app:-x", "invalid tag '-x'"},
+    {"app@sha256:FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF", "lowercase"},
+    {"app@sha256:abc", "sha256"},
+    {"app@sha256:../../x", "sha256:../../x"},
+    {"app@md5:d41d8cd98f00b204e9800998ecf8427e", "unsupported digest algorithm 'md5'"},
+    {"app@", "digest"},
+    {"a b", "whitespace"},
+    {"app\x7f", "control"},
+    {"example.com:/app", "example.com:"},
+    {"example.com:50a/app", "example.com:50a"},
+    {"-example.com/app", "-example.com"},
+    {"UPPER", "must be lowercase"},
+    {"a__-b", "a__-b"},
+    {"a/.b", ".b"},
 };
 
 static void test_good(void)
@@ -90,7 +89,7 @@ static void test_good(void)
 	for (size_t i = 0; i < ARRAY_SIZE(goods); i++) {
 		const struct good *g = &goods[i];
 		struct o2v_ref r;
-		struct o2v_error err = { 0 };
+		struct o2v_error err = {0};
 		int rc = o2v_ref_parse(g->in, &r, &err);
 		if (!TAP_OK(rc == 0, "parse '%s'", g->in)) {
 			printf("# %s\n", err.msg);
@@ -111,7 +110,7 @@ static void test_bad(void)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(bads); i++) {
 		struct o2v_ref r;
-		struct o2v_error err = { 0 };
+		struct o2v_error err = {0};
 		int rc = o2v_ref_parse(bads[i].in, &r, &err);
 		TAP_IS_INT(rc, -EINVAL, "'%s' is refused with -EINVAL", bads[i].in);
 		if (!TAP_OK(strstr(err.msg, bads[i].mention) != NULL, "'%s': message quotes '%s'",
@@ -126,7 +125,7 @@ static void test_limits(void)
 {
 	char tag[300], path[400];
 	struct o2v_ref r;
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 
 	memset(tag, 0, sizeof(tag));
 	strcpy(tag, "app:");
@@ -163,7 +162,7 @@ static void test_fuzzish(void)
 				if (pos == len)
 					buf[pos + 1] = '\0';
 				struct o2v_ref r;
-				struct o2v_error err = { 0 };
+				struct o2v_error err = {0};
 				int rc = o2v_ref_parse(buf, &r, &err);
 				n++;
 				if (rc == 0) {
@@ -182,26 +181,29 @@ static void test_fuzzish(void)
 			}
 		}
 	}
-	TAP_IS_INT(crashes, 0, "%d mutated references: only 0 or -EINVAL, normalisation stable",
-		   n);
+	TAP_IS_INT(crashes, 0, "%d mutated references: only 0 or -EINVAL, normalisation stable", n);
 }
 
 static void test_digest(void)
 {
 	TAP_OK(o2v_digest_valid(D64), "valid sha256 digest");
-	TAP_OK(!o2v_digest_valid("sha256:" "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"),
-	       "uppercase hex refused");
+	TAP_OK(
+	    !o2v_digest_valid("sha256:"
+			      "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"),
+	    "uppercase hex refused");
 	TAP_OK(!o2v_digest_valid("sha256:../../../etc/passwd"), "path traversal refused");
 	TAP_OK(!o2v_digest_valid(D64 "f"), "65 hex digits refused");
-	TAP_OK(!o2v_digest_valid("sha256/" "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"),
-	       "missing colon refused");
+	TAP_OK(
+	    !o2v_digest_valid("sha256/"
+			      "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"),
+	    "missing colon refused");
 	char d[O2V_DIGEST_MAX];
 	TAP_IS_INT(o2v_digest_buf("", 0, NULL, d, NULL), 0, "hash the empty string");
 	TAP_IS_STR(d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
 		   "sha256 of nothing");
 	TAP_IS_INT(o2v_digest_buf("abc", 3, "sha512:x", d, NULL), 0, "sha512");
 	TAP_OK(!strncmp(d, "sha512:ddaf35a193617aba", 23), "sha512 of 'abc'");
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 	TAP_IS_INT(o2v_digest_verify("abc", 3, D64, "test", &err), -EBADMSG, "mismatch detected");
 	TAP_OK(strstr(err.msg, "digest mismatch") != NULL, "mismatch message");
 }
