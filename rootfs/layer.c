@@ -435,6 +435,10 @@ int o2v_layer_apply(struct o2v_tree *t, struct o2v_spool *sp, const struct o2v_l
 			if (c.outer_failed)
 				o2v_error_set(err, -EBADMSG, "%s", c.outer_msg);
 			o2v_error_prefix(err, "layer %s: entry '%.200s'", name, pathname);
+			/* bad layer content is untrusted data failing checks, not a usage error */
+			if (err && err->code == -EINVAL)
+				err->code = -EBADMSG;
+			r = err ? err->code : -EBADMSG;
 			goto out;
 		}
 	}
