@@ -25,17 +25,18 @@
 #define EXPORT_COPY_BUF (1024 * 1024)
 
 const char cmd_export_usage[] =
-	"usage: oci2vm export [OPTIONS] REF OUTPUT\n\n"
-	"Write REF as a bootable initramfs (cpio, cpio.gz) or an ext4 root disk. The\n"
-	"format comes from OUTPUT's extension (.cpio, .cpio.gz, .ext4, .img) or --format;\n"
-	"OUTPUT '-' writes to stdout (then --format is required). Boot an exported\n"
-	"initramfs with:\n"
-	"  qemu-system-x86_64 -M microvm -nodefaults -no-user-config -nographic -no-reboot \\\n"
-	"    -kernel vmlinux -initrd image.cpio.gz -append 'console=hvc0 reboot=t panic=-1' \\\n"
-	"    -device virtio-serial-device -chardev stdio,id=con \\\n"
-	"    -device virtconsole,chardev=con\n\n"
-	"  --format ext4|cpio|cpio.gz     output format\n"
-	"  --size SIZE                    ext4 size (e.g. 2G); default: content + headroom\n" O2V_PULL_USAGE;
+    "usage: oci2vm export [OPTIONS] REF OUTPUT\n\n"
+    "Write REF as a bootable initramfs (cpio, cpio.gz) or an ext4 root disk. The\n"
+    "format comes from OUTPUT's extension (.cpio, .cpio.gz, .ext4, .img) or --format;\n"
+    "OUTPUT '-' writes to stdout (then --format is required). Boot an exported\n"
+    "initramfs with:\n"
+    "  qemu-system-x86_64 -M microvm -nodefaults -no-user-config -nographic -no-reboot \\\n"
+    "    -kernel vmlinux -initrd image.cpio.gz -append 'console=hvc0 reboot=t panic=-1' \\\n"
+    "    -device virtio-serial-device -chardev stdio,id=con \\\n"
+    "    -device virtconsole,chardev=con\n\n"
+    "  --format ext4|cpio|cpio.gz     output format\n"
+    "  --size SIZE                    ext4 size (e.g. 2G); default: content + "
+    "headroom\n" O2V_PULL_USAGE;
 
 enum { OPT_FORMAT = 0x2000, OPT_SIZE };
 
@@ -50,10 +51,26 @@ static int parse_size(const char *s, uint64_t *ret)
 	if (errno || end == s)
 		return -EINVAL;
 	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
 	}
 	if (*end == 'i' && shift)
 		end++;
@@ -132,7 +149,7 @@ static int export_image(struct o2v_cache *cache, const struct o2v_image *img,
 			struct o2v_error *err)
 {
 	struct o2v_layer_src *layers = calloc(img->n_layers + 1, sizeof(*layers));
-	struct o2v_build_opts opts = { .format = fmt, .size = size, .seed = img->manifest_digest };
+	struct o2v_build_opts opts = {.format = fmt, .size = size, .seed = img->manifest_digest};
 	_cleanup_free_ char *init = NULL, *busybox = NULL, *rc = NULL, *built = NULL;
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
 	int r;
@@ -148,10 +165,10 @@ static int export_image(struct o2v_cache *cache, const struct o2v_image *img,
 		r = default_runconfig(img, fmt, &rc, err);
 	for (size_t i = 0; r == 0 && i < img->n_layers; i++) {
 		const struct o2v_layer *l = &img->layers[i];
-		layers[i] = (struct o2v_layer_src){ .path = o2v_cache_blob_path(cache, l->digest),
-						    .media_type = l->media_type,
-						    .digest = l->digest,
-						    .diff_id = l->diff_id[0] ? l->diff_id : NULL };
+		layers[i] = (struct o2v_layer_src){.path = o2v_cache_blob_path(cache, l->digest),
+						   .media_type = l->media_type,
+						   .digest = l->digest,
+						   .diff_id = l->diff_id[0] ? l->diff_id : NULL};
 		if (!layers[i].path)
 			r = o2v_error_set(err, -ENOENT, "layer %s is not in the cache", l->digest);
 	}
@@ -184,13 +201,13 @@ static int export_image(struct o2v_cache *cache, const struct o2v_image *img,
 
 int cmd_export(int argc, char **argv)
 {
-	static const struct option longopts[] = { { "format", required_argument, NULL, OPT_FORMAT },
-						   { "size", required_argument, NULL, OPT_SIZE },
-						   O2V_PULL_LONGOPTS,
-						   { NULL, 0, NULL, 0 } };
+	static const struct option longopts[] = {{"format", required_argument, NULL, OPT_FORMAT},
+						 {"size", required_argument, NULL, OPT_SIZE},
+						 O2V_PULL_LONGOPTS,
+						 {NULL, 0, NULL, 0}};
 	struct o2v_pull_cli po;
-	struct o2v_error err = { 0 };
-	struct o2v_ref ref = { 0 };
+	struct o2v_error err = {0};
+	struct o2v_ref ref = {0};
 	struct o2v_cache *cache = NULL;
 	struct o2v_image *img = NULL;
 	enum o2v_image_format fmt = O2V_FORMAT_CPIO_GZ;
@@ -212,8 +229,8 @@ int cmd_export(int argc, char **argv)
 		}
 		if (c == OPT_SIZE) {
 			if (parse_size(optarg, &size) < 0 || size == 0) {
-				r = -o2v_cli_usage_error("export", "bad --size '%s' (e.g. 512M, 2G)",
-							 optarg);
+				r = -o2v_cli_usage_error("export",
+							 "bad --size '%s' (e.g. 512M, 2G)", optarg);
 				goto out;
 			}
 			continue;
@@ -225,7 +242,8 @@ int cmd_export(int argc, char **argv)
 			goto out;
 	}
 	if (argc - optind != 2) {
-		r = -o2v_cli_usage_error("export", "expected an image reference and an output file");
+		r = -o2v_cli_usage_error("export",
+					 "expected an image reference and an output file");
 		goto out;
 	}
 	output = argv[optind + 1];

@@ -35,7 +35,7 @@ static int add_path(struct o2v_tree *t, const char *path, struct o2v_entry *e,
 static int add_host_file(struct o2v_tree *t, struct o2v_spool *sp, const char *path,
 			 const char *src, mode_t mode, int64_t epoch, struct o2v_error *err)
 {
-	struct o2v_entry e = { .mode = S_IFREG | mode, .mtime = epoch };
+	struct o2v_entry e = {.mode = S_IFREG | mode, .mtime = epoch};
 	int r = o2v_spool_add_file(sp, src, VM_FILE_MAX, &e.spool_off, &e.size, err);
 
 	return r < 0 ? r : add_path(t, path, &e, err);
@@ -45,8 +45,8 @@ static int add_host_file(struct o2v_tree *t, struct o2v_spool *sp, const char *p
 static int make_vm_tree(struct o2v_tree *vm, struct o2v_tree *app, struct o2v_spool *sp,
 			const struct o2v_build_opts *opts, struct o2v_error *err)
 {
-	struct o2v_entry console = { .mode = S_IFCHR | 0600, .rdev_major = 5, .rdev_minor = 1,
-				     .mtime = opts->epoch };
+	struct o2v_entry console = {
+	    .mode = S_IFCHR | 0600, .rdev_major = 5, .rdev_minor = 1, .mtime = opts->epoch};
 	int r = o2v_tree_init(vm, opts->epoch, err);
 
 	if (r < 0)
@@ -63,7 +63,7 @@ static int make_vm_tree(struct o2v_tree *vm, struct o2v_tree *app, struct o2v_sp
 			return r;
 	}
 	if (opts->runconfig) {
-		struct o2v_entry e = { .mode = S_IFREG | 0644, .mtime = opts->epoch };
+		struct o2v_entry e = {.mode = S_IFREG | 0644, .mtime = opts->epoch};
 		e.size = strlen(opts->runconfig);
 		r = o2v_spool_add_data(sp, opts->runconfig, e.size, &e.spool_off);
 		if (r < 0)
@@ -78,9 +78,8 @@ static int make_vm_tree(struct o2v_tree *vm, struct o2v_tree *app, struct o2v_sp
 	return o2v_tree_attach(vm, vm->root, "app_root", app->root, err);
 }
 
-static int write_image(struct o2v_tree *vm, struct o2v_spool *sp,
-		       const struct o2v_build_opts *opts, const char *out_path,
-		       struct o2v_error *err)
+static int write_image(struct o2v_tree *vm, struct o2v_spool *sp, const struct o2v_build_opts *opts,
+		       const char *out_path, struct o2v_error *err)
 {
 	struct o2v_tmpfile tf;
 	int r = o2v_tmpfile_open(&tf, out_path, err);
@@ -102,8 +101,8 @@ int o2v_rootfs_build(const struct o2v_layer_src *layers, size_t n_layers,
 		     const struct o2v_build_opts *opts, const char *out_path, struct o2v_error *err)
 {
 	_cleanup_free_ char *dir_copy = strdup(out_path);
-	struct o2v_spool sp = { .fd = -1 };
-	struct o2v_tree app = { 0 }, vm = { 0 };
+	struct o2v_spool sp = {.fd = -1};
+	struct o2v_tree app = {0}, vm = {0};
 	locale_t utf8, old = (locale_t)0;
 	int r;
 

@@ -21,7 +21,7 @@
 #include "../common/fsutil.h"
 #include "writer.h"
 
-#define CPIO_BUF (256 * 1024)
+#define CPIO_BUF      (256 * 1024)
 #define CPIO_PATH_MAX 4096 /* the kernel skips names of PATH_MAX or more (with NUL) */
 
 struct cpio_out {
@@ -92,9 +92,8 @@ static int write_header(struct cpio_out *o, const char *name, uint32_t ino, uint
 	uint32_t mt = mtime < 0 ? 0 : mtime > 0xffffffffLL ? 0xffffffffU : (uint32_t)mtime;
 	int r;
 
-	snprintf(hdr, sizeof(hdr),
-		 "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", ino, mode, uid,
-		 gid, nlink, mt, size, 0U, 0U, rmaj, rmin, (uint32_t)namesize, 0U);
+	snprintf(hdr, sizeof(hdr), "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
+		 ino, mode, uid, gid, nlink, mt, size, 0U, 0U, rmaj, rmin, (uint32_t)namesize, 0U);
 	r = out_write(o, hdr, 110, err);
 	if (r == 0)
 		r = out_write(o, name, namesize, err);
@@ -216,7 +215,7 @@ static int open_gzip(struct cpio_out *o, struct o2v_error *err)
 int o2v_cpio_write(struct o2v_node *root, struct o2v_spool *sp, int fd, bool gzip,
 		   struct o2v_error *err)
 {
-	struct cpio_out o = { .fd = fd, .sp = sp };
+	struct cpio_out o = {.fd = fd, .sp = sp};
 	int r;
 
 	o.buf = malloc(CPIO_BUF);

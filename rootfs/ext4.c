@@ -29,9 +29,9 @@
 #include "hash.h"
 #include "writer.h"
 
-#define EXT4_BS 4096
-#define EXT4_CHUNK (1024 * 1024) /* file data is processed this much at a time */
-#define EXT4_INODE_SIZE 256
+#define EXT4_BS		  4096
+#define EXT4_CHUNK	  (1024 * 1024) /* file data is processed this much at a time */
+#define EXT4_INODE_SIZE	  256
 #define MKE2FS_OUTPUT_MAX 2048
 
 extern char **environ;
@@ -119,14 +119,13 @@ static void derive_uuid(const char *seed, const char *label, char out[37])
 	}
 	hex[12] = '4';
 	hex[16] = "89ab"[(hex[16] - '0') & 3];
-	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16,
-		 hex + 20);
+	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
 
 static int run_mke2fs(const char *path, uint64_t blocks, uint64_t inodes,
 		      const struct o2v_build_opts *opts, struct o2v_error *err)
 {
-	static const char *const candidates[] = { "/usr/sbin/mke2fs", "/sbin/mke2fs", "mke2fs" };
+	static const char *const candidates[] = {"/usr/sbin/mke2fs", "/sbin/mke2fs", "mke2fs"};
 	const char *seed = opts->seed ? opts->seed : "oci2vm";
 	char uuid[37], hash_seed[37], nblocks[32], ninodes[32], ext[160], faketime[64];
 	char out[MKE2FS_OUTPUT_MAX + 1];
@@ -135,7 +134,7 @@ static int run_mke2fs(const char *path, uint64_t blocks, uint64_t inodes,
 	int pipefd[2], status = 0, r = -ENOENT;
 	pid_t pid = -1;
 	char mkconf[] = "MKE2FS_CONFIG=/dev/null", lcall[] = "LC_ALL=C";
-	char *envp[] = { faketime, mkconf, lcall, NULL };
+	char *envp[] = {faketime, mkconf, lcall, NULL};
 
 	derive_uuid(seed, "uuid", uuid);
 	derive_uuid(seed, "hash_seed", hash_seed);
@@ -154,12 +153,31 @@ static int run_mke2fs(const char *path, uint64_t blocks, uint64_t inodes,
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
 	for (size_t i = 0; i < ARRAY_SIZE(candidates) && r == -ENOENT; i++) {
-		const char *argv[] = { "mke2fs", "-q", "-F", "-t", "ext4", "-T", "default", "-b",
-				       "4096", "-I", "256", "-m", "0", "-N", ninodes, "-U", uuid,
-				       "-O",
-				       "ext_attr,has_journal,extent,huge_file,flex_bg,"
-				       "metadata_csum,64bit,dir_nlink,extra_isize",
-				       "-E", ext, path, nblocks, NULL };
+		const char *argv[] = {"mke2fs",
+				      "-q",
+				      "-F",
+				      "-t",
+				      "ext4",
+				      "-T",
+				      "default",
+				      "-b",
+				      "4096",
+				      "-I",
+				      "256",
+				      "-m",
+				      "0",
+				      "-N",
+				      ninodes,
+				      "-U",
+				      uuid,
+				      "-O",
+				      "ext_attr,has_journal,extent,huge_file,flex_bg,"
+				      "metadata_csum,64bit,dir_nlink,extra_isize",
+				      "-E",
+				      ext,
+				      path,
+				      nblocks,
+				      NULL};
 		if (strchr(candidates[i], '/') && access(candidates[i], X_OK) < 0)
 			continue;
 		r = -posix_spawnp(&pid, candidates[i], &fa, NULL, (char *const *)argv, envp);
@@ -201,8 +219,7 @@ static void encode_time(int64_t sec, uint32_t nsec, __u32 *lo, __u32 *extra)
 }
 
 /* Write mode/owner/times (and links/size for fresh inodes) of n into ino. */
-static errcode_t set_attrs(struct ext4_ctx *c, ext2_ino_t ino, const struct o2v_node *n,
-			   bool fresh)
+static errcode_t set_attrs(struct ext4_ctx *c, ext2_ino_t ino, const struct o2v_node *n, bool fresh)
 {
 	struct ext2_inode_large in;
 	errcode_t e;
@@ -310,8 +327,8 @@ static bool block_is_zero(const char *b)
 }
 
 /* Allocate logical blocks [lblk, lblk+n) of ino and write data there. */
-static int write_run(struct ext4_ctx *c, ext2_ino_t ino, blk64_t lblk, blk64_t n,
-		     const char *data, struct o2v_error *err)
+static int write_run(struct ext4_ctx *c, ext2_ino_t ino, blk64_t lblk, blk64_t n, const char *data,
+		     struct o2v_error *err)
 {
 	ext2_extent_handle_t h = NULL;
 	errcode_t e = ext2fs_fallocate(c->fs, EXT2_FALLOCATE_FORCE_INIT, ino, NULL, ~0ULL, lblk, n);
@@ -379,8 +396,8 @@ static int write_data(struct ext4_ctx *c, ext2_ino_t ino, const struct o2v_node 
 	return 0;
 }
 
-static int create(struct ext4_ctx *c, ext2_ino_t parent, const struct o2v_dentry *d,
-		  size_t plen, struct o2v_error *err);
+static int create(struct ext4_ctx *c, ext2_ino_t parent, const struct o2v_dentry *d, size_t plen,
+		  struct o2v_error *err);
 
 static int create_children(struct ext4_ctx *c, ext2_ino_t ino, const struct o2v_node *n,
 			   size_t plen, struct o2v_error *err)
@@ -405,8 +422,8 @@ static int create_children(struct ext4_ctx *c, ext2_ino_t ino, const struct o2v_
 	return 0;
 }
 
-static int create(struct ext4_ctx *c, ext2_ino_t parent, const struct o2v_dentry *d,
-		  size_t plen, struct o2v_error *err)
+static int create(struct ext4_ctx *c, ext2_ino_t parent, const struct o2v_dentry *d, size_t plen,
+		  struct o2v_error *err)
 {
 	struct o2v_node *n = d->node;
 	ext2_ino_t ino;
@@ -503,8 +520,8 @@ out:
 int o2v_ext4_write(struct o2v_tree *t, struct o2v_spool *sp, const char *path, int fd,
 		   const struct o2v_build_opts *opts, struct o2v_error *err)
 {
-	struct ext4_ctx c = { .fd = fd, .sp = sp };
-	struct ext4_estimate est = { 0 };
+	struct ext4_ctx c = {.fd = fd, .sp = sp};
+	struct ext4_estimate est = {0};
 	uint64_t blocks, inodes, content;
 	int r;
 
@@ -528,8 +545,8 @@ int o2v_ext4_write(struct o2v_tree *t, struct o2v_spool *sp, const char *path, i
 		uint64_t head = content / 4 > 16384 ? content / 4 : 16384;
 		blocks = content + head;
 		blocks += ext2fs_default_journal_size(blocks) > 0
-				  ? (uint64_t)ext2fs_default_journal_size(blocks)
-				  : 0;
+			      ? (uint64_t)ext2fs_default_journal_size(blocks)
+			      : 0;
 		blocks = (blocks + 1023) & ~1023ULL; /* whole 4 MiB */
 	}
 	if (ftruncate(fd, (off_t)(blocks * EXT4_BS)) < 0)

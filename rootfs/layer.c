@@ -22,7 +22,7 @@
 #include "layer.h"
 
 #define LAYER_READ_BLOCK (128 * 1024)
-#define O2V_AUFS_PLNK ".wh..wh.plnk"
+#define O2V_AUFS_PLNK	 ".wh..wh.plnk"
 
 typedef unsigned long (*crc32_fn)(unsigned long crc, const unsigned char *buf, unsigned len);
 
@@ -78,7 +78,7 @@ static bool media_type_ok(const char *mt)
 static int open_outer(struct layer_ctx *c, int fd, const char *name, struct o2v_error *err)
 {
 	struct archive *a = c->outer;
-	unsigned char magic[4] = { 0 };
+	unsigned char magic[4] = {0};
 	ssize_t n = O2V_RETRY(pread(fd, magic, sizeof(magic), 0));
 	struct archive_entry *e;
 	const char *kind = "uncompressed";
@@ -91,11 +91,10 @@ static int open_outer(struct layer_ctx *c, int fd, const char *name, struct o2v_
 		r = archive_read_append_filter(a, ARCHIVE_FILTER_GZIP);
 		/* zlib's crc32, already loaded as libarchive's gzip backend */
 		c->crc32 = (crc32_fn)dlsym(RTLD_DEFAULT, "crc32");
-	}
-	else if (n == 4 && ((magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f &&
-			     magic[3] == 0xfd) || /* zstd frame, or a skippable frame first */
-			    ((magic[0] & 0xf0) == 0x50 && magic[1] == 0x2a && magic[2] == 0x4d &&
-			     magic[3] == 0x18))) {
+	} else if (n == 4 && ((magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f &&
+			       magic[3] == 0xfd) || /* zstd frame, or a skippable frame first */
+			      ((magic[0] & 0xf0) == 0x50 && magic[1] == 0x2a && magic[2] == 0x4d &&
+			       magic[3] == 0x18))) {
 		kind = "zstd";
 		r = archive_read_append_filter(a, ARCHIVE_FILTER_ZSTD);
 	}
@@ -114,9 +113,8 @@ static int open_outer(struct layer_ctx *c, int fd, const char *name, struct o2v_
 
 static bool xattr_wanted(const char *name, mode_t type)
 {
-	static const char *const keep[] = { "user.", "trusted.", "security.",
-					    "system.posix_acl_access",
-					    "system.posix_acl_default" };
+	static const char *const keep[] = {"user.", "trusted.", "security.",
+					   "system.posix_acl_access", "system.posix_acl_default"};
 
 	if (!strcmp(name, "security.selinux")) /* host-specific label (umoci) */
 		return false;
@@ -200,8 +198,8 @@ static int apply_entry(struct o2v_tree *t, struct o2v_spool *sp, struct archive 
 		       struct archive_entry *ae, const char *pathname, uint32_t layer,
 		       struct o2v_error *err)
 {
-	struct o2v_path p = { 0 }, tp = { 0 };
-	struct o2v_entry e = { 0 };
+	struct o2v_path p = {0}, tp = {0};
+	struct o2v_entry e = {0};
 	const char *base, *hardlink = archive_entry_hardlink(ae);
 	mode_t type = archive_entry_filetype(ae);
 	int r;
@@ -366,7 +364,7 @@ int o2v_layer_apply(struct o2v_tree *t, struct o2v_spool *sp, const struct o2v_l
 {
 	_cleanup_(archive_freep) struct archive *inner = NULL;
 	_cleanup_close_ int fd = -1;
-	struct layer_ctx c = { 0 };
+	struct layer_ctx c = {0};
 	const char *name = layer_name(src);
 	char hex[O2V_SHA256_HEX];
 	struct stat st;
@@ -442,7 +440,7 @@ int o2v_layer_apply(struct o2v_tree *t, struct o2v_spool *sp, const struct o2v_l
 			goto out;
 		}
 	}
-	r = o2v_tree_whiteout(t, &(struct o2v_path){ 0 }, O2V_AUFS_PLNK, UINT32_MAX, err);
+	r = o2v_tree_whiteout(t, &(struct o2v_path){0}, O2V_AUFS_PLNK, UINT32_MAX, err);
 	if (r < 0)
 		goto out;
 	/* The diff_id covers the whole decompressed stream, trailer padding included. */

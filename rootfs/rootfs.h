@@ -17,7 +17,7 @@
 /* One layer blob on disk (usually a verified blob in the registry cache). */
 struct o2v_layer_src {
 	const char *path;	/* compressed or plain tar */
-	const char *media_type;	/* may be NULL: compression is sniffed from magic bytes */
+	const char *media_type; /* may be NULL: compression is sniffed from magic bytes */
 	const char *digest;	/* for error messages ("layer sha256:ab12...: entry 'x': ...") */
 	const char *diff_id;	/* expected digest of the uncompressed tar, or NULL to skip */
 };
@@ -30,18 +30,19 @@ enum o2v_image_format {
 
 struct o2v_build_opts {
 	enum o2v_image_format format;
-	uint64_t size;		    /* ext4 only: image size in bytes; 0 = from content + headroom */
-	const char *init_path;	    /* bootstrap-init binary placed at /init */
-	const char *busybox_path;   /* static busybox placed at /bin/busybox (NULL: none) */
-	const char *runconfig;	    /* text for /.oci2vm/run.conf (NULL: none) */
-	const char *seed;	    /* e.g. the manifest digest: fixes UUID/hash seed */
-	int64_t epoch;		    /* mtime of what oci2vm itself adds (reproducibility) */
-	const char *tmp_dir;	    /* where the content spool goes (NULL: out_path's directory) */
+	uint64_t size;		  /* ext4 only: image size in bytes; 0 = from content + headroom */
+	const char *init_path;	  /* bootstrap-init binary placed at /init */
+	const char *busybox_path; /* static busybox placed at /bin/busybox (NULL: none) */
+	const char *runconfig;	  /* text for /.oci2vm/run.conf (NULL: none) */
+	const char *seed;	  /* e.g. the manifest digest: fixes UUID/hash seed */
+	int64_t epoch;		  /* mtime of what oci2vm itself adds (reproducibility) */
+	const char *tmp_dir;	  /* where the content spool goes (NULL: out_path's directory) */
 };
 
 /* Build the image at out_path (atomically). */
 int o2v_rootfs_build(const struct o2v_layer_src *layers, size_t n_layers,
-		     const struct o2v_build_opts *opts, const char *out_path, struct o2v_error *err);
+		     const struct o2v_build_opts *opts, const char *out_path,
+		     struct o2v_error *err);
 
 /* File name extension of a format ("ext4", "cpio", "cpio.gz"). */
 const char *o2v_format_ext(enum o2v_image_format f);

@@ -44,7 +44,7 @@ int o2v_spool_flush(struct o2v_spool *s)
 
 	while (done < s->buf_len) {
 		ssize_t w = O2V_RETRY(
-			pwrite(s->fd, s->buf + done, s->buf_len - done, (off_t)(s->buf_off + done)));
+		    pwrite(s->fd, s->buf + done, s->buf_len - done, (off_t)(s->buf_off + done)));
 		if (w < 0)
 			return -errno;
 		done += (size_t)w;

@@ -20,8 +20,8 @@
 
 struct o2v_spool {
 	int fd;
-	uint64_t end;	  /* logical size: where the next file starts */
-	char *buf;	  /* pending bytes for [buf_off, buf_off + buf_len) */
+	uint64_t end; /* logical size: where the next file starts */
+	char *buf;    /* pending bytes for [buf_off, buf_off + buf_len) */
 	uint64_t buf_off;
 	size_t buf_len;
 };

@@ -88,7 +88,7 @@ void o2v_node_unref(struct o2v_tree *t, struct o2v_node *n)
 
 static struct o2v_node *implicit_dir(struct o2v_tree *t, struct o2v_node *parent)
 {
-	struct o2v_entry e = { .mode = S_IFDIR | 0755, .mtime = t->implicit_mtime };
+	struct o2v_entry e = {.mode = S_IFDIR | 0755, .mtime = t->implicit_mtime};
 	struct o2v_node *n = o2v_node_new(t, &e);
 
 	if (n)
@@ -155,7 +155,7 @@ static int dir_insert(struct o2v_node *dir, size_t idx, const char *name, struct
 	}
 	memmove(&dir->children[idx + 1], &dir->children[idx],
 		(dir->n_children - idx) * sizeof(*dir->children));
-	dir->children[idx] = (struct o2v_dentry){ copy, node, layer, explicit_ };
+	dir->children[idx] = (struct o2v_dentry){copy, node, layer, explicit_};
 	dir->n_children++;
 	node->refs++;
 	if (S_ISDIR(node->mode))
@@ -199,7 +199,7 @@ void o2v_path_release(struct o2v_path *p)
 int o2v_tree_split_path(const char *name, struct o2v_path *ret, struct o2v_error *err)
 {
 	size_t len = strlen(name), n = 0;
-	struct o2v_path p = { 0 };
+	struct o2v_path p = {0};
 
 	if (len == 0)
 		return o2v_error_set(err, -EINVAL, "empty path");
@@ -347,8 +347,8 @@ static int walk_error(struct o2v_error *err, int r, const char *what)
 	}
 }
 
-int o2v_tree_add(struct o2v_tree *t, const struct o2v_path *p, struct o2v_entry *e,
-		 uint32_t layer, struct o2v_error *err)
+int o2v_tree_add(struct o2v_tree *t, const struct o2v_path *p, struct o2v_entry *e, uint32_t layer,
+		 struct o2v_error *err)
 {
 	struct o2v_node *dir, *n;
 	struct o2v_dentry *d;
@@ -469,7 +469,7 @@ int o2v_tree_whiteout(struct o2v_tree *t, const struct o2v_path *dir, const char
 	if (S_ISDIR(d->node->mode)) {
 		prune_lower(t, d->node, layer);
 		if (!d->explicit_) {
-			struct o2v_entry e = { .mode = 0755, .mtime = t->implicit_mtime };
+			struct o2v_entry e = {.mode = 0755, .mtime = t->implicit_mtime};
 			node_set_attrs(d->node, &e);
 		}
 	}

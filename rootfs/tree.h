@@ -29,13 +29,13 @@
 
 #include "../common/error.h"
 
-#define O2V_TREE_NAME_MAX 255	    /* one path component (ext4's limit) */
-#define O2V_TREE_PATH_MAX 4095	    /* a whole path, without the NUL (PATH_MAX - 1) */
-#define O2V_TREE_SYMLINK_MAX 4095   /* a symlink target (must fit one ext4 block) */
-#define O2V_TREE_FOLLOW_MAX 40	    /* symlinks followed while resolving one path (Linux) */
-#define O2V_TREE_NODES_MAX 4000000  /* objects in one image: bounds memory */
-#define O2V_TREE_XATTR_VALUE_MAX 3800 /* ext4 keeps all xattrs of an inode in one 4 KiB block */
-#define O2V_TREE_XATTRS_MAX 64	      /* xattrs per object */
+#define O2V_TREE_NAME_MAX	 255	 /* one path component (ext4's limit) */
+#define O2V_TREE_PATH_MAX	 4095	 /* a whole path, without the NUL (PATH_MAX - 1) */
+#define O2V_TREE_SYMLINK_MAX	 4095	 /* a symlink target (must fit one ext4 block) */
+#define O2V_TREE_FOLLOW_MAX	 40	 /* symlinks followed while resolving one path (Linux) */
+#define O2V_TREE_NODES_MAX	 4000000 /* objects in one image: bounds memory */
+#define O2V_TREE_XATTR_VALUE_MAX 3800	 /* ext4 keeps all xattrs of an inode in one 4 KiB block */
+#define O2V_TREE_XATTRS_MAX	 64	 /* xattrs per object */
 
 struct o2v_xattr {
 	char *name;
@@ -48,8 +48,8 @@ struct o2v_node;
 struct o2v_dentry {
 	char *name;
 	struct o2v_node *node;
-	uint32_t layer;	 /* last layer that created or walked through this entry */
-	bool explicit_;	 /* that layer had an entry for exactly this path */
+	uint32_t layer; /* last layer that created or walked through this entry */
+	bool explicit_; /* that layer had an entry for exactly this path */
 };
 
 struct o2v_node {
@@ -96,8 +96,8 @@ struct o2v_entry {
 
 /* A path split into checked components; empty (n == 0) means the root. */
 struct o2v_path {
-	char *buf;    /* owned storage the components point into */
-	char **comp;  /* owned array */
+	char *buf;   /* owned storage the components point into */
+	char **comp; /* owned array */
 	size_t n;
 };
 
@@ -111,8 +111,8 @@ int o2v_tree_split_path(const char *name, struct o2v_path *ret, struct o2v_error
 void o2v_path_release(struct o2v_path *p);
 
 /* Create or replace the object at p (both directories: merge, take e's attributes). */
-int o2v_tree_add(struct o2v_tree *t, const struct o2v_path *p, struct o2v_entry *e,
-		 uint32_t layer, struct o2v_error *err);
+int o2v_tree_add(struct o2v_tree *t, const struct o2v_path *p, struct o2v_entry *e, uint32_t layer,
+		 struct o2v_error *err);
 
 /* Make p another name of the object at target (not following a final symlink).
  * The target must exist and must not be a directory. */

@@ -11,9 +11,9 @@
 #define VMIMAGE_KEY_VERSION 1 /* bump when the writers' output changes */
 
 static const char *const format_ext[] = {
-	[O2V_FORMAT_EXT4] = "ext4",
-	[O2V_FORMAT_CPIO] = "cpio",
-	[O2V_FORMAT_CPIO_GZ] = "cpio.gz",
+    [O2V_FORMAT_EXT4] = "ext4",
+    [O2V_FORMAT_CPIO] = "cpio",
+    [O2V_FORMAT_CPIO_GZ] = "cpio.gz",
 };
 
 const char *o2v_format_ext(enum o2v_image_format f)
@@ -88,7 +88,8 @@ int o2v_vmimage_path(const char *cache_dir, const char *manifest_digest,
 		o2v_sha256_free(rc);
 		return o2v_error_sys(err, -ENOMEM, "vm image cache key");
 	}
-	snprintf(line, sizeof(line), "oci2vm-vmimage %d\nmanifest %s\nformat %s\nsize %llu\n"
+	snprintf(line, sizeof(line),
+		 "oci2vm-vmimage %d\nmanifest %s\nformat %s\nsize %llu\n"
 		 "epoch %lld\nseed %s\n",
 		 VMIMAGE_KEY_VERSION, manifest_digest, o2v_format_ext(opts->format),
 		 (unsigned long long)opts->size, (long long)opts->epoch,
@@ -109,8 +110,7 @@ int o2v_vmimage_path(const char *cache_dir, const char *manifest_digest,
 		return r;
 	}
 	o2v_sha256_final(h, key);
-	if (asprintf(&path, "%s/vmimages/%s.%s", cache_dir, key, o2v_format_ext(opts->format)) <
-	    0)
+	if (asprintf(&path, "%s/vmimages/%s.%s", cache_dir, key, o2v_format_ext(opts->format)) < 0)
 		return o2v_error_sys(err, -ENOMEM, "vm image cache key");
 	*ret_path = path;
 	return 0;

@@ -24,9 +24,9 @@
 
 static int driver(int argc, char **argv)
 {
-	struct o2v_build_opts opts = { .epoch = 1 };
+	struct o2v_build_opts opts = {.epoch = 1};
 	struct o2v_layer_src layers[128];
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 	size_t n = 0;
 	const char *out;
 
@@ -51,7 +51,7 @@ static int driver(int argc, char **argv)
 			opts.epoch = strtoll(argv[++i], NULL, 10);
 		else if (n < ARRAY_SIZE(layers)) {
 			char *eq = strchr(a, '=');
-			layers[n] = (struct o2v_layer_src){ .path = a, .digest = a };
+			layers[n] = (struct o2v_layer_src){.path = a, .digest = a};
 			if (eq) {
 				*eq = '\0';
 				layers[n].diff_id = eq + 1;
@@ -80,8 +80,8 @@ static void tw_open(struct tw *w, const char *path, bool gzip)
 	archive_write_open_filename(w->a, path);
 }
 
-static void tw_add(struct tw *w, const char *name, mode_t mode, const char *data,
-		   const char *link, bool hard)
+static void tw_add(struct tw *w, const char *name, mode_t mode, const char *data, const char *link,
+		   bool hard)
 {
 	struct archive_entry *e = archive_entry_new();
 
@@ -132,8 +132,8 @@ static void tests(void)
 	char dir[] = "/tmp/o2v-rootfs-test.XXXXXX";
 	char l1[300], l2[300], bad[300], out[300], out2[300];
 	struct o2v_layer_src layers[2];
-	struct o2v_build_opts opts = { .format = O2V_FORMAT_CPIO, .epoch = 5, .seed = "t" };
-	struct o2v_error err = { 0 };
+	struct o2v_build_opts opts = {.format = O2V_FORMAT_CPIO, .epoch = 5, .seed = "t"};
+	struct o2v_error err = {0};
 	struct tw w;
 	char *cached = NULL;
 	int r;
@@ -157,8 +157,8 @@ static void tests(void)
 	tw_add(&w, "etc/.wh.gone", AE_IFREG | 0644, NULL, NULL, false);
 	tw_add(&w, "etc/pw2", AE_IFREG | 0644, NULL, "etc/passwd", true);
 	tw_close(&w);
-	layers[0] = (struct o2v_layer_src){ .path = l1, .digest = "sha256:l1" };
-	layers[1] = (struct o2v_layer_src){ .path = l2, .digest = "sha256:l2" };
+	layers[0] = (struct o2v_layer_src){.path = l1, .digest = "sha256:l1"};
+	layers[1] = (struct o2v_layer_src){.path = l2, .digest = "sha256:l2"};
 
 	r = o2v_rootfs_build(layers, 2, &opts, out, &err);
 	TAP_IS_INT(r, 0, "cpio build of two layers succeeds (%s)", err.msg);
@@ -175,7 +175,7 @@ static void tests(void)
 	tw_close(&w);
 	if (truncate(bad, 600) < 0)
 		TAP_OK(0, "truncate");
-	layers[1] = (struct o2v_layer_src){ .path = bad, .digest = "sha256:bad" };
+	layers[1] = (struct o2v_layer_src){.path = bad, .digest = "sha256:bad"};
 	snprintf(out, sizeof(out), "%s/never.cpio", dir);
 	opts.format = O2V_FORMAT_CPIO;
 	r = o2v_rootfs_build(layers, 2, &opts, out, &err);
@@ -185,9 +185,10 @@ static void tests(void)
 	TAP_IS_INT(count_tmp(dir), 0, "no temporary files left on failure");
 
 	/* diff_id mismatch */
-	layers[1] = (struct o2v_layer_src){ .path = l2, .digest = "sha256:l2",
-					    .diff_id = "sha256:0000000000000000000000000000000000"
-						       "000000000000000000000000000000" };
+	layers[1] = (struct o2v_layer_src){.path = l2,
+					   .digest = "sha256:l2",
+					   .diff_id = "sha256:0000000000000000000000000000000000"
+						      "000000000000000000000000000000"};
 	r = o2v_rootfs_build(layers, 2, &opts, out, &err);
 	TAP_OK(r == -EBADMSG && strstr(err.msg, "expected sha256:0000"),
 	       "diff_id mismatch is an error: %s", err.msg);

@@ -13,7 +13,7 @@ static struct o2v_error err;
 static int add(struct o2v_tree *t, const char *path, uint32_t mode, const char *target,
 	       uint32_t layer)
 {
-	struct o2v_entry e = { .mode = mode, .target = target, .mtime = 1 };
+	struct o2v_entry e = {.mode = mode, .target = target, .mtime = 1};
 	struct o2v_path p;
 	int r = o2v_tree_split_path(path, &p, &err);
 
@@ -25,7 +25,7 @@ static int add(struct o2v_tree *t, const char *path, uint32_t mode, const char *
 
 static int wh(struct o2v_tree *t, const char *dir, const char *name, uint32_t layer)
 {
-	struct o2v_path p = { 0 };
+	struct o2v_path p = {0};
 	int r = *dir ? o2v_tree_split_path(dir, &p, &err) : 0;
 
 	if (r == 0)
@@ -82,11 +82,12 @@ static void test_resolution(void)
 	TAP_IS_INT(add(&t, "root/etc/b", S_IFREG | 0644, NULL, 1), 0, "write through '/'-link");
 	TAP_IS_INT(add(&t, "rel/c", S_IFREG | 0644, NULL, 1), 0, "write through relative link");
 	TAP_OK(o2v_tree_lookup(&t, "etc/a") && o2v_tree_lookup(&t, "etc/b") &&
-		       o2v_tree_lookup(&t, "etc/c"),
+		   o2v_tree_lookup(&t, "etc/c"),
 	       "all three land in the image's /etc ('..' clamped at the root)");
 	add(&t, "loop1", S_IFLNK | 0777, "loop2", 1);
 	add(&t, "loop2", S_IFLNK | 0777, "loop1", 1);
-	TAP_IS_INT(add(&t, "loop1/x", S_IFREG | 0644, NULL, 1), -EINVAL, "symlink loop is an error");
+	TAP_IS_INT(add(&t, "loop1/x", S_IFREG | 0644, NULL, 1), -EINVAL,
+		   "symlink loop is an error");
 	TAP_OK(strstr(err.msg, "symbolic links") != NULL, "loop message: %s", err.msg);
 	TAP_IS_INT(add(&t, "etc/a/deeper", S_IFREG | 0644, NULL, 1), 0,
 		   "a file parent is replaced by a directory");
@@ -140,7 +141,8 @@ static void test_hardlinks(void)
 	TAP_IS_INT(link_(&t, "h", "dir", 3), -EINVAL, "directory target is an error");
 	add(&t, "s", S_IFLNK | 0777, "f", 3);
 	TAP_IS_INT(link_(&t, "hs", "s", 3), 0, "hardlink to a symlink");
-	TAP_OK(S_ISLNK(o2v_tree_lookup(&t, "hs")->mode), "... is the symlink inode, not its target");
+	TAP_OK(S_ISLNK(o2v_tree_lookup(&t, "hs")->mode),
+	       "... is the symlink inode, not its target");
 	o2v_tree_release(&t);
 	TAP_IS_INT(t.n_nodes, 0, "every node is freed");
 }
