@@ -4,6 +4,7 @@
 #   make check                build, build the kernel (cached), run every test
 #   make kernel               build (or find cached) the microVM kernel
 #   make deps                 install the Debian packages everything needs (root)
+#   make demo                 boot a Redis image from a local registry, talk to it
 #   make install PREFIX=DIR   install oci2vm and its guest init
 #   make DEVELOPER=1          warnings are errors
 #   make SANITIZE=address,undefined check   sanitized build in build-san/
@@ -21,7 +22,7 @@ VERSION := 0.1.0
 
 BUILD ?= build$(if $(SANITIZE),-san)
 
-PKGS := libcurl json-c openssl libarchive ext2fs com_err
+PKGS := libcurl json-c openssl libarchive ext2fs com_err zlib
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
@@ -65,7 +66,7 @@ LIBS := $(LIB_CLI) $(LIB_ROOTFS) $(LIB_REGISTRY) $(LIB_INIT) $(LIB_COMMON)
 
 TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
-.PHONY: all check kernel deps install fmt check-fmt clean tests FORCE
+.PHONY: all check kernel deps demo install fmt check-fmt clean tests FORCE
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/oci2vm $(BUILD)/init
@@ -127,6 +128,9 @@ kernel:
 
 deps:
 	scripts/deps.sh
+
+demo: all kernel
+	OCI2VM_KERNEL=$$(kernel/build.sh) scripts/demo.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/oci2vm

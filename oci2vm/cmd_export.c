@@ -21,6 +21,8 @@
 #include "cli.h"
 #include "commands.h"
 #include "pullopts.h"
+#include "runopts.h"
+#include "vmimage.h"
 
 #define EXPORT_COPY_BUF (1024 * 1024)
 
@@ -39,48 +41,6 @@ const char cmd_export_usage[] =
     "headroom\n" O2V_PULL_USAGE;
 
 enum { OPT_FORMAT = 0x2000, OPT_SIZE };
-
-static int parse_size(const char *s, uint64_t *ret)
-{
-	char *end;
-	unsigned long long v;
-	int shift = 0;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -EINVAL;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		shift = 10;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		end++;
-		break;
-	case 't':
-	case 'T':
-		shift = 40;
-		end++;
-		break;
-	}
-	if (*end == 'i' && shift)
-		end++;
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (*end || v > (UINT64_MAX >> shift))
-		return -EINVAL;
-	*ret = (uint64_t)v << shift;
-	return 0;
-}
 
 /* The image's own default run configuration. */
 static int default_runconfig(const struct o2v_image *img, enum o2v_image_format fmt,
@@ -148,14 +108,11 @@ static int export_image(struct o2v_cache *cache, const struct o2v_image *img,
 			enum o2v_image_format fmt, uint64_t size, const char *output,
 			struct o2v_error *err)
 {
-	struct o2v_layer_src *layers = calloc(img->n_layers + 1, sizeof(*layers));
 	struct o2v_build_opts opts = {.format = fmt, .size = size, .seed = img->manifest_digest};
 	_cleanup_free_ char *init = NULL, *busybox = NULL, *rc = NULL, *built = NULL;
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
 	int r;
 
-	if (!layers)
-		return o2v_error_sys(err, -ENOMEM, "export");
 	if (sde)
 		opts.epoch = strtoll(sde, NULL, 10);
 	r = o2v_find_init(&init, err);
@@ -163,21 +120,11 @@ static int export_image(struct o2v_cache *cache, const struct o2v_image *img,
 		r = o2v_find_busybox(&busybox, err);
 	if (r == 0)
 		r = default_runconfig(img, fmt, &rc, err);
-	for (size_t i = 0; r == 0 && i < img->n_layers; i++) {
-		const struct o2v_layer *l = &img->layers[i];
-		layers[i] = (struct o2v_layer_src){.path = o2v_cache_blob_path(cache, l->digest),
-						   .media_type = l->media_type,
-						   .digest = l->digest,
-						   .diff_id = l->diff_id[0] ? l->diff_id : NULL};
-		if (!layers[i].path)
-			r = o2v_error_set(err, -ENOENT, "layer %s is not in the cache", l->digest);
-	}
 	opts.init_path = init;
 	opts.busybox_path = busybox;
 	opts.runconfig = rc;
 	if (r == 0)
-		r = o2v_rootfs_build_cached(o2v_cache_root(cache), img->manifest_digest, layers,
-					    img->n_layers, &opts, &built, err);
+		r = o2v_vmimage_get(cache, img, &opts, &built, err);
 	if (r >= 0) {
 		if (!strcmp(output, "-")) {
 			r = copy_image(built, STDOUT_FILENO, false, err);
@@ -193,9 +140,6 @@ static int export_image(struct o2v_cache *cache, const struct o2v_image *img,
 			}
 		}
 	}
-	for (size_t i = 0; i < img->n_layers; i++)
-		free((char *)layers[i].path);
-	free(layers);
 	return r < 0 ? r : 0;
 }
 
@@ -228,7 +172,7 @@ int cmd_export(int argc, char **argv)
 			continue;
 		}
 		if (c == OPT_SIZE) {
-			if (parse_size(optarg, &size) < 0 || size == 0) {
+			if (o2v_parse_size(optarg, &size, &err) < 0 || size == 0) {
 				r = -o2v_cli_usage_error("export",
 							 "bad --size '%s' (e.g. 512M, 2G)", optarg);
 				goto out;

@@ -13,10 +13,11 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <zlib.h>
 
 #include "hash.h"
 #include "layer.h"
@@ -24,13 +25,11 @@
 #define LAYER_READ_BLOCK (128 * 1024)
 #define O2V_AUFS_PLNK	 ".wh..wh.plnk"
 
-typedef unsigned long (*crc32_fn)(unsigned long crc, const unsigned char *buf, unsigned len);
-
 struct layer_ctx {
 	struct archive *outer;
 	struct o2v_sha256 *hash;
 	uint64_t total;
-	crc32_fn crc32; /* set for gzip layers: libarchive 3.6.2 never checks the trailer */
+	bool check_crc; /* gzip layers: libarchive 3.6.2 never checks the trailer CRC */
 	unsigned long crc;
 	bool outer_failed;
 	char outer_msg[256];
@@ -58,8 +57,8 @@ static la_ssize_t outer_read(struct archive *a, void *userdata, const void **buf
 		return -1;
 	}
 	o2v_sha256_update(c->hash, *buf, size);
-	if (c->crc32)
-		c->crc = c->crc32(c->crc, *buf, (unsigned)size);
+	if (c->check_crc)
+		c->crc = crc32(c->crc, *buf, (uInt)size);
 	c->total += size;
 	return (la_ssize_t)size;
 }
@@ -89,8 +88,7 @@ static int open_outer(struct layer_ctx *c, int fd, const char *name, struct o2v_
 	if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
 		kind = "gzip";
 		r = archive_read_append_filter(a, ARCHIVE_FILTER_GZIP);
-		/* zlib's crc32, already loaded as libarchive's gzip backend */
-		c->crc32 = (crc32_fn)dlsym(RTLD_DEFAULT, "crc32");
+		c->check_crc = true;
 	} else if (n == 4 && ((magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f &&
 			       magic[3] == 0xfd) || /* zstd frame, or a skippable frame first */
 			      ((magic[0] & 0xf0) == 0x50 && magic[1] == 0x2a && magic[2] == 0x4d &&
@@ -345,7 +343,7 @@ static int check_gzip_trailer(struct layer_ctx *c, int fd, off_t size, const cha
 	unsigned char t[8];
 	uint32_t crc, isize;
 
-	if (!c->crc32 || size < 18)
+	if (!c->check_crc || size < 18)
 		return 0;
 	if (O2V_RETRY(pread(fd, t, sizeof(t), size - 8)) != (ssize_t)sizeof(t))
 		return o2v_error_sys(err, -errno, "layer %s: read gzip trailer", name);

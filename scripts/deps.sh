@@ -39,9 +39,11 @@ python3-zstandard
 qemu-system-x86
 redis-tools
 skopeo
+strace
 umoci
 util-linux
 xz-utils
+zlib1g-dev
 zstd
 "
 

@@ -16,6 +16,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 export O2V_BUILD=${O2V_BUILD:-$top/build}
 export O2V_TOP=$top
 export PATH="$O2V_BUILD:$PATH"
+# Debian's python3 has the modules the tests import (jwt, zstandard): prefer it
+# over another python3 earlier in PATH.
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/o2v-tests.XXXXXX")
 trap 'rm -rf "$logdir"' EXIT
 
@@ -37,7 +41,7 @@ for t in "${progs[@]}"; do
 	log="$logdir/$(echo "$name" | tr / _).log"
 	start=$(date +%s)
 	case "$t" in
-	*.py) python3 "$t" >"$log" 2>&1 ;;
+	*.py) "$py" "$t" >"$log" 2>&1 ;;
 	*.sh) bash "$t" >"$log" 2>&1 ;;
 	*) "$t" >"$log" 2>&1 ;;
 	esac
