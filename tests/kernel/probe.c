@@ -711,6 +711,25 @@ static int t_printk_paravirt(void)
 	return 0;
 }
 
+/* The clock workloads see: a TSC-based clocksource (kvm-clock under KVM) and high-resolution
+ * timers. Under TCG this depends on the command line oci2vm passes (tsc_early_khz=,
+ * tsc=reliable); with jiffies the clock would advance in 10 ms steps. */
+static int t_clocksource(void)
+{
+	char cs[64];
+	struct timespec res;
+
+	CHECK(read_text("/sys/devices/system/clocksource/clocksource0/current_clocksource", cs,
+			sizeof(cs)) > 0,
+	      "read current_clocksource");
+	cs[strcspn(cs, "\n")] = '\0';
+	CHECK(!strcmp(cs, "tsc") || !strcmp(cs, "kvm-clock"), "clocksource is '%s'", cs);
+	CHECK_SYS(clock_getres(CLOCK_MONOTONIC, &res));
+	CHECK(res.tv_sec == 0 && res.tv_nsec == 1, "CLOCK_MONOTONIC resolution %ld ns",
+	      res.tv_nsec);
+	return 0;
+}
+
 /* ---- main -------------------------------------------------------------------------- */
 
 static const struct {
@@ -747,6 +766,7 @@ static const struct {
 	{ "virtio-rng", t_virtio_rng },
 	{ "8250 serial driver", t_serial_8250 },
 	{ "printk timestamps and paravirt", t_printk_paravirt },
+	{ "TSC clocksource and high-resolution timers", t_clocksource },
 };
 
 int main(int argc, char **argv)
