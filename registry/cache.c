@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -451,9 +452,19 @@ struct o2v_stage {
 	size_t n_blobs;
 };
 
-/* curl hands over at most 16 KiB per callback; batching into bigger writes
- * saves most of the syscalls of a large layer. */
-#define WRITER_BUF (256 << 10)
+/* Blobs are copied into WRITER_BUF buffers; a full buffer is hashed and
+ * written as one piece (curl hands over 16 KiB at a time: batching saves most
+ * syscalls). For blobs of WRITER_ASYNC_MIN bytes or more a worker thread does
+ * hashes and another writes while the caller keeps receiving, WRITER_NBUF
+ * buffers in flight: a pull is bound by this process's CPU (SHA-256 plus two
+ * copies per byte), not by a loopback or LAN registry, and SHA-256 alone is
+ * the longest of the three. */
+#define WRITER_BUF	 (256 << 10)
+#define WRITER_NBUF	 4
+#define WRITER_ASYNC_MIN (1 << 20)
+/* Start writeback of what was written every WRITER_KICK bytes, so the fsync
+ * at finish waits for the tail of the blob only, not for all of it. */
+#define WRITER_KICK (4 << 20)
 
 struct o2v_blob_writer {
 	struct o2v_stage *stage;
@@ -463,9 +474,28 @@ struct o2v_blob_writer {
 	uint64_t size, written;
 	struct o2v_hasher hash;
 	bool finished;
-	char *buf;
-	size_t buffered;
+	char *bufs[WRITER_NBUF];
+	size_t lens[WRITER_NBUF];
+	size_t nbuf;	  /* 1: synchronous, WRITER_NBUF: worker threads */
+	size_t fill;	  /* bytes in the buffer being filled, bufs[tail % nbuf] */
+	uint64_t on_disk; /* bytes written to fd (storer-owned while it runs) */
+	uint64_t kicked;  /* writeback started up to here (storer-owned) */
+	int io_error;	  /* first write error (-errno), under mu */
+	/* under mu: buffers queued in total, and how many of them each worker
+	 * (WORKER_HASH, WORKER_STORE) has done; a buffer is free when both have */
+	unsigned tail, done[2];
+	bool quit, threaded; /* threaded: mu and cond exist */
+	unsigned n_threads;
+	pthread_t threads[2];
+	struct writer_worker {
+		struct o2v_blob_writer *w;
+		int job;
+	} workers[2];
+	pthread_mutex_t mu;
+	pthread_cond_t cond; /* a buffer queued, a buffer done, or quit */
 };
+
+enum { WORKER_HASH, WORKER_STORE };
 
 int o2v_stage_open(struct o2v_cache *c, struct o2v_stage **ret, struct o2v_error *err)
 {
@@ -535,6 +565,95 @@ static int write_error(int e, const char *digest, const struct o2v_stage *s, str
 	return o2v_error_sys(err, e, "store blob %s in the cache", digest);
 }
 
+static int writer_store(struct o2v_blob_writer *w, const char *buf, size_t len)
+{
+	int r;
+
+	if ((r = o2v_write_all(w->fd, buf, len)) < 0)
+		return r;
+	w->on_disk += len;
+	if (w->on_disk - w->kicked >= WRITER_KICK) {
+		/* only a hint: a failure here shows up again at fsync */
+		(void)sync_file_range(w->fd, (off64_t)w->kicked, (off64_t)(w->on_disk - w->kicked),
+				      SYNC_FILE_RANGE_WRITE);
+		w->kicked = w->on_disk;
+	}
+	return 0;
+}
+
+static void *writer_thread(void *ud)
+{
+	struct writer_worker *me = ud;
+	struct o2v_blob_writer *w = me->w;
+	unsigned *done = &w->done[me->job];
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (*done == w->tail && !w->quit)
+			pthread_cond_wait(&w->cond, &w->mu);
+		if (*done == w->tail)
+			break;
+		size_t i = *done % w->nbuf;
+		bool skip = w->io_error < 0; /* after an error, only drain the queue */
+		pthread_mutex_unlock(&w->mu);
+		int r = 0;
+		if (me->job == WORKER_HASH)
+			o2v_hasher_update(&w->hash, w->bufs[i], w->lens[i]);
+		else if (!skip)
+			r = writer_store(w, w->bufs[i], w->lens[i]);
+		pthread_mutex_lock(&w->mu);
+		if (r < 0 && !w->io_error)
+			w->io_error = r;
+		(*done)++;
+		pthread_cond_broadcast(&w->cond);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Hand the buffer being filled over (to the worker, or consume it here). */
+static int writer_push(struct o2v_blob_writer *w)
+{
+	size_t i = w->tail % w->nbuf;
+	int r = 0;
+
+	if (!w->fill)
+		return 0;
+	w->lens[i] = w->fill;
+	w->fill = 0;
+	if (w->nbuf == 1) {
+		o2v_hasher_update(&w->hash, w->bufs[i], w->lens[i]);
+		if ((r = writer_store(w, w->bufs[i], w->lens[i])) < 0 && !w->io_error)
+			w->io_error = r;
+		return w->io_error;
+	}
+	pthread_mutex_lock(&w->mu);
+	w->tail++;
+	pthread_cond_broadcast(&w->cond);
+	/* the next buffer to fill must be free: back pressure, not memory growth */
+	while (w->tail - w->done[WORKER_HASH] >= w->nbuf ||
+	       w->tail - w->done[WORKER_STORE] >= w->nbuf)
+		pthread_cond_wait(&w->cond, &w->mu);
+	r = w->io_error;
+	pthread_mutex_unlock(&w->mu);
+	return r;
+}
+
+/* Push what is buffered and wait until all of it is hashed and written. */
+static int writer_drain(struct o2v_blob_writer *w)
+{
+	int r = writer_push(w);
+
+	if (w->nbuf == 1)
+		return r;
+	pthread_mutex_lock(&w->mu);
+	while (w->done[WORKER_HASH] != w->tail || w->done[WORKER_STORE] != w->tail)
+		pthread_cond_wait(&w->cond, &w->mu);
+	r = w->io_error;
+	pthread_mutex_unlock(&w->mu);
+	return r;
+}
+
 int o2v_stage_blob_open(struct o2v_stage *s, const char *digest, uint64_t size,
 			struct o2v_blob_writer **ret, struct o2v_error *err)
 {
@@ -549,17 +668,15 @@ int o2v_stage_blob_open(struct o2v_stage *s, const char *digest, uint64_t size,
 	w->stage = s;
 	w->fd = -1;
 	w->size = size;
-	w->buf = malloc(size < WRITER_BUF ? (size ? size : 1) : WRITER_BUF);
-	if (!w->buf) {
-		free(w);
-		return o2v_error_set(err, -ENOMEM, "stage blob");
-	}
+	w->nbuf = size >= WRITER_ASYNC_MIN ? WRITER_NBUF : 1;
 	snprintf(w->digest, sizeof(w->digest), "%s", digest);
+	for (size_t i = 0; i < w->nbuf; i++)
+		if (!(w->bufs[i] = malloc(size < WRITER_BUF ? (size ? size : 1) : WRITER_BUF)))
+			goto nomem;
 	if (asprintf(&w->path, "%s/%.*s-%s", s->dir, (int)o2v_digest_algo_len(digest), digest,
 		     o2v_digest_hex(digest)) < 0) {
-		free(w->buf);
-		free(w);
-		return o2v_error_set(err, -ENOMEM, "stage blob");
+		w->path = NULL;
+		goto nomem;
 	}
 	if ((r = o2v_hasher_init(&w->hash, digest, err)) < 0) {
 		o2v_blob_writer_free(w);
@@ -571,48 +688,61 @@ int o2v_stage_blob_open(struct o2v_stage *s, const char *digest, uint64_t size,
 		o2v_blob_writer_free(w);
 		return r;
 	}
+	if (w->nbuf > 1) {
+		pthread_mutex_init(&w->mu, NULL);
+		pthread_cond_init(&w->cond, NULL);
+		w->threaded = true;
+		for (int job = WORKER_HASH; job <= WORKER_STORE; job++) {
+			w->workers[job] = (struct writer_worker){w, job};
+			r = -pthread_create(&w->threads[job], NULL, writer_thread,
+					    &w->workers[job]);
+			if (r < 0) {
+				o2v_blob_writer_free(w);
+				return o2v_error_sys(err, r, "start a thread to store blob %s",
+						     digest);
+			}
+			w->n_threads++;
+		}
+	}
 	*ret = w;
 	return 0;
-}
-
-static int writer_flush(struct o2v_blob_writer *w, struct o2v_error *err)
-{
-	int r = w->buffered ? o2v_write_all(w->fd, w->buf, w->buffered) : 0;
-
-	if (r < 0)
-		return write_error(r, w->digest, w->stage, err);
-	w->buffered = 0;
-	return 0;
+nomem:
+	o2v_blob_writer_free(w);
+	return o2v_error_set(err, -ENOMEM, "stage blob");
 }
 
 int o2v_blob_writer_write(struct o2v_blob_writer *w, const void *buf, size_t len,
 			  struct o2v_error *err)
 {
+	const char *p = buf;
 	int r;
 
 	if (w->written + len > w->size)
 		return o2v_error_set(err, -EBADMSG,
 				     "blob %s is larger than the %llu bytes its descriptor says",
 				     w->digest, (unsigned long long)w->size);
-	o2v_hasher_update(&w->hash, buf, len);
 	w->written += len;
-	if (w->buffered + len > WRITER_BUF && (r = writer_flush(w, err)) < 0)
-		return r;
-	if (len >= WRITER_BUF) {
-		r = o2v_write_all(w->fd, buf, len);
-		return r < 0 ? write_error(r, w->digest, w->stage, err) : 0;
+	while (len > 0) {
+		size_t cap = w->size < WRITER_BUF ? w->size : WRITER_BUF;
+		size_t n = cap - w->fill < len ? cap - w->fill : len;
+		memcpy(w->bufs[w->tail % w->nbuf] + w->fill, p, n);
+		w->fill += n;
+		p += n;
+		len -= n;
+		if (w->fill == cap && (r = writer_push(w)) < 0)
+			return write_error(r, w->digest, w->stage, err);
 	}
-	memcpy(w->buf + w->buffered, buf, len);
-	w->buffered += len;
 	return 0;
 }
 
 int o2v_blob_writer_reset(struct o2v_blob_writer *w, struct o2v_error *err)
 {
-	w->buffered = 0;
+	w->fill = 0;
+	(void)writer_drain(w); /* whatever failed is thrown away with the bytes */
 	if (ftruncate(w->fd, 0) < 0 || lseek(w->fd, 0, SEEK_SET) < 0)
 		return o2v_error_sys(err, -errno, "restart blob %s", w->digest);
-	w->written = 0;
+	w->written = w->on_disk = w->kicked = 0;
+	w->io_error = 0;
 	return o2v_hasher_reset(&w->hash, err);
 }
 
@@ -630,7 +760,9 @@ int o2v_blob_writer_finish(struct o2v_blob_writer *w, struct o2v_error *err)
 		return o2v_error_set(err, -EBADMSG, "blob %s is truncated: got %llu of %llu bytes",
 				     w->digest, (unsigned long long)w->written,
 				     (unsigned long long)w->size);
-	if ((r = writer_flush(w, err)) < 0 || (r = o2v_hasher_final(&w->hash, got, err)) < 0)
+	if ((r = writer_drain(w)) < 0)
+		return write_error(r, w->digest, w->stage, err);
+	if ((r = o2v_hasher_final(&w->hash, got, err)) < 0)
 		return r;
 	if (strcmp(got, w->digest))
 		return o2v_error_set(err, -EBADMSG,
@@ -650,13 +782,24 @@ void o2v_blob_writer_free(struct o2v_blob_writer *w)
 {
 	if (!w)
 		return;
+	if (w->threaded) {
+		pthread_mutex_lock(&w->mu);
+		w->quit = true;
+		pthread_cond_broadcast(&w->cond);
+		pthread_mutex_unlock(&w->mu);
+		for (unsigned i = 0; i < w->n_threads; i++)
+			pthread_join(w->threads[i], NULL);
+		pthread_cond_destroy(&w->cond);
+		pthread_mutex_destroy(&w->mu);
+	}
 	if (w->fd >= 0)
 		close(w->fd);
 	if (!w->finished && w->path)
 		unlink(w->path);
 	o2v_hasher_release(&w->hash);
 	free(w->path);
-	free(w->buf);
+	for (size_t i = 0; i < WRITER_NBUF; i++)
+		free(w->bufs[i]);
 	free(w);
 }
 

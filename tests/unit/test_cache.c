@@ -79,6 +79,56 @@ static int count_files(const char *dir)
 	return n;
 }
 
+/* A blob large enough for the writer's worker threads: odd-sized writes, a
+ * restart half-way, a corrupted byte caught at finish, then a clean write
+ * whose committed file has the exact bytes. */
+static void big_blob(void)
+{
+	const size_t size = (3 << 20) + 123, chunk = 16381;
+	_cleanup_free_ char *data = malloc(size), *back = NULL;
+	char root[] = "/tmp/o2v-cache-big-XXXXXX";
+	struct o2v_cache *c;
+	struct o2v_stage *s;
+	struct o2v_blob_writer *w;
+	struct o2v_error err = {0};
+	char digest[O2V_DIGEST_MAX];
+	size_t len = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < size; i++)
+		data[i] = (char)((i * 2654435761u) >> 13);
+	o2v_digest_buf(data, size, NULL, digest, NULL);
+	TAP_OK(mkdtemp(root) != NULL, "temp dir for a big blob");
+	TAP_IS_INT(o2v_cache_open(root, &c, &err), 0, "its cache");
+	TAP_IS_INT(o2v_stage_open(c, &s, &err), 0, "its stage");
+	TAP_IS_INT(o2v_stage_blob_open(s, digest, size, &w, &err), 0, "writer for a 3 MiB blob");
+	for (size_t off = 0; off < size / 2 && r == 0; off += chunk)
+		r = o2v_blob_writer_write(w, data + off, chunk, &err);
+	TAP_IS_INT(r, 0, "first half written");
+	TAP_IS_INT(o2v_blob_writer_reset(w, &err), 0, "restart from zero");
+	TAP_IS_INT((int)o2v_blob_writer_offset(w), 0, "offset back to 0");
+	data[size - 5] ^= 1;
+	for (size_t off = 0; off < size && r == 0; off += chunk)
+		r = o2v_blob_writer_write(w, data + off, chunk < size - off ? chunk : size - off,
+					  &err);
+	TAP_IS_INT(r, 0, "whole blob written, one byte wrong");
+	TAP_IS_INT(o2v_blob_writer_finish(w, &err), -EBADMSG, "the wrong byte fails the digest");
+	data[size - 5] ^= 1;
+	TAP_IS_INT(o2v_blob_writer_reset(w, &err), 0, "restart after a mismatch");
+	for (size_t off = 0; off < size && r == 0; off += chunk)
+		r = o2v_blob_writer_write(w, data + off, chunk < size - off ? chunk : size - off,
+					  &err);
+	TAP_IS_INT(o2v_blob_writer_finish(w, &err), 0, "the right bytes verify");
+	o2v_blob_writer_free(w);
+	TAP_IS_INT(o2v_stage_commit(s, NULL, &err), 0, "commit without an index entry");
+	TAP_IS_INT(o2v_cache_read_blob(c, digest, size, &back, &len, &err), 0,
+		   "the committed blob reads back and verifies");
+	TAP_OK(len == size && back && !memcmp(back, data, size), "with the exact bytes");
+	o2v_stage_free(s);
+	o2v_cache_close(c);
+	o2v_rm_rf(root, NULL);
+}
+
 int main(void)
 {
 	char root[] = "/tmp/o2v-cache-test-XXXXXX";
@@ -99,6 +149,7 @@ int main(void)
 
 	make_img(&a, "layer-a");
 	make_img(&b, "layer-b");
+	big_blob();
 
 	/* a writer that gets the wrong bytes leaves nothing behind */
 	struct o2v_stage *s;
