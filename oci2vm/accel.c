@@ -26,14 +26,15 @@ int o2v_accel_parse(const char *s, enum o2v_accel *ret, struct o2v_error *err)
 	static const struct {
 		const char *name;
 		enum o2v_accel accel;
-	} names[] = { { "auto", O2V_ACCEL_AUTO }, { "kvm", O2V_ACCEL_KVM }, { "tcg", O2V_ACCEL_TCG } };
+	} names[] = {{"auto", O2V_ACCEL_AUTO}, {"kvm", O2V_ACCEL_KVM}, {"tcg", O2V_ACCEL_TCG}};
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (!strcmp(s, names[i].name)) {
 			*ret = names[i].accel;
 			return 0;
 		}
-	return o2v_error_set(err, -EINVAL, "unknown accelerator '%s': expected auto, kvm or tcg", s);
+	return o2v_error_set(err, -EINVAL, "unknown accelerator '%s': expected auto, kvm or tcg",
+			     s);
 }
 
 const char *o2v_accel_name(enum o2v_accel a)
@@ -87,7 +88,7 @@ enum o2v_accel o2v_accel_choose(enum o2v_accel want, bool kvm_rw, const char *cp
 enum o2v_accel o2v_accel_resolve(enum o2v_accel want)
 {
 	_cleanup_free_ char *cpuinfo = NULL;
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 
 	if (want != O2V_ACCEL_AUTO)
 		return want;

@@ -16,7 +16,7 @@
 #include "supervise.h"
 
 /* Seconds between the `stop` sent for SIGINT/SIGTERM and killing QEMU. */
-#define BOOT_STOP_GRACE 5
+#define BOOT_STOP_GRACE	 5
 #define BOOT_VOLUMES_MAX 16
 
 struct boot_opts {
@@ -57,9 +57,9 @@ static int parse_volume(struct boot_opts *o, const char *arg, struct o2v_error *
 	if (mode)
 		*mode++ = '\0';
 	o->volumes[o->n_volumes] = (struct o2v_qemu_volume){
-		.host = spec,
-		.tag = tag,
-		.readonly = mode && !strcmp(mode, "ro"),
+	    .host = spec,
+	    .tag = tag,
+	    .readonly = mode && !strcmp(mode, "ro"),
 	};
 	o->n_volumes++;
 	if (mode && strcmp(mode, "ro") && strcmp(mode, "rw"))
@@ -69,19 +69,27 @@ static int parse_volume(struct boot_opts *o, const char *arg, struct o2v_error *
 
 static int parse_args(struct boot_opts *o, int argc, char **argv, struct o2v_error *err)
 {
-	enum { OPT_KERNEL = 256, OPT_ACCEL, OPT_MEMORY, OPT_CPUS, OPT_APPEND, OPT_DISK, OPT_NET,
-	       OPT_VOLUME };
+	enum {
+		OPT_KERNEL = 256,
+		OPT_ACCEL,
+		OPT_MEMORY,
+		OPT_CPUS,
+		OPT_APPEND,
+		OPT_DISK,
+		OPT_NET,
+		OPT_VOLUME
+	};
 	static const struct option longopts[] = {
-		{ "kernel", required_argument, NULL, OPT_KERNEL },
-		{ "accel", required_argument, NULL, OPT_ACCEL },
-		{ "memory", required_argument, NULL, OPT_MEMORY },
-		{ "cpus", required_argument, NULL, OPT_CPUS },
-		{ "append", required_argument, NULL, OPT_APPEND },
-		{ "disk", required_argument, NULL, OPT_DISK },
-		{ "net", no_argument, NULL, OPT_NET },
-		{ "volume", required_argument, NULL, OPT_VOLUME },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 },
+	    {"kernel", required_argument, NULL, OPT_KERNEL},
+	    {"accel", required_argument, NULL, OPT_ACCEL},
+	    {"memory", required_argument, NULL, OPT_MEMORY},
+	    {"cpus", required_argument, NULL, OPT_CPUS},
+	    {"append", required_argument, NULL, OPT_APPEND},
+	    {"disk", required_argument, NULL, OPT_DISK},
+	    {"net", no_argument, NULL, OPT_NET},
+	    {"volume", required_argument, NULL, OPT_VOLUME},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {NULL, 0, NULL, 0},
 	};
 	uint64_t bytes;
 	char *end;
@@ -196,24 +204,24 @@ static int boot(const struct boot_opts *o, const char *rundir, struct o2v_vm_exi
 		return r;
 
 	struct o2v_supervise sup = {
-		.qemu_argv = argv,
-		.console_sock = con,
-		.ctl_sock = ctl,
-		.status_path = st,
-		.qemu_log = log,
-		.in_fd = STDIN_FILENO,
-		.out_fd = STDOUT_FILENO,
-		.tty = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1,
-		.stop_grace = BOOT_STOP_GRACE,
+	    .qemu_argv = argv,
+	    .console_sock = con,
+	    .ctl_sock = ctl,
+	    .status_path = st,
+	    .qemu_log = log,
+	    .in_fd = STDIN_FILENO,
+	    .out_fd = STDOUT_FILENO,
+	    .tty = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1,
+	    .stop_grace = BOOT_STOP_GRACE,
 	};
 	return o2v_supervise_run(&sup, ret, err);
 }
 
 int cmd_boot(int argc, char **argv)
 {
-	struct boot_opts o = { .accel = O2V_ACCEL_AUTO, .memory_mib = O2V_MEMORY_DEFAULT_MIB,
-			       .cpus = 1 };
-	struct o2v_error err = { 0 };
+	struct boot_opts o = {
+	    .accel = O2V_ACCEL_AUTO, .memory_mib = O2V_MEMORY_DEFAULT_MIB, .cpus = 1};
+	struct o2v_error err = {0};
 	struct o2v_vm_exit ex;
 	const char *tmp = getenv("TMPDIR");
 	_cleanup_free_ char *rundir = NULL;

@@ -48,9 +48,9 @@ int o2v_kernel_check(const char *path, struct o2v_error *err)
 	if (n < 0)
 		return o2v_error_sys(err, -errno, "read kernel '%s'", path);
 	if (!is_elf_x86_64(h, (size_t)n) && !is_bzimage(h, (size_t)n))
-		return o2v_error_set(err, -EINVAL,
-				     "'%s' is not a kernel: expected an x86-64 ELF vmlinux or a bzImage",
-				     path);
+		return o2v_error_set(
+		    err, -EINVAL,
+		    "'%s' is not a kernel: expected an x86-64 ELF vmlinux or a bzImage", path);
 	return 0;
 }
 

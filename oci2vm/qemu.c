@@ -117,9 +117,9 @@ static void opt_path(struct argv_builder *b, const char *opt, const char *prefix
 void o2v_vm_spec_init(struct o2v_vm_spec *spec)
 {
 	*spec = (struct o2v_vm_spec){
-		.memory_mib = O2V_MEMORY_DEFAULT_MIB,
-		.cpus = 1,
-		.accel = O2V_ACCEL_TCG,
+	    .memory_mib = O2V_MEMORY_DEFAULT_MIB,
+	    .cpus = 1,
+	    .accel = O2V_ACCEL_TCG,
 	};
 }
 
@@ -137,16 +137,19 @@ char *o2v_qemu_cmdline(const struct o2v_vm_spec *spec)
 	 * KVM has kvmclock and the TSC-deadline timer and needs none of this. */
 	if (spec->accel == O2V_ACCEL_TCG) {
 		if (spec->tsc_khz)
-			snprintf(tcg, sizeof(tcg), " tsc_early_khz=%lu tsc=reliable", spec->tsc_khz);
+			snprintf(tcg, sizeof(tcg), " tsc_early_khz=%lu tsc=reliable",
+				 spec->tsc_khz);
 		strcat(tcg, " nolapic_timer no_timer_check");
 	}
 	/* quiet: only warnings reach hvc0, which is also the workload's stdout. Verbose: every
 	 * message, and the 8250 early console shows a kernel that dies before virtio comes up. */
 	/* noreplace-smp: with one vCPU the kernel would rewrite every LOCK prefix at boot, and
-	 * self-modifying code is slow under TCG (~0.1-0.25 s); the prefixes cost next to nothing. */
+	 * self-modifying code is slow under TCG (~0.1-0.25 s); the prefixes cost next to nothing.
+	 */
 	if (asprintf(&s, "console=hvc0 %s reboot=t panic=-1 noreplace-smp%s%s%s",
-		     spec->verbose ? "earlyprintk=serial,ttyS0,115200 ignore_loglevel" : "quiet", tcg,
-		     spec->append && *spec->append ? " " : "", spec->append ? spec->append : "") < 0)
+		     spec->verbose ? "earlyprintk=serial,ttyS0,115200 ignore_loglevel" : "quiet",
+		     tcg, spec->append && *spec->append ? " " : "",
+		     spec->append ? spec->append : "") < 0)
 		return NULL;
 	return s;
 }
@@ -250,7 +253,8 @@ static int check_spec(const struct o2v_vm_spec *spec, struct o2v_error *err)
 		return o2v_error_set(err, -EINVAL, "a VM needs a kernel and an initrd");
 	if (spec->accel != O2V_ACCEL_KVM && spec->accel != O2V_ACCEL_TCG)
 		return o2v_error_set(err, -EINVAL, "resolve the accelerator before building argv");
-	if (spec->disk_format && strcmp(spec->disk_format, "raw") && strcmp(spec->disk_format, "qcow2"))
+	if (spec->disk_format && strcmp(spec->disk_format, "raw") &&
+	    strcmp(spec->disk_format, "qcow2"))
 		return o2v_error_set(err, -EINVAL, "disk format '%s': expected raw or qcow2",
 				     spec->disk_format);
 	if (!spec->console_sock || !spec->status_path || !spec->control_path)
@@ -267,7 +271,7 @@ static int check_spec(const struct o2v_vm_spec *spec, struct o2v_error *err)
 
 int o2v_qemu_argv(const struct o2v_vm_spec *spec, char ***ret_argv, struct o2v_error *err)
 {
-	struct argv_builder b = { 0 };
+	struct argv_builder b = {0};
 	_cleanup_free_ char *kernel = NULL, *initrd = NULL;
 	int r;
 

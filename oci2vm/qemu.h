@@ -19,7 +19,7 @@
 #define O2V_QEMU_PACKAGE "qemu-system-x86"
 
 /* Guest-side names of the virtio-serial ports (the guest init looks them up by name). */
-#define O2V_PORT_STATUS "oci2vm.status"
+#define O2V_PORT_STATUS	 "oci2vm.status"
 #define O2V_PORT_CONTROL "oci2vm.ctl"
 
 struct o2v_qemu_volume {
@@ -35,13 +35,13 @@ struct o2v_vm_spec {
 	const char *initrd;	 /* one cpio(.gz) file */
 	const char *disk;	 /* root disk image → /dev/vda */
 	const char *disk_format; /* "raw" or "qcow2"; NULL: raw */
-	bool disk_snapshot;	 /* guest writes go to a throw-away overlay; the file never changes */
+	bool disk_snapshot; /* guest writes go to a throw-away overlay; the file never changes */
 	uint64_t memory_mib;
 	unsigned cpus;
-	enum o2v_accel accel; /* O2V_ACCEL_KVM or O2V_ACCEL_TCG; resolve AUTO first */
+	enum o2v_accel accel;  /* O2V_ACCEL_KVM or O2V_ACCEL_TCG; resolve AUTO first */
 	unsigned long tsc_khz; /* TCG: o2v_host_tsc_khz(), 0 if unknown */
-	const char *append;   /* extra kernel arguments, appended last */
-	bool verbose;	      /* kernel messages on the console, early ones on the serial port */
+	const char *append;    /* extra kernel arguments, appended last */
+	bool verbose;	       /* kernel messages on the console, early ones on the serial port */
 	/* The guest console (hvc0) is a unix socket QEMU serves and waits on before starting
 	 * the guest, so no output is lost; the supervisor (supervise.h) relays it to the
 	 * terminal, a pipe or a log file, which makes QEMU itself independent of our stdio. */

@@ -23,15 +23,15 @@ static char *join_argv(char **argv)
 static void test_argv_full(void)
 {
 	static const struct o2v_port ports[] = {
-		{ .bind = "127.0.0.1", .host = 2229, .guest = 6379 },
-		{ .bind = "0.0.0.0", .host = 5353, .guest = 53, .udp = true },
+	    {.bind = "127.0.0.1", .host = 2229, .guest = 6379},
+	    {.bind = "0.0.0.0", .host = 5353, .guest = 53, .udp = true},
 	};
 	static const struct o2v_qemu_volume vols[] = {
-		{ .host = "/srv/data", .tag = "o2v_v0" },
-		{ .host = "/srv/a,b", .tag = "o2v_v1", .readonly = true },
+	    {.host = "/srv/data", .tag = "o2v_v0"},
+	    {.host = "/srv/a,b", .tag = "o2v_v1", .readonly = true},
 	};
 	struct o2v_vm_spec spec;
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 	_cleanup_strv_ char **argv = NULL;
 
 	o2v_vm_spec_init(&spec);
@@ -55,37 +55,38 @@ static void test_argv_full(void)
 
 	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), 0, "argv: full spec builds");
 	_cleanup_free_ char *got = argv ? join_argv(argv) : NULL;
-	TAP_IS_STR(got,
-		   "/usr/bin/qemu-system-x86_64\n"
-		   "-M\nmicrovm,x-option-roms=off,isa-serial=off,rtc=on,acpi=off\n"
-		   "-accel\ntcg,thread=multi\n-cpu\nmax\n-m\n1024M\n-smp\n2\n"
-		   "-no-reboot\n-nodefaults\n-no-user-config\n-display\nnone\n"
-		   "-kernel\n/k/vmlinux\n-initrd\n/r/initrd.cpio\n"
-		   "-append\nconsole=hvc0 quiet reboot=t panic=-1 noreplace-smp tsc_early_khz=2596061 "
-		   "tsc=reliable nolapic_timer no_timer_check oci2vm.debug=1\n"
-		   "-device\nvirtio-serial-device\n"
-		   "-chardev\nsocket,id=con,path=/run/vm/console.sock,server=on,wait=on\n"
-		   "-device\nvirtconsole,chardev=con\n"
-		   "-chardev\nfile,id=st,path=/run/vm/status\n"
-		   "-device\nvirtserialport,chardev=st,name=oci2vm.status\n"
-		   "-chardev\nsocket,id=ctl,path=/run/vm/ctl.sock,server=on,wait=off\n"
-		   "-device\nvirtserialport,chardev=ctl,name=oci2vm.ctl\n"
-		   "-drive\nid=root,file=/r/disk,,1.img,format=qcow2,if=none\n"
-		   "-device\nvirtio-blk-device,drive=root\n"
-		   "-fsdev\nlocal,id=v0,path=/srv/data,security_model=none\n"
-		   "-device\nvirtio-9p-device,fsdev=v0,mount_tag=o2v_v0\n"
-		   "-fsdev\nlocal,id=v1,path=/srv/a,,b,security_model=none,readonly=on\n"
-		   "-device\nvirtio-9p-device,fsdev=v1,mount_tag=o2v_v1\n"
-		   "-netdev\nuser,id=n0,hostfwd=tcp:127.0.0.1:2229-:6379,hostfwd=udp:0.0.0.0:5353-:53\n"
-		   "-device\nvirtio-net-device,netdev=n0\n"
-		   "-device\nvirtio-rng-device",
-		   "argv: exact arguments for TCG, disk, volumes (commas escaped), ports");
+	TAP_IS_STR(
+	    got,
+	    "/usr/bin/qemu-system-x86_64\n"
+	    "-M\nmicrovm,x-option-roms=off,isa-serial=off,rtc=on,acpi=off\n"
+	    "-accel\ntcg,thread=multi\n-cpu\nmax\n-m\n1024M\n-smp\n2\n"
+	    "-no-reboot\n-nodefaults\n-no-user-config\n-display\nnone\n"
+	    "-kernel\n/k/vmlinux\n-initrd\n/r/initrd.cpio\n"
+	    "-append\nconsole=hvc0 quiet reboot=t panic=-1 noreplace-smp tsc_early_khz=2596061 "
+	    "tsc=reliable nolapic_timer no_timer_check oci2vm.debug=1\n"
+	    "-device\nvirtio-serial-device\n"
+	    "-chardev\nsocket,id=con,path=/run/vm/console.sock,server=on,wait=on\n"
+	    "-device\nvirtconsole,chardev=con\n"
+	    "-chardev\nfile,id=st,path=/run/vm/status\n"
+	    "-device\nvirtserialport,chardev=st,name=oci2vm.status\n"
+	    "-chardev\nsocket,id=ctl,path=/run/vm/ctl.sock,server=on,wait=off\n"
+	    "-device\nvirtserialport,chardev=ctl,name=oci2vm.ctl\n"
+	    "-drive\nid=root,file=/r/disk,,1.img,format=qcow2,if=none\n"
+	    "-device\nvirtio-blk-device,drive=root\n"
+	    "-fsdev\nlocal,id=v0,path=/srv/data,security_model=none\n"
+	    "-device\nvirtio-9p-device,fsdev=v0,mount_tag=o2v_v0\n"
+	    "-fsdev\nlocal,id=v1,path=/srv/a,,b,security_model=none,readonly=on\n"
+	    "-device\nvirtio-9p-device,fsdev=v1,mount_tag=o2v_v1\n"
+	    "-netdev\nuser,id=n0,hostfwd=tcp:127.0.0.1:2229-:6379,hostfwd=udp:0.0.0.0:5353-:53\n"
+	    "-device\nvirtio-net-device,netdev=n0\n"
+	    "-device\nvirtio-rng-device",
+	    "argv: exact arguments for TCG, disk, volumes (commas escaped), ports");
 }
 
 static void test_argv_minimal_kvm_verbose(void)
 {
 	struct o2v_vm_spec spec;
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 	_cleanup_strv_ char **argv = NULL;
 
 	o2v_vm_spec_init(&spec);
@@ -121,9 +122,9 @@ static void test_argv_minimal_kvm_verbose(void)
 static void test_argv_rejects(void)
 {
 	struct o2v_vm_spec spec;
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 	char **argv = NULL;
-	struct o2v_port v6 = { .bind = "::1", .host = 1, .guest = 2 };
+	struct o2v_port v6 = {.bind = "::1", .host = 1, .guest = 2};
 
 	o2v_vm_spec_init(&spec);
 	spec.kernel = "k";
@@ -141,7 +142,8 @@ static void test_argv_rejects(void)
 	spec.disk_format = "raw";
 	spec.ports = &v6;
 	spec.n_ports = 1;
-	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), -EINVAL, "argv: bind address with ':' refused");
+	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), -EINVAL,
+		   "argv: bind address with ':' refused");
 	spec.n_ports = 0;
 	spec.kernel = NULL;
 	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), -EINVAL, "argv: no kernel refused");
@@ -154,11 +156,12 @@ static void test_accel(void)
 	static const char intel[] = "processor\t: 0\nflags\t\t: fpu vmx\n";
 	static const char none[] = "processor\t: 0\nflags\t\t: fpu svmx vmxx hypervisor\n"
 				   "bugs\t\t: svm vmx\n";
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 	enum o2v_accel a = O2V_ACCEL_TCG;
 
 	TAP_IS_INT(o2v_accel_choose(O2V_ACCEL_AUTO, true, amd), O2V_ACCEL_KVM, "accel: svm + kvm");
-	TAP_IS_INT(o2v_accel_choose(O2V_ACCEL_AUTO, true, intel), O2V_ACCEL_KVM, "accel: vmx + kvm");
+	TAP_IS_INT(o2v_accel_choose(O2V_ACCEL_AUTO, true, intel), O2V_ACCEL_KVM,
+		   "accel: vmx + kvm");
 	TAP_IS_INT(o2v_accel_choose(O2V_ACCEL_AUTO, true, none), O2V_ACCEL_TCG,
 		   "accel: /dev/kvm without vmx/svm flags (nested) → tcg; other lines ignored");
 	TAP_IS_INT(o2v_accel_choose(O2V_ACCEL_AUTO, false, amd), O2V_ACCEL_TCG,
@@ -183,12 +186,12 @@ static void test_accel(void)
 
 static void test_kernel_find(const char *dir)
 {
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 	char *path = NULL;
 	_cleanup_free_ char *missing = o2v_path_join(dir, "no-such-vmlinux");
 	_cleanup_free_ char *text = o2v_path_join(dir, "notes.txt");
 	_cleanup_free_ char *elf = o2v_path_join(dir, "vmlinux");
-	unsigned char hdr[64] = { 0x7f, 'E', 'L', 'F', 2, 1, 1 };
+	unsigned char hdr[64] = {0x7f, 'E', 'L', 'F', 2, 1, 1};
 
 	hdr[18] = 62; /* EM_X86_64 */
 	o2v_write_file_atomic(text, "not a kernel\n", 13, 0644, &err);
@@ -219,7 +222,7 @@ static void test_kernel_find(const char *dir)
 
 static void test_qemu_find(const char *dir)
 {
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
 	char *path = NULL;
 
 	setenv("PATH", dir, 1);
