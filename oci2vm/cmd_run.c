@@ -141,6 +141,8 @@ static int check_host(struct run *r, struct o2v_error *err)
 	return 0;
 }
 
+#define O2V_VM_PLATFORM "linux/amd64"
+
 /* A host-arch image only: TCG could emulate others, but our kernel is x86_64. */
 static int check_architecture(const struct o2v_image *img, struct o2v_error *err)
 {
@@ -423,9 +425,12 @@ static int get_image(struct run *r, struct o2v_error *err)
 			e = o2v_error_set(err, -EINVAL, "--insecure-registry '%s'", *p);
 			goto out_po;
 		}
-	if (r->o.platform &&
-	    (e = o2v_pull_cli_option(&po, "run", O2V_OPT_PLATFORM, r->o.platform)) < 0) {
-		e = o2v_error_set(err, -EINVAL, "--platform '%s'", r->o.platform);
+	/* Always explicit: our VMs are amd64, so a single-platform image for another
+	 * architecture is an error of the pull (one line, no layers fetched), not a warning
+	 * followed by a second error once everything was downloaded. */
+	const char *platform = r->o.platform ? r->o.platform : O2V_VM_PLATFORM;
+	if ((e = o2v_pull_cli_option(&po, "run", O2V_OPT_PLATFORM, platform)) < 0) {
+		e = o2v_error_set(err, -EINVAL, "--platform '%s'", platform);
 		goto out_po;
 	}
 	if (o2v_pull_cli_prepare(&po, policies[r->o.pull]) < 0) {
