@@ -397,7 +397,7 @@ static int supervise(struct run *r, int out_fd, struct o2v_error *err)
 	if (!ex.reported || ex.message[0]) {
 		/* The workload did not run, or the VM died: say why (Docker prints these too). */
 		o2v_error_set(err, -EIO, "%s", ex.message[0] ? ex.message : "the VM failed");
-		return ex.reported ? ex.code : O2V_EXIT_RUN_FAILED;
+		return ex.reported || ex.signal ? ex.code : O2V_EXIT_RUN_FAILED;
 	}
 	o2v_error_clear(err);
 	return ex.code;

@@ -359,8 +359,10 @@ out_reap:
 					 "the VM ended without reporting an exit status%s%s",
 					 tail[0] ? ": " : "", tail);
 		}
+		if (WIFSIGNALED(r.qemu_status))
+			ret->signal = WTERMSIG(r.qemu_status);
 		if (!ret->reported)
-			ret->code = 125;
+			ret->code = ret->signal ? 128 + ret->signal : 125;
 	}
 out_sfd:
 	close(r.sfd);

@@ -34,8 +34,11 @@ struct o2v_supervise {
 #define O2V_VM_MESSAGE_MAX 512
 
 struct o2v_vm_exit {
-	int code;	/* the workload's status (0-255), or 125 when nothing was reported */
+	int code;	/* the workload's status (0-255); when nothing was reported 128+N if
+			 * QEMU was killed by signal N (`oci2vm kill`, a second Ctrl-C, the OOM
+			 * killer: Docker's 137 for a killed container), else 125 */
 	bool reported;	/* the guest's init reported `exit N` */
+	int signal;	/* QEMU was killed by this signal (0: it exited) */
 	char message[O2V_VM_MESSAGE_MAX]; /* init's `error` line, or why QEMU ended early */
 };
 
