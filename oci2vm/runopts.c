@@ -466,6 +466,21 @@ static const struct opt_def *find_short(char c)
 	return NULL;
 }
 
+/* After IMAGE an unknown option is most likely the container command's own
+ * (`run IMAGE sh -c ...` works, `run --entrypoint sh IMAGE -c ...` does not): say how. */
+static int unknown_option(const struct o2v_run_opts *o, const char *opt, const char *w,
+			  struct o2v_error *err)
+{
+	if (o->ref)
+		return o2v_error_set(err, -EINVAL,
+				     "unknown option '%s' after the image: if it is for the "
+				     "container command, put '--' before that command",
+				     opt);
+	if (strcmp(opt, w))
+		return o2v_error_set(err, -EINVAL, "unknown option '%s' in '%s'", opt, w);
+	return o2v_error_set(err, -EINVAL, "unknown option '%s'", w);
+}
+
 /* Parse one option word at argv[*i] (which starts with '-'); advances *i. */
 static int parse_option(struct o2v_run_opts *o, int argc, char **argv, int *i,
 			struct o2v_error *err)
@@ -477,7 +492,7 @@ static int parse_option(struct o2v_run_opts *o, int argc, char **argv, int *i,
 		size_t len = eq ? (size_t)(eq - name) : strlen(name);
 		const struct opt_def *d = find_long(name, len);
 		if (!d)
-			return o2v_error_set(err, -EINVAL, "unknown option '%s'", w);
+			return unknown_option(o, w, w, err);
 		const char *val = NULL;
 		if (d->has_arg) {
 			if (eq)
@@ -497,8 +512,10 @@ static int parse_option(struct o2v_run_opts *o, int argc, char **argv, int *i,
 	/* Bundled short options: -it, -dp 80:80, -p80:80. */
 	for (const char *c = w + 1; *c; c++) {
 		const struct opt_def *d = find_short(*c);
-		if (!d)
-			return o2v_error_set(err, -EINVAL, "unknown option '-%c' in '%s'", *c, w);
+		if (!d) {
+			char opt[3] = { '-', *c, '\0' };
+			return unknown_option(o, opt, w, err);
+		}
 		if (!d->has_arg) {
 			int r = apply_opt(o, d->id, NULL, err);
 			if (r < 0)
