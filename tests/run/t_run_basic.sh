@@ -119,6 +119,54 @@ rc=$?
 ok $? "a second Ctrl-C ends the VM at once (exit $rc, not after the 10 s grace)"
 no_leftovers "after a double Ctrl-C"
 
+# --- QEMU dies under a foreground run; oci2vm itself SIGKILLed ---------------------------------
+start_bg() { # ARGS...: oci2vm run in the background until its workload printed "started"
+	"$OCI2VM" run "$@" >"$T/bg.out" 2>"$T/bg.err" </dev/null &
+	pid=$!
+	local deadline=$((SECONDS + 60))
+	until grep -q started "$T/bg.out" || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+	vmid=$(ls "$OCI2VM_RUNTIME_DIR/vms" 2>/dev/null)
+	qpid=$(pgrep -f "qemu-system.*$vmid")
+}
+start_bg --rm "$BB" sh -c 'echo started; sleep 600'
+kill -9 "$qpid"
+wait "$pid"
+is "$?" 137 "QEMU killed under a foreground run: exit 137"
+like "$(cat "$T/bg.err")" "QEMU was killed by signal 9" "and oci2vm says so"
+no_leftovers "QEMU killed"
+
+start_bg --rm "$BB" sh -c 'echo started; sleep 600'
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+wait_gone "$qpid" 10
+ok $? "oci2vm SIGKILLed: its QEMU died with it (PR_SET_PDEATHSIG)"
+o2v ps -a
+is "$out" "ID            NAME                  IMAGE                             STATUS              PORTS" \
+	"ps -a: the --rm VM whose supervisor died is not listed"
+no_leftovers "oci2vm SIGKILLed (after the next ps)"
+
+# --- detached: logs -f, stop of a workload that ignores TERM ----------------------------------
+o2v run -d --name lf "$BB" sh -c 'echo one; sleep 1; echo two; exit 5'
+is "$rc" 0 "run -d" || diag "$errout"
+o2v logs -f lf
+is "$out" $'one\ntwo' "logs -f follows until the VM ends"
+like "$("$OCI2VM" ps -a)" "lf +$R/busybox:latest +Exited \(5\) " "ps -a: Exited (5)"
+o2v rm lf
+o2v run -d --name stubborn "$BB" sh -c 'trap "echo ignoring TERM" TERM; echo started; while :; do sleep 1; done'
+deadline=$((SECONDS + 60))
+until "$OCI2VM" logs stubborn 2>/dev/null | grep -q started || [ $SECONDS -ge $deadline ]; do
+	sleep 0.1
+done
+start=$SECONDS
+o2v stop -t 1 stubborn
+is "$rc" 0 "stop -t 1 of a workload that ignores TERM" || diag "$errout"
+[ $((SECONDS - start)) -lt 8 ]
+ok $? "it was killed after the 1 s grace ($((SECONDS - start)) s)"
+like "$("$OCI2VM" logs stubborn)" "ignoring TERM" "the workload saw SIGTERM first"
+like "$("$OCI2VM" ps -a)" "stubborn +$R/busybox:latest +Exited \(137\) " "ps -a: Exited (137)"
+o2v rm stubborn
+no_leftovers "detached runs removed"
+
 # --- bad input: one line on stderr, exit 125, nothing started -------------------------------
 bad() { # NAME REGEX ARGS...
 	local name=$1 re=$2
