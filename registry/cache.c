@@ -454,14 +454,14 @@ struct o2v_stage {
 
 /* Blobs are copied into WRITER_BUF buffers; a full buffer is hashed and
  * written as one piece (curl hands over 16 KiB at a time: batching saves most
- * syscalls). For blobs of WRITER_ASYNC_MIN bytes or more a worker thread does
+ * syscalls). For blobs of WRITER_ASYNC_MIN bytes or more one worker thread
  * hashes and another writes while the caller keeps receiving, WRITER_NBUF
  * buffers in flight: a pull is bound by this process's CPU (SHA-256 plus two
  * copies per byte), not by a loopback or LAN registry, and SHA-256 alone is
  * the longest of the three. */
 #define WRITER_BUF	 (256 << 10)
 #define WRITER_NBUF	 4
-#define WRITER_ASYNC_MIN (1 << 20)
+#define WRITER_ASYNC_MIN (512 << 10)
 /* Start writeback of what was written every WRITER_KICK bytes, so the fsync
  * at finish waits for the tail of the blob only, not for all of it. */
 #define WRITER_KICK (4 << 20)
