@@ -2,7 +2,8 @@
  *
  * Plumbing under `run` and `export`: no image, no run configuration, just the host <-> guest
  * contract (console on stdio, status port, control socket). Tests and users of exported
- * images use it. Exit status: the guest's `exit N`, or 125 when the VM ended without one.
+ * images use it. Exit status: the guest's `exit N`; without one 128+N when QEMU was killed by
+ * signal N (e.g. after the stop grace period), else 125 (see supervise.h).
  */
 #include "../common/o2v.h"
 

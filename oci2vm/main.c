@@ -78,8 +78,9 @@ static const struct o2v_command commands[] = {
 	{ "boot", cmd_boot, "boot an initramfs on the microVM kernel (plumbing)",
 	  "usage: oci2vm boot [OPTIONS] INITRD\n\n"
 	  "Boot INITRD (cpio or cpio.gz with an /init) in a QEMU microVM. The console is on\n"
-	  "stdio; the exit status is the guest's 'exit N' status line, or 125 when the VM\n"
-	  "ended without one. SIGINT/SIGTERM send 'stop' to the guest, then kill it.\n\n"
+	  "stdio; the exit status is the guest's 'exit N' status line, else 128+N when QEMU\n"
+	  "was killed by signal N, else 125. SIGINT/SIGTERM send 'stop' to the guest, then\n"
+	  "kill it after 5 s.\n\n"
 	  "  --kernel FILE          kernel to boot (default: OCI2VM_KERNEL or 'make kernel')\n"
 	  "  --accel auto|kvm|tcg   accelerator (auto: KVM only where it works)\n"
 	  "  --memory SIZE          guest memory (default 512M)\n"

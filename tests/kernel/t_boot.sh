@@ -42,7 +42,8 @@ check_fail "QEMU missing: error names the Debian package" "qemu-system-x86" \
 	env PATH="$tmp/bin" "$oci2vm" boot --kernel "$tmp/vmlinux" "$tmp/initrd"
 
 # SIGTERM: 'stop' goes to the guest (this one ignores it), then QEMU is killed after the grace
-# period; oci2vm exits 125, no QEMU is left, and its temporary directory is gone.
+# period; oci2vm exits 137 (128 + SIGKILL, Docker's code for a killed container), no QEMU is
+# left, and its temporary directory is gone.
 kernel_ok=1
 if [ -n "${OCI2VM_KERNEL:-}" ]; then
 	kernel=$OCI2VM_KERNEL
@@ -67,7 +68,7 @@ if [ $kernel_ok = 1 ] && command -v qemu-system-x86_64 >/dev/null && command -v 
 	ok $? "QEMU runs as a child of oci2vm"
 	kill -TERM $pid
 	wait $pid
-	is "$?" 125 "SIGTERM: exit 125 (no status from the guest)"
+	is "$?" 137 "SIGTERM: guest ignored stop, QEMU killed after the grace period: exit 137"
 	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
 		not_ok "SIGTERM: QEMU is gone"
 		kill -KILL "$qemu_pid"
