@@ -57,12 +57,6 @@ case "${1:-}" in
 esac
 [ $# -eq 0 ] || die "usage: kernel/build.sh [--key|--path]"
 
-[ -r "$tarball" ] || die "'$tarball' not found: install the kernel source with 'make deps'"
-for tool in make gcc flex bison bc; do
-	command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found: run 'make deps'"
-done
-[ -e /usr/include/libelf.h ] || die "libelf headers not found: run 'make deps'"
-
 version=$(src_version)
 [ "$version" != none ] || die "package '$pkg' is not installed: run 'make deps'"
 key=$(cache_key)
@@ -72,6 +66,12 @@ if [ -f "$out" ]; then
 	echo "$out"
 	exit 0
 fi
+
+[ -r "$tarball" ] || die "'$tarball' not found: install the kernel source with 'make deps'"
+for tool in make gcc flex bison bc objcopy; do
+	command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found: run 'make deps'"
+done
+[ -e /usr/include/libelf.h ] || die "libelf headers not found: run 'make deps'"
 mkdir -p "$kdir"
 
 # One build at a time per cache: a second `make kernel` waits, then finds the result.
