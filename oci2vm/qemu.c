@@ -130,19 +130,19 @@ char *o2v_qemu_cmdline(const struct o2v_vm_spec *spec)
 
 	/* Under TCG the PIT-based calibrations (TSC, delay loop, local APIC timer) take about
 	 * 0.3 s and fail under load, leaving a 10 ms jiffies clock. Given the TSC rate the
-	 * kernel skips the first two; nolapic_timer skips the third (the PIT drives the tick);
-	 * no_timer_check skips the IO-APIC timer test. tsc=reliable: the guest's TSC is the
-	 * host's invariant TSC, while the jiffies the clocksource watchdog would compare it
-	 * with lose ticks whenever the host deschedules QEMU, wrongly demoting the TSC.
+	 * kernel skips the first two. tsc=reliable: the guest's TSC is the host's invariant TSC,
+	 * while the jiffies the clocksource watchdog would compare it with lose ticks whenever
+	 * the host deschedules QEMU, wrongly demoting the TSC. no_timer_check skips the IO-APIC
+	 * timer test. With one vCPU, nolapic_timer skips the APIC timer calibration (~0.2 s)
+	 * and the PIT drives the tick with high-resolution timers intact; with more vCPUs the
+	 * other CPUs would fall back to 10 ms timers, so they pay for the calibration instead.
 	 * KVM has kvmclock and the TSC-deadline timer and needs none of this. */
 	if (spec->accel == O2V_ACCEL_TCG) {
 		if (spec->tsc_khz)
 			snprintf(tcg, sizeof(tcg), " tsc_early_khz=%lu tsc=reliable",
 				 spec->tsc_khz);
-		strcat(tcg, " nolapic_timer no_timer_check");
+		strcat(tcg, spec->cpus <= 1 ? " nolapic_timer no_timer_check" : " no_timer_check");
 	}
-	/* quiet: only warnings reach hvc0, which is also the workload's stdout. Verbose: every
-	 * message, and the 8250 early console shows a kernel that dies before virtio comes up. */
 	/* noreplace-smp: with one vCPU the kernel would rewrite every LOCK prefix at boot, and
 	 * self-modifying code is slow under TCG (~0.1-0.25 s); the prefixes cost next to nothing.
 	 */

@@ -63,7 +63,7 @@ static void test_argv_full(void)
 	    "-no-reboot\n-nodefaults\n-no-user-config\n-display\nnone\n"
 	    "-kernel\n/k/vmlinux\n-initrd\n/r/initrd.cpio\n"
 	    "-append\nconsole=hvc0 quiet reboot=t panic=-1 noreplace-smp tsc_early_khz=2596061 "
-	    "tsc=reliable nolapic_timer no_timer_check oci2vm.debug=1\n"
+	    "tsc=reliable no_timer_check oci2vm.debug=1\n"
 	    "-device\nvirtio-serial-device\n"
 	    "-chardev\nsocket,id=con,path=/run/vm/console.sock,server=on,wait=on\n"
 	    "-device\nvirtconsole,chardev=con\n"
@@ -81,6 +81,26 @@ static void test_argv_full(void)
 	    "-device\nvirtio-net-device,netdev=n0\n"
 	    "-device\nvirtio-rng-device",
 	    "argv: exact arguments for TCG, disk, volumes (commas escaped), ports");
+}
+
+/* One vCPU: nolapic_timer (see o2v_qemu_cmdline); the full test above has two. */
+static void test_cmdline_tcg_one_cpu(void)
+{
+	struct o2v_vm_spec spec;
+
+	o2v_vm_spec_init(&spec);
+	spec.accel = O2V_ACCEL_TCG;
+	_cleanup_free_ char *unknown_tsc = o2v_qemu_cmdline(&spec);
+	TAP_IS_STR(
+	    unknown_tsc,
+	    "console=hvc0 quiet reboot=t panic=-1 noreplace-smp nolapic_timer no_timer_check",
+	    "cmdline: TCG, one vCPU, TSC rate unknown: PIT tick, no TSC flags");
+	spec.tsc_khz = 3000000;
+	_cleanup_free_ char *known_tsc = o2v_qemu_cmdline(&spec);
+	TAP_IS_STR(known_tsc,
+		   "console=hvc0 quiet reboot=t panic=-1 noreplace-smp tsc_early_khz=3000000 "
+		   "tsc=reliable nolapic_timer no_timer_check",
+		   "cmdline: TCG, one vCPU, TSC rate known");
 }
 
 static void test_argv_minimal_kvm_verbose(void)
@@ -238,6 +258,7 @@ int main(void)
 	if (!mkdtemp(dir))
 		return 1;
 	test_argv_full();
+	test_cmdline_tcg_one_cpu();
 	test_argv_minimal_kvm_verbose();
 	test_argv_rejects();
 	test_accel();
