@@ -20,6 +20,17 @@ static char *join_argv(char **argv)
 	return s;
 }
 
+/* The fields every VM has, with short names so expected argv strings stay readable. */
+static void base_spec(struct o2v_vm_spec *spec)
+{
+	o2v_vm_spec_init(spec);
+	spec->kernel = "vmlinux";
+	spec->initrd = "i.cpio";
+	spec->console_sock = "c";
+	spec->status_path = "s";
+	spec->control_path = "x";
+}
+
 static void test_argv_full(void)
 {
 	static const struct o2v_port ports[] = {
@@ -34,10 +45,8 @@ static void test_argv_full(void)
 	struct o2v_error err = {0};
 	_cleanup_strv_ char **argv = NULL;
 
-	o2v_vm_spec_init(&spec);
+	base_spec(&spec);
 	spec.qemu = "/usr/bin/qemu-system-x86_64";
-	spec.kernel = "/k/vmlinux";
-	spec.initrd = "/r/initrd.cpio";
 	spec.disk = "/r/disk,1.img";
 	spec.disk_format = "qcow2";
 	spec.memory_mib = 1024;
@@ -45,9 +54,6 @@ static void test_argv_full(void)
 	spec.accel = O2V_ACCEL_TCG;
 	spec.tsc_khz = 2596061;
 	spec.append = "oci2vm.debug=1";
-	spec.console_sock = "/run/vm/console.sock";
-	spec.status_path = "/run/vm/status";
-	spec.control_path = "/run/vm/ctl.sock";
 	spec.ports = ports;
 	spec.n_ports = ARRAY_SIZE(ports);
 	spec.volumes = vols;
@@ -61,15 +67,15 @@ static void test_argv_full(void)
 	    "-M\nmicrovm,x-option-roms=off,isa-serial=off,rtc=on,acpi=off\n"
 	    "-accel\ntcg,thread=multi\n-cpu\nmax\n-m\n1024M\n-smp\n2\n"
 	    "-no-reboot\n-nodefaults\n-no-user-config\n-display\nnone\n"
-	    "-kernel\n/k/vmlinux\n-initrd\n/r/initrd.cpio\n"
+	    "-kernel\nvmlinux\n-initrd\ni.cpio\n"
 	    "-append\nconsole=hvc0 quiet reboot=t panic=-1 noreplace-smp tsc_early_khz=2596061 "
 	    "tsc=reliable no_timer_check oci2vm.debug=1\n"
 	    "-device\nvirtio-serial-device\n"
-	    "-chardev\nsocket,id=con,path=/run/vm/console.sock,server=on,wait=on\n"
+	    "-chardev\nsocket,id=con,path=c,server=on,wait=on\n"
 	    "-device\nvirtconsole,chardev=con\n"
-	    "-chardev\nfile,id=st,path=/run/vm/status\n"
+	    "-chardev\nfile,id=st,path=s\n"
 	    "-device\nvirtserialport,chardev=st,name=oci2vm.status\n"
-	    "-chardev\nsocket,id=ctl,path=/run/vm/ctl.sock,server=on,wait=off\n"
+	    "-chardev\nsocket,id=ctl,path=x,server=on,wait=off\n"
 	    "-device\nvirtserialport,chardev=ctl,name=oci2vm.ctl\n"
 	    "-drive\nid=root,file=/r/disk,,1.img,format=qcow2,if=none\n"
 	    "-device\nvirtio-blk-device,drive=root\n"
@@ -109,14 +115,9 @@ static void test_argv_minimal_kvm_verbose(void)
 	struct o2v_error err = {0};
 	_cleanup_strv_ char **argv = NULL;
 
-	o2v_vm_spec_init(&spec);
-	spec.kernel = "vmlinux";
-	spec.initrd = "i.cpio";
+	base_spec(&spec);
 	spec.accel = O2V_ACCEL_KVM;
 	spec.verbose = true;
-	spec.console_sock = "c";
-	spec.status_path = "s";
-	spec.control_path = "x";
 
 	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), 0, "argv: minimal spec builds");
 	_cleanup_free_ char *got = argv ? join_argv(argv) : NULL;
@@ -146,12 +147,7 @@ static void test_argv_rejects(void)
 	char **argv = NULL;
 	struct o2v_port v6 = {.bind = "::1", .host = 1, .guest = 2};
 
-	o2v_vm_spec_init(&spec);
-	spec.kernel = "k";
-	spec.initrd = "i";
-	spec.console_sock = "c";
-	spec.status_path = "s";
-	spec.control_path = "x";
+	base_spec(&spec);
 	spec.accel = O2V_ACCEL_AUTO;
 	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), -EINVAL, "argv: unresolved accel refused");
 	spec.accel = O2V_ACCEL_TCG;
