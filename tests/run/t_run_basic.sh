@@ -87,39 +87,6 @@ like "$out" "[Rr]ead-only file system" "-v ...:ro: the guest sees a read-only fi
 no_leftovers "after the option runs"
 
 # --- Ctrl-C: SIGINT to a foreground oci2vm ----------------------------------------------------
-"$OCI2VM" run --rm "$BB" sh -c 'trap "echo got TERM; exit 7" TERM; echo started; while :; do sleep 1; done' \
-	>"$T/cc.out" 2>"$T/cc.err" </dev/null &
-pid=$!
-deadline=$((SECONDS + 60))
-until grep -q started "$T/cc.out" || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
-grep -q started "$T/cc.out"
-ok $? "the workload started" || diag "$(cat "$T/cc.err")"
-vmid=$(ls "$OCI2VM_RUNTIME_DIR/vms" 2>/dev/null)
-kill -INT "$pid"
-wait "$pid"
-is "$?" 7 "Ctrl-C: oci2vm exits with the workload's code from its TERM handler"
-like "$(cat "$T/cc.out")" "got TERM" "Ctrl-C: the workload's TERM handler ran"
-[ -n "$vmid" ] && [ -z "$(pgrep -f "qemu-system.*$vmid")" ]
-ok $? "Ctrl-C: no QEMU left for VM '$vmid'"
-no_leftovers "after Ctrl-C"
-
-# a second Ctrl-C does not wait for the grace period: the workload ignores TERM
-"$OCI2VM" run --rm "$BB" sh -c 'trap "" TERM; echo started; while :; do sleep 1; done' \
-	>"$T/cc.out" 2>"$T/cc.err" </dev/null &
-pid=$!
-deadline=$((SECONDS + 60))
-until grep -q started "$T/cc.out" || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
-kill -INT "$pid"
-sleep 0.5
-kill -INT "$pid"
-start=$SECONDS
-wait "$pid"
-rc=$?
-[ "$rc" -ne 0 ] && [ $((SECONDS - start)) -lt 8 ]
-ok $? "a second Ctrl-C ends the VM at once (exit $rc, not after the 10 s grace)"
-no_leftovers "after a double Ctrl-C"
-
-# --- QEMU dies under a foreground run; oci2vm itself SIGKILLed ---------------------------------
 start_bg() { # ARGS...: oci2vm run in the background until its workload printed "started"
 	"$OCI2VM" run "$@" >"$T/bg.out" 2>"$T/bg.err" </dev/null &
 	pid=$!
@@ -128,6 +95,30 @@ start_bg() { # ARGS...: oci2vm run in the background until its workload printed 
 	vmid=$(ls "$OCI2VM_RUNTIME_DIR/vms" 2>/dev/null)
 	qpid=$(pgrep -f "qemu-system.*$vmid")
 }
+start_bg --rm "$BB" sh -c 'trap "echo got TERM; exit 7" TERM; echo started; while :; do sleep 1; done'
+grep -q started "$T/bg.out"
+ok $? "the workload started" || diag "$(cat "$T/bg.err")"
+kill -INT "$pid"
+wait "$pid"
+is "$?" 7 "Ctrl-C: oci2vm exits with the workload's code from its TERM handler"
+like "$(cat "$T/bg.out")" "got TERM" "Ctrl-C: the workload's TERM handler ran"
+[ -n "$vmid" ] && [ -z "$(pgrep -f "qemu-system.*$vmid")" ]
+ok $? "Ctrl-C: no QEMU left for VM '$vmid'"
+no_leftovers "after Ctrl-C"
+
+# a second Ctrl-C does not wait for the grace period: the workload ignores TERM
+start_bg --rm "$BB" sh -c 'trap "" TERM; echo started; while :; do sleep 1; done'
+kill -INT "$pid"
+sleep 0.5
+kill -INT "$pid"
+start=$SECONDS
+wait "$pid"
+rc=$?
+[ "$rc" -eq 137 ] && [ $((SECONDS - start)) -lt 8 ]
+ok $? "a second Ctrl-C kills the VM at once: exit 137 (got $rc), not after the 10 s grace"
+no_leftovers "after a double Ctrl-C"
+
+# --- QEMU dies under a foreground run; oci2vm itself SIGKILLed ---------------------------------
 start_bg --rm "$BB" sh -c 'echo started; sleep 600'
 kill -9 "$qpid"
 wait "$pid"
