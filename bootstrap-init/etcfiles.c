@@ -13,8 +13,8 @@
  */
 #include "init.h"
 
+#include <fcntl.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include "../common/fsutil.h"
@@ -23,25 +23,27 @@
 #define GUEST_ADDR  "10.0.2.15"
 #define DEFAULT_DNS "10.0.2.3"
 
+/* A plain write: the file is new, in RAM, and read by nobody before the bind mount. */
+static int gen_file(const char *path, const char *text, struct o2v_error *err)
+{
+	if (mkdir(INIT_GEN_DIR, 0755) < 0 && errno != EEXIST)
+		return o2v_error_sys(err, -errno, "create '%s'", INIT_GEN_DIR);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || o2v_write_all(fd, text, strlen(text)) < 0)
+		return o2v_error_sys(err, -errno, "write '%s'", path);
+	return 0;
+}
+
 static int bind_file(int root_fd, const char *name, const char *text, struct o2v_error *err)
 {
-	char src[sizeof(INIT_GEN_DIR) + 32], self[32];
+	char src[sizeof(INIT_GEN_DIR) + 32], target[32];
 	int r;
 
 	snprintf(src, sizeof(src), INIT_GEN_DIR "/%s", name);
-	if ((r = o2v_mkdir_p(INIT_GEN_DIR, 0755, err)) < 0 ||
-	    (r = o2v_write_file_atomic(src, text, strlen(text), 0644, err)) < 0)
-		return r;
-
-	char target[32];
 	snprintf(target, sizeof(target), "/etc/%s", name);
-	_cleanup_close_ int fd = init_root_open(root_fd, target, INIT_ROOT_FILE, err);
-	if (fd < 0)
-		return fd;
-	init_fd_path(fd, self);
-	if (mount(src, self, NULL, MS_BIND, NULL) < 0)
-		return o2v_error_sys(err, -errno, "bind-mount '%s' in the container", target);
-	return 0;
+	if ((r = gen_file(src, text, err)) < 0)
+		return r;
+	return init_bind_in_root(root_fd, src, target, err);
 }
 
 struct text {

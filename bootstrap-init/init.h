@@ -27,6 +27,8 @@
 #define INIT_CONSOLE	     "/dev/hvc0"
 #define INIT_STATUS_PORT     "oci2vm.status"
 #define INIT_CONTROL_PORT    "oci2vm.ctl"
+#define INIT_STATUS_GUESS    "vport0p1" /* where oci2vm/qemu.c's order puts them (ports.c) */
+#define INIT_CONTROL_GUESS   "vport0p2"
 #define INIT_DISK_MNT	     "/.oci2vm/disk"
 #define INIT_GEN_DIR	     "/.oci2vm/gen" /* generated /etc files, bind-mounted into the root */
 #define INIT_USER_GROUPS_MAX 256
@@ -34,11 +36,12 @@
 
 /* ---- log.c: console lines and the status port ---- */
 extern bool init_verbose;
-extern int init_status_fd; /* -1 when the host gave no status port */
 /* "oci2vm-init: ..." on the console (stderr), always. */
 void init_log(const char *fmt, ...) O2V_PRINTF(1, 2);
 /* The same, only in verbose mode. */
 void init_debug(const char *fmt, ...) O2V_PRINTF(1, 2);
+/* Find the status port unless done already (none is normal for a hand-made boot). */
+void init_status_open(void);
 /* One line on the status port (control bytes of untrusted text made '?'). */
 void init_status(const char *fmt, ...) O2V_PRINTF(1, 2);
 /* Milliseconds of CLOCK_BOOTTIME (the clock printk timestamps use). */
@@ -48,8 +51,9 @@ void init_trace(const char *what);
 void init_trace_dump(void);
 
 /* ---- ports.c: virtio-serial ports by name ---- */
-/* Open /dev/vportNpM whose sysfs name is name (O_NONBLOCK|O_CLOEXEC); -ENOENT if none. */
-int init_port_open(const char *name, int flags);
+/* Open /dev/vportNpM whose sysfs name is name (O_NONBLOCK|O_CLOEXEC), trying the port
+ * guess ("vport0p1") first; -ENOENT if none. */
+int init_port_open(const char *name, const char *guess, int flags);
 
 /* ---- rootfs.c: paths inside the container root, resolved as the container would ---- */
 /* An fd of path resolved inside root_fd (symlinks cannot leave it): O_PATH
@@ -57,17 +61,19 @@ int init_port_open(const char *name, int flags);
  * parents, mode 0755), with INIT_ROOT_FILE a created empty file (mode 0644). */
 enum init_root_how { INIT_ROOT_EXISTING, INIT_ROOT_MKDIR, INIT_ROOT_FILE };
 int init_root_open(int root_fd, const char *path, enum init_root_how how, struct o2v_error *err);
-/* "/proc/self/fd/N": a path mount(2) accepts for an O_PATH fd. */
-void init_fd_path(int fd, char buf[static 32]);
 
 /* ---- mounts.c ---- */
-/* /dev, /proc, /sys of init itself, in the initramfs. */
+/* /dev of init itself, in the initramfs. */
 int init_mount_early(struct o2v_error *err);
+/* /proc and /sys of init itself, once (errors are logged: init goes on without them). */
+void init_mount_late(void);
 /* Mount the ext4 root disk on INIT_DISK_MNT. */
 int init_mount_rootdisk(const char *dev, struct o2v_error *err);
 /* The container's /proc, /sys, /dev, ... inside root_fd, and its 9p volumes. */
 int init_mount_container(int root_fd, struct o2v_error *err);
 int init_mount_volumes(int root_fd, const struct o2v_volume *v, size_t n, struct o2v_error *err);
+/* Bind-mount the file src on path inside root_fd (created empty if missing). */
+int init_bind_in_root(int root_fd, const char *src, const char *path, struct o2v_error *err);
 /* Unmount everything but "/", innermost first; the root disk is remounted
  * read-only if it cannot be unmounted. Best effort, never fails. */
 void init_unmount_all(void);
@@ -109,7 +115,9 @@ struct init_spawn {
 	const char *workdir; /* created if missing */
 	char *const *argv;
 	char *const *env;
-	const struct init_user *user; /* NULL = stay root */
+	/* USER, resolved against the root's /etc/passwd and /etc/group; HOME is added to env
+	 * from passwd unless env has one. NULL = stay root, env as given. */
+	const char *user;
 	bool terminal;
 	unsigned rows, cols;
 };

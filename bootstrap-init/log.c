@@ -4,9 +4,14 @@
  * status port carries machine-readable lines for the host (vm-contract.md);
  * text that came from the config or the image is made one line there,
  * because the host parses that port line by line.
+ *
+ * The status port is opened on first use (a line to write, or
+ * init_status_open() once the workload runs): finding it is not needed to
+ * start the workload, so it does not delay it.
  */
 #include "init.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <string.h>
@@ -18,7 +23,8 @@
 #define STATUS_WRITE_TIMEOUT_MS 2000
 
 bool init_verbose;
-int init_status_fd = -1;
+static int status_fd = -1;
+static bool status_tried;
 
 static void one_line(char *s)
 {
@@ -60,12 +66,24 @@ void init_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
+void init_status_open(void)
+{
+	if (status_tried)
+		return;
+	status_tried = true;
+	init_mount_late();
+	status_fd = init_port_open(INIT_STATUS_PORT, INIT_STATUS_GUESS, O_WRONLY);
+	if (status_fd < 0)
+		init_debug("no '%s' port (%s): continuing without it", INIT_STATUS_PORT,
+			   strerror(-status_fd));
+}
+
 /* The port is non-blocking so that a host that never connected cannot hang
  * init; a write that does not fit yet waits a bounded time. */
 static void status_write(const char *buf, size_t len)
 {
 	while (len > 0) {
-		ssize_t w = write(init_status_fd, buf, len);
+		ssize_t w = write(status_fd, buf, len);
 		if (w > 0) {
 			buf += w;
 			len -= (size_t)w;
@@ -74,13 +92,13 @@ static void status_write(const char *buf, size_t len)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && errno == EAGAIN) {
-			struct pollfd p = {.fd = init_status_fd, .events = POLLOUT};
+			struct pollfd p = {.fd = status_fd, .events = POLLOUT};
 			if (poll(&p, 1, STATUS_WRITE_TIMEOUT_MS) > 0 && !(p.revents & POLLHUP))
 				continue;
 		}
 		init_log("cannot write to the status port: %s", w < 0 ? strerror(errno) : "eof");
-		close(init_status_fd);
-		init_status_fd = -1;
+		close(status_fd);
+		status_fd = -1;
 		return;
 	}
 }
@@ -91,7 +109,8 @@ void init_status(const char *fmt, ...)
 	va_list ap;
 	size_t n;
 
-	if (init_status_fd < 0)
+	init_status_open();
+	if (status_fd < 0)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line) - 1, fmt, ap);

@@ -1,12 +1,20 @@
 /* mounts.c - the file systems of init and of the container.
  *
- * Init's own /dev, /proc and /sys live in the initramfs and serve init
- * (port lookup, /proc/self/fd for mounts, the root disk's device node).
+ * Init's own /dev (devtmpfs, in the initramfs) comes first: the console,
+ * the root disk's device node and the ports live there. Init's /proc and
+ * /sys serve only what happens once the workload runs (finding the ports,
+ * the console log level, unmounting at the end), so they are mounted then
+ * (init_mount_late), not on the way to the workload's first instruction.
  * The container gets its own set inside its root, as runc would set them up:
  * /proc, /sys, /sys/fs/cgroup (cgroup2), /dev (devtmpfs: the VM's devices
  * belong to the container), /dev/pts (a private devpts instance), /dev/shm,
  * /dev/mqueue, plus /run and /tmp as tmpfs only where the image has them as
  * empty directories.
+ *
+ * Mount points are resolved inside the container root (rootfs.c) and
+ * reached through their fds: a directory by fchdir() and ".", a file by
+ * open_tree() + move_mount(). Not through /proc/self/fd/N: the first use of
+ * proc's magic links costs about 2 ms under TCG, and nothing else needs them.
  *
  * Why /run and /tmp that way: Docker mounts neither; the container sees the
  * image's directories on its writable layer. Here the root is already
@@ -20,11 +28,22 @@
  */
 #include "init.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+
+/* From <linux/mount.h>, which musl-gcc does not see (glibc's <sys/mount.h> has them). */
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE		1
+#define MOVE_MOUNT_F_EMPTY_PATH 0x04
+#define MOVE_MOUNT_T_EMPTY_PATH 0x40
+#endif
+#ifndef SYS_open_tree
+#define SYS_open_tree  428
+#define SYS_move_mount 429
+#endif
 
 #define MOUNTS_MAX    4096 /* entries of /proc/self/mounts we unmount */
 #define MOUNTINFO_MAX (1024 * 1024)
@@ -41,22 +60,30 @@ static int mount_at(const char *src, const char *target, const char *type, unsig
 	return 0;
 }
 
+static int mount_fs(const char *type, const char *dir, struct o2v_error *err)
+{
+	mkdir(dir, 0755);
+	return mount_at(type, dir, type, MS_NOSUID | MS_NOEXEC, NULL, err);
+}
+
 int init_mount_early(struct o2v_error *err)
 {
-	static const struct {
-		const char *type, *dir;
-	} early[] = {{"devtmpfs", "/dev"}, {"proc", "/proc"}, {"sysfs", "/sys"}};
-	int r;
+	int r = mount_fs("devtmpfs", "/dev", err);
 
-	for (size_t i = 0; i < ARRAY_SIZE(early); i++) {
-		mkdir(early[i].dir, 0755);
-		r = mount_at(early[i].type, early[i].dir, early[i].type, MS_NOSUID | MS_NOEXEC,
-			     NULL, err);
-		/* The kernel may already have mounted devtmpfs (DEVTMPFS_MOUNT). */
-		if (r < 0 && !(r == -EBUSY && i == 0))
-			return r;
-	}
-	return 0;
+	/* The kernel may already have mounted devtmpfs (DEVTMPFS_MOUNT). */
+	return r == -EBUSY ? 0 : r;
+}
+
+void init_mount_late(void)
+{
+	static bool done;
+	struct o2v_error err;
+
+	if (done)
+		return;
+	done = true;
+	if (mount_fs("proc", "/proc", &err) < 0 || mount_fs("sysfs", "/sys", &err) < 0)
+		init_log("%s", err.msg);
 }
 
 int init_mount_rootdisk(const char *dev, struct o2v_error *err)
@@ -97,23 +124,31 @@ static const struct cmount container_mounts[] = {
     {"tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777", true},
 };
 
+/* getdents64 on a buffer of our own: opendir() would add an fstat() and an fcntl(). */
 static bool empty_dir(int root_fd, const char *path)
 {
 	_cleanup_close_ int pfd = init_root_open(root_fd, path, INIT_ROOT_EXISTING, NULL);
-	char self[32];
+	_cleanup_close_ int fd = -1;
+	_Alignas(8) char buf[512];
+	long n;
 
-	if (pfd < 0)
+	if (pfd < 0 || (fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return false;
-	init_fd_path(pfd, self);
-	DIR *d = opendir(self);
-	if (!d)
-		return false;
-	struct dirent *de;
-	bool empty = true;
-	while (empty && (de = readdir(d)))
-		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
-	closedir(d);
-	return empty;
+	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			const struct dirent64 {
+				uint64_t ino;
+				int64_t off;
+				unsigned short reclen;
+				unsigned char type;
+				char name[];
+			} *de = (const void *)(buf + off);
+			if (strcmp(de->name, ".") && strcmp(de->name, ".."))
+				return false;
+			off += de->reclen;
+		}
+	}
+	return n == 0;
 }
 
 /* Mount on path resolved inside the container root, creating it if asked. */
@@ -122,14 +157,29 @@ static int mount_in_root(int root_fd, const char *src, const char *path, const c
 			 struct o2v_error *err)
 {
 	_cleanup_close_ int fd = init_root_open(root_fd, path, how, err);
-	char self[32];
+	int r = 0;
 
 	if (fd < 0)
 		return fd;
-	init_fd_path(fd, self);
-	if (mount(src, self, type, flags, data) < 0)
-		return o2v_error_sys(err, -errno, "mount %s on '%s' in the container",
-				     type ? type : src, path);
+	if (fchdir(fd) < 0 || mount(src, ".", type, flags, data) < 0)
+		r = o2v_error_sys(err, -errno, "mount %s on '%s' in the container",
+				  type ? type : src, path);
+	if (chdir("/") < 0 && r == 0)
+		r = o2v_error_sys(err, -errno, "change back to '/'");
+	return r;
+}
+
+int init_bind_in_root(int root_fd, const char *src, const char *path, struct o2v_error *err)
+{
+	_cleanup_close_ int fd = init_root_open(root_fd, path, INIT_ROOT_FILE, err);
+
+	if (fd < 0)
+		return fd;
+	_cleanup_close_ int tree =
+	    (int)syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | O_CLOEXEC);
+	if (tree < 0 || syscall(SYS_move_mount, tree, "", fd, "",
+				MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return o2v_error_sys(err, -errno, "bind-mount '%s' in the container", path);
 	return 0;
 }
 
@@ -142,13 +192,9 @@ static void dev_links(int root_fd)
 	    {"/proc/self/fd/1", "stdout"},
 	    {"/proc/self/fd/2", "stderr"},
 	};
-	_cleanup_close_ int dev = init_root_open(root_fd, "/dev", INIT_ROOT_EXISTING, NULL);
-	char self[32];
+	/* The mounted /dev: an O_PATH fd serves as the *at() calls' directory. */
+	_cleanup_close_ int dfd = init_root_open(root_fd, "/dev", INIT_ROOT_EXISTING, NULL);
 
-	if (dev < 0)
-		return;
-	init_fd_path(dev, self);
-	_cleanup_close_ int dfd = open(self, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return;
 	for (size_t i = 0; i < ARRAY_SIZE(links); i++)

@@ -1,8 +1,13 @@
 /* ports.c - find a virtio-serial port by the name the host gave it.
  *
  * QEMU's `virtserialport,name=X` shows up as /dev/vportNpM, with X in
- * /sys/class/virtio-ports/vportNpM/name; the N and M depend on device order,
- * so the name is the only stable handle.
+ * /sys/class/virtio-ports/vportNpM/name. N is the virtio device's index and
+ * M the port's number, both in QEMU command-line order. oci2vm/qemu.c (and
+ * vm-contract.md) put the virtio-serial device first, then the console
+ * (port 0), the status port (1) and the control port (2): that name is
+ * tried first, which costs one small sysfs read instead of a directory
+ * scan (code that runs once is slow under TCG). The name is still checked,
+ * and any other layout (an image booted by hand) falls back to the scan.
  */
 #include "init.h"
 
@@ -30,22 +35,29 @@ static bool port_has_name(const char *port, const char *name)
 	return (size_t)n == want && !memcmp(buf, name, want);
 }
 
-int init_port_open(const char *name, int flags)
+static int port_open(const char *port, int flags)
 {
-	DIR *d = opendir(PORTS_DIR);
+	char dev[sizeof("/dev/") + 256];
+
+	snprintf(dev, sizeof(dev), "/dev/%s", port);
+	int fd = open(dev, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	return fd < 0 ? -errno : fd;
+}
+
+int init_port_open(const char *name, const char *guess, int flags)
+{
 	struct dirent *de;
 	int fd = -ENOENT;
 
+	if (guess && port_has_name(guess, name))
+		return port_open(guess, flags);
+	DIR *d = opendir(PORTS_DIR);
 	if (!d)
 		return -ENOENT;
 	while ((de = readdir(d))) {
 		if (strncmp(de->d_name, "vport", 5) || !port_has_name(de->d_name, name))
 			continue;
-		char dev[sizeof("/dev/") + 256];
-		snprintf(dev, sizeof(dev), "/dev/%s", de->d_name);
-		fd = open(dev, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0)
-			fd = -errno;
+		fd = port_open(de->d_name, flags);
 		break;
 	}
 	closedir(d);

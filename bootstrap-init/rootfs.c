@@ -3,8 +3,8 @@
  * The image is data from outside: its /etc/resolv.conf or /tmp may be a
  * symlink (absolute, or full of ".."), and init runs outside the chroot, so a
  * plain open() would follow it into init's own tree. openat2() with
- * RESOLVE_IN_ROOT resolves exactly as the chrooted workload will, and
- * mount(2) accepts the result as /proc/self/fd/N (as runc does).
+ * RESOLVE_IN_ROOT resolves exactly as the chrooted workload will; mounts.c
+ * mounts on the resulting fds.
  */
 #include "init.h"
 
@@ -112,9 +112,4 @@ static int mkdir_in_root(int root_fd, const char *path, struct o2v_error *err)
 	}
 	fd = open_in_root(root_fd, path, true);
 	return fd >= 0 ? fd : o2v_error_sys(err, fd, "open '%s' in the container", path);
-}
-
-void init_fd_path(int fd, char buf[static 32])
-{
-	snprintf(buf, 32, "/proc/self/fd/%d", fd);
 }

@@ -33,19 +33,21 @@ static void ensure_stdio(void)
 }
 
 /* No port is normal when the image is booted by hand (`oci2vm export`). */
-static int open_port(const char *name, int flags)
+static int open_control_port(void)
 {
-	int fd = init_port_open(name, flags);
+	int fd = init_port_open(INIT_CONTROL_PORT, INIT_CONTROL_GUESS, O_RDONLY);
 
 	if (fd < 0)
-		init_debug("no '%s' port (%s): continuing without it", name, strerror(-fd));
+		init_debug("no '%s' port (%s): continuing without it", INIT_CONTROL_PORT,
+			   strerror(-fd));
 	return fd;
 }
 
 static void quiet_kernel(void)
 {
 	/* console_loglevel 0: not even "reboot: Restarting system" may land in
-	 * the workload's output. Verbose mode keeps the kernel's setting. */
+	 * the workload's output. Verbose mode keeps the kernel's setting. Until
+	 * then `quiet` lets only errors through. */
 	int fd = open("/proc/sys/kernel/printk", O_WRONLY | O_CLOEXEC);
 
 	if (fd >= 0) {
@@ -65,51 +67,12 @@ static void read_config(struct o2v_runconfig *rc)
 		init_fail(INIT_EXIT_FAILED, &err);
 }
 
-/* passwd and group of the image, found as the container would find them. */
-static void resolve_user(int root_fd, const char *spec, struct init_user *u)
-{
-	struct o2v_error err = {0};
-	_cleanup_close_ int pw = init_root_open(root_fd, "/etc/passwd", INIT_ROOT_EXISTING, NULL);
-	_cleanup_close_ int gr = init_root_open(root_fd, "/etc/group", INIT_ROOT_EXISTING, NULL);
-	char pw_path[32] = "/nonexistent", gr_path[32] = "/nonexistent";
-
-	if (pw >= 0)
-		init_fd_path(pw, pw_path);
-	if (gr >= 0)
-		init_fd_path(gr, gr_path);
-	if (init_user_resolve(pw_path, gr_path, spec, u, &err) < 0)
-		init_fail(INIT_EXIT_FAILED, &err);
-}
-
-/* The config's env plus HOME from passwd when the image and run set none. */
-static char **with_home(char **env, const char *home)
-{
-	size_t n = 0;
-
-	while (env && env[n]) {
-		if (!strncmp(env[n], "HOME=", 5))
-			return env;
-		n++;
-	}
-	char **out = calloc(n + 2, sizeof(*out));
-	char *h = NULL;
-	if (!out || asprintf(&h, "HOME=%s", home) < 0) {
-		struct o2v_error err;
-		o2v_error_sys(&err, -ENOMEM, "set HOME");
-		init_fail(INIT_EXIT_FAILED, &err);
-	}
-	memcpy(out, env, n * sizeof(*out));
-	out[n] = h;
-	return out;
-}
-
 void init_main(void)
 {
 	static char path_env[] = "PATH=/bin:/sbin:/usr/bin:/usr/sbin", home_env[] = "HOME=/";
 	static char *shell_env[] = {path_env, home_env, NULL};
 	struct o2v_runconfig rc;
 	struct o2v_error err = {0};
-	struct init_user user = {0};
 	int code;
 
 	init_trace("entry");
@@ -122,17 +85,9 @@ void init_main(void)
 		init_fail(INIT_EXIT_FAILED, &err);
 	ensure_stdio();
 	init_trace("early");
-	init_status_fd = init_port_open(INIT_STATUS_PORT, O_WRONLY);
-	init_trace("status");
 	o2v_runconfig_init(&rc);
 	read_config(&rc);
-	init_trace("readconf");
 	init_verbose = rc.verbose;
-	if (init_status_fd < 0)
-		init_debug("no '%s' port: continuing without it", INIT_STATUS_PORT);
-	int ctl_fd = open_port(INIT_CONTROL_PORT, O_RDONLY);
-	if (!rc.verbose)
-		quiet_kernel();
 
 	init_trace("config");
 	if (rc.rootdisk && init_mount_rootdisk(rc.rootdisk, &err) < 0)
@@ -171,12 +126,10 @@ void init_main(void)
 		sp.argv = shell_argv;
 		sp.env = shell_env;
 	} else {
-		resolve_user(root_fd, rc.user, &user);
-		sp.user = &user;
-		sp.env = with_home(rc.env, user.home);
+		sp.user = rc.user ? rc.user : "";
+		sp.env = rc.env;
 	}
 	close(root_fd);
-	init_trace("user");
 
 	init_console_mode(rc.terminal);
 	init_signals_block();
@@ -184,6 +137,13 @@ void init_main(void)
 	if (pid < 0)
 		init_fail(code, &err);
 	init_trace("started");
+	/* What the workload does not need is done while it starts: init's /proc and /sys,
+	 * the ports (a stop request meanwhile waits in the host's socket), the log level. */
+	init_status_open();
+	int ctl_fd = open_control_port();
+	if (!rc.verbose)
+		quiet_kernel();
+	init_trace("ports");
 	init_debug("workload started (pid %d)", (int)pid);
 	init_shutdown(init_supervise(pid, ctl_fd, rc.stop_grace));
 }

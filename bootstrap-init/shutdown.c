@@ -18,6 +18,7 @@ void init_shutdown(int code)
 		code = INIT_EXIT_FAILED;
 	init_trace_dump();
 	init_debug("shutting down, exit %d", code);
+	init_status_open(); /* before /sys and /dev go */
 	sync();
 	init_unmount_all();
 	sync();
