@@ -132,12 +132,24 @@ int init_exec_errno_code(int e);
 /* Stay PID 1 until the workload ends: reap, forward signals, obey the
  * control port. Kills what is left and returns the workload's exit code. */
 int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace);
-/* Parse one control line; returns 0 and fills the fields, or -EINVAL. */
-enum init_ctl { INIT_CTL_STOP, INIT_CTL_SIGNAL, INIT_CTL_WINSIZE };
-int init_ctl_parse(const char *line, enum init_ctl *ret_cmd, unsigned *ret_a, unsigned *ret_b);
 /* Block the signals supervise consumes (before fork, so none is lost). */
 void init_signals_block(void);
 void init_signals_unblock(void);
+
+/* ---- ctl.c: the control port's lines ---- */
+#define INIT_CTL_LINE_MAX 128 /* with the '\0': longer lines are dropped */
+enum init_ctl { INIT_CTL_STOP, INIT_CTL_SIGNAL, INIT_CTL_WINSIZE };
+/* Parse one line (no '\n'); returns 0 and fills the fields, or -EINVAL. */
+int init_ctl_parse(const char *line, enum init_ctl *ret_cmd, unsigned *ret_a, unsigned *ret_b);
+struct init_ctl_reader {
+	char buf[INIT_CTL_LINE_MAX];
+	size_t len;
+	bool skip; /* in an over-long line: drop it up to its '\n' */
+};
+/* Feed n bytes as read; calls fn(line, ud) for each complete line, and fn(NULL, ud) once for
+ * each over-long one. A partial line waits in r for the next feed. */
+void init_ctl_feed(struct init_ctl_reader *r, const char *data, size_t n,
+		   void (*fn)(const char *line, void *ud), void *ud);
 
 /* ---- shutdown.c ---- */
 /* sync, unmount, "exit N" on the status port, reboot. Never returns. */

@@ -27,7 +27,6 @@
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 
-#define CTL_LINE_MAX	128
 #define REAP_TIMEOUT_MS 2000
 
 static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
@@ -57,59 +56,13 @@ void init_signals_unblock(void)
 	sigprocmask(SIG_SETMASK, &set, NULL);
 }
 
-static bool parse_num(const char **s, unsigned max, unsigned *ret)
-{
-	unsigned long v = 0;
-	const char *p = *s;
-
-	if (*p < '0' || *p > '9')
-		return false;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		v = v * 10 + (unsigned long)(*p - '0');
-		if (v > max)
-			return false;
-	}
-	*s = p;
-	*ret = (unsigned)v;
-	return true;
-}
-
-int init_ctl_parse(const char *line, enum init_ctl *ret_cmd, unsigned *ret_a, unsigned *ret_b)
-{
-	const char *p;
-
-	*ret_a = *ret_b = 0;
-	if (!strcmp(line, "stop")) {
-		*ret_cmd = INIT_CTL_STOP;
-		return 0;
-	}
-	if (!strncmp(line, "signal ", 7)) {
-		p = line + 7;
-		if (!parse_num(&p, 64, ret_a) || *p || *ret_a == 0)
-			return -EINVAL;
-		*ret_cmd = INIT_CTL_SIGNAL;
-		return 0;
-	}
-	if (!strncmp(line, "winsize ", 8)) {
-		p = line + 8;
-		if (!parse_num(&p, 65535, ret_a) || *p++ != ' ' || !parse_num(&p, 65535, ret_b) ||
-		    *p)
-			return -EINVAL;
-		*ret_cmd = INIT_CTL_WINSIZE;
-		return 0;
-	}
-	return -EINVAL;
-}
-
 struct sup {
 	pid_t pid;
 	bool alive;
 	int status;
 	int ctl_fd;
 	bool ctl_poll;
-	char ctl_buf[CTL_LINE_MAX];
-	size_t ctl_len;
-	bool ctl_skip; /* discarding the rest of an over-long line */
+	struct init_ctl_reader ctl;
 	int timer_fd;
 	unsigned grace;
 	bool stopping;
@@ -138,11 +91,16 @@ static void stop(struct sup *s)
 	timerfd_settime(s->timer_fd, 0, &its, NULL);
 }
 
-static void ctl_line(struct sup *s, const char *line)
+static void ctl_line(const char *line, void *ud)
 {
+	struct sup *s = ud;
 	enum init_ctl cmd;
 	unsigned a, b;
 
+	if (!line) {
+		init_log("ignoring a control line longer than %d bytes", INIT_CTL_LINE_MAX - 1);
+		return;
+	}
 	if (init_ctl_parse(line, &cmd, &a, &b) < 0) {
 		init_log("ignoring unknown control command '%.40s'", line);
 		return;
@@ -170,20 +128,7 @@ static void ctl_read(struct sup *s)
 			s->ctl_poll = false; /* no host connected: wait for SIGIO */
 		return;
 	}
-	for (ssize_t i = 0; i < n; i++) {
-		char c = buf[i];
-		if (c == '\n') {
-			s->ctl_buf[s->ctl_len] = '\0';
-			if (!s->ctl_skip)
-				ctl_line(s, s->ctl_buf);
-			s->ctl_len = 0;
-			s->ctl_skip = false;
-		} else if (s->ctl_len + 1 < sizeof(s->ctl_buf)) {
-			s->ctl_buf[s->ctl_len++] = c;
-		} else {
-			s->ctl_skip = true;
-		}
-	}
+	init_ctl_feed(&s->ctl, buf, (size_t)n, ctl_line, s);
 }
 
 static void on_signal(struct sup *s, int sig)
