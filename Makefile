@@ -68,6 +68,8 @@ TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
 .PHONY: all check kernel deps demo install fmt check-fmt clean tests FORCE
 .DELETE_ON_ERROR:
+# Keep the objects of tests/unit (pattern-rule intermediates) so re-runs relink only.
+.SECONDARY:
 
 all: $(BUILD)/oci2vm $(BUILD)/init
 

@@ -35,7 +35,7 @@ if [ $# -gt 0 ]; then
 	progs=("${sel[@]}")
 fi
 
-passed=0 failed=0 skipped=0 bad_progs=()
+passed=0 failed=0 skipped=0 todo=0 bad_progs=()
 for t in "${progs[@]}"; do
 	name=${t#"$top"/}; name=${name#"$O2V_BUILD"/}
 	log="$logdir/$(echo "$name" | tr / _).log"
@@ -48,9 +48,11 @@ for t in "${progs[@]}"; do
 	rc=$?
 	p=$(grep -cE '^ok [0-9]+' "$log" | head -1)
 	s=$(grep -cE '^ok [0-9]+.*# *(SKIP|skip)' "$log" | head -1)
+	# TAP: "not ok ... # TODO" is a known gap, reported but not a failure.
+	t=$(grep -cE '^not ok [0-9]+.*# *(TODO|todo)' "$log" | head -1)
 	f=$(grep -cE '^not ok [0-9]+' "$log" | head -1)
-	p=$((p - s))
-	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+	p=$((p - s)) f=$((f - t))
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s)) todo=$((todo + t))
 	status="ok"
 	if [ "$f" -gt 0 ] || [ "$rc" -ne 0 ]; then
 		status="FAIL (exit $rc)"
@@ -61,10 +63,11 @@ for t in "${progs[@]}"; do
 		"$(($(date +%s) - start))" "$status"
 	if [ "${O2V_TEST_VERBOSE:-0}" = 1 ]; then
 		sed 's/^/    /' "$log"
-	elif [ "$status" != ok ]; then
+	elif [ "$status" != ok ] || [ "$t" -gt 0 ]; then
 		grep -vE '^ok [0-9]+' "$log" | tail -40 | sed 's/^/    /'
 	fi
 done
 [ ${#bad_progs[@]} -gt 0 ] && printf 'failing: %s\n' "${bad_progs[*]}"
+[ "$todo" -gt 0 ] && echo "$todo known gaps (TAP TODO), listed above"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
