@@ -10,8 +10,12 @@
 #                                        /.oci2vm/run.conf from `oci2vm runconfig`
 #   vm_start INITRD [--net]              boot in the background; VM_OUT is the console file;
 #                                        VM_APPEND adds kernel arguments, VM_STDIN is a
-#                                        file fed to the console (default /dev/null)
+#                                        file fed to the console (default /dev/null),
+#                                        VM_DISK a raw disk image (/dev/vda), VM_VOLUMES an
+#                                        array of HOST_DIR:TAG[:ro] 9p shares
 #   vm_wait_for REGEX [SECONDS]          wait until the console matches
+#   vm_ctl BYTES                         one connection to the control socket, BYTES sent
+#                                        as they are (Python escapes: 'signal 10\n')
 #   vm_stop                              the host's stop request (control port "stop")
 #   vm_wait                              wait for the end; sets BOOT_OUT, BOOT_RC, BOOT_STATUS
 #   init_boot INITRD [--net]             vm_start + vm_wait
@@ -92,8 +96,16 @@ init_image() {
 }
 
 _own_qemu_start() { # INITRD NET
-	local net=()
+	local net=() storage=() i=0 v host tag ro
 	[ "$2" = 1 ] && net=(-netdev user,id=n0 -device virtio-net-device,netdev=n0)
+	[ -n "${VM_DISK:-}" ] && storage+=(-drive "id=root,file=$VM_DISK,format=raw,if=none"
+		-device virtio-blk-device,drive=root)
+	for v in ${VM_VOLUMES[@]+"${VM_VOLUMES[@]}"}; do
+		IFS=: read -r host tag ro <<<"$v"
+		storage+=(-fsdev "local,id=v$i,path=$host,security_model=none${ro:+,readonly=on}"
+			-device "virtio-9p-device,fsdev=v$i,mount_tag=$tag")
+		i=$((i + 1))
+	done
 	# The current kernel needs the PIT and PIC to get a timer (it stalls without them).
 	"$QEMU" -M microvm,x-option-roms=off,isa-serial=off,rtc=on,acpi=off \
 		-accel tcg,thread=multi -cpu max -m 256M -smp 1 \
@@ -106,7 +118,8 @@ _own_qemu_start() { # INITRD NET
 		-device virtserialport,chardev=st,name=oci2vm.status \
 		-chardev socket,id=ctl,path="$VM_DIR/ctl.sock",server=on,wait=off \
 		-device virtserialport,chardev=ctl,name=oci2vm.ctl \
-		-device virtio-rng-device "${net[@]}" <"${VM_STDIN:-/dev/null}" >"$VM_OUT" \
+		-device virtio-rng-device "${storage[@]}" "${net[@]}" <"${VM_STDIN:-/dev/null}" \
+		>"$VM_OUT" \
 		2>"$VM_DIR/qemu.err" &
 	VM_PID=$!
 }
@@ -119,10 +132,14 @@ vm_start() { # INITRD [--net]
 	if [ "$BOOT_MODE" = own ]; then
 		_own_qemu_start "$1" "$net"
 	else
-		local args=(--accel tcg --kernel "$KERNEL")
+		local args=(--accel tcg --kernel "$KERNEL") v
 		[ "$net" = 1 ] && args+=(--net)
 		[ -n "${VM_APPEND:-}" ] && args+=(--append "$VM_APPEND")
-		"$OCI2VM" boot "${args[@]}" "$1" <"${VM_STDIN:-/dev/null}" >"$VM_OUT" 2>&1 &
+		[ -n "${VM_DISK:-}" ] && args+=(--disk "$VM_DISK")
+		for v in ${VM_VOLUMES[@]+"${VM_VOLUMES[@]}"}; do args+=(--volume "$v"); done
+		# TMPDIR puts oci2vm boot's run directory (and its ctl.sock) where vm_ctl finds it.
+		TMPDIR=$VM_DIR "$OCI2VM" boot "${args[@]}" "$1" <"${VM_STDIN:-/dev/null}" \
+			>"$VM_OUT" 2>&1 &
 		VM_PID=$!
 	fi
 	VM_START=$(date +%s)
@@ -138,11 +155,18 @@ vm_wait_for() { # REGEX [SECONDS]
 	return 1
 }
 
+vm_ctl() { # BYTES
+	local sock=$VM_DIR/ctl.sock
+	[ "$BOOT_MODE" = own ] || sock=$(ls -d "$VM_DIR"/oci2vm-boot-*/ctl.sock 2>/dev/null | head -1)
+	[ -S "$sock" ] || return 1
+	python3 -c 'import codecs,socket,sys
+s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(codecs.decode(sys.argv[2], "unicode_escape").encode("latin-1")); s.close()' "$sock" "$1"
+}
+
 vm_stop() {
 	if [ "$BOOT_MODE" = own ]; then
-		python3 -c 'import socket,sys
-s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"stop\n"); s.close()' \
-			"$VM_DIR/ctl.sock"
+		vm_ctl 'stop\n'
 	else
 		kill -TERM "$VM_PID"
 	fi
