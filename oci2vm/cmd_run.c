@@ -340,7 +340,7 @@ static int build_qemu_argv(struct run *r, struct o2v_error *err)
 	spec.disk_snapshot = true;
 	spec.memory_mib = r->o.memory_mib;
 	spec.cpus = r->o.cpus;
-	spec.accel = o2v_accel_resolve(r->o.accel);
+	o2v_vm_spec_set_accel(&spec, r->o.accel); /* also the host TSC rate for TCG */
 	spec.verbose = r->o.verbose;
 	spec.console_sock = con;
 	spec.status_path = status;
@@ -403,6 +403,24 @@ static int supervise(struct run *r, int out_fd, struct o2v_error *err)
 	return ex.code;
 }
 
+/* The cached image for ref, if it is there whole and for the wanted architecture. */
+static bool cached_image(struct run *r, const struct o2v_ref *ref, const char *platform)
+{
+	struct o2v_error ignored;
+	const char *slash = strchr(platform, '/');
+	const char *want = slash ? slash + 1 : platform;
+	size_t want_len = strcspn(want, "/");
+
+	if (o2v_image_load(r->cache, ref, &r->img, &ignored) < 0)
+		return false;
+	const char *arch = r->img->config.architecture;
+	if (arch && strlen(arch) == want_len && !strncmp(arch, want, want_len))
+		return true;
+	o2v_image_free(r->img);
+	r->img = NULL;
+	return false;
+}
+
 static int get_image(struct run *r, struct o2v_error *err)
 {
 	static const enum o2v_pull_policy policies[] = {
@@ -418,6 +436,13 @@ static int get_image(struct run *r, struct o2v_error *err)
 		return e;
 	if ((e = o2v_cache_open(r->cache_dir, &r->cache, err)) < 0)
 		goto out_ref;
+	const char *platform = r->o.platform ? r->o.platform : O2V_VM_PLATFORM;
+	/* --pull missing, as Docker: an image already in the cache is used without asking
+	 * the registry (so cached images run offline and start faster). */
+	if (r->o.pull == O2V_WHEN_MISSING && cached_image(r, &ref, platform)) {
+		e = 0;
+		goto out_ref;
+	}
 	o2v_pull_cli_init(&po);
 	po.quiet = r->o.quiet;
 	for (char **p = r->o.insecure_registries; p && *p; p++)
@@ -428,7 +453,6 @@ static int get_image(struct run *r, struct o2v_error *err)
 	/* Always explicit: our VMs are amd64, so a single-platform image for another
 	 * architecture is an error of the pull (one line, no layers fetched), not a warning
 	 * followed by a second error once everything was downloaded. */
-	const char *platform = r->o.platform ? r->o.platform : O2V_VM_PLATFORM;
 	if ((e = o2v_pull_cli_option(&po, "run", O2V_OPT_PLATFORM, platform)) < 0) {
 		e = o2v_error_set(err, -EINVAL, "--platform '%s'", platform);
 		goto out_po;

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "qemu.h"
 #include "runopts.h"
 
 enum opt_id {
@@ -393,16 +394,7 @@ static int apply_opt(struct o2v_run_opts *o, enum opt_id id, const char *val, st
 					     "(starting with a letter or digit)", val);
 		return set_str(&o->name, val, err);
 	case OPT_ACCEL:
-		if (!strcmp(val, "auto"))
-			o->accel = O2V_ACCEL_AUTO;
-		else if (!strcmp(val, "kvm"))
-			o->accel = O2V_ACCEL_KVM;
-		else if (!strcmp(val, "tcg"))
-			o->accel = O2V_ACCEL_TCG;
-		else
-			return o2v_error_set(err, -EINVAL, "--accel '%s': expected auto, kvm or tcg",
-					     val);
-		return 0;
+		return o2v_accel_parse(val, &o->accel, err);
 	case OPT_KERNEL:
 		return set_str(&o->kernel, val, err);
 	case OPT_PLATFORM:

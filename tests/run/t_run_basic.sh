@@ -213,4 +213,16 @@ is "$out" "with-command" "the no-command image runs when a command is given" || 
 remember_vmimages
 bad "no Entrypoint/Cmd and no command" "command" "$R/nocmd"
 
+# --pull missing (the default) uses a cached image without asking the registry, as Docker
+# does: with the registry gone the cached image still runs; --pull always must fail clearly.
+registry_stop
+o2v run --rm "$BB" sh -c 'echo offline'
+is "$out" "offline" "a cached image runs with the registry down (--pull missing)" ||
+	diag "$errout"
+OCI2VM_RETRY_BASE_MS=5 o2v run --rm --pull always "$BB" true
+is "$rc" 125 "--pull always with the registry down fails (125)"
+like "$errout" $'(^|\n)oci2vm: error: [^\n]*'"$R" "--pull always: an error naming the registry" ||
+	diag "$errout"
+no_leftovers "--pull always with the registry down"
+
 done_testing
