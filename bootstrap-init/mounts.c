@@ -136,7 +136,7 @@ static bool empty_dir(int root_fd, const char *path)
 		return false;
 	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
 		for (long off = 0; off < n;) {
-			const struct dirent64 {
+			const struct linux_dirent64 {
 				uint64_t ino;
 				int64_t off;
 				unsigned short reclen;

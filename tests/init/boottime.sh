@@ -4,6 +4,8 @@
 #
 #   tests/init/boottime.sh [RUNS] [RUNCONFIG_ARGS...]   (default 9 runs, --no-network)
 #
+# Without --no-network among the arguments the VM gets a user-mode network (eth0).
+#
 # Each boot runs tests/init/bootclock.c as the workload with init's verbose boot trace on.
 # Prints each run's phases (ms since the previous stamp) and the total, then the median and
 # spread of the total and of each phase. A measurement tool, not a test: never pass/fail.
@@ -15,6 +17,8 @@ export O2V_TOP=$top O2V_BUILD=${O2V_BUILD:-$top/build}
 runs=${1:-9}
 [ $# -gt 0 ] && shift
 [ $# -gt 0 ] || set -- --no-network
+net=--net
+for a in "$@"; do [ "$a" = --no-network ] && net=; done
 init_find_kernel || { echo "no kernel (make kernel, or set OCI2VM_KERNEL)" >&2; exit 1; }
 command -v musl-gcc >/dev/null || { echo "musl-gcc missing" >&2; exit 1; }
 
@@ -28,11 +32,13 @@ init_image "$work/img.cpio" "$work/s" -- --verbose "$@" -- /bin/bootclock || exi
 # A TSC clock for sub-jiffy stamps: under TCG the guest TSC runs at the host's rate.
 khz=$(awk '/^cpu MHz/ { printf "%d", $4 * 1000; exit }' /proc/cpuinfo)
 [ -n "$khz" ] && VM_APPEND="tsc_early_khz=$khz tsc=reliable"
+# BOOTTIME_APPEND: more kernel arguments, to compare kernel settings.
+VM_APPEND="${VM_APPEND:-}${BOOTTIME_APPEND:+ $BOOTTIME_APPEND}"
 echo "kernel $KERNEL"
 echo "boot mode $BOOT_MODE, $runs runs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 for i in $(seq "$runs"); do
-	init_boot "$work/img.cpio"
+	init_boot "$work/img.cpio" $net
 	trace=$(printf '%s\n' "$BOOT_OUT" | sed -n 's/.*boot trace (CLOCK_BOOTTIME ms)://p' | tail -1)
 	first=$(printf '%s\n' "$BOOT_OUT" | sed -n 's/^bootclock \([0-9.]*\).*/\1/p' | tail -1)
 	if [ -z "$trace" ] || [ -z "$first" ]; then
