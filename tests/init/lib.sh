@@ -1,6 +1,8 @@
 # tests/init/lib.sh - build test initramfs images for bootstrap-init and boot them.
 #
 #   . "$O2V_TOP/tests/init/lib.sh"
+#   init_require_vm                      skip_all unless init, oci2vm, a kernel, QEMU, cpio
+#                                        and busybox are there
 #   init_find_kernel || skip_all "..."   sets KERNEL (OCI2VM_KERNEL, else the cached build)
 #   init_base_root DIR                   a tiny container root: its own busybox + applets,
 #                                        /etc/passwd and /etc/group with test users
@@ -18,6 +20,7 @@
 #                                        as they are (Python escapes: 'signal 10\n')
 #   vm_stop                              the host's stop request (control port "stop")
 #   vm_wait                              wait for the end; sets BOOT_OUT, BOOT_RC, BOOT_STATUS
+#   vm_not_ready NAME SKIPS              vm_wait, one failure, SKIPS skips
 #   init_boot INITRD [--net]             vm_start + vm_wait
 #
 # Two ways to boot, chosen once by init_pick_boot: `oci2vm boot` (the real host side) when it
@@ -33,6 +36,15 @@ BUSYBOX=${BUSYBOX:-/bin/busybox}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-90}
 BOOT_MODE=${BOOT_MODE:-}
 QEMU=${QEMU:-qemu-system-x86_64}
+
+init_require_vm() {
+	[ -x "$INIT_BIN" ] && [ -s "$INIT_BIN" ] || skip_all "build/init not built (run make)"
+	[ -x "$OCI2VM" ] || skip_all "build/oci2vm not built (run make)"
+	init_find_kernel || skip_all "no kernel yet (make kernel, or set OCI2VM_KERNEL)"
+	command -v "$QEMU" >/dev/null || skip_all "$QEMU not installed"
+	command -v cpio >/dev/null || skip_all "cpio not installed"
+	[ -x "$BUSYBOX" ] || skip_all "busybox-static not installed ($BUSYBOX)"
+}
 
 init_find_kernel() {
 	if [ -n "${OCI2VM_KERNEL:-}" ] && [ -f "$OCI2VM_KERNEL" ]; then
@@ -170,6 +182,15 @@ vm_stop() {
 	else
 		kill -TERM "$VM_PID"
 	fi
+}
+
+# The workload never printed what the test waits for: end the VM, fail once, skip the rest.
+vm_not_ready() { # NAME SKIPS
+	local i
+	vm_wait
+	not_ok "$1: workload never became ready"
+	diag "$BOOT_OUT"
+	for ((i = 0; i < $2; i++)); do skip "$1: not tested"; done
 }
 
 vm_wait() {

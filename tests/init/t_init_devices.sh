@@ -9,13 +9,8 @@ export O2V_TOP=$top O2V_BUILD=${O2V_BUILD:-$top/build}
 . "$top/tests/lib/tap.sh"
 . "$top/tests/init/lib.sh"
 
-[ -x "$INIT_BIN" ] && [ -s "$INIT_BIN" ] || skip_all "build/init not built (run make)"
-[ -x "$OCI2VM" ] || skip_all "build/oci2vm not built (run make)"
-init_find_kernel || skip_all "no kernel yet (make kernel, or set OCI2VM_KERNEL)"
-command -v "$QEMU" >/dev/null || skip_all "$QEMU not installed"
-command -v cpio >/dev/null || skip_all "cpio not installed"
+init_require_vm
 command -v python3 >/dev/null || skip_all "python3 not installed (control socket client)"
-[ -x "$BUSYBOX" ] || skip_all "busybox-static not installed ($BUSYBOX)"
 PATH=$PATH:/usr/sbin:/sbin
 have_e2fs=1
 for t in mke2fs e2fsck dumpe2fs debugfs; do command -v $t >/dev/null || have_e2fs=0; done
@@ -27,6 +22,13 @@ unlike() { # TEXT REGEX NAME
 		return 1
 	fi
 	_tap_result 0 "$3"
+}
+
+# Send BYTES on the control socket, then expect the console to match REGEX.
+ctl_expect() { # BYTES REGEX NAME
+	vm_ctl "$1"
+	vm_wait_for "$2" 30
+	is "$?" 0 "$3"
 }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/o2v-t-initdev.XXXXXX")
@@ -106,10 +108,7 @@ exit 6'
 			is "$(debugfs -R 'cat /app_root/bye' "$disk" 2>/dev/null)" bye \
 				"root disk, stop: what the handler wrote reached the disk"
 		else
-			vm_wait
-			not_ok "root disk, stop: workload never became ready"
-			diag "$BOOT_OUT"
-			skip "root disk, stop: not stopped"
+			vm_not_ready "root disk, stop" 1
 		fi
 		disk_clean "$disk" "root disk after a stop"
 	else
@@ -156,21 +155,16 @@ echo ready
 while :; do sleep 0.1; done'
 vm_start "$work/sig.cpio"
 if vm_wait_for '^ready' 60; then
-	vm_ctl 'signal 10\n'
-	vm_wait_for '^got-usr1-1' 30
-	is "$?" 0 "ctl 'signal 10': the workload got SIGUSR1"
+	ctl_expect 'signal 10\n' '^got-usr1-1' "ctl 'signal 10': the workload got SIGUSR1"
 	# Garbage is logged and ignored; init keeps serving the port.
-	vm_ctl 'reboot now\nsignal 99\n'
-	vm_wait_for "ignoring unknown control command 'signal 99'" 30
-	is "$?" 0 "ctl garbage: one line per bad command, the workload goes on"
+	ctl_expect 'reboot now\nsignal 99\n' "ignoring unknown control command 'signal 99'" \
+		"ctl garbage: one line per bad command, the workload goes on"
 	# Another connection after the host hung up (init must be woken again), with a
 	# command split across two connections.
 	sleep 0.5
 	vm_ctl 'sig'
 	sleep 0.5
-	vm_ctl 'nal 10\n'
-	vm_wait_for '^got-usr1-2' 30
-	is "$?" 0 "ctl: a line split across two connections, after a reconnect"
+	ctl_expect 'nal 10\n' '^got-usr1-2' "ctl: a line split across two connections, after a reconnect"
 	vm_ctl 'signal 1\n'
 	vm_wait
 	is "$BOOT_RC" 3 "ctl 'signal 1': the workload's HUP handler decides the exit code"
@@ -179,10 +173,7 @@ if vm_wait_for '^ready' 60; then
 		"ctl garbage: the first bad line is reported too"
 	unlike "$BOOT_OUT" "got-usr1-3" "ctl: no command was run twice"
 else
-	vm_wait
-	not_ok "ctl signal: workload never became ready"
-	diag "$BOOT_OUT"
-	for _ in 1 2 3 4 5 6 7; do skip "ctl signal: not tested"; done
+	vm_not_ready "ctl signal" 7
 fi
 
 init_image "$work/winch.cpio" "$work/sig" -- --no-network -t --winsize 10x20 -- sh -c '
@@ -191,21 +182,16 @@ echo "ready $(stty size)"
 while :; do sleep 0.1; done'
 vm_start "$work/winch.cpio"
 if vm_wait_for '^ready 10 20' 60; then
-	vm_ctl 'winsize 33 101\n'
-	vm_wait_for '^WINCH 33 101' 30
-	is "$?" 0 "ctl 'winsize 33 101': the terminal is resized and the workload gets SIGWINCH"
-	vm_ctl 'winsize 70000 1\n'
-	vm_wait_for "ignoring unknown control command 'winsize 70000 1'" 30
-	is "$?" 0 "ctl winsize out of range: refused"
+	ctl_expect 'winsize 33 101\n' '^WINCH 33 101' \
+		"ctl 'winsize 33 101': the terminal is resized and the workload gets SIGWINCH"
+	ctl_expect 'winsize 70000 1\n' "ignoring unknown control command 'winsize 70000 1'" \
+		"ctl winsize out of range: refused"
 	vm_stop
 	vm_wait
 	is "$BOOT_RC" 143 "terminal workload stopped: 128+SIGTERM"
 	unlike "$BOOT_OUT" "WINCH 70000" "ctl winsize out of range: never applied"
 else
-	vm_wait
-	not_ok "ctl winsize: workload never became ready"
-	diag "$BOOT_OUT"
-	for _ in 1 2 3; do skip "ctl winsize: not tested"; done
+	vm_not_ready "ctl winsize" 3
 fi
 
 done_testing

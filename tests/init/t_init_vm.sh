@@ -11,12 +11,7 @@ export O2V_TOP=$top O2V_BUILD=${O2V_BUILD:-$top/build}
 . "$top/tests/lib/tap.sh"
 . "$top/tests/init/lib.sh"
 
-[ -x "$INIT_BIN" ] && [ -s "$INIT_BIN" ] || skip_all "build/init not built (run make)"
-[ -x "$OCI2VM" ] || skip_all "build/oci2vm not built (run make)"
-init_find_kernel || skip_all "no kernel yet (make kernel, or set OCI2VM_KERNEL)"
-command -v "$QEMU" >/dev/null || skip_all "$QEMU not installed"
-command -v cpio >/dev/null || skip_all "cpio not installed"
-[ -x "$BUSYBOX" ] || skip_all "busybox-static not installed ($BUSYBOX)"
+init_require_vm
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/o2v-t-init.XXXXXX")
 trap 'rm -rf "$work"' EXIT
