@@ -71,7 +71,7 @@ void init_status_open(void)
 	if (status_tried)
 		return;
 	status_tried = true;
-	init_mount_late();
+	init_mount_late(); /* the port's name is in /sys; on a failure path it may not be yet */
 	status_fd = init_port_open(INIT_STATUS_PORT, INIT_STATUS_GUESS, O_WRONLY);
 	if (status_fd < 0)
 		init_debug("no '%s' port (%s): continuing without it", INIT_STATUS_PORT,

@@ -139,6 +139,7 @@ void init_main(void)
 	init_trace("started");
 	/* What the workload does not need is done while it starts: init's /proc and /sys,
 	 * the ports (a stop request meanwhile waits in the host's socket), the log level. */
+	init_mount_late();
 	init_status_open();
 	int ctl_fd = open_control_port();
 	if (!rc.verbose)

@@ -157,7 +157,7 @@ static int child(void *arg)
 	struct o2v_error err = {0};
 	int r = 0;
 
-	setpriority(PRIO_PROCESS, 0, 0); /* not PID 1's boost-the-child niceness */
+	setpriority(PRIO_PROCESS, 0, 0); /* PID 1's nice 19 is not the workload's */
 	init_signals_unblock();
 	if (s->root) {
 		if (chroot(s->root) < 0 || chdir("/") < 0) {
