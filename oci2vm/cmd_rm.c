@@ -7,6 +7,19 @@
 #include "commands.h"
 #include "vmcli.h"
 
+static int rm_one(struct o2v_vm *vm, const char *name, void *userdata)
+{
+	bool force = *(bool *)userdata;
+	struct o2v_error err;
+
+	if (force && o2v_vm_is_running(vm))
+		o2v_vmcli_kill_now(vm);
+	if (o2v_vm_remove(vm, &err) < 0)
+		return o2v_cli_fail(&err);
+	puts(name);
+	return O2V_EXIT_OK;
+}
+
 int cmd_rm(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -14,7 +27,7 @@ int cmd_rm(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	bool force = false;
-	int c, rc = O2V_EXIT_OK;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "+f", longopts, NULL)) != -1) {
 		if (c != 'f')
@@ -23,26 +36,5 @@ int cmd_rm(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return o2v_cli_usage_error("rm", "expected at least one VM name or id");
-	_cleanup_free_ char *rt = o2v_vmcli_runtime_dir();
-	if (!rt)
-		return O2V_EXIT_FAILURE;
-	for (int i = optind; i < argc; i++) {
-		struct o2v_vm vm;
-		struct o2v_error err;
-		int r = o2v_vmcli_load(rt, argv[i], &vm);
-		if (r != 0) {
-			rc = r;
-			continue;
-		}
-		if (force && o2v_vm_is_running(&vm)) {
-			o2v_vmcli_kill_qemu(&vm);
-			o2v_vmcli_wait_stopped(&vm, 5000);
-		}
-		if (o2v_vm_remove(&vm, &err) < 0)
-			rc = o2v_cli_fail(&err);
-		else
-			puts(argv[i]);
-		o2v_vm_release(&vm);
-	}
-	return rc;
+	return o2v_vmcli_each(argc, argv, optind, rm_one, &force);
 }

@@ -12,29 +12,24 @@
 
 #define STOP_MARGIN_MS 5000 /* init's own grace ends first; then we wait a little more */
 
-static int stop_one(const char *rt, const char *name, unsigned timeout)
+static int stop_one(struct o2v_vm *vm, const char *name, void *userdata)
 {
-	struct o2v_vm vm;
+	unsigned timeout = *(unsigned *)userdata;
 	struct o2v_error err;
-	int r;
 
-	if ((r = o2v_vmcli_load(rt, name, &vm)) != 0)
-		return r;
-	if (!o2v_vm_is_running(&vm)) {
-		o2v_vmcli_reconcile(&vm);
-		o2v_vm_release(&vm);
+	if (!o2v_vm_is_running(vm)) {
+		o2v_vmcli_reconcile(vm);
+		puts(name);
 		return O2V_EXIT_OK; /* already stopped, as docker stop */
 	}
-	_cleanup_free_ char *ctl = o2v_vm_path(&vm, "ctl.sock");
+	_cleanup_free_ char *ctl = o2v_vm_path(vm, "ctl.sock");
 	if (!ctl || o2v_vm_control(ctl, "stop", &err) < 0)
 		timeout = 0; /* no control channel: nothing graceful is possible */
-	if (!o2v_vmcli_wait_stopped(&vm, (int)timeout * 1000 + STOP_MARGIN_MS)) {
-		o2v_cli_warn("VM '%s' did not stop within %u s, killing it", vm.name, timeout);
-		o2v_vmcli_kill_qemu(&vm);
-		o2v_vmcli_wait_stopped(&vm, 5000);
+	if (!o2v_vmcli_wait_stopped(vm, (int)timeout * 1000 + STOP_MARGIN_MS)) {
+		o2v_cli_warn("VM '%s' did not stop within %u s, killing it", vm->name, timeout);
+		o2v_vmcli_kill_now(vm);
 	}
 	puts(name);
-	o2v_vm_release(&vm);
 	return O2V_EXIT_OK;
 }
 
@@ -45,7 +40,7 @@ int cmd_stop(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long timeout = 10;
-	int c, rc = O2V_EXIT_OK;
+	int c;
 	char *end;
 
 	while ((c = getopt_long(argc, argv, "+t:", longopts, NULL)) != -1) {
@@ -58,15 +53,8 @@ int cmd_stop(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return o2v_cli_usage_error("stop", "expected at least one VM name or id");
-	_cleanup_free_ char *rt = o2v_vmcli_runtime_dir();
-	if (!rt)
-		return O2V_EXIT_FAILURE;
-	for (int i = optind; i < argc; i++) {
-		int r = stop_one(rt, argv[i], (unsigned)timeout);
-		if (r != O2V_EXIT_OK)
-			rc = r;
-	}
-	return rc;
+	unsigned t = (unsigned)timeout;
+	return o2v_vmcli_each(argc, argv, optind, stop_one, &t);
 }
 
 static int parse_signal(const char *s)
@@ -90,13 +78,36 @@ static int parse_signal(const char *s)
 	return -1;
 }
 
+static int kill_one(struct o2v_vm *vm, const char *name, void *userdata)
+{
+	int sig = *(int *)userdata;
+	struct o2v_error err;
+	char line[32];
+
+	if (!o2v_vm_is_running(vm)) {
+		o2v_cli_error("VM '%s' is not running", vm->name);
+		return O2V_EXIT_FAILURE;
+	}
+	if (sig == SIGKILL) {
+		o2v_vmcli_kill_now(vm); /* Docker's kill default: end it now, no grace */
+		puts(name);
+		return O2V_EXIT_OK;
+	}
+	_cleanup_free_ char *ctl = o2v_vm_path(vm, "ctl.sock");
+	snprintf(line, sizeof(line), "signal %d", sig);
+	if (!ctl || o2v_vm_control(ctl, line, &err) < 0)
+		return o2v_cli_fail(&err);
+	puts(name);
+	return O2V_EXIT_OK;
+}
+
 int cmd_kill(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "signal", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int sig = SIGKILL, c, rc = O2V_EXIT_OK;
+	int sig = SIGKILL, c;
 
 	while ((c = getopt_long(argc, argv, "+s:", longopts, NULL)) != -1) {
 		if (c != 's')
@@ -106,35 +117,5 @@ int cmd_kill(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return o2v_cli_usage_error("kill", "expected at least one VM name or id");
-	_cleanup_free_ char *rt = o2v_vmcli_runtime_dir();
-	if (!rt)
-		return O2V_EXIT_FAILURE;
-	for (int i = optind; i < argc; i++) {
-		struct o2v_vm vm;
-		struct o2v_error err;
-		int r = o2v_vmcli_load(rt, argv[i], &vm);
-		if (r != 0) {
-			rc = r;
-			continue;
-		}
-		if (!o2v_vm_is_running(&vm)) {
-			o2v_cli_error("VM '%s' is not running", vm.name);
-			rc = O2V_EXIT_FAILURE;
-		} else if (sig == SIGKILL) {
-			/* Docker's kill default: end it now, no grace. */
-			o2v_vmcli_kill_qemu(&vm);
-			o2v_vmcli_wait_stopped(&vm, 5000);
-			puts(argv[i]);
-		} else {
-			char line[32];
-			_cleanup_free_ char *ctl = o2v_vm_path(&vm, "ctl.sock");
-			snprintf(line, sizeof(line), "signal %d", sig);
-			if (!ctl || o2v_vm_control(ctl, line, &err) < 0)
-				rc = o2v_cli_fail(&err);
-			else
-				puts(argv[i]);
-		}
-		o2v_vm_release(&vm);
-	}
-	return rc;
+	return o2v_vmcli_each(argc, argv, optind, kill_one, &sig);
 }

@@ -70,3 +70,30 @@ void o2v_vmcli_reconcile(struct o2v_vm *vm)
 	}
 	o2v_vm_save(vm, NULL);
 }
+
+void o2v_vmcli_kill_now(const struct o2v_vm *vm)
+{
+	o2v_vmcli_kill_qemu(vm);
+	o2v_vmcli_wait_stopped(vm, 5000);
+}
+
+int o2v_vmcli_each(int argc, char **argv, int first,
+		   int (*fn)(struct o2v_vm *vm, const char *name, void *userdata), void *userdata)
+{
+	_cleanup_free_ char *rt = o2v_vmcli_runtime_dir();
+	int rc = O2V_EXIT_OK;
+
+	if (!rt)
+		return O2V_EXIT_FAILURE;
+	for (int i = first; i < argc; i++) {
+		struct o2v_vm vm;
+		int r = o2v_vmcli_load(rt, argv[i], &vm);
+		if (r == 0) {
+			r = fn(&vm, argv[i], userdata);
+			o2v_vm_release(&vm);
+		}
+		if (r != 0)
+			rc = r;
+	}
+	return rc;
+}

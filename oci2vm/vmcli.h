@@ -16,6 +16,15 @@ bool o2v_vmcli_wait_stopped(const struct o2v_vm *vm, int timeout_ms);
 /* SIGKILL the VM's QEMU if that pid is still a QEMU process (pid reuse safe). */
 void o2v_vmcli_kill_qemu(const struct o2v_vm *vm);
 
+/* End a running VM at once (SIGKILL to QEMU) and wait for its supervisor. */
+void o2v_vmcli_kill_now(const struct o2v_vm *vm);
+
+/* For each NAME in argv[first..argc): load the VM and call fn, which returns
+ * an exit code (0 = success; fn prints NAME itself when it succeeds). Prints
+ * load errors. Returns the last non-zero code, or 0. */
+int o2v_vmcli_each(int argc, char **argv, int first,
+		   int (*fn)(struct o2v_vm *vm, const char *name, void *userdata), void *userdata);
+
 /* Record a VM that ended without its supervisor as exited; remove it if --rm. */
 void o2v_vmcli_reconcile(struct o2v_vm *vm);
 
