@@ -55,3 +55,18 @@ int init_console_attach(bool terminal, unsigned rows, unsigned cols, struct o2v_
 	close(fd);
 	return 0;
 }
+
+void init_console_stderr(void)
+{
+	struct termios t;
+	int fd = open(INIT_STDERR_CONSOLE, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0)
+		return; /* no such console: stderr stays on hvc0 */
+	if (tcgetattr(fd, &t) == 0) {
+		cfmakeraw(&t); /* bytes unchanged, as on hvc0 without a terminal */
+		tcsetattr(fd, TCSANOW, &t);
+	}
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+}

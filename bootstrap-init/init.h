@@ -25,6 +25,8 @@
 #define INIT_EXIT_NOT_FOUND   127
 
 #define INIT_CONSOLE	     "/dev/hvc0"
+/* The second console the host adds without a terminal (QEMU port "oci2vm.stderr"). */
+#define INIT_STDERR_CONSOLE "/dev/hvc1"
 #define INIT_STATUS_PORT     "oci2vm.status"
 #define INIT_CONTROL_PORT    "oci2vm.ctl"
 #define INIT_STATUS_GUESS    "vport0p1" /* where oci2vm/qemu.c's order puts them (ports.c) */
@@ -104,6 +106,9 @@ int init_user_resolve(const char *passwd_path, const char *group_path, const cha
 
 /* ---- console.c ---- */
 /* Console line settings: raw bytes without a terminal, a sane tty with one. */
+/* Point init's stderr (and so the workload's) at the host's stderr console when it exists:
+ * the host keeps stdout and stderr apart, as Docker does. */
+void init_console_stderr(void);
 void init_console_mode(bool terminal);
 void init_console_winsize(int fd, unsigned rows, unsigned cols);
 /* In the child: new session; with terminal, the console becomes its controlling tty. */

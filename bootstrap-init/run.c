@@ -84,6 +84,7 @@ void init_main(void)
 	if (init_mount_early(&err) < 0)
 		init_fail(INIT_EXIT_FAILED, &err);
 	ensure_stdio();
+	init_console_stderr();
 	init_trace("early");
 	o2v_runconfig_init(&rc);
 	read_config(&rc);

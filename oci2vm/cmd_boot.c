@@ -249,7 +249,8 @@ int cmd_boot(int argc, char **argv)
 	if (r < 0)
 		goto fail;
 	boot_opts_release(&o);
-	if (!ex.reported || ex.message[0])
+	/* An error init reported it has printed itself ("oci2vm-init: ..."). */
+	if (!ex.reported)
 		o2v_cli_error("%s", ex.message[0] ? ex.message : "the VM reported no exit status");
 	return ex.code;
 fail:

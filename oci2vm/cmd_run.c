@@ -77,6 +77,7 @@ struct run {
 	struct o2v_image *img;
 	char *vmimage;		/* cached ext4 or cpio.gz */
 	char *runconfig;	/* serialized */
+	char *stderr_sock;	/* the workload's stderr console (none with -t: a terminal merges) */
 	struct o2v_vm vm;
 	bool vm_created;
 	struct o2v_qemu_volume *qvols;
@@ -100,6 +101,7 @@ static void run_release(struct run *r)
 		o2v_cache_close(r->cache);
 	free(r->vmimage);
 	free(r->runconfig);
+	free(r->stderr_sock);
 	if (r->qvols)
 		for (size_t i = 0; i < r->o.n_volumes; i++)
 			free((char *)r->qvols[i].tag);
@@ -343,6 +345,7 @@ static int build_qemu_argv(struct run *r, struct o2v_error *err)
 	o2v_vm_spec_set_accel(&spec, r->o.accel); /* also the host TSC rate for TCG */
 	spec.verbose = r->o.verbose;
 	spec.console_sock = con;
+	spec.stderr_sock = r->stderr_sock;
 	spec.status_path = status;
 	spec.control_path = ctl;
 	spec.net = true;
@@ -366,7 +369,7 @@ static void on_started(pid_t qemu_pid, void *userdata)
 }
 
 /* Run the VM to its end under this process. Returns the exit status. */
-static int supervise(struct run *r, int out_fd, struct o2v_error *err)
+static int supervise(struct run *r, int out_fd, int err_fd, struct o2v_error *err)
 {
 	_cleanup_free_ char *con = o2v_vm_path(&r->vm, "console.sock");
 	_cleanup_free_ char *ctl = o2v_vm_path(&r->vm, "ctl.sock");
@@ -379,8 +382,10 @@ static int supervise(struct run *r, int out_fd, struct o2v_error *err)
 		.ctl_sock = ctl,
 		.status_path = status,
 		.qemu_log = qlog,
+		.stderr_sock = r->stderr_sock,
 		.in_fd = r->o.interactive ? STDIN_FILENO : -1,
 		.out_fd = out_fd,
+		.err_fd = err_fd,
 		.tty = r->o.tty && isatty(STDIN_FILENO),
 		.stop_grace = r->o.stop_timeout,
 		.started = on_started,
@@ -394,8 +399,9 @@ static int supervise(struct run *r, int out_fd, struct o2v_error *err)
 	r->vm.exit_code = ex.code;
 	r->vm.finished = (int64_t)time(NULL);
 	o2v_vm_save(&r->vm, NULL);
-	if (!ex.reported || ex.message[0]) {
-		/* The workload did not run, or the VM died: say why (Docker prints these too). */
+	if (!ex.reported) {
+		/* The VM died without a report: say why. (What init reports, it has already
+		 * said itself in its one "oci2vm-init:" line on stderr.) */
 		o2v_error_set(err, -EIO, "%s", ex.message[0] ? ex.message : "the VM failed");
 		return ex.reported || ex.signal ? ex.code : O2V_EXIT_RUN_FAILED;
 	}
@@ -493,7 +499,7 @@ static int run_foreground(struct run *r)
 
 	if (lock < 0)
 		return fail(&err);
-	code = supervise(r, STDOUT_FILENO, &err);
+	code = supervise(r, STDOUT_FILENO, STDERR_FILENO, &err);
 	if (code < 0) {
 		code = fail(&err);
 	} else if (err.code) {
@@ -524,7 +530,7 @@ O2V_NORETURN static void detached_child(struct run *r, int ready_fd)
 		dup2(devnull, STDOUT_FILENO);
 		dup2(logfd, STDERR_FILENO);
 		r->vm.detached = true;
-		code = supervise(r, logfd, &err);
+		code = supervise(r, logfd, logfd, &err);
 		if (code >= 0 && err.code)
 			dprintf(logfd, "oci2vm: %s\n", err.msg);
 		close(lock);
@@ -598,6 +604,11 @@ int cmd_run(int argc, char **argv)
 	r.vm.remove_on_exit = r.o.rm;
 	r.vm.detached = r.o.detach;
 	if (!r.vm.image || !r.vm.ports) {
+		o2v_error_sys(&err, -ENOMEM, "run");
+		code = fail(&err);
+		goto out_remove;
+	}
+	if (!r.o.tty && !(r.stderr_sock = o2v_vm_path(&r.vm, "stderr.sock"))) {
 		o2v_error_sys(&err, -ENOMEM, "run");
 		code = fail(&err);
 		goto out_remove;

@@ -189,6 +189,12 @@ static void push_console(struct argv_builder *b, const struct o2v_vm_spec *spec)
 	opt_pair(b, "-device", "virtserialport,chardev=st,name=" O2V_PORT_STATUS);
 	opt_path(b, "-chardev", "socket,id=ctl,path=", spec->control_path, ",server=on,wait=off");
 	opt_pair(b, "-device", "virtserialport,chardev=ctl,name=" O2V_PORT_CONTROL);
+	/* Last, so the ports before it keep their numbers (status 1, control 2). */
+	if (spec->stderr_sock) {
+		opt_path(b, "-chardev", "socket,id=err,path=", spec->stderr_sock,
+			 ",server=on,wait=on");
+		opt_pair(b, "-device", "virtconsole,chardev=err,name=" O2V_PORT_STDERR);
+	}
 }
 
 static void push_storage(struct argv_builder *b, const struct o2v_vm_spec *spec)

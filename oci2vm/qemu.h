@@ -21,6 +21,9 @@
 /* Guest-side names of the virtio-serial ports (the guest init looks them up by name). */
 #define O2V_PORT_STATUS	 "oci2vm.status"
 #define O2V_PORT_CONTROL "oci2vm.ctl"
+/* A second console carrying the workload's stderr (guest /dev/hvc1), so the host can keep
+ * stdout and stderr apart as Docker does; absent with a terminal (-t merges them). */
+#define O2V_PORT_STDERR "oci2vm.stderr"
 
 struct o2v_qemu_volume {
 	const char *host; /* directory exported over 9p */
@@ -48,6 +51,7 @@ struct o2v_vm_spec {
 	const char *console_sock;
 	const char *status_path;  /* host file receiving the status port's lines */
 	const char *control_path; /* unix socket QEMU serves for the control port */
+	const char *stderr_sock;  /* unix socket for the stderr console; NULL: none */
 	bool net;		  /* virtio-net with user-mode networking (implied by ports) */
 	const struct o2v_port *ports;
 	size_t n_ports;

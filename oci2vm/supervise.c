@@ -140,6 +140,8 @@ struct relay {
 	const struct o2v_supervise *s;
 	pid_t qemu;
 	int con;	   /* console socket */
+	int errcon;	   /* stderr console socket, or -1 */
+	bool err_open;	   /* err_fd still takes writes */
 	int sfd;	   /* signalfd */
 	bool qemu_done;
 	int qemu_status;
@@ -159,16 +161,16 @@ static void reap(struct relay *r)
 	}
 }
 
-static int connect_console(struct relay *r, struct o2v_error *err)
+/* Connect to a socket QEMU serves with wait=on (it starts the guest only once every
+ * such socket has its client). Returns the fd. */
+static int connect_console(struct relay *r, const char *path, struct o2v_error *err)
 {
 	int64_t deadline = now_ms() + CONNECT_TIMEOUT_MS;
 
 	for (;;) {
-		int fd = unix_connect(r->s->console_sock);
-		if (fd >= 0) {
-			r->con = fd;
-			return 0;
-		}
+		int fd = unix_connect(path);
+		if (fd >= 0)
+			return fd;
 		reap(r);
 		if (r->qemu_done) {
 			char tail[O2V_VM_MESSAGE_MAX] = "";
@@ -255,13 +257,14 @@ static bool pump(int from, int to, bool *to_open)
 
 static void relay_loop(struct relay *r)
 {
-	bool con_open = true;
+	bool con_open = true, errcon_open = r->errcon >= 0;
 
-	while (!r->qemu_done || con_open) {
-		struct pollfd p[3] = {
+	while (!r->qemu_done || con_open || errcon_open) {
+		struct pollfd p[4] = {
 			{ .fd = r->sfd, .events = POLLIN },
 			{ .fd = con_open ? r->con : -1, .events = POLLIN },
 			{ .fd = r->in_open ? r->s->in_fd : -1, .events = POLLIN },
+			{ .fd = errcon_open ? r->errcon : -1, .events = POLLIN },
 		};
 		int timeout = -1;
 		if (r->kill_at) {
@@ -275,7 +278,7 @@ static void relay_loop(struct relay *r)
 		}
 		if (r->qemu_done)
 			timeout = 200; /* drain what the console still holds, then stop */
-		int n = poll(p, 3, timeout);
+		int n = poll(p, 4, timeout);
 		if (n < 0 && errno != EINTR)
 			break;
 		if (n == 0 && r->qemu_done)
@@ -284,6 +287,8 @@ static void relay_loop(struct relay *r)
 			handle_signal(r);
 		if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
 			con_open = pump(r->con, r->s->out_fd, &r->out_open);
+		if (p[3].revents & (POLLIN | POLLHUP | POLLERR))
+			errcon_open = pump(r->errcon, r->s->err_fd, &r->err_open);
 		if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
 			bool con_writable = true;
 			r->in_open = pump(r->s->in_fd, r->con, &con_writable);
@@ -299,7 +304,12 @@ int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret,
 	struct termios saved_tio;
 	bool raw = false;
 	int rc;
-	struct relay r = { .s = s, .con = -1, .in_open = s->in_fd >= 0, .out_open = true };
+	struct relay r = { .s = s,
+			   .con = -1,
+			   .errcon = -1,
+			   .in_open = s->in_fd >= 0,
+			   .out_open = true,
+			   .err_open = true };
 
 	memset(ret, 0, sizeof(*ret));
 	ret->code = 125;
@@ -323,8 +333,14 @@ int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret,
 		rc = r.qemu;
 		goto out_sfd;
 	}
-	if ((rc = connect_console(&r, err)) < 0)
+	if ((rc = connect_console(&r, s->console_sock, err)) < 0)
 		goto out_reap;
+	r.con = rc;
+	if (s->stderr_sock) {
+		if ((rc = connect_console(&r, s->stderr_sock, err)) < 0)
+			goto out_reap;
+		r.errcon = rc;
+	}
 	if (s->started)
 		s->started(r.qemu, s->userdata);
 	if (s->tty && tcgetattr(s->in_fd, &saved_tio) == 0) {
@@ -345,6 +361,8 @@ out_reap:
 		tcsetattr(s->in_fd, TCSANOW, &saved_tio);
 	if (r.con >= 0)
 		close(r.con);
+	if (r.errcon >= 0)
+		close(r.errcon);
 	if (rc == 0) {
 		o2v_status_read(s->status_path, ret);
 		if (!ret->reported && !ret->message[0]) {

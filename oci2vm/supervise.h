@@ -21,10 +21,12 @@ struct o2v_supervise {
 	char *const *qemu_argv;	  /* argv[0] is the QEMU binary (looked up in PATH) */
 	const char *console_sock; /* QEMU serves the console here (server=on,wait=on) */
 	const char *ctl_sock;	  /* QEMU serves the control port here (server=on,wait=off) */
+	const char *stderr_sock;  /* QEMU serves the stderr console here (wait=on); NULL: none */
 	const char *status_path;  /* QEMU writes the status port into this file */
 	const char *qemu_log;	  /* QEMU's stdout and stderr */
 	int in_fd;		  /* forwarded to the console; -1: none */
 	int out_fd;		  /* console output goes here */
+	int err_fd;		  /* stderr console output goes here (with stderr_sock) */
 	bool tty;		  /* in_fd is our terminal: raw mode, window size updates */
 	unsigned stop_grace;	  /* seconds the guest gets after "stop" before QEMU is killed */
 	void (*started)(pid_t qemu_pid, void *userdata); /* QEMU is up; may be NULL */
