@@ -141,7 +141,9 @@ void init_main(void)
 	/* What the workload does not need is done while it starts: init's /proc and /sys,
 	 * the ports (a stop request meanwhile waits in the host's socket), the log level. */
 	init_mount_late();
-	init_status_open();
+	/* init_spawn() returns once the exec succeeded: "started" tells the host the workload
+	 * runs (what `oci2vm run -d` waits for before it reports success). */
+	init_status("started");
 	int ctl_fd = open_control_port();
 	if (!rc.verbose)
 		quiet_kernel();

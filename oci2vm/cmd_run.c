@@ -78,6 +78,7 @@ struct run {
 	char *vmimage;		/* cached ext4 or cpio.gz */
 	char *runconfig;	/* serialized */
 	char *stderr_sock;	/* the workload's stderr console (none with -t: a terminal merges) */
+	char exit_message[O2V_VM_MESSAGE_MAX]; /* init's error, or why the VM ended */
 	struct o2v_vm vm;
 	bool vm_created;
 	struct o2v_qemu_volume *qvols;
@@ -362,8 +363,15 @@ static void on_started(pid_t qemu_pid, void *userdata)
 
 	r->vm.qemu_pid = qemu_pid;
 	o2v_vm_save(&r->vm, NULL);
+}
+
+/* run -d: the workload's exec succeeded, so the waiting caller can report success. */
+static void on_running(void *userdata)
+{
+	struct run *r = userdata;
+
 	if (r->ready_fd >= 0) {
-		o2v_write_all(r->ready_fd, "", 1); /* one NUL byte: started */
+		o2v_write_all(r->ready_fd, "", 1); /* one NUL byte: running */
 		close(TAKE_FD(r->ready_fd));
 	}
 }
@@ -389,6 +397,7 @@ static int supervise(struct run *r, int out_fd, int err_fd, struct o2v_error *er
 		.tty = r->o.tty && isatty(STDIN_FILENO),
 		.stop_grace = r->o.stop_timeout,
 		.started = on_started,
+		.running = r->ready_fd >= 0 ? on_running : NULL,
 		.userdata = r,
 	};
 	int e;
@@ -398,6 +407,7 @@ static int supervise(struct run *r, int out_fd, int err_fd, struct o2v_error *er
 		return e;
 	r->vm.exit_code = ex.code;
 	r->vm.finished = (int64_t)time(NULL);
+	snprintf(r->exit_message, sizeof(r->exit_message), "%s", ex.message);
 	o2v_vm_save(&r->vm, NULL);
 	if (!ex.reported) {
 		/* The VM died without a report: say why. (What init reports, it has already
@@ -535,9 +545,17 @@ O2V_NORETURN static void detached_child(struct run *r, int ready_fd)
 			dprintf(logfd, "oci2vm: %s\n", err.msg);
 		close(lock);
 	}
-	/* Still not started: tell the waiting parent why (it prints the message). */
-	if (code < 0 && r->ready_fd >= 0)
-		o2v_write_all(r->ready_fd, err.msg, strlen(err.msg));
+	/* The workload never ran: tell the waiting parent its exit status and why, as
+	 * "CODE MESSAGE" (it prints the message and exits with CODE). */
+	if (r->ready_fd >= 0) {
+		char msg[O2V_ERROR_MAX + 16];
+		const char *why = code < 0 ? err.msg
+				  : r->exit_message[0] ? r->exit_message
+						      : "the VM ended before its workload started";
+		int n = snprintf(msg, sizeof(msg), "%d %s", code < 0 ? O2V_EXIT_RUN_FAILED : code,
+				 why);
+		o2v_write_all(r->ready_fd, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+	}
 	if (r->vm.remove_on_exit || code < 0)
 		o2v_vm_remove(&r->vm, NULL);
 	_exit(0);
@@ -546,7 +564,7 @@ O2V_NORETURN static void detached_child(struct run *r, int ready_fd)
 static int run_detached(struct run *r)
 {
 	int pfd[2];
-	char buf[O2V_ERROR_MAX];
+	char buf[O2V_ERROR_MAX + 16];
 	ssize_t n;
 
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
@@ -577,11 +595,17 @@ static int run_detached(struct run *r)
 		return O2V_EXIT_OK;
 	}
 	if (n > 0) {
+		char *msg;
 		buf[n] = '\0';
-		o2v_cli_error("%s", buf);
-	} else {
-		o2v_cli_error("the VM supervisor ended before the VM started; see '%s'", r->vm.dir);
+		long code = strtol(buf, &msg, 10);
+		if (code < 0 || code > 255 || *msg != ' ')
+			code = O2V_EXIT_RUN_FAILED, msg = buf;
+		else
+			msg++;
+		o2v_cli_error("%s", msg);
+		return (int)code;
 	}
+	o2v_cli_error("the VM supervisor ended before the VM started; see '%s'", r->vm.dir);
 	return O2V_EXIT_RUN_FAILED;
 }
 

@@ -148,6 +148,7 @@ struct relay {
 	bool in_open;
 	bool out_open;
 	int64_t kill_at;   /* 0: no deadline */
+	bool running_seen; /* the status port said "started" (or nobody asked) */
 	int stops;	   /* stop requests seen */
 };
 
@@ -255,6 +256,19 @@ static bool pump(int from, int to, bool *to_open)
 	return true;
 }
 
+/* Has init written "started" on the status port yet? (QEMU writes it to a file.) */
+static void check_running(struct relay *r)
+{
+	_cleanup_free_ char *text = NULL;
+
+	if (r->running_seen || o2v_read_file(r->s->status_path, STATUS_MAX, &text, NULL, NULL) < 0)
+		return;
+	if (!strncmp(text, "started\n", 8) || strstr(text, "\nstarted\n")) {
+		r->running_seen = true;
+		r->s->running(r->s->userdata);
+	}
+}
+
 static void relay_loop(struct relay *r)
 {
 	bool con_open = true, errcon_open = r->errcon >= 0;
@@ -276,6 +290,8 @@ static void relay_loop(struct relay *r)
 			}
 			timeout = (int)left;
 		}
+		if (!r->running_seen && (timeout < 0 || timeout > 10))
+			timeout = 10; /* watching the status file for "started" */
 		if (r->qemu_done)
 			timeout = 200; /* drain what the console still holds, then stop */
 		int n = poll(p, 4, timeout);
@@ -283,6 +299,7 @@ static void relay_loop(struct relay *r)
 			break;
 		if (n == 0 && r->qemu_done)
 			break;
+		check_running(r);
 		if (p[0].revents & POLLIN)
 			handle_signal(r);
 		if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
@@ -309,7 +326,8 @@ int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret,
 			   .errcon = -1,
 			   .in_open = s->in_fd >= 0,
 			   .out_open = true,
-			   .err_open = true };
+			   .err_open = true,
+			   .running_seen = !s->running };
 
 	memset(ret, 0, sizeof(*ret));
 	ret->code = 125;

@@ -30,6 +30,8 @@ struct o2v_supervise {
 	bool tty;		  /* in_fd is our terminal: raw mode, window size updates */
 	unsigned stop_grace;	  /* seconds the guest gets after "stop" before QEMU is killed */
 	void (*started)(pid_t qemu_pid, void *userdata); /* QEMU is up; may be NULL */
+	/* The guest's init reported "started" (the workload's exec succeeded); may be NULL. */
+	void (*running)(void *userdata);
 	void *userdata;
 };
 

@@ -211,6 +211,16 @@ is "$out" "with-command" "the no-command image runs when a command is given" || 
 remember_vmimages
 bad "no Entrypoint/Cmd and no command" "command" "$R/nocmd"
 
+# run -d reports success only once the workload's exec succeeded: a missing command is the
+# command's exit status and one line, like a foreground run.
+o2v run -d --rm "$BB" no-such-command-o2v
+is "$rc" 127 "run -d of a missing command exits 127"
+like "$errout" "^oci2vm: error: [^"$'\n'"]*no-such-command-o2v[^"$'\n'"]*$" \
+	"run -d of a missing command: one line naming it" || diag "$errout"
+[ -z "$out" ]
+ok $? "run -d of a missing command prints no VM id"
+no_leftovers "run -d of a missing command"
+
 # --pull missing (the default) uses a cached image without asking the registry, as Docker
 # does: with the registry gone the cached image still runs; --pull always must fail clearly.
 registry_stop
