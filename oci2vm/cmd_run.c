@@ -89,6 +89,11 @@ struct run {
 
 static void run_release(struct run *r)
 {
+	/* The volume tags first: releasing the options clears n_volumes. */
+	if (r->qvols)
+		for (size_t i = 0; i < r->o.n_volumes; i++)
+			free((char *)r->qvols[i].tag);
+	free(r->qvols);
 	o2v_run_opts_release(&r->o);
 	free(r->kernel);
 	free(r->qemu);
@@ -103,10 +108,6 @@ static void run_release(struct run *r)
 	free(r->vmimage);
 	free(r->runconfig);
 	free(r->stderr_sock);
-	if (r->qvols)
-		for (size_t i = 0; i < r->o.n_volumes; i++)
-			free((char *)r->qvols[i].tag);
-	free(r->qvols);
 	o2v_strv_free(r->qemu_argv);
 	o2v_vm_release(&r->vm);
 }
