@@ -181,6 +181,15 @@ def _():
                                escape_canary="o2v-escape-64")
 
 
+@case("64b-symlink-relative-escape-same-layer", [64], "link -> ../../../../ and link/x, one layer")
+def _():
+    l = L()
+    l.add_symlink("link", "../../../../")
+    l.add_file("link/o2v-escape-64b", "64b")
+    return [base(), l], ok({"/o2v-escape-64b": f("64b"), "/link": ln("../../../../")},
+                           escape_canary="o2v-escape-64b")
+
+
 @case("65-symlink-to-root", [65], "foo -> /, then foo/tmp/NAME")
 def _():
     l = L()
@@ -200,6 +209,17 @@ def _():
     l.add_hardlink("hl66", "etc/passwd66")
     return [b, l], one_of(err(*PATH_ERRS, "symlink", "root", layer=1, entry="sub/.."),
                           ok({"/": d(), "/hl66": f("p66", same_inode_as="/etc/passwd66")}))
+
+
+@case("66b-symlink-named-dotdot-top", [66], "symlink entry .. at the top, then a hardlink")
+def _():
+    b = base()
+    b.add_file("etc/passwd66b", "p66b")
+    l = L()
+    l.add_symlink("..", "/tmp")
+    l.add_hardlink("hl66b", "etc/passwd66b")
+    return [b, l], one_of(err(*PATH_ERRS, "symlink", "root", layer=1, entry=".."),
+                          ok({"/": d(), "/hl66b": f("p66b", same_inode_as="/etc/passwd66b")}))
 
 
 @case("67-symlink-root", [67], "a symlink entry for the root itself, then a file")
@@ -232,7 +252,8 @@ def _():
     l2 = L()
     l2.add_symlink("link69", "target69", 0o600)
     l2.add_symlink("link69b", "/etc/passwd", 0o000)
-    return [base(), l, l2], ok({"/target69": f("t", mode="0644"), "/link69": ln("target69"),
+    return [base(), l, l2], ok({"/target69": f("t", mode="0644"),
+                                "/link69": ln("target69", mode="0777"),
                                 "/etc/passwd": {"type": "file", "mode": "0644"}})
 
 
@@ -354,6 +375,17 @@ def _():
     return [b, l], ok({"/dir1": d(), "/dir1/file": f("f")}, absent=["/dir1/old"])
 
 
+@case("78b-same-layer-whiteout-dir-after", [77, 78], "dir1/file then .wh.dir1 in one layer")
+def _():
+    b = base()
+    b.add_dir("dir1")
+    b.add_file("dir1/old", "o")
+    l = L()
+    l.add_file("dir1/file", "f")
+    l.add_whiteout("dir1")
+    return [b, l], ok({"/dir1": d(mode="0755"), "/dir1/file": f("f")}, absent=["/dir1/old"])
+
+
 for _tag, _name in (("79a-wh-empty", ".wh."), ("79b-wh-dot", ".wh.."), ("79c-wh-dotdot", ".wh..."),
                     ("79d-wh-dot-in-dir", "etc/.wh..")):
     def _mk(name=_name):
@@ -368,6 +400,7 @@ def _():
     l = L()
     l.add_whiteout("nonexistent80")
     l.add_whiteout("etc/nonexistent80")
+    l.add_whiteout("no/such/parent80")
     l.add_file("kept80", "k")
     return [base(), l], ok({"/kept80": f("k"), "/etc/passwd": {"type": "file"}},
                            absent=["/nonexistent80", "/.wh.nonexistent80",
@@ -513,7 +546,7 @@ def _():
     l = L()
     l.add_dir("d92", 0o700, 7, 8, mtime=MT2, xattrs={"user.new": "2"})
     return [b, l], ok({"/d92": d(mode="0700", uid=7, gid=8, mtime=MT2,
-                                 xattrs={"user.new": b"2".hex()}),
+                                 xattrs={"user.new": b"2".hex()}, xattrs_absent=["user.old"]),
                        "/d92/f": f("f")})
 
 
@@ -565,14 +598,17 @@ def _():
                             "/sub/h96c": f("h", same_inode_as="/h96a", mode="0755")})
 
 
-@case("97-hardlink-owner", [97], "hardlink header uid+1337 does not change the target owner")
+@case("97-hardlink-owner", [97], "hardlinks (relative, /absolute) with header uid+1337 keep the "
+      "target's owner")
 def _():
     b = base()
-    b.add_file("regular97", "r", 0o644, 0, 0)
+    b.add_file("regular97", "r", 0o644, 7, 8)
     l = L()
     l.add_hardlink("hard97", "regular97", 0o600, 1337, 1337)
-    return [b, l], ok({"/hard97": f("r", same_inode_as="/regular97", uid=0, gid=0,
-                                    mode="0644")})
+    l.add_hardlink("abs97", "/regular97", 0o600, 1344, 1344)
+    return [b, l], ok({"/hard97": f("r", same_inode_as="/regular97", uid=7, gid=8,
+                                    mode="0644"),
+                       "/abs97": f("r", same_inode_as="/regular97", uid=7, gid=8, nlink=3)})
 
 
 @case("98-hardlink-to-symlink", [98], "hardlink to a symlink links the symlink itself")
@@ -620,6 +656,13 @@ def _():
     l.add_hardlink("hl100c", "../../etc/passwd")
     return [base(), l], one_of(err(*LINK_ERRS, *PATH_ERRS, layer=1, entry="hl100c"),
                                ok({"/hl100c": {"type": "file", "same_inode_as": "/etc/passwd"}}))
+
+
+@case("100d-hardlink-self", [100], "hardlink to its own name (a cycle)")
+def _():
+    l = L()
+    l.add_hardlink("self100d", "self100d")
+    return [base(), l], err(*LINK_ERRS, layer=1, entry="self100d")
 
 
 @case("101-hardlink-pair-broken", [101], "a later layer replaces one name of a hardlinked pair")
@@ -671,16 +714,17 @@ def _():
 @case("105-user-xattr-non-regular", [105], "user.* on a symlink or device is dropped")
 def _():
     l = L()
-    l.add_symlink("sym105", "target", xattrs={"user.x": "1"})
+    l.add_symlink("sym105", "target", xattrs={"user.x": "1", "trusted.ok105": "1"})
     l.add_device("chr105", "char", 1, 3, xattrs={"user.y": "2"})
     l.add_file("reg105", "r", xattrs={"user.z": "3"})
-    return [base(), l], ok({"/sym105": ln("target", xattrs_absent=["user.x"]),
+    return [base(), l], ok({"/sym105": ln("target", xattrs_absent=["user.x"],
+                                          xattrs={"trusted.ok105": b"1".hex()}),
                             "/chr105": {"type": "char", "rdev": [1, 3],
                                         "xattrs_absent": ["user.y"]},
                             "/reg105": f("r", xattrs={"user.z": b"3".hex()})})
 
 
-@case("106-devices", [106], "block/char devices and FIFOs exact")
+@case("106-devices", [106], "block/char devices (minor > 255 too) and FIFOs exact")
 def _():
     l = L()
     l.add_dir("dev", 0o755)
@@ -689,6 +733,7 @@ def _():
     l.add_device("dev/chr133-37", "char", 133, 37, 0o620, 0, 5)
     l.add_device("dev/chr253-97", "char", 253, 97, 0o666)
     l.add_device("dev/null", "char", 1, 3, 0o666)
+    l.add_device("dev/chr259-300000", "char", 259, 300000, 0o600)
     l.add_fifo("dev/fifo106", 0o640, 1, 2)
     return [base(), l], ok({
         "/dev/blk128-42": {"type": "block", "rdev": [128, 42], "mode": "0660", "gid": 6},
@@ -696,6 +741,7 @@ def _():
         "/dev/chr133-37": {"type": "char", "rdev": [133, 37], "mode": "0620", "gid": 5},
         "/dev/chr253-97": {"type": "char", "rdev": [253, 97], "mode": "0666"},
         "/dev/null": {"type": "char", "rdev": [1, 3]},
+        "/dev/chr259-300000": {"type": "char", "rdev": [259, 300000], "mode": "0600"},
         "/dev/fifo106": {"type": "fifo", "mode": "0640", "uid": 1, "gid": 2}})
 
 
@@ -731,14 +777,16 @@ def _():
                             "/d109/f": f("f", mtime=MT2)})
 
 
-@case("110-big-ids", [110], "uid/gid above 65535 (ustar octal and PAX)")
+@case("110-big-ids", [110], "uid/gid above 65535 and 2^31 (ustar octal and PAX)")
 def _():
     l = L()
     l.add_file("f110a", "a", uid=100000, gid=100001)
     l.add_file("f110b", "b", uid=3000000, gid=4000000)
+    l.add_file("f110c", "c", uid=100000, gid=4000000000)
     l.add_dir("d110", uid=65536, gid=65537)
     return [base(), l], ok({"/f110a": f("a", uid=100000, gid=100001),
                             "/f110b": f("b", uid=3000000, gid=4000000),
+                            "/f110c": f("c", uid=100000, gid=4000000000),
                             "/d110": d(uid=65536, gid=65537)})
 
 

@@ -31,8 +31,6 @@ as_nobody() {
 is "$(as_nobody id -u)" 65534 "commands run as uid 65534"
 run_ok "unit: build, atomic output, errors, cache (as uid 65534)" \
 	as_nobody "$build/tests/test_rootfs_build"
-run_ok "edge cases of edge_cases.py, ext4 + cpio.gz (as uid 65534)" \
-	as_nobody /usr/bin/python3 "$top/tests/rootfs/t_edge_cases.py"
 run_ok "testdata/edge-layers.py cases through oci2vm export (as uid 65534)" \
 	as_nobody /usr/bin/python3 "$top/tests/rootfs/t_edge_layers.py"
 done_testing
