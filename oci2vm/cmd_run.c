@@ -145,7 +145,6 @@ static int check_host(struct run *r, struct o2v_error *err)
 	return 0;
 }
 
-#define O2V_VM_PLATFORM "linux/amd64"
 
 /* A host-arch image only: TCG could emulate others, but our kernel is x86_64. */
 static int check_architecture(const struct o2v_image *img, struct o2v_error *err)
@@ -420,24 +419,6 @@ static int supervise(struct run *r, int out_fd, int err_fd, struct o2v_error *er
 	return ex.code;
 }
 
-/* The cached image for ref, if it is there whole and for the wanted architecture. */
-static bool cached_image(struct run *r, const struct o2v_ref *ref, const char *platform)
-{
-	struct o2v_error ignored;
-	const char *slash = strchr(platform, '/');
-	const char *want = slash ? slash + 1 : platform;
-	size_t want_len = strcspn(want, "/");
-
-	if (o2v_image_load(r->cache, ref, &r->img, &ignored) < 0)
-		return false;
-	const char *arch = r->img->config.architecture;
-	if (arch && strlen(arch) == want_len && !strncmp(arch, want, want_len))
-		return true;
-	o2v_image_free(r->img);
-	r->img = NULL;
-	return false;
-}
-
 static int get_image(struct run *r, struct o2v_error *err)
 {
 	static const enum o2v_pull_policy policies[] = {
@@ -456,7 +437,7 @@ static int get_image(struct run *r, struct o2v_error *err)
 	const char *platform = r->o.platform ? r->o.platform : O2V_VM_PLATFORM;
 	/* --pull missing, as Docker: an image already in the cache is used without asking
 	 * the registry (so cached images run offline and start faster). */
-	if (r->o.pull == O2V_WHEN_MISSING && cached_image(r, &ref, platform)) {
+	if (r->o.pull == O2V_WHEN_MISSING && o2v_cli_cached_image(r->cache, &ref, platform, &r->img)) {
 		e = 0;
 		goto out_ref;
 	}

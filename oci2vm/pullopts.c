@@ -254,3 +254,23 @@ int o2v_pull_cli_parse(struct o2v_pull_cli *o, const char *cmd, int argc, char *
 	}
 	return 0;
 }
+
+bool o2v_cli_cached_image(struct o2v_cache *cache, const struct o2v_ref *ref, const char *platform,
+			  struct o2v_image **ret)
+{
+	struct o2v_error ignored;
+	struct o2v_image *img;
+	const char *slash = strchr(platform, '/');
+	const char *want = slash ? slash + 1 : platform;
+	size_t want_len = strcspn(want, "/");
+
+	if (o2v_image_load(cache, ref, &img, &ignored) < 0)
+		return false;
+	const char *arch = img->config.architecture;
+	if (arch && strlen(arch) == want_len && !strncmp(arch, want, want_len)) {
+		*ret = img;
+		return true;
+	}
+	o2v_image_free(img);
+	return false;
+}

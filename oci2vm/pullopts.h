@@ -66,6 +66,12 @@ int o2v_pull_cli_parse(struct o2v_pull_cli *o, const char *cmd, int argc, char *
 /* Parse REF, printing a usage error (exit 2) when malformed: 0 or an exit code. */
 int o2v_cli_ref(const char *text, struct o2v_ref *ret);
 
+/* The cached image for ref, when it is there whole and for platform's architecture
+ * ("os/arch[/variant]"); what `--pull missing` uses without asking the registry, as
+ * Docker does. False (and *ret untouched) otherwise. */
+bool o2v_cli_cached_image(struct o2v_cache *cache, const struct o2v_ref *ref, const char *platform,
+			  struct o2v_image **ret);
+
 /* Open the default cache, printing the error: 0 or an exit code. */
 int o2v_cli_cache_open(struct o2v_cache **ret);
 

@@ -15,6 +15,8 @@
 #include "runopts.h"
 
 #define O2V_QEMU_BINARY "qemu-system-x86_64"
+/* The platform of the images our x86-64 kernel runs. */
+#define O2V_VM_PLATFORM "linux/amd64"
 /* Debian package that ships O2V_QEMU_BINARY, named in the "not found" error. */
 #define O2V_QEMU_PACKAGE "qemu-system-x86"
 

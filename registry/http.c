@@ -475,7 +475,9 @@ static enum verdict xfer_finished(struct o2v_http *h, struct o2v_xfer *x, CURLco
 			return V_RETRY;
 		}
 		snprintf(why, sizeof(why), "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc));
-		if (retriable_curl(cc) && retry_or_fail(h, x, -1, why) == V_RETRY)
+		if (retriable_curl(cc) &&
+		    (cc != CURLE_COULDNT_CONNECT || x->attempts < O2V_HTTP_CONNECT_ATTEMPTS) &&
+		    retry_or_fail(h, x, -1, why) == V_RETRY)
 			return V_RETRY;
 		if (cc == CURLE_UNSUPPORTED_PROTOCOL)
 			o2v_error_set(&x->err, -EPROTO,

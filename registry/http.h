@@ -32,6 +32,9 @@
 #define O2V_HTTP_ERRBODY_MAX	   (16 << 10) /* error body kept for messages */
 #define O2V_HTTP_CHALLENGES_MAX	   8	      /* WWW-Authenticate lines kept */
 #define O2V_HTTP_ATTEMPTS	   5
+/* A refused connection means nothing listens there: retry briefly (a registry being
+ * restarted), not for the ~40 s of backoff the other transient failures get. */
+#define O2V_HTTP_CONNECT_ATTEMPTS 3
 #define O2V_HTTP_RETRY_AFTER_MAX_S 60
 #define O2V_HTTP_MAX_REDIRS	   10
 
