@@ -11,6 +11,9 @@ PY=${O2V_PYTHON:-/usr/bin/python3}
 [ -x "$O2V" ] || skip_all "oci2vm is not built ($O2V)"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/o2v-export.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+# The kernel lives in the user's cache (built once by `make kernel`), unlike this test's.
+user_cache=${OCI2VM_CACHE:-}
+export OCI2VM_KERNEL=${OCI2VM_KERNEL:-$("$top/kernel/build.sh" --path 2>/dev/null)}
 export OCI2VM_CACHE=$tmp/cache HOME=$tmp/home
 mkdir -p "$HOME" "$tmp/out"
 
@@ -120,5 +123,21 @@ if "$O2V" boot --help >/dev/null 2>&1 && command -v qemu-system-x86_64 >/dev/nul
 	fi
 else
 	skip "oci2vm boot or QEMU not available" 2
+fi
+
+# ... and with the exact QEMU command the README shows for that, taken from the README
+# (its code block after "Booting an exported image by hand"), so the two cannot drift.
+readme_cmd=$(awk '/^### Booting an exported image by hand/ { f = 1 } f && /^qemu-system-x86_64/ { c = 1 }
+	c { print } c && !/\\$/ { exit }' "$top/README.md")
+if [ -z "$readme_cmd" ]; then
+	not_ok "the README shows a QEMU command for an exported image"
+elif [ ! -f "${OCI2VM_KERNEL:-}" ]; then
+	skip "no kernel built ('make kernel')" 1
+else
+	out=$(cd "$tmp/out" && ln -sf a.cpio.gz image.cpio.gz && mkdir -p kernel &&
+		printf '#!/bin/sh\necho "%s"\n' "$OCI2VM_KERNEL" >kernel/build.sh &&
+		chmod +x kernel/build.sh && timeout 120 bash -c "$readme_cmd" </dev/null 2>&1)
+	like "$out" "export-boot-ok" "the README's QEMU command boots the exported cpio.gz" ||
+		diag "$readme_cmd" "$out"
 fi
 done_testing
