@@ -1,14 +1,6 @@
-/* test_rootfs_build.c - o2v_rootfs_build end to end, and a driver for the
- * shell tests in tests/rootfs/.
- *
- * Without arguments: TAP tests that write small layers with libarchive, build
- * cpio and ext4 images and check them (atomic output, errors naming the layer
- * and entry, cache hits).
- * With arguments it is the build driver the shell tests use before (and
- * besides) `oci2vm export`:
- *   test_rootfs_build build OUT FORMAT [--size BYTES] [--init F] [--busybox F]
- *                     [--runconf TEXT] [--seed S] [--epoch N] LAYER[=DIFFID]...
- * It prints the error message and exits 1 on failure.
+/* test_rootfs_build.c - o2v_rootfs_build end to end: TAP tests that write
+ * small layers with libarchive, build cpio and ext4 images and check them
+ * (atomic output, errors naming the layer and entry, cache hits).
  */
 #include "../../common/o2v.h"
 
@@ -21,50 +13,6 @@
 #include "../../common/fsutil.h"
 #include "../../rootfs/rootfs.h"
 #include "tap.h"
-
-static int driver(int argc, char **argv)
-{
-	struct o2v_build_opts opts = {.epoch = 1};
-	struct o2v_layer_src layers[128];
-	struct o2v_error err = {0};
-	size_t n = 0;
-	const char *out;
-
-	if (argc < 4)
-		return fprintf(stderr, "usage: see test_rootfs_build.c\n"), 2;
-	out = argv[2];
-	if (o2v_format_parse(argv[3], &opts.format, &err) < 0)
-		return fprintf(stderr, "%s\n", err.msg), 2;
-	for (int i = 4; i < argc; i++) {
-		char *a = argv[i];
-		if (!strcmp(a, "--size") && i + 1 < argc)
-			opts.size = strtoull(argv[++i], NULL, 10);
-		else if (!strcmp(a, "--init") && i + 1 < argc)
-			opts.init_path = argv[++i];
-		else if (!strcmp(a, "--busybox") && i + 1 < argc)
-			opts.busybox_path = argv[++i];
-		else if (!strcmp(a, "--runconf") && i + 1 < argc)
-			opts.runconfig = argv[++i];
-		else if (!strcmp(a, "--seed") && i + 1 < argc)
-			opts.seed = argv[++i];
-		else if (!strcmp(a, "--epoch") && i + 1 < argc)
-			opts.epoch = strtoll(argv[++i], NULL, 10);
-		else if (n < ARRAY_SIZE(layers)) {
-			char *eq = strchr(a, '=');
-			layers[n] = (struct o2v_layer_src){.path = a, .digest = a};
-			if (eq) {
-				*eq = '\0';
-				layers[n].diff_id = eq + 1;
-			}
-			n++;
-		}
-	}
-	if (o2v_rootfs_build(layers, n, &opts, out, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
-		return 1;
-	}
-	return 0;
-}
 
 /* A tiny tar writer for the unit tests. */
 struct tw {
@@ -211,10 +159,8 @@ static void tests(void)
 		TAP_OK(0, "cleanup");
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-	if (argc > 1 && !strcmp(argv[1], "build"))
-		return driver(argc, argv);
 	tests();
 	return tap_done();
 }
