@@ -15,6 +15,12 @@
  *  -cpu max        (TCG) every feature TCG emulates: images built for x86-64-v2 (SSE4.2,
  *                  POPCNT) run, RDRAND seeds the guest's RNG early. -cpu host under KVM.
  *  thread=multi    (TCG) one host thread per vCPU; with -smp 1 it costs nothing measurable.
+ *  tb-size=32      (TCG) the translated-code cache, 1 GiB by default, fills up and stays
+ *                  resident: ~55 MB of a redis VM's ~193 MB RSS after a benchmark (~163 MB
+ *                  with 32 MiB). 32 MiB holds what a boot translates (boot median 633 ms
+ *                  either way, 21 runs); 16 or 24 MiB flush it during boot (+8-11%).
+ *                  Guest RAM stays anonymous (transparent huge pages): a memfd backend in
+ *                  4 KiB pages saves ~7 MB but its page faults cost ~6% of the boot.
  *  -no-reboot + reboot=t   the guest's reboot (init's exit path) or panic (panic=-1) makes
  *                  the vCPU triple-fault and QEMU exit instead of restarting or halting.
  */
@@ -163,7 +169,7 @@ static void push_machine(struct argv_builder *b, const struct o2v_vm_spec *spec)
 		opt_pair(b, "-accel", "kvm");
 		opt_pair(b, "-cpu", "host");
 	} else {
-		opt_pair(b, "-accel", "tcg,thread=multi");
+		opt_pair(b, "-accel", "tcg,thread=multi,tb-size=32");
 		opt_pair(b, "-cpu", "max");
 	}
 	argv_push(b, "-m");
