@@ -53,10 +53,13 @@ completed
 ok $? "redis-benchmark -n 20000 -c 1 -t set,get completes within ${LOAD_TIMEOUT}s" ||
 	diag "rc=$bench_rc" "$bench_out"
 
+# With the known backlog-1 slirp the burst hangs until the timeout: don't spend a minute
+# (and a core, redis-benchmark spins meanwhile) of every CI run proving that again.
+backlog=$(hostfwd_backlog "$port")
+[ "$backlog" = 1 ] && LOAD_TIMEOUT=10
 bench "$port" -n 20000 -c 50 -t set,get
 completed
 status=$?
-backlog=$(hostfwd_backlog "$port")
 name="redis-benchmark -n 20000 -c 50 -t set,get completes within ${LOAD_TIMEOUT}s"
 if [ "$backlog" = 1 ]; then
 	todo "$status" "$name" "QEMU's slirp listens on the forwarded port with backlog 1"
