@@ -30,12 +30,21 @@ void init_console_winsize(int fd, unsigned rows, unsigned cols)
 		ioctl(fd, TIOCSWINSZ, &ws);
 }
 
-int init_console_attach(bool terminal, unsigned rows, unsigned cols, struct o2v_error *err)
+int init_console_attach(bool terminal, bool stdin_open, unsigned rows, unsigned cols,
+			struct o2v_error *err)
 {
 	if (setsid() < 0)
 		return o2v_error_sys(err, -errno, "start a session");
-	if (!terminal)
+	if (!terminal) {
+		if (stdin_open)
+			return 0;
+		/* Docker without -i: reading stdin ends at once instead of waiting on the console. */
+		int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || dup2(fd, STDIN_FILENO) < 0)
+			return o2v_error_sys(err, -errno, "open /dev/null as stdin");
+		close(fd);
 		return 0;
+	}
 	/* Open the device itself: /dev/console cannot be a controlling tty. */
 	int fd = open(INIT_CONSOLE, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)

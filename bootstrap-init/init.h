@@ -111,8 +111,10 @@ int init_user_resolve(const char *passwd_path, const char *group_path, const cha
 void init_console_stderr(void);
 void init_console_mode(bool terminal);
 void init_console_winsize(int fd, unsigned rows, unsigned cols);
-/* In the child: new session; with terminal, the console becomes its controlling tty. */
-int init_console_attach(bool terminal, unsigned rows, unsigned cols, struct o2v_error *err);
+/* In the child: new session; with terminal, the console becomes its controlling tty;
+ * without one, stdin is /dev/null unless stdin_open (Docker without -i). */
+int init_console_attach(bool terminal, bool stdin_open, unsigned rows, unsigned cols,
+			struct o2v_error *err);
 
 /* ---- spawn.c: fork, set up, exec; errors come back through a CLOEXEC pipe ---- */
 struct init_spawn {
@@ -124,6 +126,7 @@ struct init_spawn {
 	 * from passwd unless env has one. NULL = stay root, env as given. */
 	const char *user;
 	bool terminal;
+	bool stdin_open; /* -i without -t: stdin is the console; else /dev/null */
 	unsigned rows, cols;
 };
 /* Start the workload. Returns its pid, or a negative errno with err set and

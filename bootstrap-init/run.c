@@ -115,6 +115,7 @@ void init_main(void)
 	    .workdir = rc.workdir,
 	    .argv = rc.argv,
 	    .terminal = rc.terminal,
+	    .stdin_open = rc.stdin_open,
 	    .rows = rc.rows,
 	    .cols = rc.cols,
 	};
@@ -124,6 +125,7 @@ void init_main(void)
 		shell_argv[0] = rc.rootdisk ? sh_disk : sh_ramfs;
 		sp.root = NULL;
 		sp.workdir = "/";
+		sp.stdin_open = true; /* the debug shell reads its commands from the console */
 		sp.argv = shell_argv;
 		sp.env = shell_env;
 	} else {

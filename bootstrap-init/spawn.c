@@ -166,7 +166,7 @@ static int child(void *arg)
 		}
 	}
 	/* After chroot, so the terminal is the container's /dev/hvc0. */
-	if (init_console_attach(s->terminal, s->rows, s->cols, &err) < 0)
+	if (init_console_attach(s->terminal, s->stdin_open, s->rows, s->cols, &err) < 0)
 		child_fail(rep, INIT_EXIT_FAILED, &err);
 	const char *wd = s->workdir && s->workdir[0] ? s->workdir : "/";
 	/* Docker creates a missing WorkingDir, owned by root, before switching user. */

@@ -24,6 +24,7 @@
  *	host ADDR NAME...     repeated: extra /etc/hosts lines (one field: spaces kept)
  *	volume TAG ro|rw PATH repeated: 9p tag, mode, absolute guest path
  *	terminal 0|1
+ *	stdin 0|1             -i: stdin is the console (else /dev/null); absent = 0
  *	winsize ROWS COLS
  *	stop_grace SECONDS
  *	verbose 0|1
@@ -210,6 +211,7 @@ int o2v_runconfig_write(const struct o2v_runconfig *rc, char **ret_text, size_t 
 		buf_str(&b, "\n");
 	}
 	put_uint(&b, "terminal", rc->terminal);
+	put_uint(&b, "stdin", rc->stdin_open);
 	if (rc->rows || rc->cols) {
 		char ws[64];
 		snprintf(ws, sizeof(ws), "winsize %u %u\n", rc->rows, rc->cols);
@@ -432,6 +434,7 @@ enum {
 	K_HOSTNAME,
 	K_NETWORK,
 	K_TERMINAL,
+	K_STDIN,
 	K_WINSIZE,
 	K_GRACE,
 	K_VERBOSE,
@@ -442,6 +445,7 @@ enum {
 static const char *const scalar_keys[] = {
     [K_WORKDIR] = "workdir",   [K_USER] = "user",	  [K_HOSTNAME] = "hostname",
     [K_NETWORK] = "network",   [K_TERMINAL] = "terminal", [K_WINSIZE] = "winsize",
+    [K_STDIN] = "stdin",
     [K_GRACE] = "stop_grace",  [K_VERBOSE] = "verbose",	  [K_SHELL] = "shell",
     [K_ROOTDISK] = "rootdisk",
 };
@@ -479,6 +483,8 @@ static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
 		return parse_bool(ps, v, vn, &rc->network);
 	case K_TERMINAL:
 		return parse_bool(ps, v, vn, &rc->terminal);
+	case K_STDIN:
+		return parse_bool(ps, v, vn, &rc->stdin_open);
 	case K_VERBOSE:
 		return parse_bool(ps, v, vn, &rc->verbose);
 	case K_SHELL:

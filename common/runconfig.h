@@ -36,6 +36,7 @@ struct o2v_runconfig {
 	struct o2v_volume *volumes;
 	size_t n_volumes;
 	bool terminal;	   /* the workload gets a controlling terminal on the console */
+	bool stdin_open;   /* -i: the workload reads the console; else /dev/null, as Docker */
 	unsigned rows, cols; /* initial window size when terminal */
 	unsigned stop_grace; /* seconds between SIGTERM and SIGKILL on "stop" */
 	bool verbose;	   /* init prints what it does */

@@ -226,6 +226,7 @@ static int build_runconfig(struct run *r, struct o2v_error *err)
 	}
 	rc.network = true;
 	rc.terminal = r->o.tty;
+	rc.stdin_open = r->o.interactive;
 	if (r->o.tty) {
 		struct winsize ws;
 		if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
@@ -395,6 +396,7 @@ static int supervise(struct run *r, int out_fd, int err_fd, struct o2v_error *er
 		.out_fd = out_fd,
 		.err_fd = err_fd,
 		.tty = r->o.tty && isatty(STDIN_FILENO),
+		.stdin_after_start = true,
 		.stop_grace = r->o.stop_timeout,
 		.started = on_started,
 		.running = r->ready_fd >= 0 ? on_running : NULL,

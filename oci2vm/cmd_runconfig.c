@@ -101,6 +101,7 @@ static const struct option options[] = {
     {"add-host", required_argument, NULL, OPT_ADD_HOST},
     {"volume", required_argument, NULL, 'v'},
     {"tty", no_argument, NULL, 't'},
+    {"interactive", no_argument, NULL, 'i'},
     {"winsize", required_argument, NULL, OPT_WINSIZE},
     {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
@@ -138,7 +139,7 @@ int cmd_runconfig(int argc, char **argv)
 	o2v_runconfig_init(&rc);
 	rc.network = true;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+e:u:w:h:v:to:", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+e:u:w:h:v:tio:", options, NULL)) != -1) {
 		switch (c) {
 		case OPT_IMAGE_ENTRYPOINT:
 			r = vec_push(&img_ep, optarg);
@@ -217,6 +218,9 @@ int cmd_runconfig(int argc, char **argv)
 			break;
 		case 't':
 			rc.terminal = true;
+			break;
+		case 'i':
+			rc.stdin_open = true;
 			break;
 		case OPT_WINSIZE:
 			if (sscanf(optarg, "%ux%u", &rc.rows, &rc.cols) != 2) {

@@ -95,7 +95,7 @@ static const struct o2v_command commands[] = {
 	  "usage: oci2vm runconfig [--image-entrypoint A]... [--image-cmd A]... [--image-env K=V]...\n"
 	  "       [--entrypoint X] [-e K[=V]]... [--env-file F] [-u USER] [-w DIR] [-h NAME]\n"
 	  "       [--no-hostname] [--no-network] [--dns IP] [--add-host NAME:IP] [-v TAG:PATH[:ro]]\n"
-	  "       [-t] [--winsize RxC] [--stop-timeout S] [--verbose] [--shell] [--rootdisk DEV]\n"
+	  "       [-t] [-i] [--winsize RxC] [--stop-timeout S] [--verbose] [--shell] [--rootdisk DEV]\n"
 	  "       [-o FILE] [--] [ARGS...]\n",
 	  true },
 };

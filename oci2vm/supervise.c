@@ -265,7 +265,8 @@ static void check_running(struct relay *r)
 		return;
 	if (!strncmp(text, "started\n", 8) || strstr(text, "\nstarted\n")) {
 		r->running_seen = true;
-		r->s->running(r->s->userdata);
+		if (r->s->running)
+			r->s->running(r->s->userdata);
 	}
 }
 
@@ -277,7 +278,9 @@ static void relay_loop(struct relay *r)
 		struct pollfd p[4] = {
 			{ .fd = r->sfd, .events = POLLIN },
 			{ .fd = con_open ? r->con : -1, .events = POLLIN },
-			{ .fd = r->in_open ? r->s->in_fd : -1, .events = POLLIN },
+			/* stdin only once the workload runs: before that the guest's console is
+			 * not yet raw, and its line discipline would echo what we send. */
+			{ .fd = r->in_open && r->running_seen ? r->s->in_fd : -1, .events = POLLIN },
 			{ .fd = errcon_open ? r->errcon : -1, .events = POLLIN },
 		};
 		int timeout = -1;
@@ -327,7 +330,7 @@ int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret,
 			   .in_open = s->in_fd >= 0,
 			   .out_open = true,
 			   .err_open = true,
-			   .running_seen = !s->running };
+			   .running_seen = !s->running && !(s->in_fd >= 0 && s->stdin_after_start) };
 
 	memset(ret, 0, sizeof(*ret));
 	ret->code = 125;

@@ -28,6 +28,8 @@ struct o2v_supervise {
 	int out_fd;		  /* console output goes here */
 	int err_fd;		  /* stderr console output goes here (with stderr_sock) */
 	bool tty;		  /* in_fd is our terminal: raw mode, window size updates */
+	bool stdin_after_start;	  /* forward in_fd only once init reported "started" (our init
+				   * says so; an arbitrary /init booted by `boot` does not) */
 	unsigned stop_grace;	  /* seconds the guest gets after "stop" before QEMU is killed */
 	void (*started)(pid_t qemu_pid, void *userdata); /* QEMU is up; may be NULL */
 	/* The guest's init reported "started" (the workload's exec succeeded); may be NULL. */

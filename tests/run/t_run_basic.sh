@@ -211,6 +211,17 @@ is "$out" "with-command" "the no-command image runs when a command is given" || 
 remember_vmimages
 bad "no Entrypoint/Cmd and no command" "command" "$R/nocmd"
 
+# stdin: without -i the workload reads /dev/null (as Docker), so `cat` ends at once; with -i
+# it reads what oci2vm is given, once (no echo from the guest's console).
+o2v run --rm "$BB" cat
+is "$rc" 0 "without -i, cat reads end-of-file at once (stdin is /dev/null)"
+is "$out" "" "... and prints nothing"
+out=$(printf 'line-one\nline-two\n' | timeout 60 "$OCI2VM" run --rm -i "$BB" head -n 1 2>"$T/i.err")
+rc=$?
+is "$rc" 0 "-i: head -n 1 reads from oci2vm's stdin" || diag "$(cat "$T/i.err")"
+is "$out" "line-one" "-i: the workload got the input, once"
+no_leftovers "after the stdin runs"
+
 # run -d reports success only once the workload's exec succeeded: a missing command is the
 # command's exit status and one line, like a foreground run.
 o2v run -d --rm "$BB" no-such-command-o2v
