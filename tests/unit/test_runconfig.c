@@ -53,6 +53,7 @@ static void test_round_trip(void)
 	rc.volumes = vols;
 	rc.n_volumes = 2;
 	rc.terminal = true;
+	rc.stdin_open = true;
 	rc.rows = 24;
 	rc.cols = 80;
 	rc.stop_grace = 3;
@@ -81,7 +82,8 @@ static void test_round_trip(void)
 	TAP_IS_STR(back.workdir, "/srv/app", "workdir");
 	TAP_IS_STR(back.user, "1000:1000", "user");
 	TAP_IS_STR(back.hostname, "web", "hostname");
-	TAP_OK(back.network && back.terminal && back.verbose && !back.shell, "booleans");
+	TAP_OK(back.network && back.terminal && back.stdin_open && back.verbose && !back.shell,
+	       "booleans");
 	TAP_IS_INT(back.rows, 24, "rows");
 	TAP_IS_INT(back.cols, 80, "cols");
 	TAP_IS_INT(back.stop_grace, 3, "stop_grace");
