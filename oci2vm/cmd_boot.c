@@ -170,14 +170,8 @@ static int boot(const struct boot_opts *o, const char *rundir, struct o2v_vm_exi
 	struct o2v_vm_spec spec;
 	int r;
 
-	if (o->kernel) {
-		if ((r = o2v_kernel_check(o->kernel, err)) < 0)
-			return r;
-		if (!(kernel = strdup(o->kernel)))
-			return o2v_error_sys(err, -ENOMEM, "boot");
-	} else if ((r = o2v_kernel_find(&kernel, err)) < 0) {
+	if ((r = o2v_kernel_find(o->kernel, &kernel, err)) < 0)
 		return r;
-	}
 	if ((r = o2v_qemu_find(NULL, &qemu, err)) < 0)
 		return r;
 	if (!(con = o2v_path_join(rundir, "console.sock")) ||

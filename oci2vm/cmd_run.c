@@ -123,14 +123,8 @@ static int check_host(struct run *r, struct o2v_error *err)
 {
 	int rc;
 
-	if (r->o.kernel) {
-		if ((rc = o2v_kernel_check(r->o.kernel, err)) < 0)
-			return rc;
-		if (!(r->kernel = strdup(r->o.kernel)))
-			return o2v_error_sys(err, -ENOMEM, "run");
-	} else if ((rc = o2v_kernel_find(&r->kernel, err)) < 0) {
+	if ((rc = o2v_kernel_find(r->o.kernel, &r->kernel, err)) < 0)
 		return rc;
-	}
 	if ((rc = o2v_qemu_find(NULL, &r->qemu, err)) < 0)
 		return rc;
 	if ((rc = o2v_find_init(&r->init, err)) < 0)

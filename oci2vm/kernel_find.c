@@ -54,12 +54,19 @@ int o2v_kernel_check(const char *path, struct o2v_error *err)
 	return 0;
 }
 
-int o2v_kernel_find(char **ret_path, struct o2v_error *err)
+int o2v_kernel_find(const char *explicit_path, char **ret_path, struct o2v_error *err)
 {
 	_cleanup_free_ char *cache = NULL, *path = NULL;
 	const char *env = getenv("OCI2VM_KERNEL");
 	int r;
 
+	if (explicit_path) {
+		if ((r = o2v_kernel_check(explicit_path, err)) < 0)
+			return o2v_error_prefix(err, "--kernel");
+		if (!(*ret_path = strdup(explicit_path)))
+			return o2v_error_sys(err, -ENOMEM, "find kernel");
+		return 0;
+	}
 	if (env && *env) {
 		if ((r = o2v_kernel_check(env, err)) < 0)
 			return o2v_error_prefix(err, "OCI2VM_KERNEL");

@@ -96,10 +96,10 @@ unsigned long o2v_host_tsc_khz(void);
 /* Resolve want (o2v_accel_resolve) into spec->accel and, for TCG, measure spec->tsc_khz. */
 void o2v_vm_spec_set_accel(struct o2v_vm_spec *spec, enum o2v_accel want);
 
-/* Find the kernel: $OCI2VM_KERNEL if set (must exist and be an ELF or a bzImage; the error
- * names the path), else the cached `make kernel` build for this oci2vm's fragment, else
+/* Find the kernel: explicit_path (--kernel) if not NULL, else $OCI2VM_KERNEL if set (each
+ * must exist and be an ELF or a bzImage; the error names the path), else the cached `make kernel` build for this oci2vm's fragment, else
  * -ENOENT telling the user to run 'make kernel'. ret_path is malloc'ed. */
-int o2v_kernel_find(char **ret_path, struct o2v_error *err);
+int o2v_kernel_find(const char *explicit_path, char **ret_path, struct o2v_error *err);
 
 /* Check that path is a bootable x86 kernel image (ELF or bzImage). */
 int o2v_kernel_check(const char *path, struct o2v_error *err);

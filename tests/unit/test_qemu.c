@@ -214,25 +214,35 @@ static void test_kernel_find(const char *dir)
 	o2v_write_file_atomic(elf, hdr, sizeof(hdr), 0644, &err);
 
 	setenv("OCI2VM_KERNEL", missing, 1);
-	TAP_IS_INT(o2v_kernel_find(&path, &err), -ENOENT, "kernel: missing OCI2VM_KERNEL file");
+	TAP_IS_INT(o2v_kernel_find(NULL, &path, &err), -ENOENT, "kernel: missing OCI2VM_KERNEL file");
 	TAP_OK(strstr(err.msg, missing) && strstr(err.msg, "OCI2VM_KERNEL"),
 	       "kernel: message names the variable and the path (%s)", err.msg);
 	setenv("OCI2VM_KERNEL", text, 1);
-	TAP_IS_INT(o2v_kernel_find(&path, &err), -EINVAL, "kernel: non-kernel file refused");
+	TAP_IS_INT(o2v_kernel_find(NULL, &path, &err), -EINVAL, "kernel: non-kernel file refused");
 	TAP_OK(strstr(err.msg, text) && strstr(err.msg, "not a kernel"),
 	       "kernel: message names the path (%s)", err.msg);
 	setenv("OCI2VM_KERNEL", dir, 1);
-	TAP_IS_INT(o2v_kernel_find(&path, &err), -EINVAL, "kernel: directory refused");
+	TAP_IS_INT(o2v_kernel_find(NULL, &path, &err), -EINVAL, "kernel: directory refused");
 	setenv("OCI2VM_KERNEL", elf, 1);
-	TAP_IS_INT(o2v_kernel_find(&path, &err), 0, "kernel: x86-64 ELF accepted");
+	TAP_IS_INT(o2v_kernel_find(NULL, &path, &err), 0, "kernel: x86-64 ELF accepted");
 	TAP_IS_STR(path, elf, "kernel: OCI2VM_KERNEL path returned");
+	free(path);
+	path = NULL;
+
+	/* --kernel wins over OCI2VM_KERNEL and is checked the same way. */
+	TAP_IS_INT(o2v_kernel_find(text, &path, &err), -EINVAL, "kernel: bad --kernel refused");
+	TAP_OK(strstr(err.msg, text) && strstr(err.msg, "--kernel"),
+	       "kernel: message names --kernel and the path (%s)", err.msg);
+	setenv("OCI2VM_KERNEL", text, 1);
+	TAP_IS_INT(o2v_kernel_find(elf, &path, &err), 0, "kernel: --kernel wins over OCI2VM_KERNEL");
+	TAP_IS_STR(path, elf, "kernel: the --kernel path returned");
 	free(path);
 	path = NULL;
 
 	/* No override and an empty cache: the message says how to get a kernel. */
 	unsetenv("OCI2VM_KERNEL");
 	setenv("OCI2VM_CACHE", dir, 1);
-	TAP_IS_INT(o2v_kernel_find(&path, &err), -ENOENT, "kernel: none built");
+	TAP_IS_INT(o2v_kernel_find(NULL, &path, &err), -ENOENT, "kernel: none built");
 	TAP_OK(strstr(err.msg, "make kernel"), "kernel: message says 'make kernel' (%s)", err.msg);
 }
 
