@@ -64,6 +64,10 @@ LIB_COMMON := $(BUILD)/libcommon.a
 # Link order: users before what they use.
 LIBS := $(LIB_CLI) $(LIB_ROOTFS) $(LIB_REGISTRY) $(LIB_INIT) $(LIB_COMMON)
 
+# Preloaded into QEMU when a VM publishes ports (see the source): built without sanitizers,
+# since QEMU is not instrumented.
+PRELOAD := $(BUILD)/oci2vm-listen.so
+
 TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
 .PHONY: all check kernel deps demo install fmt check-fmt clean tests FORCE
@@ -71,7 +75,7 @@ TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 # Keep the objects of tests/unit (pattern-rule intermediates) so re-runs relink only.
 .SECONDARY:
 
-all: $(BUILD)/oci2vm $(BUILD)/init
+all: $(BUILD)/oci2vm $(BUILD)/init $(PRELOAD)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -116,6 +120,10 @@ $(BUILD)/init: $(INIT_SRC) $(COMMON_SRC) $(wildcard common/*.h bootstrap-init/*.
 		echo "bootstrap-init has no sources yet"; rm -f $@; touch $@; \
 	fi
 
+$(PRELOAD): oci2vm/preload/listen_backlog.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -O2 -fPIC -shared -o $@ $< -ldl
+
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS) $(PKG_LIBS)
@@ -138,6 +146,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/oci2vm
 	install -m 0755 $(BUILD)/oci2vm $(DESTDIR)$(PREFIX)/bin/oci2vm
 	install -m 0755 $(BUILD)/init $(DESTDIR)$(PREFIX)/libexec/oci2vm/init
+	install -m 0644 $(PRELOAD) $(DESTDIR)$(PREFIX)/libexec/oci2vm/oci2vm-listen.so
 
 FMT_SRC = $(wildcard common/*.[ch] registry/*.[ch] rootfs/*.[ch] oci2vm/*.[ch] \
 	bootstrap-init/*.[ch] tests/unit/*.[ch])

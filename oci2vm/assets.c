@@ -38,11 +38,36 @@ static int usable_file(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
 }
 
+/* NAME next to the oci2vm binary (the build tree), else in ../libexec/oci2vm (installed);
+ * NULL when neither exists or passes ok(). */
+static char *find_beside_exe(const char *name, bool (*ok)(const char *path))
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	const char *dir = dirname(exe);
+	const char *subdirs[] = {".", "../libexec/oci2vm"};
+	for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++) {
+		_cleanup_free_ char *sub = o2v_path_join(dir, subdirs[i]);
+		char *p = sub ? o2v_path_join(sub, name) : NULL;
+		if (p && usable_file(p) && ok(p))
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+static bool any_file(const char *path)
+{
+	return true;
+}
+
 int o2v_find_init(char **ret_path, struct o2v_error *err)
 {
 	const char *env = getenv("OCI2VM_INIT");
-	char exe[PATH_MAX];
-	ssize_t n;
 
 	if (env && *env) {
 		if (!usable_file(env) || !o2v_is_static_elf(env))
@@ -50,23 +75,16 @@ int o2v_find_init(char **ret_path, struct o2v_error *err)
 					     "OCI2VM_INIT='%s' is not a static executable", env);
 		return (*ret_path = strdup(env)) ? 0 : o2v_error_sys(err, -ENOMEM, "find init");
 	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		const char *dir = dirname(exe);
-		const char *candidates[] = { "init", "../libexec/oci2vm/init" };
-		for (size_t i = 0; i < ARRAY_SIZE(candidates); i++) {
-			char *p = o2v_path_join(dir, candidates[i]);
-			if (p && usable_file(p) && o2v_is_static_elf(p)) {
-				*ret_path = p;
-				return 0;
-			}
-			free(p);
-		}
-	}
+	if ((*ret_path = find_beside_exe("init", o2v_is_static_elf)))
+		return 0;
 	return o2v_error_set(err, -ENOENT,
 			     "cannot find the guest init (bootstrap-init): build it with 'make' "
 			     "or set OCI2VM_INIT");
+}
+
+char *o2v_find_listen_preload(void)
+{
+	return find_beside_exe(O2V_LISTEN_PRELOAD, any_file);
 }
 
 int o2v_find_busybox(char **ret_path, struct o2v_error *err)

@@ -73,6 +73,7 @@ const char cmd_run_usage[] =
 struct run {
 	struct o2v_run_opts o;
 	char *kernel, *qemu, *init, *busybox, *cache_dir, *runtime_dir;
+	char *listen_preload;	/* QEMU's listen-backlog shim; NULL: none found or no ports */
 	struct o2v_cache *cache;
 	struct o2v_image *img;
 	char *vmimage;		/* cached ext4 or cpio.gz */
@@ -99,6 +100,7 @@ static void run_release(struct run *r)
 	free(r->qemu);
 	free(r->init);
 	free(r->busybox);
+	free(r->listen_preload);
 	free(r->cache_dir);
 	free(r->runtime_dir);
 	if (r->img)
@@ -133,6 +135,8 @@ static int check_host(struct run *r, struct o2v_error *err)
 		return rc;
 	if ((rc = o2v_ports_check_free(r->o.ports, r->o.n_ports, err)) < 0)
 		return rc;
+	if (r->o.n_ports)
+		r->listen_preload = o2v_find_listen_preload();
 	if ((rc = o2v_cache_dir(&r->cache_dir, err)) < 0 ||
 	    (rc = o2v_runtime_dir(&r->runtime_dir, err)) < 0)
 		return rc;
@@ -385,6 +389,7 @@ static int supervise(struct run *r, int out_fd, int err_fd, struct o2v_error *er
 		.ctl_sock = ctl,
 		.status_path = status,
 		.qemu_log = qlog,
+		.qemu_preload = r->listen_preload,
 		.stderr_sock = r->stderr_sock,
 		.in_fd = r->o.interactive ? STDIN_FILENO : -1,
 		.out_fd = out_fd,

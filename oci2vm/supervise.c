@@ -104,18 +104,57 @@ static void qemu_log_tail(const char *path, char *out, size_t outlen)
 	snprintf(out, outlen, "%s", start ? start + 1 : text);
 }
 
+/* QEMU's environment: ours, with lib first in LD_PRELOAD. Built before fork(): the child
+ * only execs. NULL on allocation failure. */
+static char **env_with_preload(const char *lib)
+{
+	extern char **environ;
+	const char *old = getenv("LD_PRELOAD");
+	size_t n = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	if (!(env = calloc(n + 2, sizeof(*env))))
+		return NULL;
+	if (asprintf(&env[0], "LD_PRELOAD=%s%s%s", lib, old && *old ? ":" : "",
+		     old ? old : "") < 0) {
+		free(env);
+		return NULL;
+	}
+	for (size_t i = 0, j = 1; i < n; i++)
+		if (strncmp(environ[i], "LD_PRELOAD=", 11))
+			env[j++] = environ[i];
+	return env;
+}
+
+static void env_free(char **env)
+{
+	extern char **environ;
+
+	if (env != environ) {
+		free(env[0]);
+		free(env);
+	}
+}
+
 static pid_t spawn_qemu(const struct o2v_supervise *s, const sigset_t *oldmask,
 			struct o2v_error *err)
 {
+	extern char **environ;
+	char **env = environ;
+
+	if (s->qemu_preload && !(env = env_with_preload(s->qemu_preload)))
+		return o2v_error_sys(err, -ENOMEM, "start QEMU");
 	int logfd = open(s->qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (logfd < 0)
-		return o2v_error_sys(err, -errno, "create '%s'", s->qemu_log);
+	if (logfd < 0) {
+		pid_t r = o2v_error_sys(err, -errno, "create '%s'", s->qemu_log);
+		env_free(env);
+		return r;
+	}
 	pid_t parent = getpid();
 	pid_t pid = fork();
-	if (pid < 0) {
-		close(logfd);
-		return o2v_error_sys(err, -errno, "start QEMU");
-	}
+	int e = errno;
 	if (pid == 0) {
 		/* QEMU gets no terminal: Ctrl-C goes to us (its own process group),
 		 * and it dies with us if we are killed. */
@@ -128,11 +167,14 @@ static pid_t spawn_qemu(const struct o2v_supervise *s, const sigset_t *oldmask,
 			_exit(125);
 		sigprocmask(SIG_SETMASK, oldmask, NULL);
 		signal(SIGPIPE, SIG_DFL);
-		execvp(s->qemu_argv[0], s->qemu_argv);
+		execvpe(s->qemu_argv[0], s->qemu_argv, env);
 		dprintf(2, "cannot execute '%s': %s\n", s->qemu_argv[0], strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);
 	}
 	close(logfd);
+	env_free(env);
+	if (pid < 0)
+		return o2v_error_sys(err, -e, "start QEMU");
 	return pid;
 }
 

@@ -24,6 +24,7 @@ struct o2v_supervise {
 	const char *stderr_sock;  /* QEMU serves the stderr console here (wait=on); NULL: none */
 	const char *status_path;  /* QEMU writes the status port into this file */
 	const char *qemu_log;	  /* QEMU's stdout and stderr */
+	const char *qemu_preload; /* library QEMU runs with (LD_PRELOAD, first); NULL: none */
 	int in_fd;		  /* forwarded to the console; -1: none */
 	int out_fd;		  /* console output goes here */
 	int err_fd;		  /* stderr console output goes here (with stderr_sock) */
