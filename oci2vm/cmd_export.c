@@ -37,7 +37,7 @@ const char cmd_export_usage[] =
     "initramfs with:\n"
     "  qemu-system-x86_64 -M microvm -nodefaults -no-user-config -nographic -no-reboot \\\n"
     "    -kernel vmlinux -initrd image.cpio.gz -append 'console=hvc0 reboot=t panic=-1' \\\n"
-    "    -device virtio-serial-device -chardev stdio,id=con \\\n"
+    "    -device virtio-serial-device,max_ports=1 -chardev stdio,id=con \\\n"
     "    -device virtconsole,chardev=con\n\n"
     "  --format ext4|cpio|cpio.gz     output format\n"
     "  --size SIZE                    ext4 size (e.g. 2G); default: content + "

@@ -124,7 +124,7 @@ _own_qemu_start() { # INITRD NET
 		-no-reboot -nodefaults -no-user-config -display none \
 		-kernel "$KERNEL" -initrd "$1" \
 		-append "console=hvc0 quiet reboot=t panic=-1${VM_APPEND:+ $VM_APPEND}" \
-		-device virtio-serial-device \
+		-device virtio-serial-device,max_ports=3 \
 		-chardev stdio,id=con -device virtconsole,chardev=con \
 		-chardev file,id=st,path="$VM_DIR/status" \
 		-device virtserialport,chardev=st,name=oci2vm.status \
