@@ -52,7 +52,7 @@ static int if_addr(int s, const char *name, unsigned long req, const char *addr,
 	return 0;
 }
 
-int init_net_setup(struct o2v_error *err)
+int init_net_setup(bool eth0, struct o2v_error *err)
 {
 	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	struct rtentry rt = {0};
@@ -60,8 +60,9 @@ int init_net_setup(struct o2v_error *err)
 
 	if (s < 0)
 		return o2v_error_sys(err, -errno, "configure network: socket");
-	/* The kernel gives lo 127.0.0.1/8 and ::1 when it comes up. */
-	if ((r = if_up(s, "lo", err)) < 0)
+	/* The kernel gives lo 127.0.0.1/8 and ::1 when it comes up; Docker's --network none
+	 * keeps lo too. */
+	if ((r = if_up(s, "lo", err)) < 0 || !eth0)
 		return r;
 	if ((r = if_addr(s, "eth0", SIOCSIFADDR, GUEST_ADDR, err)) < 0 ||
 	    (r = if_addr(s, "eth0", SIOCSIFNETMASK, GUEST_MASK, err)) < 0 ||

@@ -102,7 +102,7 @@ void init_main(void)
 	if (init_mount_container(root_fd, &err) < 0)
 		init_fail(INIT_EXIT_FAILED, &err);
 	init_trace("mounts");
-	if ((rc.network && init_net_setup(&err) < 0))
+	if (init_net_setup(rc.network, &err) < 0)
 		init_fail(INIT_EXIT_FAILED, &err);
 	init_trace("net");
 	if (init_etc_files(root_fd, &rc, &err) < 0 ||

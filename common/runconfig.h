@@ -32,7 +32,7 @@ struct o2v_runconfig {
 	char *workdir;	   /* absolute; "" or NULL = "/" */
 	char *user;	   /* "", "name", "uid", "uid:gid", "name:group"; resolved in the guest */
 	char *hostname;	   /* NULL = none set */
-	bool network;	   /* configure lo + eth0 (user-mode net addresses) */
+	bool network;	   /* configure eth0 (user-mode net addresses); lo always */
 	struct o2v_volume *volumes;
 	size_t n_volumes;
 	bool terminal;	   /* the workload gets a controlling terminal on the console */

@@ -51,6 +51,8 @@ const char cmd_run_usage[] =
 	"  -u, --user USER[:GROUP] run as this user (name or id, resolved in the image)\n"
 	"      --entrypoint CMD    replace the image's entrypoint ('' clears it)\n"
 	"  -h, --hostname NAME     the VM's hostname (default: its id)\n"
+	"      --network bridge|none  bridge (default): eth0 on QEMU's user network (NAT,\n"
+	"                          10.0.2.15); none: only the loopback interface\n"
 	"  -m, --memory SIZE       guest memory (default 512M, at least 64M)\n"
 	"      --cpus N            virtual CPUs (default 1)\n"
 	"      --rm                remove the VM's state when it exits\n"
@@ -222,7 +224,7 @@ static int build_runconfig(struct run *r, struct o2v_error *err)
 		e = o2v_error_sys(err, -ENOMEM, "build the run configuration");
 		goto out;
 	}
-	rc.network = true;
+	rc.network = !r->o.no_network;
 	rc.terminal = r->o.tty;
 	rc.stdin_open = r->o.interactive;
 	if (r->o.tty) {
@@ -348,7 +350,7 @@ static int build_qemu_argv(struct run *r, struct o2v_error *err)
 	spec.stderr_sock = r->stderr_sock;
 	spec.status_path = status;
 	spec.control_path = ctl;
-	spec.net = true;
+	spec.net = !r->o.no_network;
 	spec.ports = r->o.ports;
 	spec.n_ports = r->o.n_ports;
 	spec.volumes = r->qvols;

@@ -16,7 +16,7 @@ enum opt_id {
 	OPT_PUBLISH, OPT_ENV, OPT_ENV_FILE, OPT_VOLUME, OPT_WORKDIR, OPT_USER, OPT_ENTRYPOINT,
 	OPT_HOSTNAME, OPT_MEMORY, OPT_CPUS, OPT_RM, OPT_DETACH, OPT_NAME, OPT_INTERACTIVE,
 	OPT_TTY, OPT_ACCEL, OPT_KERNEL, OPT_PLATFORM, OPT_PULL, OPT_VERBOSE, OPT_QUIET,
-	OPT_FORMAT, OPT_DISK_SIZE, OPT_STOP_TIMEOUT, OPT_INSECURE, OPT_SHELL,
+	OPT_FORMAT, OPT_DISK_SIZE, OPT_STOP_TIMEOUT, OPT_INSECURE, OPT_SHELL, OPT_NETWORK,
 };
 
 struct opt_def {
@@ -26,7 +26,7 @@ struct opt_def {
 	enum opt_id id;
 };
 
-/* Sorted by long name for the reader; looked up linearly (26 entries). */
+/* Sorted by long name for the reader; looked up linearly. */
 static const struct opt_def opt_defs[] = {
 	{ "accel", 0, true, OPT_ACCEL },
 	{ "cpus", 0, true, OPT_CPUS },
@@ -42,6 +42,8 @@ static const struct opt_def opt_defs[] = {
 	{ "kernel", 0, true, OPT_KERNEL },
 	{ "memory", 'm', true, OPT_MEMORY },
 	{ "name", 0, true, OPT_NAME },
+	{ "net", 0, true, OPT_NETWORK }, /* Docker's older spelling */
+	{ "network", 0, true, OPT_NETWORK },
 	{ "platform", 0, true, OPT_PLATFORM },
 	{ "publish", 'p', true, OPT_PUBLISH },
 	{ "pull", 0, true, OPT_PULL },
@@ -410,6 +412,19 @@ static int apply_opt(struct o2v_run_opts *o, enum opt_id id, const char *val, st
 			return o2v_error_set(err, -EINVAL,
 					     "--pull '%s': expected always, missing or never", val);
 		return 0;
+	case OPT_NETWORK:
+		/* Docker's names: its default bridge network is, like QEMU's user network, a
+		 * private NAT'ed subnet whose ports are published with -p. */
+		if (!strcmp(val, "none"))
+			o->no_network = true;
+		else if (!strcmp(val, "bridge") || !strcmp(val, "default"))
+			o->no_network = false;
+		else
+			return o2v_error_set(err, -EINVAL,
+					     "--network '%s': expected bridge (QEMU's user network, "
+					     "the default) or none",
+					     val);
+		return 0;
 	case OPT_FORMAT:
 		if (!strcmp(val, "cpio"))
 			o->cpio = true;
@@ -574,6 +589,9 @@ int o2v_run_opts_parse(struct o2v_run_opts *o, int argc, char **argv, struct o2v
 	for (; i < argc; i++)
 		if ((r = strv_push(&o->command, argv[i], err)) < 0)
 			return r;
+	if (o->no_network && o->n_ports)
+		return o2v_error_set(err, -EINVAL, "-p publishes a port of the VM's network: it "
+						   "cannot be combined with --network none");
 	/* -d with --rm is allowed: the supervisor removes the VM when it exits. */
 	if (o->tty && o->detach)
 		return o2v_error_set(err, -EINVAL, "-t needs a terminal: it cannot be combined "

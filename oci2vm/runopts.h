@@ -57,6 +57,7 @@ struct o2v_run_opts {
 	uint64_t disk_size;    /* bytes, 0 = automatic */
 	bool rm, detach, interactive, tty, verbose, quiet, shell;
 	bool cpio;	       /* --format cpio: initramfs only, no root disk */
+	bool no_network;       /* --network none: no eth0, only lo */
 	enum o2v_accel accel;
 	enum o2v_pull_when pull;
 };

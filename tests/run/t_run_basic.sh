@@ -67,6 +67,12 @@ is "$out" "after-ref" "options right after IMAGE, command after --" || diag "$er
 o2v run --rm --hostname web1 "$BB" sh -c 'hostname; cat /etc/hostname'
 is "$out" $'web1\nweb1' "--hostname sets hostname and /etc/hostname"
 
+o2v run --rm "$BB" sh -c 'ip -4 -o addr show | awk "{ print \$2, \$4 }"; ip route | awk "/^default/ { print \$1, \$2, \$3, \$4, \$5 }"'
+is "$out" $'lo 127.0.0.1/8\neth0 10.0.2.15/24\ndefault via 10.0.2.2 dev eth0' \
+	"default network: lo and eth0 with the user network's address and route" || diag "$errout"
+o2v run --rm --network none "$BB" sh -c 'ip -4 -o addr show | awk "{ print \$2, \$4 }"; ls /sys/class/net'
+is "$out" $'lo 127.0.0.1/8\nlo' "--network none: only lo, and it is up" || diag "$errout"
+
 mkdir -p "$T/vol" "$T/rovol"
 echo host-file >"$T/vol/from-host"
 echo ro-file >"$T/rovol/keep"

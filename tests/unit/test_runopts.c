@@ -75,6 +75,15 @@ static void test_command_split(void)
 	TAP_OK(o.detach && o.n_ports == 1 && o.ports[0].guest == 80, "-d and -p bundled");
 	TAP_IS_INT(o.memory_mib, 1024, "-m 1g");
 	TAP_IS_INT(o.cpus, 2, "--cpus 2");
+	TAP_OK(!o.no_network, "a network by default");
+	o2v_run_opts_release(&o);
+
+	TAP_IS_INT(PARSE(&o, &err, "--net=none", "img"), 0, "--net=none");
+	TAP_OK(o.no_network, "--net none: no network");
+	o2v_run_opts_release(&o);
+	TAP_IS_INT(PARSE(&o, &err, "--network", "none", "--network", "bridge", "img"), 0,
+		   "--network bridge after none");
+	TAP_OK(!o.no_network, "the last --network wins");
 	o2v_run_opts_release(&o);
 }
 
@@ -119,6 +128,12 @@ static void test_bad_input(void)
 	o2v_run_opts_release(&o);
 	r = PARSE(&o, &err, "-p", "80:80", "-p", "80:81", "img");
 	expect_usage_error("duplicate host port", "published twice", r, &err);
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "--network", "host", "img");
+	expect_usage_error("--network host", "'host'", r, &err);
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "--network", "none", "-p", "80:80", "img");
+	expect_usage_error("--network none with -p", "--network none", r, &err);
 	o2v_run_opts_release(&o);
 	r = PARSE(&o, &err, "-p", "1.2.3:80:80", "img");
 	expect_usage_error("bad bind address", "not an IP address", r, &err);
