@@ -5,15 +5,18 @@
 #   kernel/build.sh --key     print the cache key only (the Makefile embeds it in oci2vm)
 #   kernel/build.sh --path    print the cached vmlinux path if it is built, else fail
 #
-# Source: Debian's linux-source-6.1 tarball.  Config: `make allnoconfig` with
-# KCONFIG_ALLCONFIG=kernel/oci2vm.config, then every assignment of the fragment is checked
-# against the final .config.  Output: $CACHE/kernel/<key>/vmlinux where key is the sha256 of
-# the fragment plus the source package version, so a rerun with nothing changed is a no-op and
-# a changed fragment or source update builds a new kernel next to the old one.
+# Source: Debian's linux-source-6.1 tarball with kernel/patches/*.patch applied in name order
+# (small boot-time fixes for emulated machines; each patch says why).  Config: `make
+# allnoconfig` with KCONFIG_ALLCONFIG=kernel/oci2vm.config, then every assignment of the
+# fragment is checked against the final .config.  Output: $CACHE/kernel/<key>/vmlinux where key
+# is the sha256 of the fragment, the patches and the source package version, so a rerun with
+# nothing changed is a no-op and a changed fragment, patch or source update builds a new kernel
+# next to the old one.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 fragment=$here/oci2vm.config
+patchdir=$here/patches
 pkg=linux-source-6.1
 tarball=${O2V_KERNEL_TARBALL:-/usr/src/$pkg.tar.xz}
 
@@ -39,8 +42,24 @@ src_version() {
 	dpkg-query -W -f '${Version}' "$pkg" 2>/dev/null || echo none
 }
 
+# The patches in the order they are applied (file names sort by their number).
+patches() {
+	for p in "$patchdir"/*.patch; do
+		[ -f "$p" ] && echo "$p"
+	done
+	return 0
+}
+
+patches_hash() {
+	patches | while IFS= read -r p; do basename "$p"; cat "$p"; done | sha256sum | cut -c1-16
+}
+
 cache_key() {
-	{ cat "$fragment"; printf '%s=%s\n' "$pkg" "$(src_version)"; } | sha256sum | cut -d' ' -f1
+	{
+		cat "$fragment"
+		printf '%s=%s\n' "$pkg" "$(src_version)"
+		patches | while IFS= read -r p; do basename "$p"; cat "$p"; done
+	} | sha256sum | cut -d' ' -f1
 }
 
 case "${1:-}" in
@@ -68,7 +87,7 @@ if [ -f "$out" ]; then
 fi
 
 [ -r "$tarball" ] || die "'$tarball' not found: install the kernel source with 'make deps'"
-for tool in make gcc flex bison bc objcopy; do
+for tool in make gcc flex bison bc objcopy patch; do
 	command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found: run 'make deps'"
 done
 [ -e /usr/include/libelf.h ] || die "libelf headers not found: run 'make deps'"
@@ -82,13 +101,24 @@ if [ -f "$out" ]; then
 	exit 0
 fi
 
-# Unpack once per source version; build out of tree (O=) so fragments share the source.
-src=$kdir/src-$version
+# Unpack and patch once per (source version, patch set); build out of tree (O=) so fragments
+# share the source. A tree for an older patch set is removed: only one is ever built from.
+src=$kdir/src-$version-$(patches_hash)
 if [ ! -d "$src" ]; then
 	echo "kernel: unpacking $tarball" >&2
 	rm -rf "$src.tmp"
 	mkdir -p "$src.tmp"
 	tar -xJf "$tarball" -C "$src.tmp" --strip-components=1
+	patches | while IFS= read -r p; do
+		echo "kernel: applying $(basename "$p")" >&2
+		patch -d "$src.tmp" -p1 -s --no-backup-if-mismatch <"$p" ||
+			die "$(basename "$p") does not apply to $pkg $version"
+	done || exit 1
+	for old in "$kdir"/src-*; do
+		if [ "$old" != "$src.tmp" ] && [ -d "$old" ]; then
+			rm -rf "$old"
+		fi
+	done
 	mv "$src.tmp" "$src"
 fi
 

@@ -31,6 +31,7 @@ linux-image-cloud-amd64
 linux-source-6.1
 musl-tools
 openssl
+patch
 pkg-config
 python3
 python3-cryptography
