@@ -93,6 +93,7 @@ void init_main(void)
 	init_trace("config");
 	if (rc.rootdisk && init_mount_rootdisk(rc.rootdisk, &err) < 0)
 		init_fail(INIT_EXIT_FAILED, &err);
+	init_trace("disk");
 	const char *root = rc.rootdisk ? ROOT_DISK : ROOT_INITRAMFS;
 	int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root_fd < 0) {
