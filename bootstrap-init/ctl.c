@@ -3,6 +3,8 @@
  *	stop                SIGTERM the workload, SIGKILL after the grace period
  *	signal N            deliver signal N (1..64)
  *	winsize ROWS COLS   resize the console (0..65535 each)
+ *	eof N               the host's stdin ended after N bytes in all (0..2^63-1):
+ *	                    end the workload's stdin once N bytes reached it (-i, no -t)
  *
  * One command per '\n'-terminated line, exactly as above: no other spaces,
  * no sign, no CR. The host's bytes arrive in arbitrary pieces (a read may
@@ -15,24 +17,25 @@
 
 #include <string.h>
 
-static bool parse_num(const char **s, unsigned max, unsigned *ret)
+static bool parse_num(const char **s, uint64_t max, uint64_t *ret)
 {
-	unsigned long v = 0;
+	uint64_t v = 0;
 	const char *p = *s;
 
 	if (*p < '0' || *p > '9')
 		return false;
 	for (; *p >= '0' && *p <= '9'; p++) {
-		v = v * 10 + (unsigned long)(*p - '0');
-		if (v > max)
+		unsigned d = (unsigned)(*p - '0');
+		if (v > (max - d) / 10)
 			return false;
+		v = v * 10 + d;
 	}
 	*s = p;
-	*ret = (unsigned)v;
+	*ret = v;
 	return true;
 }
 
-int init_ctl_parse(const char *line, enum init_ctl *ret_cmd, unsigned *ret_a, unsigned *ret_b)
+int init_ctl_parse(const char *line, enum init_ctl *ret_cmd, uint64_t *ret_a, uint64_t *ret_b)
 {
 	const char *p;
 
@@ -54,6 +57,13 @@ int init_ctl_parse(const char *line, enum init_ctl *ret_cmd, unsigned *ret_a, un
 		    *p)
 			return -EINVAL;
 		*ret_cmd = INIT_CTL_WINSIZE;
+		return 0;
+	}
+	if (!strncmp(line, "eof ", 4)) {
+		p = line + 4;
+		if (!parse_num(&p, INT64_MAX, ret_a) || *p)
+			return -EINVAL;
+		*ret_cmd = INIT_CTL_EOF;
 		return 0;
 	}
 	return -EINVAL;

@@ -15,6 +15,8 @@
 
 #include "../common/o2v.h"
 
+#include <poll.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../common/error.h"
@@ -126,7 +128,8 @@ struct init_spawn {
 	 * from passwd unless env has one. NULL = stay root, env as given. */
 	const char *user;
 	bool terminal;
-	bool stdin_open; /* -i without -t: stdin is the console; else /dev/null */
+	bool stdin_open; /* -i without -t: stdin is the console, or stdin_fd; else /dev/null */
+	int stdin_fd;	 /* >= 0: the workload's fd 0 (the stdin pipe); -1: as above */
 	unsigned rows, cols;
 };
 /* Start the workload. Returns its pid, or a negative errno with err set and
@@ -137,18 +140,36 @@ pid_t init_spawn(const struct init_spawn *s, int *ret_code, struct o2v_error *er
 int init_exec_errno_code(int e);
 
 /* ---- supervise.c ---- */
+/* ---- stdin.c: stdin for -i without a terminal (see the file) ---- */
+struct init_stdin {
+	int con_fd;	   /* the console, read side */
+	int pipe_fd;	   /* write end of the workload's stdin; -1 once closed */
+	uint64_t forwarded; /* bytes written into the pipe */
+	uint64_t eof_at;   /* the host's total from "eof N"; UINT64_MAX until then */
+	char buf[4096];	   /* read from the console, not yet in the pipe */
+	size_t len, off;
+};
+/* The pipe and the console; *ret_child_fd is the read end, for the workload's fd 0. */
+int init_stdin_open(struct init_stdin *in, int *ret_child_fd, struct o2v_error *err);
+/* What to poll for now (fd -1: nothing). */
+void init_stdin_poll(const struct init_stdin *in, struct pollfd *con, struct pollfd *pipe);
+void init_stdin_events(struct init_stdin *in, short con_revents, short pipe_revents);
+/* The host's "eof N". */
+void init_stdin_eof(struct init_stdin *in, uint64_t total);
+
 /* Stay PID 1 until the workload ends: reap, forward signals, obey the
- * control port. Kills what is left and returns the workload's exit code. */
-int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace);
+ * control port, feed the workload's stdin pipe (in; NULL: none). Kills what
+ * is left and returns the workload's exit code. */
+int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace, struct init_stdin *in);
 /* Block the signals supervise consumes (before fork, so none is lost). */
 void init_signals_block(void);
 void init_signals_unblock(void);
 
 /* ---- ctl.c: the control port's lines ---- */
 #define INIT_CTL_LINE_MAX 128 /* with the '\0': longer lines are dropped */
-enum init_ctl { INIT_CTL_STOP, INIT_CTL_SIGNAL, INIT_CTL_WINSIZE };
+enum init_ctl { INIT_CTL_STOP, INIT_CTL_SIGNAL, INIT_CTL_WINSIZE, INIT_CTL_EOF };
 /* Parse one line (no '\n'); returns 0 and fills the fields, or -EINVAL. */
-int init_ctl_parse(const char *line, enum init_ctl *ret_cmd, unsigned *ret_a, unsigned *ret_b);
+int init_ctl_parse(const char *line, enum init_ctl *ret_cmd, uint64_t *ret_a, uint64_t *ret_b);
 struct init_ctl_reader {
 	char buf[INIT_CTL_LINE_MAX];
 	size_t len;

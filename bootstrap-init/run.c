@@ -117,6 +117,7 @@ void init_main(void)
 	    .argv = rc.argv,
 	    .terminal = rc.terminal,
 	    .stdin_open = rc.stdin_open,
+	    .stdin_fd = -1,
 	    .rows = rc.rows,
 	    .cols = rc.cols,
 	};
@@ -135,9 +136,21 @@ void init_main(void)
 	}
 	close(root_fd);
 
+	struct init_stdin in_relay, *in = NULL;
+	int ctl_fd = -1;
+	if (!rc.terminal && sp.stdin_open && !rc.shell) {
+		if (init_stdin_open(&in_relay, &sp.stdin_fd, &err) < 0)
+			init_fail(INIT_EXIT_FAILED, &err);
+		in = &in_relay;
+		/* Open before "started": the host may send "eof N" right after it, and QEMU drops
+		 * what a host sends and hangs up on while the guest has the port closed. */
+		ctl_fd = open_control_port();
+	}
 	init_console_mode(rc.terminal);
 	init_signals_block();
 	pid_t pid = init_spawn(&sp, &code, &err);
+	if (sp.stdin_fd >= 0)
+		close(sp.stdin_fd);
 	if (pid < 0)
 		init_fail(code, &err);
 	init_trace("started");
@@ -147,10 +160,11 @@ void init_main(void)
 	/* init_spawn() returns once the exec succeeded: "started" tells the host the workload
 	 * runs (what `oci2vm run -d` waits for before it reports success). */
 	init_status("started");
-	int ctl_fd = open_control_port();
+	if (ctl_fd < 0)
+		ctl_fd = open_control_port();
 	if (!rc.verbose)
 		quiet_kernel();
 	init_trace("ports");
 	init_debug("workload started (pid %d)", (int)pid);
-	init_shutdown(init_supervise(pid, ctl_fd, rc.stop_grace));
+	init_shutdown(init_supervise(pid, ctl_fd, rc.stop_grace, in));
 }

@@ -168,6 +168,10 @@ static int child(void *arg)
 	/* After chroot, so the terminal is the container's /dev/hvc0. */
 	if (init_console_attach(s->terminal, s->stdin_open, s->rows, s->cols, &err) < 0)
 		child_fail(rep, INIT_EXIT_FAILED, &err);
+	if (s->stdin_fd >= 0 && dup2(s->stdin_fd, STDIN_FILENO) < 0) {
+		o2v_error_sys(&err, -errno, "attach the stdin pipe");
+		child_fail(rep, INIT_EXIT_FAILED, &err);
+	}
 	const char *wd = s->workdir && s->workdir[0] ? s->workdir : "/";
 	/* Docker creates a missing WorkingDir, owned by root, before switching user. */
 	if (chdir(wd) < 0 && ((r = o2v_mkdir_p(wd, 0755, &err)) < 0 || chdir(wd) < 0)) {

@@ -8,7 +8,10 @@
  *    otherwise);
  *  - "stop": SIGTERM now, SIGKILL after stop_grace seconds (Docker's stop);
  *    "signal N": deliver N; "winsize R C": resize the console (the kernel
- *    then sends SIGWINCH to the terminal's foreground group).
+ *    then sends SIGWINCH to the terminal's foreground group); "eof N": the
+ *    host's stdin ended (stdin.c);
+ *  - with -i and no terminal, the console's input goes into the workload's
+ *    stdin pipe (stdin.c).
  * When the workload is gone, everything left is SIGKILLed and reaped, as
  * when a container's PID 1 exits.
  *
@@ -66,6 +69,7 @@ struct sup {
 	int timer_fd;
 	unsigned grace;
 	bool stopping;
+	struct init_stdin *in; /* NULL: the workload's stdin is not ours to feed */
 };
 
 static void reap(struct sup *s)
@@ -95,7 +99,7 @@ static void ctl_line(const char *line, void *ud)
 {
 	struct sup *s = ud;
 	enum init_ctl cmd;
-	unsigned a, b;
+	uint64_t a, b;
 
 	if (!line) {
 		init_log("ignoring a control line longer than %d bytes", INIT_CTL_LINE_MAX - 1);
@@ -113,7 +117,11 @@ static void ctl_line(const char *line, void *ud)
 		kill(s->pid, (int)a);
 		break;
 	case INIT_CTL_WINSIZE:
-		init_console_winsize(STDIN_FILENO, a, b);
+		init_console_winsize(STDIN_FILENO, (unsigned)a, (unsigned)b);
+		break;
+	case INIT_CTL_EOF:
+		if (s->in)
+			init_stdin_eof(s->in, a);
 		break;
 	}
 }
@@ -176,9 +184,10 @@ static void kill_rest(int sfd)
 	}
 }
 
-int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace)
+int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace, struct init_stdin *in)
 {
-	struct sup s = {.pid = pid, .alive = true, .ctl_fd = ctl_fd, .grace = stop_grace};
+	struct sup s = {
+	    .pid = pid, .alive = true, .ctl_fd = ctl_fd, .grace = stop_grace, .in = in};
 	_cleanup_close_ int sfd = sigfd_open();
 	_cleanup_close_ int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 
@@ -194,11 +203,15 @@ int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace)
 	}
 	reap(&s);
 	while (s.alive) {
-		struct pollfd pfd[3] = {
+		struct pollfd pfd[5] = {
 		    {.fd = sfd, .events = POLLIN},
 		    {.fd = tfd, .events = POLLIN},
 		    {.fd = s.ctl_poll ? ctl_fd : -1, .events = POLLIN},
+		    {.fd = -1},
+		    {.fd = -1},
 		};
+		if (in)
+			init_stdin_poll(in, &pfd[3], &pfd[4]);
 		if (sfd < 0) {
 			/* Degraded: block on the workload alone. */
 			int st;
@@ -208,7 +221,7 @@ int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace)
 			}
 			continue;
 		}
-		if (poll(pfd, 3, -1) < 0) {
+		if (poll(pfd, 5, -1) < 0) {
 			if (errno != EINTR)
 				init_log("poll: %s", strerror(errno));
 			continue;
@@ -227,6 +240,8 @@ int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace)
 		}
 		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))
 			ctl_read(&s);
+		if (in)
+			init_stdin_events(in, pfd[3].revents, pfd[4].revents);
 		reap(&s); /* SIGCHLD is coalesced: never rely on one per child */
 	}
 	kill_rest(sfd);

@@ -398,6 +398,7 @@ static int supervise(struct run *r, int out_fd, int err_fd, struct o2v_error *er
 		.err_fd = err_fd,
 		.tty = r->o.tty && isatty(STDIN_FILENO),
 		.stdin_after_start = true,
+		.stdin_eof = r->o.interactive && !r->o.tty,
 		.stop_grace = r->o.stop_timeout,
 		.started = on_started,
 		.running = r->ready_fd >= 0 ? on_running : NULL,

@@ -2,6 +2,7 @@
 #include "../common/o2v.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #define CONNECT_TIMEOUT_MS 30000 /* QEMU start-up under TCG on a loaded machine */
 #define KILL_MARGIN_MS 3000	 /* after the guest's grace period, before SIGKILL */
 #define STATUS_MAX (64 * 1024)
+#define CONTROL_DRAIN_MS 2000	 /* for QEMU to take a control line before we hang up */
 
 static int64_t now_ms(void)
 {
@@ -62,6 +64,16 @@ int o2v_vm_control(const char *ctl_sock, const char *line, struct o2v_error *err
 	char buf[256];
 	int n = snprintf(buf, sizeof(buf), "%s\n", line);
 	int r = o2v_write_all(fd, buf, (size_t)n);
+	if (r == 0) {
+		/* QEMU's socket chardev drops what it has not read yet when it sees the client
+		 * hang up, and a close() right after the write races its read. Half-close
+		 * instead: QEMU reads the line, then the end, and closes its side; we wait for
+		 * that (bounded: a guest that never opened the port leaves QEMU not reading). */
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		shutdown(fd, SHUT_WR);
+		while (poll(&p, 1, CONTROL_DRAIN_MS) > 0 && read(fd, buf, sizeof(buf)) > 0)
+			;
+	}
 	close(fd);
 	if (r < 0)
 		return o2v_error_sys(err, r, "send '%s' to the VM", line);
@@ -188,6 +200,7 @@ struct relay {
 	bool qemu_done;
 	int qemu_status;
 	bool in_open;
+	uint64_t in_bytes; /* sent from in_fd to the console */
 	bool out_open;
 	int64_t kill_at;   /* 0: no deadline */
 	bool running_seen; /* the status port said "started" (or nobody asked) */
@@ -283,8 +296,9 @@ static void handle_signal(struct relay *r)
 	}
 }
 
-/* Copy what is readable from `from` to `to`; false on EOF or error of `from`. */
-static bool pump(int from, int to, bool *to_open)
+/* Copy what is readable from `from` to `to`, adding what was written to *count (may be
+ * NULL); false on EOF or error of `from`. */
+static bool pump(int from, int to, bool *to_open, uint64_t *count)
 {
 	char buf[16384];
 	ssize_t n = read(from, buf, sizeof(buf));
@@ -295,7 +309,21 @@ static bool pump(int from, int to, bool *to_open)
 		return false;
 	if (*to_open && o2v_write_all(to, buf, (size_t)n) < 0)
 		*to_open = false; /* the reader went away (closed pipe): keep draining */
+	else if (*to_open && count)
+		*count += (uint64_t)n;
 	return true;
+}
+
+/* Our stdin ended: tell init how many bytes it will have seen, so it ends the workload's
+ * stdin after the last of them (the console itself cannot carry an end). */
+static void send_eof(struct relay *r)
+{
+	char line[64];
+
+	if (!r->s->stdin_eof)
+		return;
+	snprintf(line, sizeof(line), "eof %" PRIu64, r->in_bytes);
+	o2v_vm_control(r->s->ctl_sock, line, NULL);
 }
 
 /* Has init written "started" on the status port yet? (QEMU writes it to a file.) */
@@ -348,12 +376,14 @@ static void relay_loop(struct relay *r)
 		if (p[0].revents & POLLIN)
 			handle_signal(r);
 		if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
-			con_open = pump(r->con, r->s->out_fd, &r->out_open);
+			con_open = pump(r->con, r->s->out_fd, &r->out_open, NULL);
 		if (p[3].revents & (POLLIN | POLLHUP | POLLERR))
-			errcon_open = pump(r->errcon, r->s->err_fd, &r->err_open);
+			errcon_open = pump(r->errcon, r->s->err_fd, &r->err_open, NULL);
 		if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
 			bool con_writable = true;
-			r->in_open = pump(r->s->in_fd, r->con, &con_writable);
+			r->in_open = pump(r->s->in_fd, r->con, &con_writable, &r->in_bytes);
+			if (!r->in_open)
+				send_eof(r);
 		}
 		reap(r);
 	}

@@ -31,6 +31,8 @@ struct o2v_supervise {
 	bool tty;		  /* in_fd is our terminal: raw mode, window size updates */
 	bool stdin_after_start;	  /* forward in_fd only once init reported "started" (our init
 				   * says so; an arbitrary /init booted by `boot` does not) */
+	bool stdin_eof;		  /* when in_fd ends, send "eof N" on the control port (our
+				   * init without a terminal: it ends the workload's stdin) */
 	unsigned stop_grace;	  /* seconds the guest gets after "stop" before QEMU is killed */
 	void (*started)(pid_t qemu_pid, void *userdata); /* QEMU is up; may be NULL */
 	/* The guest's init reported "started" (the workload's exec succeeded); may be NULL. */

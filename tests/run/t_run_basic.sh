@@ -226,6 +226,22 @@ out=$(printf 'line-one\nline-two\n' | timeout 60 "$OCI2VM" run --rm -i "$BB" hea
 rc=$?
 is "$rc" 0 "-i: head -n 1 reads from oci2vm's stdin" || diag "$(cat "$T/i.err")"
 is "$out" "line-one" "-i: the workload got the input, once"
+# The end of oci2vm's stdin reaches the workload as end-of-file (init's stdin pipe, closed
+# after the byte count the host sends on the control port), and binary data arrives intact.
+out=$(printf 'a\nb\n' | timeout 60 "$OCI2VM" run --rm -i "$BB" sh -c 'cat; echo "[eof]"' 2>"$T/i.err")
+rc=$?
+is "$rc" 0 "-i: cat ends when oci2vm's stdin ends" || diag "$(cat "$T/i.err")"
+is "$out" $'a\nb\n[eof]' "-i: all input, then end-of-file"
+out=$(timeout 60 "$OCI2VM" run --rm -i "$BB" sh -c 'cat; echo "[eof]"' </dev/null 2>"$T/i.err")
+is "$out" "[eof]" "-i with an empty stdin: end-of-file at once" || diag "$(cat "$T/i.err")"
+head -c 300000 /dev/urandom >"$T/random"
+out=$(timeout 120 "$OCI2VM" run --rm -i "$BB" md5sum <"$T/random" 2>"$T/i.err")
+is "${out%% *}" "$(md5sum <"$T/random" | cut -d' ' -f1)" \
+	"-i: 300 kB of binary stdin arrive byte for byte" || diag "$(cat "$T/i.err")"
+out=$(yes | timeout 60 "$OCI2VM" run --rm -i "$BB" head -n 2 2>"$T/i.err")
+rc=$?
+is "$rc:$out" $'0:y\ny' "-i: endless stdin, the workload stops reading: it exits, so does oci2vm" ||
+	diag "$(cat "$T/i.err")"
 no_leftovers "after the stdin runs"
 
 # run -d reports success only once the workload's exec succeeded: a missing command is the

@@ -2,6 +2,7 @@
  * command, and reassembling lines from reads that split or join them. */
 #include "../../common/o2v.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 #include "../../bootstrap-init/init.h"
@@ -13,7 +14,7 @@ struct parse_case {
 	const char *line;
 	int ret;
 	enum init_ctl cmd;
-	unsigned a, b;
+	uint64_t a, b;
 };
 
 static const struct parse_case parse_cases[] = {
@@ -25,6 +26,9 @@ static const struct parse_case parse_cases[] = {
     {"winsize 24 80", 0, INIT_CTL_WINSIZE, 24, 80},
     {"winsize 0 0", 0, INIT_CTL_WINSIZE, 0, 0},
     {"winsize 65535 65535", 0, INIT_CTL_WINSIZE, 65535, 65535},
+    {"eof 0", 0, INIT_CTL_EOF, 0, 0},
+    {"eof 4294967296", 0, INIT_CTL_EOF, 4294967296ULL, 0},
+    {"eof 9223372036854775807", 0, INIT_CTL_EOF, 9223372036854775807ULL, 0},
     /* garbage */
     {"", -EINVAL, 0, 0, 0},
     {"stop ", -EINVAL, 0, 0, 0},
@@ -53,6 +57,12 @@ static const struct parse_case parse_cases[] = {
     {"winsize 65536 80", -EINVAL, 0, 0, 0},
     {"winsize 24 65536", -EINVAL, 0, 0, 0},
     {"winsize 24x80", -EINVAL, 0, 0, 0},
+    {"eof", -EINVAL, 0, 0, 0},
+    {"eof ", -EINVAL, 0, 0, 0},
+    {"eof -1", -EINVAL, 0, 0, 0},
+    {"eof 1 2", -EINVAL, 0, 0, 0},
+    {"eof 9223372036854775808", -EINVAL, 0, 0, 0},
+    {"eof 99999999999999999999999", -EINVAL, 0, 0, 0},
     {"winsize -1 80", -EINVAL, 0, 0, 0},
 };
 
@@ -61,7 +71,7 @@ static void test_parse(void)
 	for (size_t i = 0; i < ARRAY_SIZE(parse_cases); i++) {
 		const struct parse_case *c = &parse_cases[i];
 		enum init_ctl cmd = (enum init_ctl) - 1;
-		unsigned a = 7, b = 7;
+		uint64_t a = 7, b = 7;
 		int r = init_ctl_parse(c->line, &cmd, &a, &b);
 
 		if (c->ret < 0) {
@@ -69,8 +79,9 @@ static void test_parse(void)
 			continue;
 		}
 		TAP_OK(r == 0 && cmd == c->cmd && a == c->a && b == c->b,
-		       "parse '%s': cmd %d a %u b %u (got r %d cmd %d a %u b %u)", c->line,
-		       (int)c->cmd, c->a, c->b, r, (int)cmd, a, b);
+		       "parse '%s': cmd %d a %" PRIu64 " b %" PRIu64 " (got r %d cmd %d a %" PRIu64
+		       " b %" PRIu64 ")",
+		       c->line, (int)c->cmd, c->a, c->b, r, (int)cmd, a, b);
 	}
 }
 
@@ -167,7 +178,7 @@ static void test_feed_partial(void)
 	TAP_IS_STR(joined(&g2), "|", "feed: empty lines are passed on (and parse as garbage)");
 	init_ctl_feed(&r2, "stop\0junk\n", 10, record, &g2);
 	TAP_IS_STR(g2.lines[2], "stop?junk", "feed: a NUL inside a line does not end it");
-	TAP_OK(init_ctl_parse(g2.lines[2], &(enum init_ctl){0}, &(unsigned){0}, &(unsigned){0}) < 0,
+	TAP_OK(init_ctl_parse(g2.lines[2], &(enum init_ctl){0}, &(uint64_t){0}, &(uint64_t){0}) < 0,
 	       "feed: 'stop', a NUL and more is not a stop");
 }
 
