@@ -172,6 +172,10 @@ static pid_t spawn_qemu(const struct o2v_supervise *s, const sigset_t *oldmask,
 		 * and it dies with us if we are killed. */
 		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* No transparent huge pages for QEMU (kept across exec): the guest touches its
+		 * RAM sparsely, and a 2 MiB host page for each touched 4 KiB cost ~5 MB of
+		 * resident memory for a Redis VM, for no measurable speed. */
+		prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 		if (getppid() != parent)
 			_exit(125);
 		int devnull = open("/dev/null", O_RDONLY);
