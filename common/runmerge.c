@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "runmerge.h"
+#include "strv.h"
 
 struct strv {
 	char **v;
@@ -18,17 +19,7 @@ struct strv {
 
 static int strv_add(struct strv *s, const char *str, size_t len)
 {
-	char *dup = strndup(str, len);
-	char **nv = dup ? realloc(s->v, (s->n + 2) * sizeof(*nv)) : NULL;
-
-	if (!nv) {
-		free(dup);
-		return -ENOMEM;
-	}
-	nv[s->n++] = dup;
-	nv[s->n] = NULL;
-	s->v = nv;
-	return 0;
+	return o2v_strv_push_len(&s->v, &s->n, str, len);
 }
 
 static int strv_add_all(struct strv *s, char *const *v)

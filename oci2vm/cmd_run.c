@@ -22,6 +22,7 @@
 #include "../common/paths.h"
 #include "../common/runconfig.h"
 #include "../common/runmerge.h"
+#include "../common/strv.h"
 #include "../registry/registry.h"
 #include "../rootfs/initrd.h"
 #include "../rootfs/rootfs.h"
@@ -201,20 +202,11 @@ static int build_runconfig(struct run *r, struct o2v_error *err)
 		goto out;
 	if ((e = read_env_files(r->o.env_files, &overrides, err)) < 0)
 		goto out;
-	for (char **p = r->o.env; p && *p; p++) {
-		size_t n = 0;
-		while (overrides && overrides[n])
-			n++;
-		char **nv = realloc(overrides, (n + 2) * sizeof(char *));
-		if (!nv || !(nv[n] = strdup(*p))) {
-			if (nv)
-				overrides = nv;
+	for (char **p = r->o.env; p && *p; p++)
+		if (o2v_strv_push(&overrides, *p) < 0) {
 			e = o2v_error_sys(err, -ENOMEM, "build the run configuration");
 			goto out;
 		}
-		nv[n + 1] = NULL;
-		overrides = nv;
-	}
 	if ((e = o2v_runmerge_env(ic->env, overrides, host_env, host, r->o.tty, &rc.env, err)) < 0)
 		goto out;
 	rc.workdir = strdup(r->o.workdir ? r->o.workdir : ic->working_dir ? ic->working_dir : "/");

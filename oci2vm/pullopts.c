@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../common/strv.h"
 #include "cli.h"
 #include "pullopts.h"
 
@@ -70,23 +71,15 @@ int o2v_pull_cli_option(struct o2v_pull_cli *o, const char *cmd, int c, const ch
 		if (!(o->platform = strdup(arg)))
 			return -O2V_EXIT_FAILURE;
 		return 1;
-	case O2V_OPT_INSECURE: {
-		char **n = realloc(o->insecure, (o->n_insecure + 2) * sizeof(char *));
-		if (!n)
-			return -O2V_EXIT_FAILURE;
-		o->insecure = n;
-		if (!*arg || strchr(arg, '/')) {
-			o->insecure[o->n_insecure] = NULL;
+	case O2V_OPT_INSECURE:
+		if (!*arg || strchr(arg, '/'))
 			return -o2v_cli_usage_error(cmd,
 						    "invalid --insecure-registry '%s': expected "
 						    "HOST[:PORT]",
 						    arg);
-		}
-		if (!(n[o->n_insecure] = strdup(arg)))
+		if (o2v_strv_push_len(&o->insecure, &o->n_insecure, arg, strlen(arg)) < 0)
 			return -O2V_EXIT_FAILURE;
-		n[++o->n_insecure] = NULL;
 		return 1;
-	}
 	case 'q':
 		o->quiet = true;
 		return 1;

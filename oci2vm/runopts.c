@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "../common/strv.h"
 #include "qemu.h"
 #include "runopts.h"
 
@@ -93,18 +94,7 @@ void o2v_run_opts_release(struct o2v_run_opts *o)
 
 static int strv_push(char ***v, const char *s, struct o2v_error *err)
 {
-	size_t n = 0;
-
-	while (*v && (*v)[n])
-		n++;
-	char **nv = realloc(*v, (n + 2) * sizeof(char *));
-	if (!nv)
-		return o2v_error_sys(err, -ENOMEM, "parse options");
-	*v = nv;
-	if (!(nv[n] = strdup(s)))
-		return o2v_error_sys(err, -ENOMEM, "parse options");
-	nv[n + 1] = NULL;
-	return 0;
+	return o2v_strv_push(v, s) < 0 ? o2v_error_sys(err, -ENOMEM, "parse options") : 0;
 }
 
 static int set_str(char **dst, const char *s, struct o2v_error *err)

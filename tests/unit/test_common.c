@@ -8,6 +8,7 @@
 #include "../../common/error.h"
 #include "../../common/fsutil.h"
 #include "../../common/paths.h"
+#include "../../common/strv.h"
 #include "tap.h"
 
 static void test_error(void)
@@ -84,9 +85,27 @@ static void test_paths(void)
 	TAP_IS_STR(p, "/r", "OCI2VM_RUNTIME_DIR wins");
 }
 
+static void test_strv(void)
+{
+	_cleanup_strv_ char **v = NULL;
+	char **w = NULL;
+	size_t n = 0;
+
+	TAP_IS_INT(o2v_strv_push(&v, "a"), 0, "strv: push onto NULL");
+	TAP_IS_INT(o2v_strv_push(&v, ""), 0, "strv: push an empty string");
+	TAP_OK(v && !strcmp(v[0], "a") && !strcmp(v[1], "") && !v[2],
+	       "strv: ['a', ''], NULL-terminated");
+	TAP_IS_INT(o2v_strv_push_len(&w, &n, "abcdef", 3), 0, "strv: push 3 bytes, counted");
+	TAP_IS_INT(o2v_strv_push_len(&w, &n, "xyz", 1), 0, "strv: push 1 byte, counted");
+	TAP_OK(n == 2 && !strcmp(w[0], "abc") && !strcmp(w[1], "x") && !w[2],
+	       "strv: ['abc', 'x'] and the count kept by the caller");
+	o2v_strv_free(w);
+}
+
 int main(void)
 {
 	test_error();
+	test_strv();
 	test_files();
 	test_paths();
 	return tap_done();
