@@ -13,6 +13,7 @@
 #endif
 
 #include "../common/fsutil.h"
+#include "../common/paths.h"
 #include "qemu.h"
 
 /* /proc/cpuinfo of a many-core host is large; the first "flags" line is all we need and
@@ -120,7 +121,7 @@ static void tsc_sample(uint64_t *ret_tsc, uint64_t *ret_ns)
 	}
 }
 
-unsigned long o2v_host_tsc_khz(void)
+static unsigned long measure_tsc_khz(void)
 {
 	_cleanup_free_ char *cpuinfo = NULL;
 	uint64_t t0, n0, t1, n1;
@@ -134,6 +135,30 @@ unsigned long o2v_host_tsc_khz(void)
 		tsc_sample(&t1, &n1);
 	while (n1 - n0 < O2V_TSC_MEASURE_NS);
 	return (unsigned long)((t1 - t0) * 1000000u / (n1 - n0));
+}
+
+/* The rate is fixed until the host reboots, so one measurement serves every VM started
+ * until then: "BOOT_ID KHZ" in the runtime dir (which a reboot usually empties anyway).
+ * Any failure just measures again. */
+unsigned long o2v_host_tsc_khz(void)
+{
+	_cleanup_free_ char *dir = NULL, *path = NULL, *boot_id = NULL, *cached = NULL;
+	char line[128], want[64];
+	unsigned long khz;
+
+	if (o2v_read_file("/proc/sys/kernel/random/boot_id", 64, &boot_id, NULL, NULL) < 0 ||
+	    o2v_runtime_dir(&dir, NULL) < 0 || !(path = o2v_path_join(dir, "host-tsc-khz")))
+		return measure_tsc_khz();
+	boot_id[strcspn(boot_id, "\n")] = '\0';
+	if (o2v_read_file(path, sizeof(line), &cached, NULL, NULL) == 0 &&
+	    sscanf(cached, "%63s %lu", want, &khz) == 2 && !strcmp(want, boot_id) && khz > 0)
+		return khz;
+	khz = measure_tsc_khz();
+	if (khz > 0 && o2v_mkdir_p(dir, 0700, NULL) == 0) {
+		int n = snprintf(line, sizeof(line), "%s %lu\n", boot_id, khz);
+		o2v_write_file_atomic(path, line, (size_t)n, 0600, NULL);
+	}
+	return khz;
 }
 #else
 unsigned long o2v_host_tsc_khz(void)

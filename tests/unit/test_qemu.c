@@ -166,7 +166,7 @@ static void test_argv_rejects(void)
 	TAP_OK(argv == NULL, "argv: nothing returned on failure");
 }
 
-static void test_accel(void)
+static void test_accel(const char *dir)
 {
 	static const char amd[] = "processor\t: 0\nflags\t\t: fpu vme svm sse2\n\n";
 	static const char intel[] = "processor\t: 0\nflags\t\t: fpu vmx\n";
@@ -191,8 +191,29 @@ static void test_accel(void)
 	TAP_OK(o2v_accel_resolve(O2V_ACCEL_AUTO) != O2V_ACCEL_AUTO, "accel: resolve picks one");
 #if defined(__x86_64__)
 	/* Sanity, not precision: any x86-64 TSC of this century runs between 0.5 and 10 GHz. */
+	_cleanup_free_ char *rt = o2v_path_join(dir, "rt");
+	_cleanup_free_ char *cache = o2v_path_join(rt, "host-tsc-khz");
+	_cleanup_free_ char *boot_id = NULL;
+	setenv("OCI2VM_RUNTIME_DIR", rt, 1);
 	unsigned long khz = o2v_host_tsc_khz();
 	TAP_OK(khz == 0 || (khz > 500000 && khz < 10000000), "accel: host TSC rate %lu kHz", khz);
+	if (khz && o2v_read_file("/proc/sys/kernel/random/boot_id", 64, &boot_id, NULL, NULL) == 0) {
+		boot_id[strcspn(boot_id, "\n")] = '\0';
+		_cleanup_free_ char *cached = NULL;
+		char line[128];
+		snprintf(line, sizeof(line), "%s %lu\n", boot_id, khz);
+		TAP_OK(o2v_read_file(cache, 128, &cached, NULL, NULL) == 0 && !strcmp(cached, line),
+		       "accel: the measured rate is cached with this boot's id (%s)", cache);
+		int n = snprintf(line, sizeof(line), "%s 1234567\n", boot_id);
+		TAP_IS_INT(o2v_write_file_atomic(cache, line, (size_t)n, 0600, NULL), 0,
+			   "accel: plant another rate for this boot");
+		TAP_IS_INT((long)o2v_host_tsc_khz(), 1234567L, "accel: this boot's cached rate is used");
+		TAP_IS_INT(o2v_write_file_atomic(cache, "another-boot 1234567\n", 21, 0600, NULL), 0,
+			   "accel: a rate cached in another boot");
+		khz = o2v_host_tsc_khz();
+		TAP_OK(khz != 1234567 && khz > 500000, "accel: ... is measured again (%lu kHz)", khz);
+	}
+	unsetenv("OCI2VM_RUNTIME_DIR");
 #endif
 	TAP_IS_INT(o2v_accel_parse("kvm", &a, &err), 0, "accel: parse kvm");
 	TAP_IS_INT(a, O2V_ACCEL_KVM, "accel: parsed value");
@@ -267,7 +288,7 @@ int main(void)
 	test_cmdline_tcg_one_cpu();
 	test_argv_minimal_kvm_verbose();
 	test_argv_rejects();
-	test_accel();
+	test_accel(dir);
 	test_kernel_find(dir);
 	test_qemu_find(dir);
 	o2v_rm_rf(dir, NULL);
