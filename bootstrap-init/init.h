@@ -183,6 +183,8 @@ void init_ctl_feed(struct init_ctl_reader *r, const char *data, size_t n,
 /* ---- shutdown.c ---- */
 /* sync, unmount, "exit N" on the status port, reboot. Never returns. */
 O2V_NORETURN void init_shutdown(int code);
+/* What shutdown may skip for this run (see shutdown.c); before: sync and unmount all. */
+void init_shutdown_configure(const struct o2v_runconfig *rc);
 /* One-line error on the console and the status port, then shutdown(code). */
 O2V_NORETURN void init_fail(int code, const struct o2v_error *err);
 

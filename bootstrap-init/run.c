@@ -89,6 +89,7 @@ void init_main(void)
 	o2v_runconfig_init(&rc);
 	read_config(&rc);
 	init_verbose = rc.verbose;
+	init_shutdown_configure(&rc);
 
 	init_trace("config");
 	if (rc.rootdisk && init_mount_rootdisk(rc.rootdisk, &err) < 0)

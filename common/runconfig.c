@@ -30,6 +30,8 @@
  *	verbose 0|1
  *	shell 0|1
  *	rootdisk DEVICE       e.g. /dev/vda; absent = root in the initramfs
+ *	ephemeral 0|1         the root disk's writes are thrown away when the VM ends (QEMU's
+ *	                      snapshot): init neither syncs nor unmounts it; absent = 0
  *
  * A scalar key may appear once. Unknown keys, an unknown version, a line
  * longer than O2V_RUNCONFIG_LINE_MAX, more than O2V_RUNCONFIG_LIST_MAX
@@ -222,6 +224,7 @@ int o2v_runconfig_write(const struct o2v_runconfig *rc, char **ret_text, size_t 
 	put_uint(&b, "shell", rc->shell);
 	if (rc->rootdisk)
 		put_str(&b, "rootdisk", rc->rootdisk);
+	put_uint(&b, "ephemeral", rc->ephemeral);
 	buf_str(&b, "end\n");
 
 	if (b.oom) {
@@ -439,7 +442,8 @@ enum {
 	K_GRACE,
 	K_VERBOSE,
 	K_SHELL,
-	K_ROOTDISK
+	K_ROOTDISK,
+	K_EPHEMERAL
 };
 
 static const char *const scalar_keys[] = {
@@ -447,7 +451,7 @@ static const char *const scalar_keys[] = {
     [K_NETWORK] = "network",   [K_TERMINAL] = "terminal", [K_WINSIZE] = "winsize",
     [K_STDIN] = "stdin",
     [K_GRACE] = "stop_grace",  [K_VERBOSE] = "verbose",	  [K_SHELL] = "shell",
-    [K_ROOTDISK] = "rootdisk",
+    [K_ROOTDISK] = "rootdisk", [K_EPHEMERAL] = "ephemeral",
 };
 
 static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
@@ -489,6 +493,8 @@ static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
 		return parse_bool(ps, v, vn, &rc->verbose);
 	case K_SHELL:
 		return parse_bool(ps, v, vn, &rc->shell);
+	case K_EPHEMERAL:
+		return parse_bool(ps, v, vn, &rc->ephemeral);
 	case K_GRACE:
 		return parse_uint(ps, v, vn, GRACE_MAX, &rc->stop_grace);
 	case K_WINSIZE: {

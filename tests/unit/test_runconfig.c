@@ -54,6 +54,7 @@ static void test_round_trip(void)
 	rc.n_volumes = 2;
 	rc.terminal = true;
 	rc.stdin_open = true;
+	rc.ephemeral = true;
 	rc.rows = 24;
 	rc.cols = 80;
 	rc.stop_grace = 3;
@@ -82,7 +83,8 @@ static void test_round_trip(void)
 	TAP_IS_STR(back.workdir, "/srv/app", "workdir");
 	TAP_IS_STR(back.user, "1000:1000", "user");
 	TAP_IS_STR(back.hostname, "web", "hostname");
-	TAP_OK(back.network && back.terminal && back.stdin_open && back.verbose && !back.shell,
+	TAP_OK(back.network && back.terminal && back.stdin_open && back.verbose && !back.shell &&
+		   back.ephemeral,
 	       "booleans");
 	TAP_IS_INT(back.rows, 24, "rows");
 	TAP_IS_INT(back.cols, 80, "cols");
@@ -172,6 +174,8 @@ static void test_rejections(void)
 	    {"duplicate scalar", "oci2vm-runconfig 1\narg x\nuser a\nuser b\nend\n", -EBADMSG,
 	     "line 4 ('user'): given twice"},
 	    {"bad bool", "oci2vm-runconfig 1\narg x\nnetwork yes\nend\n", -EBADMSG,
+	     "expected 0 or 1"},
+	    {"ephemeral 2", "oci2vm-runconfig 1\narg x\nephemeral 2\nend\n", -EBADMSG,
 	     "expected 0 or 1"},
 	    {"bad number", "oci2vm-runconfig 1\narg x\nstop_grace -1\nend\n", -EBADMSG,
 	     "not a number"},
