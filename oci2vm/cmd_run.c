@@ -54,6 +54,8 @@ const char cmd_run_usage[] =
 	"  -h, --hostname NAME     the VM's hostname (default: its id)\n"
 	"      --network bridge|none  bridge (default): eth0 on QEMU's user network (NAT,\n"
 	"                          10.0.2.15); none: only the loopback interface\n"
+	"      --dns IP            nameserver for /etc/resolv.conf (default 10.0.2.3)\n"
+	"      --add-host NAME:IP  an /etc/hosts line; IP host-gateway is the host (10.0.2.2)\n"
 	"  -m, --memory SIZE       guest memory (default 512M, at least 64M)\n"
 	"      --cpus N            virtual CPUs (default 1)\n"
 	"      --rm                remove the VM's state when it exits\n"
@@ -217,6 +219,8 @@ static int build_runconfig(struct run *r, struct o2v_error *err)
 		goto out;
 	}
 	rc.network = !r->o.no_network;
+	rc.dns = TAKE_PTR(r->o.dns);	 /* NULL: init writes the user network's 10.0.2.3 */
+	rc.hosts = TAKE_PTR(r->o.hosts);
 	rc.terminal = r->o.tty;
 	rc.stdin_open = r->o.interactive;
 	if (r->o.tty) {

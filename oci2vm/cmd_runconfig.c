@@ -15,6 +15,7 @@
 #include "../common/runmerge.h"
 #include "cli.h"
 #include "commands.h"
+#include "runopts.h"
 
 struct vec {
 	char **v;
@@ -193,22 +194,17 @@ int cmd_runconfig(int argc, char **argv)
 			break;
 		}
 		case OPT_ADD_HOST: {
-			/* --add-host NAME:ADDR (Docker's syntax) -> "ADDR\tNAME" */
-			const char *colon = strchr(optarg, ':');
 			struct vec h = {.v = rc.hosts};
 			char *line = NULL;
-			if (!colon) {
-				ret =
-				    o2v_cli_usage_error("runconfig", "bad --add-host '%s'", optarg);
+			struct o2v_error aerr = {0};
+			if (o2v_parse_add_host(optarg, &line, &aerr) < 0) {
+				ret = o2v_cli_usage_error("runconfig", "%s", aerr.msg);
 				goto out;
 			}
 			while (h.v && h.v[h.n])
 				h.n++;
-			if (asprintf(&line, "%s\t%.*s", colon + 1, (int)(colon - optarg), optarg) <
-			    0)
-				r = -ENOMEM;
-			else
-				r = vec_push(&h, line);
+			if ((r = vec_push(&h, line)) < 0)
+				free(line);
 			rc.hosts = h.v;
 			break;
 		}

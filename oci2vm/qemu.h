@@ -34,6 +34,9 @@ struct o2v_qemu_volume {
 };
 
 /* Everything the argv depends on. Strings are borrowed; NULL means "absent". */
+/* QEMU's user network: the host as the guest reaches it (Docker's "host-gateway"). */
+#define O2V_HOST_GATEWAY "10.0.2.2"
+
 struct o2v_vm_spec {
 	const char *qemu;	 /* binary; NULL: O2V_QEMU_BINARY from PATH */
 	const char *kernel;	 /* uncompressed PVH vmlinux (bzImage also boots, slower) */

@@ -18,6 +18,7 @@ enum opt_id {
 	OPT_HOSTNAME, OPT_MEMORY, OPT_CPUS, OPT_RM, OPT_DETACH, OPT_NAME, OPT_INTERACTIVE,
 	OPT_TTY, OPT_ACCEL, OPT_KERNEL, OPT_PLATFORM, OPT_PULL, OPT_VERBOSE, OPT_QUIET,
 	OPT_FORMAT, OPT_DISK_SIZE, OPT_STOP_TIMEOUT, OPT_INSECURE, OPT_SHELL, OPT_NETWORK,
+	OPT_DNS, OPT_ADD_HOST,
 };
 
 struct opt_def {
@@ -30,9 +31,11 @@ struct opt_def {
 /* Sorted by long name for the reader; looked up linearly. */
 static const struct opt_def opt_defs[] = {
 	{ "accel", 0, true, OPT_ACCEL },
+	{ "add-host", 0, true, OPT_ADD_HOST },
 	{ "cpus", 0, true, OPT_CPUS },
 	{ "detach", 'd', false, OPT_DETACH },
 	{ "disk-size", 0, true, OPT_DISK_SIZE },
+	{ "dns", 0, true, OPT_DNS },
 	{ "entrypoint", 0, true, OPT_ENTRYPOINT },
 	{ "env", 'e', true, OPT_ENV },
 	{ "env-file", 0, true, OPT_ENV_FILE },
@@ -89,6 +92,8 @@ void o2v_run_opts_release(struct o2v_run_opts *o)
 	free(o->platform);
 	free(o->entrypoint);
 	o2v_strv_free(o->insecure_registries);
+	o2v_strv_free(o->dns);
+	o2v_strv_free(o->hosts);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -296,6 +301,45 @@ static bool valid_hostname(const char *s)
 	return s[0] != '-' && s[0] != '.';
 }
 
+static bool ip_literal(const char *s)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+int o2v_parse_add_host(const char *spec, char **ret_line, struct o2v_error *err)
+{
+	/* Docker's NAME:ADDR, or its newer NAME=ADDR (a name never holds either). */
+	size_t n = strcspn(spec, ":=");
+	_cleanup_free_ char *name = strndup(spec, n);
+	const char *addr = spec[n] ? spec + n + 1 : NULL;
+	_cleanup_free_ char *bare = NULL;
+
+	if (!name)
+		return o2v_error_sys(err, -ENOMEM, "parse --add-host");
+	if (!addr || !valid_hostname(name))
+		return o2v_error_set(err, -EINVAL,
+				     "--add-host '%s': expected NAME:ADDRESS (an IP address or "
+				     "host-gateway)",
+				     spec);
+	if (!strcmp(addr, "host-gateway"))
+		addr = O2V_HOST_GATEWAY; /* Docker's name for the host as the guest reaches it */
+	size_t an = strlen(addr);
+	if (an > 2 && addr[0] == '[' && addr[an - 1] == ']') {
+		if (!(bare = strndup(addr + 1, an - 2)))
+			return o2v_error_sys(err, -ENOMEM, "parse --add-host");
+		addr = bare;
+	}
+	if (!ip_literal(addr))
+		return o2v_error_set(err, -EINVAL,
+				     "--add-host '%s': '%s' is not an IP address (or host-gateway)",
+				     spec, addr);
+	if (asprintf(ret_line, "%s\t%s", addr, name) < 0)
+		return o2v_error_sys(err, -ENOMEM, "parse --add-host");
+	return 0;
+}
+
 static int apply_memory(struct o2v_run_opts *o, const char *val, struct o2v_error *err)
 {
 	uint64_t bytes;
@@ -402,6 +446,16 @@ static int apply_opt(struct o2v_run_opts *o, enum opt_id id, const char *val, st
 			return o2v_error_set(err, -EINVAL,
 					     "--pull '%s': expected always, missing or never", val);
 		return 0;
+	case OPT_DNS:
+		if (!ip_literal(val))
+			return o2v_error_set(err, -EINVAL, "--dns '%s': expected an IP address", val);
+		return strv_push(&o->dns, val, err);
+	case OPT_ADD_HOST: {
+		_cleanup_free_ char *line = NULL;
+		if ((r = o2v_parse_add_host(val, &line, err)) < 0)
+			return r;
+		return strv_push(&o->hosts, line, err);
+	}
 	case OPT_NETWORK:
 		/* Docker's names: its default bridge network is, like QEMU's user network, a
 		 * private NAT'ed subnet whose ports are published with -p. */
@@ -582,6 +636,9 @@ int o2v_run_opts_parse(struct o2v_run_opts *o, int argc, char **argv, struct o2v
 	if (o->no_network && o->n_ports)
 		return o2v_error_set(err, -EINVAL, "-p publishes a port of the VM's network: it "
 						   "cannot be combined with --network none");
+	if (o->no_network && o->dns)
+		return o2v_error_set(err, -EINVAL, "--dns needs a network: it cannot be combined "
+						   "with --network none");
 	/* -d with --rm is allowed: the supervisor removes the VM when it exits. */
 	if (o->tty && o->detach)
 		return o2v_error_set(err, -EINVAL, "-t needs a terminal: it cannot be combined "

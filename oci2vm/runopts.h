@@ -51,6 +51,8 @@ struct o2v_run_opts {
 	char *workdir, *user, *hostname, *name, *kernel, *platform;
 	char *entrypoint;    /* NULL: the image's; "": none */
 	char **insecure_registries;
+	char **dns;	     /* --dns: nameservers (default: the user network's 10.0.2.3) */
+	char **hosts;	     /* --add-host, as /etc/hosts lines "ADDR\tNAME" */
 	uint64_t memory_mib;
 	unsigned cpus;
 	unsigned stop_timeout; /* seconds between SIGTERM and SIGKILL */
@@ -71,6 +73,9 @@ int o2v_run_opts_parse(struct o2v_run_opts *o, int argc, char **argv, struct o2v
 /* Single-value parsers, exposed for other commands and for tests. */
 int o2v_parse_port(const char *spec, struct o2v_port *ret, struct o2v_error *err);
 int o2v_parse_volume(const char *spec, struct o2v_volspec *ret, struct o2v_error *err);
+/* --add-host NAME:ADDR or NAME=ADDR (ADDR an IP address, [IPv6] too, or host-gateway: the
+ * host as the VM reaches it) → the /etc/hosts line "ADDR\tNAME" (malloc'ed). */
+int o2v_parse_add_host(const char *spec, char **ret_line, struct o2v_error *err);
 /* "512M", "2g", "1024" (MiB when no suffix, as QEMU -m does) → bytes. */
 int o2v_parse_size(const char *spec, uint64_t *ret_bytes, struct o2v_error *err);
 

@@ -73,6 +73,12 @@ is "$out" $'lo 127.0.0.1/8\neth0 10.0.2.15/24\ndefault via 10.0.2.2 dev eth0' \
 o2v run --rm --network none "$BB" sh -c 'ip -4 -o addr show | awk "{ print \$2, \$4 }"; ls /sys/class/net'
 is "$out" $'lo 127.0.0.1/8\nlo' "--network none: only lo, and it is up" || diag "$errout"
 
+o2v run --rm --add-host db:10.1.2.3 --add-host gw:host-gateway --dns 192.0.2.53 "$BB" \
+	sh -c 'grep -E "^(10\.1\.2\.3|10\.0\.2\.2)[[:space:]]" /etc/hosts; cat /etc/resolv.conf'
+is "$out" $'10.1.2.3\tdb\n10.0.2.2\tgw\nnameserver 192.0.2.53' \
+	"--add-host (host-gateway is the host) and --dns reach /etc/hosts and /etc/resolv.conf" ||
+	diag "$errout"
+
 mkdir -p "$T/vol" "$T/rovol"
 echo host-file >"$T/vol/from-host"
 echo ro-file >"$T/rovol/keep"

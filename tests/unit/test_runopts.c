@@ -85,6 +85,21 @@ static void test_command_split(void)
 		   "--network bridge after none");
 	TAP_OK(!o.no_network, "the last --network wins");
 	o2v_run_opts_release(&o);
+
+	TAP_IS_INT(PARSE(&o, &err, "--add-host", "db:10.0.0.5", "--add-host=gw=host-gateway",
+			 "--add-host", "v6:[2001:db8::1]", "--add-host", "w6=fe80::1", "--dns",
+			 "1.1.1.1", "--dns=2606:4700::1111", "img"),
+		   0, "--add-host and --dns in all their spellings");
+	TAP_OK(o.hosts && o.hosts[0] && o.hosts[1] && o.hosts[2] && o.hosts[3] && !o.hosts[4],
+	       "four host lines");
+	TAP_IS_STR(o.hosts[0], "10.0.0.5\tdb", "NAME:ADDR");
+	TAP_IS_STR(o.hosts[1], "10.0.2.2\tgw", "NAME=host-gateway: the host as the VM reaches it");
+	TAP_IS_STR(o.hosts[2], "2001:db8::1\tv6", "NAME:[IPv6] loses its brackets");
+	TAP_IS_STR(o.hosts[3], "fe80::1\tw6", "NAME=IPv6");
+	TAP_OK(o.dns && !strcmp(o.dns[0], "1.1.1.1") && !strcmp(o.dns[1], "2606:4700::1111") &&
+		   !o.dns[2],
+	       "two nameservers, in order");
+	o2v_run_opts_release(&o);
 }
 
 static void test_verbose_vs_volume(void)
@@ -128,6 +143,21 @@ static void test_bad_input(void)
 	o2v_run_opts_release(&o);
 	r = PARSE(&o, &err, "-p", "80:80", "-p", "80:81", "img");
 	expect_usage_error("duplicate host port", "published twice", r, &err);
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "--add-host", "db", "img");
+	expect_usage_error("--add-host without an address", "NAME:ADDRESS", r, &err);
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "--add-host", "db:not-an-ip", "img");
+	expect_usage_error("--add-host with a name for an address", "not an IP address", r, &err);
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "--add-host", "bad_name:10.0.0.1", "img");
+	expect_usage_error("--add-host with an invalid name", "NAME:ADDRESS", r, &err);
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "--dns", "dns.example", "img");
+	expect_usage_error("--dns with a name", "expected an IP address", r, &err);
+	o2v_run_opts_release(&o);
+	r = PARSE(&o, &err, "--network", "none", "--dns", "1.1.1.1", "img");
+	expect_usage_error("--dns with --network none", "--network none", r, &err);
 	o2v_run_opts_release(&o);
 	r = PARSE(&o, &err, "--network", "host", "img");
 	expect_usage_error("--network host", "'host'", r, &err);
