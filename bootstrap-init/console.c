@@ -67,15 +67,11 @@ int init_console_attach(bool terminal, bool stdin_open, unsigned rows, unsigned 
 
 void init_console_stderr(void)
 {
-	struct termios t;
-	int fd = open(INIT_STDERR_CONSOLE, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	int fd = init_port_open_output(INIT_STDERR_PORT, INIT_STDERR_GUESS);
 
 	if (fd < 0)
-		return; /* no such console: stderr stays on hvc0 */
-	if (tcgetattr(fd, &t) == 0) {
-		cfmakeraw(&t); /* bytes unchanged, as on hvc0 without a terminal */
-		tcsetattr(fd, TCSANOW, &t);
-	}
+		return; /* no such port: stderr stays on the console */
 	dup2(fd, STDERR_FILENO);
 	close(fd);
+	init_shutdown_drain(STDERR_FILENO);
 }

@@ -27,12 +27,15 @@
 #define INIT_EXIT_NOT_FOUND   127
 
 #define INIT_CONSOLE	     "/dev/hvc0"
-/* The second console the host adds without a terminal (QEMU port "oci2vm.stderr"). */
-#define INIT_STDERR_CONSOLE "/dev/hvc1"
 #define INIT_STATUS_PORT     "oci2vm.status"
 #define INIT_CONTROL_PORT    "oci2vm.ctl"
+/* The workload's stdout and stderr without a terminal (oci2vm/qemu.h says why ports). */
+#define INIT_STDOUT_PORT     "oci2vm.stdout"
+#define INIT_STDERR_PORT     "oci2vm.stderr"
 #define INIT_STATUS_GUESS    "vport0p1" /* where oci2vm/qemu.c's order puts them (ports.c) */
 #define INIT_CONTROL_GUESS   "vport0p2"
+#define INIT_STDOUT_GUESS    "vport0p3"
+#define INIT_STDERR_GUESS    "vport0p4"
 #define INIT_DISK_MNT	     "/.oci2vm/disk"
 #define INIT_GEN_DIR	     "/.oci2vm/gen" /* generated /etc files, bind-mounted into the root */
 #define INIT_USER_GROUPS_MAX 256
@@ -58,6 +61,8 @@ void init_trace_dump(void);
 /* Open /dev/vportNpM whose sysfs name is name (O_NONBLOCK|O_CLOEXEC), trying the port
  * guess ("vport0p1") first; -ENOENT if none. */
 int init_port_open(const char *name, const char *guess, int flags);
+/* The same for writing, in blocking mode: a write waits while the host falls behind. */
+int init_port_open_output(const char *name, const char *guess);
 
 /* ---- rootfs.c: paths inside the container root, resolved as the container would ---- */
 /* An fd of path resolved inside root_fd (symlinks cannot leave it): O_PATH
@@ -67,9 +72,9 @@ enum init_root_how { INIT_ROOT_EXISTING, INIT_ROOT_MKDIR, INIT_ROOT_FILE };
 int init_root_open(int root_fd, const char *path, enum init_root_how how, struct o2v_error *err);
 
 /* ---- mounts.c ---- */
-/* /dev of init itself, in the initramfs. */
+/* /dev and /sys of init itself, in the initramfs. */
 int init_mount_early(struct o2v_error *err);
-/* /proc and /sys of init itself, once (errors are logged: init goes on without them). */
+/* /proc of init itself, once (errors are logged: init goes on without it). */
 void init_mount_late(void);
 /* Mount the ext4 root disk on INIT_DISK_MNT. */
 int init_mount_rootdisk(const char *dev, struct o2v_error *err);
@@ -108,7 +113,7 @@ int init_user_resolve(const char *passwd_path, const char *group_path, const cha
 
 /* ---- console.c ---- */
 /* Console line settings: raw bytes without a terminal, a sane tty with one. */
-/* Point init's stderr (and so the workload's) at the host's stderr console when it exists:
+/* Point init's stderr (and so the workload's) at the stderr port when the host gave one:
  * the host keeps stdout and stderr apart, as Docker does. */
 void init_console_stderr(void);
 void init_console_mode(bool terminal);
@@ -130,6 +135,7 @@ struct init_spawn {
 	bool terminal;
 	bool stdin_open; /* -i without -t: stdin is the console, or stdin_fd; else /dev/null */
 	int stdin_fd;	 /* >= 0: the workload's fd 0 (the stdin pipe); -1: as above */
+	int stdout_fd;	 /* >= 0: the workload's fd 1 (the stdout port); -1: the console */
 	unsigned rows, cols;
 };
 /* Start the workload. Returns its pid, or a negative errno with err set and
@@ -185,6 +191,8 @@ void init_ctl_feed(struct init_ctl_reader *r, const char *data, size_t n,
 O2V_NORETURN void init_shutdown(int code);
 /* What shutdown may skip for this run (see shutdown.c); before: sync and unmount all. */
 void init_shutdown_configure(const struct o2v_runconfig *rc);
+/* An output port whose data the host must have taken before the power goes (fsync). */
+void init_shutdown_drain(int fd);
 /* One-line error on the console and the status port, then shutdown(code). */
 O2V_NORETURN void init_fail(int code, const struct o2v_error *err);
 

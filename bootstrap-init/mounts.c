@@ -1,9 +1,10 @@
 /* mounts.c - the file systems of init and of the container.
  *
  * Init's own /dev (devtmpfs, in the initramfs) comes first: the console,
- * the root disk's device node and the ports live there. Init's /proc and
- * /sys serve only what happens once the workload runs (finding the ports,
- * the console log level, unmounting at the end), so they are mounted then
+ * the root disk's device node and the ports live there; then its /sys, where
+ * the ports' names are (the workload's stdout and stderr ports are found
+ * before it starts). Init's /proc serves only what happens once the workload
+ * runs (the console log level, unmounting at the end), so it is mounted then
  * (init_mount_late), not on the way to the workload's first instruction.
  * The container gets its own set inside its root, as runc would set them up:
  * /proc, /sys, /sys/fs/cgroup (cgroup2), /dev (devtmpfs: the VM's devices
@@ -71,7 +72,9 @@ int init_mount_early(struct o2v_error *err)
 	int r = mount_fs("devtmpfs", "/dev", err);
 
 	/* The kernel may already have mounted devtmpfs (DEVTMPFS_MOUNT). */
-	return r == -EBUSY ? 0 : r;
+	if (r < 0 && r != -EBUSY)
+		return r;
+	return mount_fs("sysfs", "/sys", err);
 }
 
 void init_mount_late(void)
@@ -82,7 +85,7 @@ void init_mount_late(void)
 	if (done)
 		return;
 	done = true;
-	if (mount_fs("proc", "/proc", &err) < 0 || mount_fs("sysfs", "/sys", &err) < 0)
+	if (mount_fs("proc", "/proc", &err) < 0)
 		init_log("%s", err.msg);
 }
 

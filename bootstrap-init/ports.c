@@ -4,7 +4,8 @@
  * /sys/class/virtio-ports/vportNpM/name. N is the virtio device's index and
  * M the port's number, both in QEMU command-line order. oci2vm/qemu.c (and
  * vm-contract.md) put the virtio-serial device first, then the console
- * (port 0), the status port (1) and the control port (2): that name is
+ * (port 0), the status port (1), the control port (2) and, without a
+ * terminal, the workload's stdout (3) and stderr (4) ports: that name is
  * tried first, which costs one small sysfs read instead of a directory
  * scan (code that runs once is slow under TCG). The name is still checked,
  * and any other layout (an image booted by hand) falls back to the scan.
@@ -61,5 +62,14 @@ int init_port_open(const char *name, const char *guess, int flags)
 		break;
 	}
 	closedir(d);
+	return fd;
+}
+
+int init_port_open_output(const char *name, const char *guess)
+{
+	int fd = init_port_open(name, guess, O_WRONLY);
+
+	if (fd >= 0)
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	return fd;
 }

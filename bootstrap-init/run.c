@@ -119,6 +119,7 @@ void init_main(void)
 	    .terminal = rc.terminal,
 	    .stdin_open = rc.stdin_open,
 	    .stdin_fd = -1,
+	    .stdout_fd = -1,
 	    .rows = rc.rows,
 	    .cols = rc.cols,
 	};
@@ -146,6 +147,11 @@ void init_main(void)
 		/* Open before "started": the host may send "eof N" right after it, and QEMU drops
 		 * what a host sends and hangs up on while the guest has the port closed. */
 		ctl_fd = open_control_port();
+	}
+	if (!rc.terminal) {
+		sp.stdout_fd = init_port_open_output(INIT_STDOUT_PORT, INIT_STDOUT_GUESS);
+		if (sp.stdout_fd >= 0)
+			init_shutdown_drain(sp.stdout_fd); /* kept open for that: a port opens once */
 	}
 	init_console_mode(rc.terminal);
 	init_signals_block();

@@ -172,6 +172,10 @@ static int child(void *arg)
 		o2v_error_sys(&err, -errno, "attach the stdin pipe");
 		child_fail(rep, INIT_EXIT_FAILED, &err);
 	}
+	if (s->stdout_fd >= 0 && dup2(s->stdout_fd, STDOUT_FILENO) < 0) {
+		o2v_error_sys(&err, -errno, "attach the stdout port");
+		child_fail(rep, INIT_EXIT_FAILED, &err);
+	}
 	const char *wd = s->workdir && s->workdir[0] ? s->workdir : "/";
 	/* Docker creates a missing WorkingDir, owned by root, before switching user. */
 	if (chdir(wd) < 0 && ((r = o2v_mkdir_p(wd, 0755, &err)) < 0 || chdir(wd) < 0)) {

@@ -83,7 +83,8 @@ struct run {
 	struct o2v_image *img;
 	char *vmimage;		/* cached ext4 or cpio.gz */
 	char *runconfig;	/* serialized */
-	char *stderr_sock;	/* the workload's stderr console (none with -t: a terminal merges) */
+	char *stdout_sock;	/* the workload's stdout and stderr ports (none with -t: the */
+	char *stderr_sock;	/* terminal carries both) */
 	char exit_message[O2V_VM_MESSAGE_MAX]; /* init's error, or why the VM ended */
 	struct o2v_vm vm;
 	bool vm_created;
@@ -114,6 +115,7 @@ static void run_release(struct run *r)
 		o2v_cache_close(r->cache);
 	free(r->vmimage);
 	free(r->runconfig);
+	free(r->stdout_sock);
 	free(r->stderr_sock);
 	o2v_strv_free(r->qemu_argv);
 	o2v_vm_release(&r->vm);
@@ -344,6 +346,7 @@ static int build_qemu_argv(struct run *r, struct o2v_error *err)
 	o2v_vm_spec_set_accel(&spec, r->o.accel); /* also the host TSC rate for TCG */
 	spec.verbose = r->o.verbose;
 	spec.console_sock = con;
+	spec.stdout_sock = r->stdout_sock;
 	spec.stderr_sock = r->stderr_sock;
 	spec.status_path = status;
 	spec.control_path = ctl;
@@ -389,6 +392,7 @@ static int supervise(struct run *r, int out_fd, int err_fd, struct o2v_error *er
 		.status_path = status,
 		.qemu_log = qlog,
 		.qemu_preload = r->listen_preload,
+		.stdout_sock = r->stdout_sock,
 		.stderr_sock = r->stderr_sock,
 		.in_fd = r->o.interactive ? STDIN_FILENO : -1,
 		.out_fd = out_fd,
@@ -615,7 +619,8 @@ int cmd_run(int argc, char **argv)
 		code = fail(&err);
 		goto out_remove;
 	}
-	if (!r.o.tty && !(r.stderr_sock = o2v_vm_path(&r.vm, "stderr.sock"))) {
+	if (!r.o.tty && (!(r.stdout_sock = o2v_vm_path(&r.vm, "stdout.sock")) ||
+			 !(r.stderr_sock = o2v_vm_path(&r.vm, "stderr.sock")))) {
 		o2v_error_sys(&err, -ENOMEM, "run");
 		code = fail(&err);
 		goto out_remove;

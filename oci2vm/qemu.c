@@ -187,7 +187,7 @@ static void push_console(struct argv_builder *b, const struct o2v_vm_spec *spec)
 	/* Only as many ports as are used: the guest driver sets up two virtqueues for each
 	 * possible port (QEMU's default of 31 makes 64), ~30 ms of probing under TCG. */
 	argv_push(b, "-device");
-	argv_pushf(b, "virtio-serial-device,max_ports=%d", spec->stderr_sock ? 4 : 3);
+	argv_pushf(b, "virtio-serial-device,max_ports=%d", spec->stdout_sock ? 5 : 3);
 	/* A verbose VM multiplexes the serial port (early printk) onto hvc0's socket. */
 	opt_path(b, "-chardev", "socket,id=con,path=", spec->console_sock,
 		 spec->verbose ? ",server=on,wait=on,mux=on" : ",server=on,wait=on");
@@ -198,11 +198,14 @@ static void push_console(struct argv_builder *b, const struct o2v_vm_spec *spec)
 	opt_pair(b, "-device", "virtserialport,chardev=st,name=" O2V_PORT_STATUS);
 	opt_path(b, "-chardev", "socket,id=ctl,path=", spec->control_path, ",server=on,wait=off");
 	opt_pair(b, "-device", "virtserialport,chardev=ctl,name=" O2V_PORT_CONTROL);
-	/* Last, so the ports before it keep their numbers (status 1, control 2). */
-	if (spec->stderr_sock) {
+	/* Last, so the ports before them keep their numbers (status 1, control 2). */
+	if (spec->stdout_sock) {
+		opt_path(b, "-chardev", "socket,id=out,path=", spec->stdout_sock,
+			 ",server=on,wait=on");
+		opt_pair(b, "-device", "virtserialport,chardev=out,name=" O2V_PORT_STDOUT);
 		opt_path(b, "-chardev", "socket,id=err,path=", spec->stderr_sock,
 			 ",server=on,wait=on");
-		opt_pair(b, "-device", "virtconsole,chardev=err,name=" O2V_PORT_STDERR);
+		opt_pair(b, "-device", "virtserialport,chardev=err,name=" O2V_PORT_STDERR);
 	}
 }
 
@@ -274,6 +277,8 @@ static int check_spec(const struct o2v_vm_spec *spec, struct o2v_error *err)
 				     spec->disk_format);
 	if (!spec->console_sock || !spec->status_path || !spec->control_path)
 		return o2v_error_set(err, -EINVAL, "a VM needs console, status and control paths");
+	if (!spec->stdout_sock != !spec->stderr_sock)
+		return o2v_error_set(err, -EINVAL, "stdout and stderr ports go together");
 	for (size_t i = 0; i < spec->n_ports; i++)
 		/* The bind address goes into QEMU's option string verbatim. */
 		if (strpbrk(spec->ports[i].bind, ",:"))

@@ -23,8 +23,11 @@
 /* Guest-side names of the virtio-serial ports (the guest init looks them up by name). */
 #define O2V_PORT_STATUS	 "oci2vm.status"
 #define O2V_PORT_CONTROL "oci2vm.ctl"
-/* A second console carrying the workload's stderr (guest /dev/hvc1), so the host can keep
- * stdout and stderr apart as Docker does; absent with a terminal (-t merges them). */
+/* Without a terminal the workload's stdout and stderr have ports of their own, so the host
+ * keeps them apart as Docker does. Ports, not consoles: QEMU drops what a console writes
+ * while the host falls behind reading it, where a port makes the guest wait. With -t the
+ * terminal (the console, hvc0) carries both. */
+#define O2V_PORT_STDOUT "oci2vm.stdout"
 #define O2V_PORT_STDERR "oci2vm.stderr"
 
 struct o2v_qemu_volume {
@@ -56,7 +59,8 @@ struct o2v_vm_spec {
 	const char *console_sock;
 	const char *status_path;  /* host file receiving the status port's lines */
 	const char *control_path; /* unix socket QEMU serves for the control port */
-	const char *stderr_sock;  /* unix socket for the stderr console; NULL: none */
+	const char *stdout_sock;  /* unix sockets for the stdout and stderr ports: both or */
+	const char *stderr_sock;  /* neither (then the console carries the workload's stdio) */
 	bool net;		  /* virtio-net with user-mode networking (implied by ports) */
 	const struct o2v_port *ports;
 	size_t n_ports;

@@ -198,13 +198,18 @@ struct relay {
 	const struct o2v_supervise *s;
 	pid_t qemu;
 	int con;	   /* console socket */
-	int errcon;	   /* stderr console socket, or -1 */
+	int outcon;	   /* stdout port socket, or -1 */
+	int errcon;	   /* stderr port socket, or -1 */
 	bool err_open;	   /* err_fd still takes writes */
 	int sfd;	   /* signalfd */
 	bool qemu_done;
 	int qemu_status;
 	bool in_open;
 	uint64_t in_bytes; /* sent from in_fd to the console */
+	/* stdin read but not yet taken by the console: written without blocking, so a guest
+	 * that does not read its stdin cannot stop us relaying its output */
+	char in_buf[16384];
+	size_t in_len, in_off;
 	bool out_open;
 	int64_t kill_at;   /* 0: no deadline */
 	bool running_seen; /* the status port said "started" (or nobody asked) */
@@ -300,9 +305,8 @@ static void handle_signal(struct relay *r)
 	}
 }
 
-/* Copy what is readable from `from` to `to`, adding what was written to *count (may be
- * NULL); false on EOF or error of `from`. */
-static bool pump(int from, int to, bool *to_open, uint64_t *count)
+/* Copy what is readable from `from` to `to`; false on EOF or error of `from`. */
+static bool pump(int from, int to, bool *to_open)
 {
 	char buf[16384];
 	ssize_t n = read(from, buf, sizeof(buf));
@@ -313,8 +317,6 @@ static bool pump(int from, int to, bool *to_open, uint64_t *count)
 		return false;
 	if (*to_open && o2v_write_all(to, buf, (size_t)n) < 0)
 		*to_open = false; /* the reader went away (closed pipe): keep draining */
-	else if (*to_open && count)
-		*count += (uint64_t)n;
 	return true;
 }
 
@@ -344,17 +346,62 @@ static void check_running(struct relay *r)
 	}
 }
 
+/* Move what the console takes of the pending stdin; true while some is left. */
+static bool feed_console(struct relay *r)
+{
+	while (r->in_off < r->in_len) {
+		ssize_t n = write(r->con, r->in_buf + r->in_off, r->in_len - r->in_off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				r->in_off = r->in_len; /* the console is gone: drop it */
+			break;
+		}
+		r->in_off += (size_t)n;
+		r->in_bytes += (uint64_t)n;
+	}
+	if (r->in_off < r->in_len)
+		return true;
+	r->in_off = r->in_len = 0;
+	return false;
+}
+
+static void read_stdin(struct relay *r)
+{
+	ssize_t n = read(r->s->in_fd, r->in_buf, sizeof(r->in_buf));
+
+	if (n < 0) {
+		if (errno != EINTR && errno != EAGAIN)
+			r->in_open = false;
+	} else if (n == 0) {
+		r->in_open = false;
+	} else {
+		r->in_len = (size_t)n;
+		r->in_off = 0;
+		feed_console(r);
+	}
+	if (!r->in_open)
+		send_eof(r); /* nothing is pending: we read only with an empty buffer */
+}
+
 static void relay_loop(struct relay *r)
 {
-	bool con_open = true, errcon_open = r->errcon >= 0;
+	bool con_open = true, outcon_open = r->outcon >= 0, errcon_open = r->errcon >= 0;
+	/* With stdio ports the console carries only kernel and init messages: diagnostics. */
+	int con_to = r->outcon >= 0 ? r->s->err_fd : r->s->out_fd;
+	bool *con_to_open = r->outcon >= 0 ? &r->err_open : &r->out_open;
 
-	while (!r->qemu_done || con_open || errcon_open) {
-		struct pollfd p[4] = {
+	while (!r->qemu_done || con_open || outcon_open || errcon_open) {
+		struct pollfd p[5] = {
 			{ .fd = r->sfd, .events = POLLIN },
-			{ .fd = con_open ? r->con : -1, .events = POLLIN },
+			{ .fd = con_open ? r->con : -1,
+			  .events = POLLIN | (r->in_len ? POLLOUT : 0) },
 			/* stdin only once the workload runs: before that the guest's console is
 			 * not yet raw, and its line discipline would echo what we send. */
-			{ .fd = r->in_open && r->running_seen ? r->s->in_fd : -1, .events = POLLIN },
+			{ .fd = r->in_open && r->running_seen && !r->in_len ? r->s->in_fd : -1,
+			  .events = POLLIN },
+			{ .fd = outcon_open ? r->outcon : -1, .events = POLLIN },
 			{ .fd = errcon_open ? r->errcon : -1, .events = POLLIN },
 		};
 		int timeout = -1;
@@ -370,8 +417,8 @@ static void relay_loop(struct relay *r)
 		if (!r->running_seen && (timeout < 0 || timeout > 10))
 			timeout = 10; /* watching the status file for "started" */
 		if (r->qemu_done)
-			timeout = 200; /* drain what the console still holds, then stop */
-		int n = poll(p, 4, timeout);
+			timeout = 200; /* drain what the sockets still hold, then stop */
+		int n = poll(p, 5, timeout);
 		if (n < 0 && errno != EINTR)
 			break;
 		if (n == 0 && r->qemu_done)
@@ -379,16 +426,19 @@ static void relay_loop(struct relay *r)
 		check_running(r);
 		if (p[0].revents & POLLIN)
 			handle_signal(r);
-		if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
-			con_open = pump(r->con, r->s->out_fd, &r->out_open, NULL);
-		if (p[3].revents & (POLLIN | POLLHUP | POLLERR))
-			errcon_open = pump(r->errcon, r->s->err_fd, &r->err_open, NULL);
-		if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
-			bool con_writable = true;
-			r->in_open = pump(r->s->in_fd, r->con, &con_writable, &r->in_bytes);
-			if (!r->in_open)
-				send_eof(r);
+		if (p[1].revents & POLLOUT)
+			feed_console(r);
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			con_open = pump(r->con, con_to, con_to_open);
+			if (!con_open)
+				r->in_len = r->in_off = 0; /* nowhere to send the rest */
 		}
+		if (p[3].revents & (POLLIN | POLLHUP | POLLERR))
+			outcon_open = pump(r->outcon, r->s->out_fd, &r->out_open);
+		if (p[4].revents & (POLLIN | POLLHUP | POLLERR))
+			errcon_open = pump(r->errcon, r->s->err_fd, &r->err_open);
+		if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
+			read_stdin(r);
 		reap(r);
 	}
 }
@@ -402,6 +452,7 @@ int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret,
 	int rc;
 	struct relay r = { .s = s,
 			   .con = -1,
+			   .outcon = -1,
 			   .errcon = -1,
 			   .in_open = s->in_fd >= 0,
 			   .out_open = true,
@@ -433,6 +484,14 @@ int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret,
 	if ((rc = connect_console(&r, s->console_sock, err)) < 0)
 		goto out_reap;
 	r.con = rc;
+	/* Our writes of stdin must not block (feed_console); reads already cope with EAGAIN. */
+	fcntl(r.con, F_SETFL, fcntl(r.con, F_GETFL) | O_NONBLOCK);
+	/* In QEMU's order: it waits for each wait=on socket in turn. */
+	if (s->stdout_sock) {
+		if ((rc = connect_console(&r, s->stdout_sock, err)) < 0)
+			goto out_reap;
+		r.outcon = rc;
+	}
 	if (s->stderr_sock) {
 		if ((rc = connect_console(&r, s->stderr_sock, err)) < 0)
 			goto out_reap;
@@ -458,6 +517,8 @@ out_reap:
 		tcsetattr(s->in_fd, TCSANOW, &saved_tio);
 	if (r.con >= 0)
 		close(r.con);
+	if (r.outcon >= 0)
+		close(r.outcon);
 	if (r.errcon >= 0)
 		close(r.errcon);
 	if (rc == 0) {

@@ -21,13 +21,14 @@ struct o2v_supervise {
 	char *const *qemu_argv;	  /* argv[0] is the QEMU binary (looked up in PATH) */
 	const char *console_sock; /* QEMU serves the console here (server=on,wait=on) */
 	const char *ctl_sock;	  /* QEMU serves the control port here (server=on,wait=off) */
-	const char *stderr_sock;  /* QEMU serves the stderr console here (wait=on); NULL: none */
+	const char *stdout_sock;  /* QEMU serves the stdout and stderr ports here (wait=on); */
+	const char *stderr_sock;  /* NULL: none, the console carries stdout and stderr */
 	const char *status_path;  /* QEMU writes the status port into this file */
 	const char *qemu_log;	  /* QEMU's stdout and stderr */
 	const char *qemu_preload; /* library QEMU runs with (LD_PRELOAD, first); NULL: none */
 	int in_fd;		  /* forwarded to the console; -1: none */
-	int out_fd;		  /* console output goes here */
-	int err_fd;		  /* stderr console output goes here (with stderr_sock) */
+	int out_fd;		  /* the workload's stdout (stdout port, else the console) */
+	int err_fd;		  /* its stderr, and the console's messages with stdio ports */
 	bool tty;		  /* in_fd is our terminal: raw mode, window size updates */
 	bool stdin_after_start;	  /* forward in_fd only once init reported "started" (our init
 				   * says so; an arbitrary /init booted by `boot` does not) */

@@ -29,10 +29,21 @@ o2v run --rm "$BB" sh -c 'kill -9 $$'
 is "$rc" 137 "killed by SIGKILL -> 137"
 o2v run --rm "$BB" sh -c 'echo to-stdout; echo to-stderr >&2; exit 1'
 is "$rc" 1 "exit 1"
-# Without -t the workload's stderr has a console of its own (hvc1), so the streams stay
+# Without -t the workload's stdout and stderr have ports of their own, so the streams stay
 # apart as with Docker.
 is "$out" "to-stdout" "the workload's stdout is oci2vm's stdout, and only that"
 is "$errout" "to-stderr" "the workload's stderr is oci2vm's stderr, and only that"
+# A reader that falls behind loses nothing: the guest waits (QEMU drops what a console
+# writes while the host lags; ports hold the writer back), and the last of it is taken
+# before the VM powers off.
+out=$(timeout 120 "$OCI2VM" run --rm "$BB" seq 1 300000 2>"$T/seq.err" | { sleep 3; wc -l; })
+is "$out" 300000 "a slow reader of stdout gets all 300000 lines" || diag "$(cat "$T/seq.err")"
+out=$(timeout 120 "$OCI2VM" run --rm "$BB" sh -c 'seq 1 300000 >&2' 2>&1 >/dev/null |
+	{ sleep 3; tail -n 1; })
+is "$out" 300000 "... and of stderr, up to the last line"
+out=$(yes | timeout 120 "$OCI2VM" run --rm -i "$BB" seq 1 200000 2>"$T/seq.err" | tail -n 1)
+is "$out" 200000 "-i with endless stdin the workload never reads: its output still flows" ||
+	diag "$(cat "$T/seq.err")"
 no_leftovers "after the exit-code runs"
 
 # --- options ----------------------------------------------------------------------------------

@@ -58,6 +58,8 @@ static void test_argv_full(void)
 	spec.n_ports = ARRAY_SIZE(ports);
 	spec.volumes = vols;
 	spec.n_volumes = ARRAY_SIZE(vols);
+	spec.stdout_sock = "o";
+	spec.stderr_sock = "e";
 
 	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), 0, "argv: full spec builds");
 	_cleanup_free_ char *got = argv ? join_argv(argv) : NULL;
@@ -70,13 +72,17 @@ static void test_argv_full(void)
 	    "-kernel\nvmlinux\n-initrd\ni.cpio\n"
 	    "-append\nconsole=hvc0 quiet reboot=t panic=-1 noreplace-smp tsc_early_khz=2596061 "
 	    "tsc=reliable no_timer_check oci2vm.debug=1\n"
-	    "-device\nvirtio-serial-device,max_ports=3\n"
+	    "-device\nvirtio-serial-device,max_ports=5\n"
 	    "-chardev\nsocket,id=con,path=c,server=on,wait=on\n"
 	    "-device\nvirtconsole,chardev=con\n"
 	    "-chardev\nfile,id=st,path=s\n"
 	    "-device\nvirtserialport,chardev=st,name=oci2vm.status\n"
 	    "-chardev\nsocket,id=ctl,path=x,server=on,wait=off\n"
 	    "-device\nvirtserialport,chardev=ctl,name=oci2vm.ctl\n"
+	    "-chardev\nsocket,id=out,path=o,server=on,wait=on\n"
+	    "-device\nvirtserialport,chardev=out,name=oci2vm.stdout\n"
+	    "-chardev\nsocket,id=err,path=e,server=on,wait=on\n"
+	    "-device\nvirtserialport,chardev=err,name=oci2vm.stderr\n"
 	    "-drive\nid=root,file=/r/disk,,1.img,format=qcow2,if=none\n"
 	    "-device\nvirtio-blk-device,drive=root\n"
 	    "-fsdev\nlocal,id=v0,path=/srv/data,security_model=none\n"
@@ -161,6 +167,10 @@ static void test_argv_rejects(void)
 	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), -EINVAL,
 		   "argv: bind address with ':' refused");
 	spec.n_ports = 0;
+	spec.stdout_sock = "o";
+	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), -EINVAL,
+		   "argv: a stdout port without a stderr port refused");
+	spec.stdout_sock = NULL;
 	spec.kernel = NULL;
 	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), -EINVAL, "argv: no kernel refused");
 	TAP_OK(argv == NULL, "argv: nothing returned on failure");
