@@ -64,14 +64,3 @@ int init_console_attach(bool terminal, bool stdin_open, unsigned rows, unsigned 
 	close(fd);
 	return 0;
 }
-
-void init_console_stderr(void)
-{
-	int fd = init_port_open_output(INIT_STDERR_PORT, INIT_STDERR_GUESS);
-
-	if (fd < 0)
-		return; /* no such port: stderr stays on the console */
-	dup2(fd, STDERR_FILENO);
-	close(fd);
-	init_shutdown_drain(STDERR_FILENO);
-}

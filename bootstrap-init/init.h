@@ -61,8 +61,6 @@ void init_trace_dump(void);
 /* Open /dev/vportNpM whose sysfs name is name (O_NONBLOCK|O_CLOEXEC), trying the port
  * guess ("vport0p1") first; -ENOENT if none. */
 int init_port_open(const char *name, const char *guess, int flags);
-/* The same for writing, in blocking mode: a write waits while the host falls behind. */
-int init_port_open_output(const char *name, const char *guess);
 
 /* ---- rootfs.c: paths inside the container root, resolved as the container would ---- */
 /* An fd of path resolved inside root_fd (symlinks cannot leave it): O_PATH
@@ -113,9 +111,6 @@ int init_user_resolve(const char *passwd_path, const char *group_path, const cha
 
 /* ---- console.c ---- */
 /* Console line settings: raw bytes without a terminal, a sane tty with one. */
-/* Point init's stderr (and so the workload's) at the stderr port when the host gave one:
- * the host keeps stdout and stderr apart, as Docker does. */
-void init_console_stderr(void);
 void init_console_mode(bool terminal);
 void init_console_winsize(int fd, unsigned rows, unsigned cols);
 /* In the child: new session; with terminal, the console becomes its controlling tty;
@@ -135,7 +130,8 @@ struct init_spawn {
 	bool terminal;
 	bool stdin_open; /* -i without -t: stdin is the console, or stdin_fd; else /dev/null */
 	int stdin_fd;	 /* >= 0: the workload's fd 0 (the stdin pipe); -1: as above */
-	int stdout_fd;	 /* >= 0: the workload's fd 1 (the stdout port); -1: the console */
+	int stdout_fd;	 /* >= 0: the workload's fd 1 (the stdout relay's pipe); -1: as is */
+	int stderr_fd;	 /* >= 0: the workload's fd 2 (the stderr relay's pipe); -1: as is */
 	unsigned rows, cols;
 };
 /* Start the workload. Returns its pid, or a negative errno with err set and
@@ -163,10 +159,33 @@ void init_stdin_events(struct init_stdin *in, short con_revents, short pipe_reve
 /* The host's "eof N". */
 void init_stdin_eof(struct init_stdin *in, uint64_t total);
 
+/* ---- outrelay.c: stdout and stderr without a terminal (see the file) ---- */
+struct init_outrelay {
+	int pipe_fd; /* read end of the workload's pipe; -1 once every writer is gone */
+	int port_fd; /* the host's port; -1: not relayed */
+	char buf[16384];
+	size_t len, off;
+};
+/* Port NAME and a pipe; *ret_child_fd is the write end, for the workload. -ENOENT: no
+ * such port (an image booted by hand): the workload writes to the console. */
+int init_outrelay_open(struct init_outrelay *o, const char *name, const char *guess,
+		       int *ret_child_fd);
+void init_outrelay_poll(const struct init_outrelay *o, struct pollfd *pipe, struct pollfd *port);
+void init_outrelay_events(struct init_outrelay *o, short pipe_revents, short port_revents);
+/* After the workload and everything it left are gone: move the rest, wait until the host
+ * took it all (fsync on the port). */
+void init_outrelay_finish(struct init_outrelay *o);
+
+/* What init relays for the workload's stdio (no terminal); all optional. */
+struct init_stdio {
+	struct init_stdin *in; /* NULL: the workload's stdin is not ours to feed */
+	struct init_outrelay out[2]; /* stdout, stderr; port_fd -1: not relayed */
+};
+
 /* Stay PID 1 until the workload ends: reap, forward signals, obey the
- * control port, feed the workload's stdin pipe (in; NULL: none). Kills what
- * is left and returns the workload's exit code. */
-int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace, struct init_stdin *in);
+ * control port, relay the workload's stdio (io). Kills what is left, drains
+ * the output relays and returns the workload's exit code. */
+int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace, struct init_stdio *io);
 /* Block the signals supervise consumes (before fork, so none is lost). */
 void init_signals_block(void);
 void init_signals_unblock(void);
@@ -191,8 +210,6 @@ void init_ctl_feed(struct init_ctl_reader *r, const char *data, size_t n,
 O2V_NORETURN void init_shutdown(int code);
 /* What shutdown may skip for this run (see shutdown.c); before: sync and unmount all. */
 void init_shutdown_configure(const struct o2v_runconfig *rc);
-/* An output port whose data the host must have taken before the power goes (fsync). */
-void init_shutdown_drain(int fd);
 /* One-line error on the console and the status port, then shutdown(code). */
 O2V_NORETURN void init_fail(int code, const struct o2v_error *err);
 

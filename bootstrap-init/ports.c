@@ -64,12 +64,3 @@ int init_port_open(const char *name, const char *guess, int flags)
 	closedir(d);
 	return fd;
 }
-
-int init_port_open_output(const char *name, const char *guess)
-{
-	int fd = init_port_open(name, guess, O_WRONLY);
-
-	if (fd >= 0)
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	return fd;
-}

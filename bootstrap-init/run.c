@@ -84,7 +84,6 @@ void init_main(void)
 	if (init_mount_early(&err) < 0)
 		init_fail(INIT_EXIT_FAILED, &err);
 	ensure_stdio();
-	init_console_stderr();
 	init_trace("early");
 	o2v_runconfig_init(&rc);
 	read_config(&rc);
@@ -120,6 +119,7 @@ void init_main(void)
 	    .stdin_open = rc.stdin_open,
 	    .stdin_fd = -1,
 	    .stdout_fd = -1,
+	    .stderr_fd = -1,
 	    .rows = rc.rows,
 	    .cols = rc.cols,
 	};
@@ -138,40 +138,42 @@ void init_main(void)
 	}
 	close(root_fd);
 
-	struct init_stdin in_relay, *in = NULL;
-	int ctl_fd = -1;
+	/* The control port before "started": the host may send "eof N" or "stop" right after
+	 * it, and QEMU drops what a host sends while the guest has the port closed. */
+	int ctl_fd = open_control_port();
+	static struct init_stdin in_relay;
+	static struct init_stdio io = {.out = {{.pipe_fd = -1, .port_fd = -1},
+					       {.pipe_fd = -1, .port_fd = -1}}};
 	if (!rc.terminal && sp.stdin_open && !rc.shell) {
 		if (init_stdin_open(&in_relay, &sp.stdin_fd, &err) < 0)
 			init_fail(INIT_EXIT_FAILED, &err);
-		in = &in_relay;
-		/* Open before "started": the host may send "eof N" right after it, and QEMU drops
-		 * what a host sends and hangs up on while the guest has the port closed. */
-		ctl_fd = open_control_port();
+		io.in = &in_relay;
 	}
 	if (!rc.terminal) {
-		sp.stdout_fd = init_port_open_output(INIT_STDOUT_PORT, INIT_STDOUT_GUESS);
-		if (sp.stdout_fd >= 0)
-			init_shutdown_drain(sp.stdout_fd); /* kept open for that: a port opens once */
+		/* No such ports (an image booted by hand): the console carries both. */
+		init_outrelay_open(&io.out[0], INIT_STDOUT_PORT, INIT_STDOUT_GUESS, &sp.stdout_fd);
+		init_outrelay_open(&io.out[1], INIT_STDERR_PORT, INIT_STDERR_GUESS, &sp.stderr_fd);
 	}
 	init_console_mode(rc.terminal);
 	init_signals_block();
 	pid_t pid = init_spawn(&sp, &code, &err);
-	if (sp.stdin_fd >= 0)
-		close(sp.stdin_fd);
+	/* The workload's ends of the pipes: the relays see the end once its side closes. */
+	int child_fds[] = {sp.stdin_fd, sp.stdout_fd, sp.stderr_fd};
+	for (size_t i = 0; i < ARRAY_SIZE(child_fds); i++)
+		if (child_fds[i] >= 0)
+			close(child_fds[i]);
 	if (pid < 0)
 		init_fail(code, &err);
 	init_trace("started");
-	/* What the workload does not need is done while it starts: init's /proc and /sys,
-	 * the ports (a stop request meanwhile waits in the host's socket), the log level. */
+	/* What the workload does not need is done while it starts: init's /proc, the log
+	 * level. */
 	init_mount_late();
 	/* init_spawn() returns once the exec succeeded: "started" tells the host the workload
 	 * runs (what `oci2vm run -d` waits for before it reports success). */
 	init_status("started");
-	if (ctl_fd < 0)
-		ctl_fd = open_control_port();
 	if (!rc.verbose)
 		quiet_kernel();
 	init_trace("ports");
 	init_debug("workload started (pid %d)", (int)pid);
-	init_shutdown(init_supervise(pid, ctl_fd, rc.stop_grace, in));
+	init_shutdown(init_supervise(pid, ctl_fd, rc.stop_grace, &io));
 }

@@ -6,7 +6,7 @@
  * If reboot() itself fails there is nothing left to do but wait: returning
  * from PID 1 would panic the kernel.
  *
- * The workload's stdout and stderr ports are drained first (below).
+ * The workload's stdout and stderr ports were drained before (outrelay.c).
  * A root disk whose writes QEMU throws away (`run`'s snapshot) is neither
  * synced nor unmounted (~20 ms under TCG); only shared volumes are synced,
  * since their writes are the host's files.
@@ -19,16 +19,6 @@
 
 static bool ephemeral_root;
 static bool have_volumes;
-static int drain_fds[2] = {-1, -1};
-
-void init_shutdown_drain(int fd)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(drain_fds); i++)
-		if (drain_fds[i] < 0 || drain_fds[i] == fd) {
-			drain_fds[i] = fd;
-			return;
-		}
-}
 
 void init_shutdown_configure(const struct o2v_runconfig *rc)
 {
@@ -42,12 +32,6 @@ void init_shutdown(int code)
 		code = INIT_EXIT_FAILED;
 	init_trace_dump();
 	init_debug("shutting down, exit %d", code);
-	/* The workload's output ports: a write returns once queued, and QEMU takes the queue
-	 * only as fast as the host reads; what it has not taken is lost at power-off. Our
-	 * kernel's fsync() on a port waits for that (kernel/patches/0004). */
-	for (size_t i = 0; i < ARRAY_SIZE(drain_fds); i++)
-		if (drain_fds[i] >= 0)
-			fsync(drain_fds[i]);
 	init_status_open(); /* before /sys and /dev go */
 	if (!ephemeral_root) {
 		sync();

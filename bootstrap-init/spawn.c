@@ -172,8 +172,9 @@ static int child(void *arg)
 		o2v_error_sys(&err, -errno, "attach the stdin pipe");
 		child_fail(rep, INIT_EXIT_FAILED, &err);
 	}
-	if (s->stdout_fd >= 0 && dup2(s->stdout_fd, STDOUT_FILENO) < 0) {
-		o2v_error_sys(&err, -errno, "attach the stdout port");
+	if ((s->stdout_fd >= 0 && dup2(s->stdout_fd, STDOUT_FILENO) < 0) ||
+	    (s->stderr_fd >= 0 && dup2(s->stderr_fd, STDERR_FILENO) < 0)) {
+		o2v_error_sys(&err, -errno, "attach the output pipes");
 		child_fail(rep, INIT_EXIT_FAILED, &err);
 	}
 	const char *wd = s->workdir && s->workdir[0] ? s->workdir : "/";

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/fsutil.h"
+
 int init_stdin_open(struct init_stdin *in, int *ret_child_fd, struct o2v_error *err)
 {
 	int p[2];
@@ -55,19 +57,18 @@ void init_stdin_poll(const struct init_stdin *in, struct pollfd *con, struct pol
 
 static void flush(struct init_stdin *in)
 {
-	while (in->pipe_fd >= 0 && in->off < in->len) {
-		/* PID 1 gets no SIGPIPE it does not handle: a closed reader is EPIPE. */
-		ssize_t n = write(in->pipe_fd, in->buf + in->off, in->len - in->off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				close_pipe(in); /* the workload closed its stdin */
-			return;
-		}
-		in->off += (size_t)n;
-		in->forwarded += (uint64_t)n;
+	if (in->pipe_fd < 0)
+		return;
+	/* PID 1 gets no SIGPIPE it does not handle: a closed reader is EPIPE. */
+	ssize_t n = o2v_write_some(in->pipe_fd, in->buf + in->off, in->len - in->off);
+	if (n < 0) {
+		close_pipe(in); /* the workload closed its stdin */
+		return;
 	}
+	in->off += (size_t)n;
+	in->forwarded += (uint64_t)n;
+	if (in->off < in->len)
+		return; /* the pipe is full: POLLOUT brings us back */
 	in->off = in->len = 0;
 	if (in->forwarded >= in->eof_at)
 		close_pipe(in);
@@ -80,8 +81,15 @@ void init_stdin_events(struct init_stdin *in, short con_revents, short pipe_reve
 	if (!(con_revents & (POLLIN | POLLHUP | POLLERR)))
 		return;
 	ssize_t n = read(in->con_fd, in->buf, sizeof(in->buf));
-	if (n <= 0)
-		return; /* nothing yet (the console has no end of its own) */
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		/* The raw console never ends by itself: this is a hang-up (a session leader in
+		 * the workload made hvc0 its terminal and exited). Polling on would spin. */
+		close(in->con_fd);
+		in->con_fd = -1;
+		return;
+	}
+	if (n < 0)
+		return; /* nothing yet */
 	if (in->pipe_fd < 0)
 		return; /* nobody reads: dropped */
 	in->len = (size_t)n;
@@ -92,6 +100,7 @@ void init_stdin_events(struct init_stdin *in, short con_revents, short pipe_reve
 void init_stdin_eof(struct init_stdin *in, uint64_t total)
 {
 	in->eof_at = total;
-	if (in->len == 0 && in->forwarded >= total)
+	/* A hung-up console will not bring the rest: end the workload's stdin now. */
+	if ((in->len == 0 && in->forwarded >= total) || in->con_fd < 0)
 		close_pipe(in);
 }

@@ -10,8 +10,9 @@
  *    "signal N": deliver N; "winsize R C": resize the console (the kernel
  *    then sends SIGWINCH to the terminal's foreground group); "eof N": the
  *    host's stdin ended (stdin.c);
- *  - with -i and no terminal, the console's input goes into the workload's
- *    stdin pipe (stdin.c).
+ *  - without a terminal, the console's input goes into the workload's stdin
+ *    pipe (-i, stdin.c) and its stdout and stderr pipes go to the host's
+ *    ports (outrelay.c).
  * When the workload is gone, everything left is SIGKILLed and reaped, as
  * when a container's PID 1 exits.
  *
@@ -69,7 +70,7 @@ struct sup {
 	int timer_fd;
 	unsigned grace;
 	bool stopping;
-	struct init_stdin *in; /* NULL: the workload's stdin is not ours to feed */
+	struct init_stdio *io;
 };
 
 static void reap(struct sup *s)
@@ -120,8 +121,8 @@ static void ctl_line(const char *line, void *ud)
 		init_console_winsize(STDIN_FILENO, (unsigned)a, (unsigned)b);
 		break;
 	case INIT_CTL_EOF:
-		if (s->in)
-			init_stdin_eof(s->in, a);
+		if (s->io->in)
+			init_stdin_eof(s->io->in, a);
 		break;
 	}
 }
@@ -184,10 +185,11 @@ static void kill_rest(int sfd)
 	}
 }
 
-int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace, struct init_stdin *in)
+int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace, struct init_stdio *io)
 {
 	struct sup s = {
-	    .pid = pid, .alive = true, .ctl_fd = ctl_fd, .grace = stop_grace, .in = in};
+	    .pid = pid, .alive = true, .ctl_fd = ctl_fd, .grace = stop_grace, .io = io};
+	struct init_stdin *in = io->in;
 	_cleanup_close_ int sfd = sigfd_open();
 	_cleanup_close_ int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 
@@ -203,7 +205,7 @@ int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace, struct init_stdin
 	}
 	reap(&s);
 	while (s.alive) {
-		struct pollfd pfd[5] = {
+		struct pollfd pfd[9] = {
 		    {.fd = sfd, .events = POLLIN},
 		    {.fd = tfd, .events = POLLIN},
 		    {.fd = s.ctl_poll ? ctl_fd : -1, .events = POLLIN},
@@ -212,6 +214,8 @@ int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace, struct init_stdin
 		};
 		if (in)
 			init_stdin_poll(in, &pfd[3], &pfd[4]);
+		for (int i = 0; i < 2; i++)
+			init_outrelay_poll(&io->out[i], &pfd[5 + 2 * i], &pfd[6 + 2 * i]);
 		if (sfd < 0) {
 			/* Degraded: block on the workload alone. */
 			int st;
@@ -221,7 +225,7 @@ int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace, struct init_stdin
 			}
 			continue;
 		}
-		if (poll(pfd, 5, -1) < 0) {
+		if (poll(pfd, ARRAY_SIZE(pfd), -1) < 0) {
 			if (errno != EINTR)
 				init_log("poll: %s", strerror(errno));
 			continue;
@@ -242,9 +246,14 @@ int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace, struct init_stdin
 			ctl_read(&s);
 		if (in)
 			init_stdin_events(in, pfd[3].revents, pfd[4].revents);
+		for (int i = 0; i < 2; i++)
+			init_outrelay_events(&io->out[i], pfd[5 + 2 * i].revents,
+					     pfd[6 + 2 * i].revents);
 		reap(&s); /* SIGCHLD is coalesced: never rely on one per child */
 	}
 	kill_rest(sfd);
+	for (int i = 0; i < 2; i++)
+		init_outrelay_finish(&io->out[i]);
 	if (WIFEXITED(s.status))
 		return WEXITSTATUS(s.status);
 	if (WIFSIGNALED(s.status))

@@ -91,6 +91,20 @@ int o2v_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+ssize_t o2v_write_some(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t w = O2V_RETRY(write(fd, p + done, len - done));
+		if (w < 0)
+			return errno == EAGAIN ? (ssize_t)done : -errno;
+		done += (size_t)w;
+	}
+	return (ssize_t)done;
+}
+
 int o2v_tmpfile_open(struct o2v_tmpfile *t, const char *final_path, struct o2v_error *err)
 {
 	size_t n = strlen(final_path) + sizeof(".tmp-XXXXXX");

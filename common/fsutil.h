@@ -27,6 +27,9 @@ int o2v_write_file_atomic(const char *path, const void *buf, size_t len, mode_t 
 
 /* Write all of buf to fd, retrying short writes and EINTR. */
 int o2v_write_all(int fd, const void *buf, size_t len);
+/* For a non-blocking fd: write what it takes now. The bytes written (0..len; fewer when it
+ * would block), or -errno. */
+ssize_t o2v_write_some(int fd, const void *buf, size_t len);
 
 /* A temporary file next to its final name. */
 struct o2v_tmpfile {

@@ -3,6 +3,7 @@
 
 #include <pwd.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "paths.h"
 
@@ -59,7 +60,26 @@ int o2v_runtime_dir(char **ret_path, struct o2v_error *err)
 	v = getenv("XDG_RUNTIME_DIR");
 	if (v && *v && v[0] == '/')
 		return dup_path(ret_path, "%s/%s", v, "oci2vm", err);
-	if (asprintf(ret_path, "/tmp/oci2vm-%u", (unsigned)getuid()) < 0)
+	/* A shared /tmp: another user may have made the directory first, to read or swap
+	 * what we put there. Ours must be ours alone. */
+	char *path;
+	struct stat st;
+	if (asprintf(&path, "/tmp/oci2vm-%u", (unsigned)getuid()) < 0)
 		return o2v_error_sys(err, -ENOMEM, "build path");
+	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+		r = o2v_error_sys(err, -errno, "create '%s'", path);
+		free(path);
+		return r;
+	}
+	if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
+	    (st.st_mode & 077)) {
+		r = o2v_error_set(err, -EPERM,
+				  "'%s' is not a private directory of this user: remove it, or set "
+				  "XDG_RUNTIME_DIR or OCI2VM_RUNTIME_DIR",
+				  path);
+		free(path);
+		return r;
+	}
+	*ret_path = path;
 	return 0;
 }

@@ -111,7 +111,9 @@ if [ ! -d "$src" ]; then
 	tar -xJf "$tarball" -C "$src.tmp" --strip-components=1
 	patches | while IFS= read -r p; do
 		echo "kernel: applying $(basename "$p")" >&2
-		patch -d "$src.tmp" -p1 -s --no-backup-if-mismatch <"$p" ||
+		# --batch --forward --fuzz=0: fail (never ask, never guess) if a source update
+		# already has the change or moved the lines.
+		patch -d "$src.tmp" -p1 -s --batch --forward --fuzz=0 --no-backup-if-mismatch <"$p" ||
 			die "$(basename "$p") does not apply to $pkg $version"
 	done || exit 1
 	for old in "$kdir"/src-*; do

@@ -109,7 +109,7 @@ static uint64_t monotonic_ns(void)
 
 /* Sample the TSC and the clock back to back; retry when something (preemption) got between
  * the two reads, which would skew the pair. */
-static void tsc_sample(uint64_t *ret_tsc, uint64_t *ret_ns)
+static bool tsc_sample(uint64_t *ret_tsc, uint64_t *ret_ns)
 {
 	for (int i = 0; i < 5; i++) {
 		uint64_t a = __rdtsc();
@@ -117,24 +117,33 @@ static void tsc_sample(uint64_t *ret_tsc, uint64_t *ret_ns)
 		uint64_t b = __rdtsc();
 		*ret_tsc = a + (b - a) / 2;
 		if (b - a < 20000)
-			return;
+			return true;
 	}
+	return false; /* kept being interrupted: usable, but not worth remembering */
 }
 
-static unsigned long measure_tsc_khz(void)
+/* Any x86-64 TSC of this century runs between these (kHz). */
+#define TSC_KHZ_MIN 100000ul
+#define TSC_KHZ_MAX 10000000ul
+
+/* 0 when there is nothing to measure; *clean: both samples were undisturbed. */
+static unsigned long measure_tsc_khz(bool *clean)
 {
 	_cleanup_free_ char *cpuinfo = NULL;
 	uint64_t t0, n0, t1, n1;
+	bool ok;
 
+	*clean = false;
 	/* Without an invariant TSC the rate changes with the CPU clock: nothing to measure. */
 	if (o2v_read_file("/proc/cpuinfo", O2V_CPUINFO_MAX, &cpuinfo, NULL, NULL) < 0 ||
 	    !cpu_has_flag(cpuinfo, "constant_tsc"))
 		return 0;
-	tsc_sample(&t0, &n0);
+	ok = tsc_sample(&t0, &n0);
 	do
-		tsc_sample(&t1, &n1);
+		*clean = tsc_sample(&t1, &n1) && ok;
 	while (n1 - n0 < O2V_TSC_MEASURE_NS);
-	return (unsigned long)((t1 - t0) * 1000000u / (n1 - n0));
+	unsigned long khz = (unsigned long)((t1 - t0) * 1000000u / (n1 - n0));
+	return khz >= TSC_KHZ_MIN && khz <= TSC_KHZ_MAX ? khz : 0;
 }
 
 /* The rate is fixed until the host reboots, so one measurement serves every VM started
@@ -146,15 +155,18 @@ unsigned long o2v_host_tsc_khz(void)
 	char line[128], want[64];
 	unsigned long khz;
 
+	bool clean;
+
 	if (o2v_read_file("/proc/sys/kernel/random/boot_id", 64, &boot_id, NULL, NULL) < 0 ||
 	    o2v_runtime_dir(&dir, NULL) < 0 || !(path = o2v_path_join(dir, "host-tsc-khz")))
-		return measure_tsc_khz();
+		return measure_tsc_khz(&clean);
 	boot_id[strcspn(boot_id, "\n")] = '\0';
 	if (o2v_read_file(path, sizeof(line), &cached, NULL, NULL) == 0 &&
-	    sscanf(cached, "%63s %lu", want, &khz) == 2 && !strcmp(want, boot_id) && khz > 0)
+	    sscanf(cached, "%63s %lu", want, &khz) == 2 && !strcmp(want, boot_id) &&
+	    khz >= TSC_KHZ_MIN && khz <= TSC_KHZ_MAX)
 		return khz;
-	khz = measure_tsc_khz();
-	if (khz > 0 && o2v_mkdir_p(dir, 0700, NULL) == 0) {
+	khz = measure_tsc_khz(&clean);
+	if (khz > 0 && clean && o2v_mkdir_p(dir, 0700, NULL) == 0) {
 		int n = snprintf(line, sizeof(line), "%s %lu\n", boot_id, khz);
 		o2v_write_file_atomic(path, line, (size_t)n, 0600, NULL);
 	}

@@ -60,11 +60,6 @@ static char *find_beside_exe(const char *name, bool (*ok)(const char *path))
 	return NULL;
 }
 
-static bool any_file(const char *path)
-{
-	return true;
-}
-
 int o2v_find_init(char **ret_path, struct o2v_error *err)
 {
 	const char *env = getenv("OCI2VM_INIT");
@@ -82,9 +77,15 @@ int o2v_find_init(char **ret_path, struct o2v_error *err)
 			     "or set OCI2VM_INIT");
 }
 
+/* LD_PRELOAD splits its list at spaces and colons: such a path could not be preloaded. */
+static bool preloadable(const char *path)
+{
+	return !strpbrk(path, " :");
+}
+
 char *o2v_find_listen_preload(void)
 {
-	return find_beside_exe(O2V_LISTEN_PRELOAD, any_file);
+	return find_beside_exe(O2V_LISTEN_PRELOAD, preloadable);
 }
 
 int o2v_find_busybox(char **ret_path, struct o2v_error *err)

@@ -19,7 +19,8 @@ int o2v_find_busybox(char **ret_path, struct o2v_error *err);
 
 /* The listen-backlog shim preloaded into QEMU when ports are published
  * (oci2vm/preload/listen_backlog.c): next to the binary or in
- * PREFIX/libexec/oci2vm. NULL when absent: ports then work with QEMU's own
+ * PREFIX/libexec/oci2vm. NULL when absent (or in a path with a space or a
+ * colon, which LD_PRELOAD cannot name): ports then work with QEMU's own
  * backlog of 1, which drops bursts of simultaneous connects. */
 #define O2V_LISTEN_PRELOAD "oci2vm-listen.so"
 char *o2v_find_listen_preload(void);

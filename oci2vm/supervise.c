@@ -349,15 +349,11 @@ static void check_running(struct relay *r)
 /* Move what the console takes of the pending stdin; true while some is left. */
 static bool feed_console(struct relay *r)
 {
-	while (r->in_off < r->in_len) {
-		ssize_t n = write(r->con, r->in_buf + r->in_off, r->in_len - r->in_off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				r->in_off = r->in_len; /* the console is gone: drop it */
-			break;
-		}
+	ssize_t n = o2v_write_some(r->con, r->in_buf + r->in_off, r->in_len - r->in_off);
+
+	if (n < 0) {
+		r->in_off = r->in_len; /* the console is gone: drop it */
+	} else {
 		r->in_off += (size_t)n;
 		r->in_bytes += (uint64_t)n;
 	}
@@ -502,8 +498,9 @@ int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret,
 	if (s->tty && tcgetattr(s->in_fd, &saved_tio) == 0) {
 		struct termios t = saved_tio;
 		cfmakeraw(&t);
+		/* No "winsize" now: the run configuration carries the size at start, and QEMU
+		 * would hold the line (and us) until the guest opens its control port. */
 		raw = tcsetattr(s->in_fd, TCSANOW, &t) == 0;
-		send_winsize(&r);
 	}
 	relay_loop(&r);
 	rc = 0;

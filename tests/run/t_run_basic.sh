@@ -36,6 +36,9 @@ is "$errout" "to-stderr" "the workload's stderr is oci2vm's stderr, and only tha
 # A reader that falls behind loses nothing: the guest waits (QEMU drops what a console
 # writes while the host lags; ports hold the writer back), and the last of it is taken
 # before the VM powers off.
+# ... which the workload may reopen by name (nginx's error log is a link to /dev/stderr).
+o2v run --rm "$BB" sh -c 'echo a >/dev/stdout; echo b >/dev/stderr; echo c >/proc/self/fd/2'
+is "$rc:$out:$errout" $'0:a:b\nc' "/dev/stdout, /dev/stderr and /proc/self/fd/2 can be reopened"
 out=$(timeout 120 "$OCI2VM" run --rm "$BB" seq 1 300000 2>"$T/seq.err" | { sleep 3; wc -l; })
 is "$out" 300000 "a slow reader of stdout gets all 300000 lines" || diag "$(cat "$T/seq.err")"
 out=$(timeout 120 "$OCI2VM" run --rm "$BB" sh -c 'seq 1 300000 >&2' 2>&1 >/dev/null |

@@ -1,6 +1,8 @@
 /* test_common.c - error convention, file helpers and path rules of common/. */
 #include "../../common/o2v.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -85,6 +87,23 @@ static void test_paths(void)
 	TAP_IS_STR(p, "/r", "OCI2VM_RUNTIME_DIR wins");
 }
 
+static void test_write_some(void)
+{
+	static char big[1 << 20];
+	int p[2];
+
+	if (!TAP_OK(pipe(p) == 0, "write_some: a pipe"))
+		return;
+	fcntl(p[1], F_SETFL, O_NONBLOCK);
+	ssize_t n = o2v_write_some(p[1], big, sizeof(big));
+	TAP_OK(n > 0 && n < (ssize_t)sizeof(big), "write_some: a full pipe takes part (%zd)", n);
+	TAP_IS_INT((int)o2v_write_some(p[1], big, 10), 0, "write_some: then nothing, no error");
+	signal(SIGPIPE, SIG_IGN);
+	close(p[0]);
+	TAP_IS_INT((int)o2v_write_some(p[1], big, 10), -EPIPE, "write_some: no reader: -EPIPE");
+	close(p[1]);
+}
+
 static void test_strv(void)
 {
 	_cleanup_strv_ char **v = NULL;
@@ -106,6 +125,7 @@ int main(void)
 {
 	test_error();
 	test_strv();
+	test_write_some();
 	test_files();
 	test_paths();
 	return tap_done();
