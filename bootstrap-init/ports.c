@@ -15,11 +15,15 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PORTS_DIR     "/sys/class/virtio-ports"
 #define PORT_NAME_MAX 64
+#define NAME_WAIT_US	 5000
+#define NAME_WAIT_TRIES 40 /* 200 ms */
 
-static bool port_has_name(const char *port, const char *name)
+/* 1: the port has that name; 0: another or none; -1: the port has no name yet. */
+static int port_name_is(const char *port, const char *name)
 {
 	char path[sizeof(PORTS_DIR) + 2 * 256 + 8], buf[PORT_NAME_MAX + 2];
 	size_t want = strlen(name);
@@ -27,13 +31,18 @@ static bool port_has_name(const char *port, const char *name)
 	snprintf(path, sizeof(path), PORTS_DIR "/%s/name", port);
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
+		return 0;
 	ssize_t n = O2V_RETRY(read(fd, buf, sizeof(buf)));
-	if (n <= 0)
-		return false;
 	while (n > 0 && buf[n - 1] == '\n')
 		n--;
+	if (n <= 0)
+		return -1;
 	return (size_t)n == want && !memcmp(buf, name, want);
+}
+
+static bool port_has_name(const char *port, const char *name)
+{
+	return port_name_is(port, name) == 1;
 }
 
 static int port_open(const char *port, int flags)
@@ -50,8 +59,16 @@ int init_port_open(const char *name, const char *guess, int flags)
 	struct dirent *de;
 	int fd = -ENOENT;
 
-	if (guess && port_has_name(guess, name))
-		return port_open(guess, flags);
+	/* The host names a port in a message the driver handles after creating it: a port
+	 * that exists without a name yet gets a moment. */
+	for (int waited = 0; guess; waited++) {
+		int is = port_name_is(guess, name);
+		if (is == 1)
+			return port_open(guess, flags);
+		if (is == 0 || waited >= NAME_WAIT_TRIES)
+			break;
+		usleep(NAME_WAIT_US);
+	}
 	DIR *d = opendir(PORTS_DIR);
 	if (!d)
 		return -ENOENT;
