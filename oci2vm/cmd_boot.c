@@ -164,8 +164,8 @@ static int check_inputs(const struct boot_opts *o, struct o2v_error *err)
 static int boot(const struct boot_opts *o, const char *rundir, struct o2v_vm_exit *ret,
 		struct o2v_error *err)
 {
-	_cleanup_free_ char *kernel = NULL, *qemu = NULL, *con = NULL, *ctl = NULL, *st = NULL,
-			    *log = NULL;
+	_cleanup_free_ char *kernel = NULL, *qemu = NULL, *con = NULL, *ser = NULL, *ctl = NULL,
+			    *st = NULL, *log = NULL;
 	_cleanup_strv_ char **argv = NULL;
 	struct o2v_vm_spec spec;
 	int r;
@@ -175,6 +175,7 @@ static int boot(const struct boot_opts *o, const char *rundir, struct o2v_vm_exi
 	if ((r = o2v_qemu_find(NULL, &qemu, err)) < 0)
 		return r;
 	if (!(con = o2v_path_join(rundir, "console.sock")) ||
+	    !(ser = o2v_path_join(rundir, "serial.sock")) ||
 	    !(ctl = o2v_path_join(rundir, "ctl.sock")) || !(st = o2v_path_join(rundir, "status")) ||
 	    !(log = o2v_path_join(rundir, "qemu.log")))
 		return o2v_error_sys(err, -ENOMEM, "boot");
@@ -190,6 +191,7 @@ static int boot(const struct boot_opts *o, const char *rundir, struct o2v_vm_exi
 	spec.append = o->append;
 	spec.verbose = o->verbose;
 	spec.console_sock = con;
+	spec.serial_sock = o->verbose ? ser : NULL;
 	spec.status_path = st;
 	spec.control_path = ctl;
 	spec.net = o->net;
@@ -201,6 +203,7 @@ static int boot(const struct boot_opts *o, const char *rundir, struct o2v_vm_exi
 	struct o2v_supervise sup = {
 	    .qemu_argv = argv,
 	    .console_sock = con,
+	    .serial_sock = o->verbose ? ser : NULL,
 	    .ctl_sock = ctl,
 	    .status_path = st,
 	    .qemu_log = log,

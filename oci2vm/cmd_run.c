@@ -83,6 +83,7 @@ struct run {
 	struct o2v_image *img;
 	char *vmimage;		/* cached ext4 or cpio.gz */
 	char *runconfig;	/* serialized */
+	char *serial_sock;	/* --verbose: early boot messages (the serial port) */
 	char *stdout_sock;	/* the workload's stdout and stderr ports (none with -t: the */
 	char *stderr_sock;	/* terminal carries both) */
 	char exit_message[O2V_VM_MESSAGE_MAX]; /* init's error, or why the VM ended */
@@ -115,6 +116,7 @@ static void run_release(struct run *r)
 		o2v_cache_close(r->cache);
 	free(r->vmimage);
 	free(r->runconfig);
+	free(r->serial_sock);
 	free(r->stdout_sock);
 	free(r->stderr_sock);
 	o2v_strv_free(r->qemu_argv);
@@ -330,7 +332,7 @@ static int build_qemu_argv(struct run *r, struct o2v_error *err)
 	struct o2v_vm_spec spec;
 	int e;
 
-	if (!con || !ctl || !status)
+	if (!con || !ctl || !status || (r->o.verbose && !r->serial_sock))
 		return o2v_error_sys(err, -ENOMEM, "start the VM");
 	if ((e = write_initrd(r, &initrd, err)) < 0)
 		return e;
@@ -346,6 +348,7 @@ static int build_qemu_argv(struct run *r, struct o2v_error *err)
 	o2v_vm_spec_set_accel(&spec, r->o.accel); /* also the host TSC rate for TCG */
 	spec.verbose = r->o.verbose;
 	spec.console_sock = con;
+	spec.serial_sock = r->serial_sock;
 	spec.stdout_sock = r->stdout_sock;
 	spec.stderr_sock = r->stderr_sock;
 	spec.status_path = status;
@@ -388,6 +391,7 @@ static int supervise(struct run *r, int out_fd, int err_fd, struct o2v_error *er
 	struct o2v_supervise s = {
 		.qemu_argv = r->qemu_argv,
 		.console_sock = con,
+		.serial_sock = r->serial_sock,
 		.ctl_sock = ctl,
 		.status_path = status,
 		.qemu_log = qlog,
@@ -619,8 +623,9 @@ int cmd_run(int argc, char **argv)
 		code = fail(&err);
 		goto out_remove;
 	}
-	if (!r.o.tty && (!(r.stdout_sock = o2v_vm_path(&r.vm, "stdout.sock")) ||
-			 !(r.stderr_sock = o2v_vm_path(&r.vm, "stderr.sock")))) {
+	if ((!r.o.tty && (!(r.stdout_sock = o2v_vm_path(&r.vm, "stdout.sock")) ||
+			  !(r.stderr_sock = o2v_vm_path(&r.vm, "stderr.sock")))) ||
+	    (r.o.verbose && !(r.serial_sock = o2v_vm_path(&r.vm, "serial.sock")))) {
 		o2v_error_sys(&err, -ENOMEM, "run");
 		code = fail(&err);
 		goto out_remove;

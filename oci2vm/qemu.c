@@ -188,12 +188,14 @@ static void push_console(struct argv_builder *b, const struct o2v_vm_spec *spec)
 	 * possible port (QEMU's default of 31 makes 64), ~30 ms of probing under TCG. */
 	argv_push(b, "-device");
 	argv_pushf(b, "virtio-serial-device,max_ports=%d", spec->stdout_sock ? 5 : 3);
-	/* A verbose VM multiplexes the serial port (early printk) onto hvc0's socket. */
-	opt_path(b, "-chardev", "socket,id=con,path=", spec->console_sock,
-		 spec->verbose ? ",server=on,wait=on,mux=on" : ",server=on,wait=on");
+	opt_path(b, "-chardev", "socket,id=con,path=", spec->console_sock, ",server=on,wait=on");
 	opt_pair(b, "-device", "virtconsole,chardev=con");
-	if (spec->verbose)
-		opt_pair(b, "-serial", "chardev:con");
+	if (spec->verbose) {
+		/* The serial port carries early printk until the console takes over. */
+		opt_path(b, "-chardev", "socket,id=ser,path=", spec->serial_sock,
+			 ",server=on,wait=on");
+		opt_pair(b, "-serial", "chardev:ser");
+	}
 	opt_path(b, "-chardev", "file,id=st,path=", spec->status_path, "");
 	opt_pair(b, "-device", "virtserialport,chardev=st,name=" O2V_PORT_STATUS);
 	opt_path(b, "-chardev", "socket,id=ctl,path=", spec->control_path, ",server=on,wait=off");
@@ -277,6 +279,8 @@ static int check_spec(const struct o2v_vm_spec *spec, struct o2v_error *err)
 				     spec->disk_format);
 	if (!spec->console_sock || !spec->status_path || !spec->control_path)
 		return o2v_error_set(err, -EINVAL, "a VM needs console, status and control paths");
+	if (spec->verbose && !spec->serial_sock)
+		return o2v_error_set(err, -EINVAL, "a verbose VM needs a serial socket");
 	if (!spec->stdout_sock != !spec->stderr_sock)
 		return o2v_error_set(err, -EINVAL, "stdout and stderr ports go together");
 	for (size_t i = 0; i < spec->n_ports; i++)

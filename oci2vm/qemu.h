@@ -57,6 +57,9 @@ struct o2v_vm_spec {
 	 * the guest, so no output is lost; the supervisor (supervise.h) relays it to the
 	 * terminal, a pipe or a log file, which makes QEMU itself independent of our stdio. */
 	const char *console_sock;
+	/* verbose: the serial port (early boot messages) has a socket of its own. Not QEMU's
+	 * mux on the console's: the mux corrupts what the host sends the console. */
+	const char *serial_sock;
 	const char *status_path;  /* host file receiving the status port's lines */
 	const char *control_path; /* unix socket QEMU serves for the control port */
 	const char *stdout_sock;  /* unix sockets for the stdout and stderr ports: both or */

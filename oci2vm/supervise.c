@@ -198,6 +198,7 @@ struct relay {
 	const struct o2v_supervise *s;
 	pid_t qemu;
 	int con;	   /* console socket */
+	int sercon;	   /* serial port socket (verbose), or -1 */
 	int outcon;	   /* stdout port socket, or -1 */
 	int errcon;	   /* stderr port socket, or -1 */
 	bool err_open;	   /* err_fd still takes writes */
@@ -384,12 +385,13 @@ static void read_stdin(struct relay *r)
 static void relay_loop(struct relay *r)
 {
 	bool con_open = true, outcon_open = r->outcon >= 0, errcon_open = r->errcon >= 0;
+	bool sercon_open = r->sercon >= 0;
 	/* With stdio ports the console carries only kernel and init messages: diagnostics. */
 	int con_to = r->outcon >= 0 ? r->s->err_fd : r->s->out_fd;
 	bool *con_to_open = r->outcon >= 0 ? &r->err_open : &r->out_open;
 
-	while (!r->qemu_done || con_open || outcon_open || errcon_open) {
-		struct pollfd p[5] = {
+	while (!r->qemu_done || con_open || outcon_open || errcon_open || sercon_open) {
+		struct pollfd p[6] = {
 			{ .fd = r->sfd, .events = POLLIN },
 			{ .fd = con_open ? r->con : -1,
 			  .events = POLLIN | (r->in_len ? POLLOUT : 0) },
@@ -399,6 +401,7 @@ static void relay_loop(struct relay *r)
 			  .events = POLLIN },
 			{ .fd = outcon_open ? r->outcon : -1, .events = POLLIN },
 			{ .fd = errcon_open ? r->errcon : -1, .events = POLLIN },
+			{ .fd = sercon_open ? r->sercon : -1, .events = POLLIN },
 		};
 		int timeout = -1;
 		if (r->kill_at) {
@@ -414,7 +417,7 @@ static void relay_loop(struct relay *r)
 			timeout = 10; /* watching the status file for "started" */
 		if (r->qemu_done)
 			timeout = 200; /* drain what the sockets still hold, then stop */
-		int n = poll(p, 5, timeout);
+		int n = poll(p, ARRAY_SIZE(p), timeout);
 		if (n < 0 && errno != EINTR)
 			break;
 		if (n == 0 && r->qemu_done)
@@ -433,6 +436,8 @@ static void relay_loop(struct relay *r)
 			outcon_open = pump(r->outcon, r->s->out_fd, &r->out_open);
 		if (p[4].revents & (POLLIN | POLLHUP | POLLERR))
 			errcon_open = pump(r->errcon, r->s->err_fd, &r->err_open);
+		if (p[5].revents & (POLLIN | POLLHUP | POLLERR))
+			sercon_open = pump(r->sercon, con_to, con_to_open); /* with the console's */
 		if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
 			read_stdin(r);
 		reap(r);
@@ -448,6 +453,7 @@ int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret,
 	int rc;
 	struct relay r = { .s = s,
 			   .con = -1,
+			   .sercon = -1,
 			   .outcon = -1,
 			   .errcon = -1,
 			   .in_open = s->in_fd >= 0,
@@ -483,6 +489,11 @@ int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret,
 	/* Our writes of stdin must not block (feed_console); reads already cope with EAGAIN. */
 	fcntl(r.con, F_SETFL, fcntl(r.con, F_GETFL) | O_NONBLOCK);
 	/* In QEMU's order: it waits for each wait=on socket in turn. */
+	if (s->serial_sock) {
+		if ((rc = connect_console(&r, s->serial_sock, err)) < 0)
+			goto out_reap;
+		r.sercon = rc;
+	}
 	if (s->stdout_sock) {
 		if ((rc = connect_console(&r, s->stdout_sock, err)) < 0)
 			goto out_reap;
@@ -514,6 +525,8 @@ out_reap:
 		tcsetattr(s->in_fd, TCSANOW, &saved_tio);
 	if (r.con >= 0)
 		close(r.con);
+	if (r.sercon >= 0)
+		close(r.sercon);
 	if (r.outcon >= 0)
 		close(r.outcon);
 	if (r.errcon >= 0)

@@ -20,6 +20,7 @@
 struct o2v_supervise {
 	char *const *qemu_argv;	  /* argv[0] is the QEMU binary (looked up in PATH) */
 	const char *console_sock; /* QEMU serves the console here (server=on,wait=on) */
+	const char *serial_sock;  /* ... and the serial port here (verbose; NULL: none) */
 	const char *ctl_sock;	  /* QEMU serves the control port here (server=on,wait=off) */
 	const char *stdout_sock;  /* QEMU serves the stdout and stderr ports here (wait=on); */
 	const char *stderr_sock;  /* NULL: none, the console carries stdout and stderr */

@@ -258,6 +258,15 @@ head -c 300000 /dev/urandom >"$T/random"
 out=$(timeout 120 "$OCI2VM" run --rm -i "$BB" md5sum <"$T/random" 2>"$T/i.err")
 is "${out%% *}" "$(md5sum <"$T/random" | cut -d' ' -f1)" \
 	"-i: 300 kB of binary stdin arrive byte for byte" || diag "$(cat "$T/i.err")"
+# --verbose adds the serial port (early kernel messages) on a socket of its own: QEMU's mux
+# of it with the console corrupted the input (and takes Ctrl-A as commands: C-a s commits
+# the disk).
+printf '\001x\001s\001c' >>"$T/random"
+out=$(timeout 120 "$OCI2VM" run --rm -i --verbose "$BB" md5sum <"$T/random" 2>"$T/i.err")
+is "${out%% *}" "$(md5sum <"$T/random" | cut -d' ' -f1)" \
+	"-i --verbose: binary stdin, Ctrl-A bytes too, arrive intact" || diag "$(tail -3 "$T/i.err")"
+grep -q 'Linux version' "$T/i.err"
+ok $? "--verbose: the kernel's messages are on stderr"
 out=$(yes | timeout 60 "$OCI2VM" run --rm -i "$BB" head -n 2 2>"$T/i.err")
 rc=$?
 is "$rc:$out" $'0:y\ny' "-i: endless stdin, the workload stops reading: it exits, so does oci2vm" ||

@@ -124,6 +124,9 @@ static void test_argv_minimal_kvm_verbose(void)
 	base_spec(&spec);
 	spec.accel = O2V_ACCEL_KVM;
 	spec.verbose = true;
+	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), -EINVAL,
+		   "argv: verbose without a serial socket refused");
+	spec.serial_sock = "ser";
 
 	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), 0, "argv: minimal spec builds");
 	_cleanup_free_ char *got = argv ? join_argv(argv) : NULL;
@@ -136,14 +139,15 @@ static void test_argv_minimal_kvm_verbose(void)
 		   "-append\nconsole=hvc0 earlyprintk=serial,ttyS0,115200 ignore_loglevel reboot=t "
 		   "panic=-1 noreplace-smp\n"
 		   "-device\nvirtio-serial-device,max_ports=3\n"
-		   "-chardev\nsocket,id=con,path=c,server=on,wait=on,mux=on\n"
-		   "-device\nvirtconsole,chardev=con\n-serial\nchardev:con\n"
+		   "-chardev\nsocket,id=con,path=c,server=on,wait=on\n"
+		   "-device\nvirtconsole,chardev=con\n"
+		   "-chardev\nsocket,id=ser,path=ser,server=on,wait=on\n-serial\nchardev:ser\n"
 		   "-chardev\nfile,id=st,path=s\n"
 		   "-device\nvirtserialport,chardev=st,name=oci2vm.status\n"
 		   "-chardev\nsocket,id=ctl,path=x,server=on,wait=off\n"
 		   "-device\nvirtserialport,chardev=ctl,name=oci2vm.ctl\n"
 		   "-device\nvirtio-rng-device",
-		   "argv: KVM uses -cpu host; verbose muxes the serial port and drops quiet");
+		   "argv: KVM uses -cpu host; verbose gives the serial port a socket, drops quiet");
 }
 
 static void test_argv_rejects(void)
