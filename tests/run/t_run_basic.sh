@@ -258,6 +258,16 @@ head -c 300000 /dev/urandom >"$T/random"
 out=$(timeout 120 "$OCI2VM" run --rm -i "$BB" md5sum <"$T/random" 2>"$T/i.err")
 is "${out%% *}" "$(md5sum <"$T/random" | cut -d' ' -f1)" \
 	"-i: 300 kB of binary stdin arrive byte for byte" || diag "$(cat "$T/i.err")"
+# -it: a real terminal (a pty here). Its window size reaches the guest at start, typed input
+# is echoed and read by line, and the exit status is the workload's.
+out=$(/usr/bin/python3 "$O2V_TOP/tests/lib/ptyrun.py" 33 101 'hello\r' -- "$OCI2VM" run --rm -it \
+	"$BB" sh -c 'echo ready; read line; echo "got:$line"; stty size; tty; exit 7')
+rc=$?
+is "$rc" 7 "-it: the workload's exit status"
+like "$out" "got:hello" "-it: typed input is read by line"
+like "$out" "33 101" "-it: the terminal's window size"
+like "$out" "/dev/hvc0" "-it: stdin is the console, a terminal"
+
 # --verbose adds the serial port (early kernel messages) on a socket of its own: QEMU's mux
 # of it with the console corrupted the input (and takes Ctrl-A as commands: C-a s commits
 # the disk).
