@@ -57,7 +57,9 @@ static void flush(struct init_outrelay *o)
 
 void init_outrelay_events(struct init_outrelay *o, short pipe_revents, short port_revents)
 {
-	if (port_revents & (POLLOUT | POLLERR | POLLHUP))
+	if (port_revents & (POLLERR | POLLHUP))
+		o->off = o->len = 0; /* no host on the port: nobody to deliver to */
+	else if (port_revents & POLLOUT)
 		flush(o);
 	if (!(pipe_revents & (POLLIN | POLLHUP | POLLERR)) || o->len)
 		return;
@@ -76,10 +78,9 @@ void init_outrelay_finish(struct init_outrelay *o)
 {
 	if (o->port_fd < 0)
 		return;
-	/* Everything that could write is dead: blocking now only waits for the host. */
+	/* The writers are dead: blocking on the port now only waits for the host. The pipe
+	 * stays non-blocking, in case something survived the SIGKILL with it open. */
 	fcntl(o->port_fd, F_SETFL, fcntl(o->port_fd, F_GETFL) & ~O_NONBLOCK);
-	if (o->pipe_fd >= 0)
-		fcntl(o->pipe_fd, F_SETFL, fcntl(o->pipe_fd, F_GETFL) & ~O_NONBLOCK);
 	for (;;) {
 		flush(o);
 		if (o->len || o->pipe_fd < 0)
