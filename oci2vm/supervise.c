@@ -211,6 +211,11 @@ struct relay {
 	 * that does not read its stdin cannot stop us relaying its output */
 	char in_buf[16384];
 	size_t in_len, in_off;
+	/* Console output for a terminal that falls behind (see queue_console): QEMU drops what
+	 * a console writes while its socket is full, so the console is read on regardless. */
+	int q_fd;	   /* our own non-blocking opening of the terminal; -1: plain pump() */
+	char *q;
+	size_t q_len;
 	bool out_open;
 	int64_t kill_at;   /* 0: no deadline */
 	bool running_seen; /* the status port said "started" (or nobody asked) */
@@ -321,6 +326,55 @@ static bool pump(int from, int to, bool *to_open)
 	return true;
 }
 
+#define QUEUE_MAX (64u << 20) /* past this a stalled terminal stalls the guest's console */
+
+/* With a terminal the console carries the workload's output, and a console loses what the
+ * host does not read in time. So the console is read whenever it has data and what the
+ * terminal cannot take yet is queued, written as the terminal drains (through an opening
+ * of our own with O_NONBLOCK: the shell's shares the terminal's other one). */
+static bool queue_console(struct relay *r, int to, bool *to_open)
+{
+	char buf[16384];
+	ssize_t n = read(r->con, buf, sizeof(buf));
+
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN;
+	if (n == 0)
+		return false;
+	if (!*to_open)
+		return true;
+	if (r->q_len + (size_t)n > QUEUE_MAX) {
+		/* Beyond reason: wait for the terminal, as a plain copy would. */
+		if (o2v_write_all(to, r->q, r->q_len) < 0 || o2v_write_all(to, buf, (size_t)n) < 0)
+			*to_open = false;
+		r->q_len = 0;
+		return true;
+	}
+	char *q = realloc(r->q, r->q_len + (size_t)n);
+	if (!q) {
+		if (o2v_write_all(to, buf, (size_t)n) < 0)
+			*to_open = false;
+		return true;
+	}
+	memcpy(q + r->q_len, buf, (size_t)n);
+	r->q = q;
+	r->q_len += (size_t)n;
+	return true;
+}
+
+static void drain_queue(struct relay *r, bool *to_open)
+{
+	ssize_t n = o2v_write_some(r->q_fd, r->q, r->q_len);
+
+	if (n < 0) {
+		*to_open = false; /* the terminal went away */
+		r->q_len = 0;
+		return;
+	}
+	memmove(r->q, r->q + n, r->q_len - (size_t)n);
+	r->q_len -= (size_t)n;
+}
+
 /* Our stdin ended: tell init how many bytes it will have seen, so it ends the workload's
  * stdin after the last of them (the console itself cannot carry an end). */
 static void send_eof(struct relay *r)
@@ -390,8 +444,14 @@ static void relay_loop(struct relay *r)
 	int con_to = r->outcon >= 0 ? r->s->err_fd : r->s->out_fd;
 	bool *con_to_open = r->outcon >= 0 ? &r->err_open : &r->out_open;
 
+	if (r->outcon < 0 && isatty(con_to)) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", con_to);
+		r->q_fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	}
+
 	while (!r->qemu_done || con_open || outcon_open || errcon_open || sercon_open) {
-		struct pollfd p[6] = {
+		struct pollfd p[7] = {
 			{ .fd = r->sfd, .events = POLLIN },
 			{ .fd = con_open ? r->con : -1,
 			  .events = POLLIN | (r->in_len ? POLLOUT : 0) },
@@ -402,6 +462,7 @@ static void relay_loop(struct relay *r)
 			{ .fd = outcon_open ? r->outcon : -1, .events = POLLIN },
 			{ .fd = errcon_open ? r->errcon : -1, .events = POLLIN },
 			{ .fd = sercon_open ? r->sercon : -1, .events = POLLIN },
+			{ .fd = r->q_len ? r->q_fd : -1, .events = POLLOUT },
 		};
 		int timeout = -1;
 		if (r->kill_at) {
@@ -427,8 +488,11 @@ static void relay_loop(struct relay *r)
 			handle_signal(r);
 		if (p[1].revents & POLLOUT)
 			feed_console(r);
+		if (p[6].revents & (POLLOUT | POLLERR | POLLHUP))
+			drain_queue(r, con_to_open);
 		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-			con_open = pump(r->con, con_to, con_to_open);
+			con_open = r->q_fd >= 0 ? queue_console(r, con_to, con_to_open)
+						: pump(r->con, con_to, con_to_open);
 			if (!con_open)
 				r->in_len = r->in_off = 0; /* nowhere to send the rest */
 		}
@@ -442,6 +506,10 @@ static void relay_loop(struct relay *r)
 			read_stdin(r);
 		reap(r);
 	}
+	/* What the terminal has not taken yet: now we can wait for it. */
+	if (r->q_len && *con_to_open && o2v_write_all(con_to, r->q, r->q_len) < 0)
+		*con_to_open = false;
+	r->q_len = 0;
 }
 
 int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret,
@@ -453,6 +521,7 @@ int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret,
 	int rc;
 	struct relay r = { .s = s,
 			   .con = -1,
+			   .q_fd = -1,
 			   .sercon = -1,
 			   .outcon = -1,
 			   .errcon = -1,
@@ -527,6 +596,9 @@ out_reap:
 		close(r.con);
 	if (r.sercon >= 0)
 		close(r.sercon);
+	if (r.q_fd >= 0)
+		close(r.q_fd);
+	free(r.q);
 	if (r.outcon >= 0)
 		close(r.outcon);
 	if (r.errcon >= 0)

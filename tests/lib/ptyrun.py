@@ -6,7 +6,8 @@
 The terminal gets the window size ROWS x COLS before COMMAND starts; INPUT (backslash
 escapes allowed, e.g. 'ls\\r') is typed once COMMAND's output first appears. Prints everything
 COMMAND wrote to the terminal, then exits with COMMAND's exit status (128+N when killed by
-signal N). Gives up after 120 s (exit 124).
+signal N). Gives up after 120 s (exit 124). With PTYRUN_READ_DELAY=S the terminal is not read
+for the first S seconds: a terminal that falls behind.
 """
 import codecs, fcntl, os, pty, select, struct, sys, termios, time
 
@@ -17,6 +18,7 @@ pid, fd = pty.fork()
 if pid == 0:
     fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     os.execvp(cmd[0], cmd)
+time.sleep(float(os.environ.get("PTYRUN_READ_DELAY", "0")))
 out, deadline = b"", time.monotonic() + 120
 while time.monotonic() < deadline:
     r, _, _ = select.select([fd], [], [], 0.5)
