@@ -241,7 +241,7 @@ static int build_runconfig(struct run *r, struct o2v_error *err)
 		e = o2v_error_sys(err, -ENOMEM, "build the run configuration");
 		goto out;
 	}
-	rc.ephemeral = true; /* the disk is QEMU's snapshot of the cached image (vm_spec()) */
+	rc.ephemeral = true; /* the disk is QEMU's snapshot of the cached image (build_qemu_argv) */
 	if (r->o.n_volumes) {
 		rc.volumes = calloc(r->o.n_volumes, sizeof(*rc.volumes));
 		r->qvols = calloc(r->o.n_volumes, sizeof(*r->qvols));

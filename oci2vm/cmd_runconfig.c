@@ -13,6 +13,7 @@
 #include "../common/fsutil.h"
 #include "../common/runconfig.h"
 #include "../common/runmerge.h"
+#include "../common/strv.h"
 #include "cli.h"
 #include "commands.h"
 #include "runopts.h"
@@ -185,27 +186,17 @@ int cmd_runconfig(int argc, char **argv)
 		case OPT_NO_NETWORK:
 			rc.network = false;
 			break;
-		case OPT_DNS: {
-			struct vec d = {.v = rc.dns};
-			while (d.v && d.v[d.n])
-				d.n++;
-			r = vec_push(&d, strdup(optarg));
-			rc.dns = d.v;
+		case OPT_DNS:
+			r = o2v_strv_push(&rc.dns, optarg);
 			break;
-		}
 		case OPT_ADD_HOST: {
-			struct vec h = {.v = rc.hosts};
-			char *line = NULL;
+			_cleanup_free_ char *line = NULL;
 			struct o2v_error aerr = {0};
 			if (o2v_parse_add_host(optarg, &line, &aerr) < 0) {
 				ret = o2v_cli_usage_error("runconfig", "%s", aerr.msg);
 				goto out;
 			}
-			while (h.v && h.v[h.n])
-				h.n++;
-			if ((r = vec_push(&h, line)) < 0)
-				free(line);
-			rc.hosts = h.v;
+			r = o2v_strv_push(&rc.hosts, line);
 			break;
 		}
 		case 'v':

@@ -211,9 +211,10 @@ struct relay {
 	 * that does not read its stdin cannot stop us relaying its output */
 	char in_buf[16384];
 	size_t in_len, in_off;
-	/* Console output for a terminal that falls behind (see queue_console): QEMU drops what
+	/* Console output for a terminal that falls behind (see deliver()): QEMU drops what
 	 * a console writes while its socket is full, so the console is read on regardless. */
-	int q_fd;	   /* our own non-blocking opening of the terminal; -1: plain pump() */
+	int q_to;	   /* the fd whose output is queued (deliver()); -1: none */
+	int q_fd;	   /* our own non-blocking opening of it */
 	char *q;
 	size_t q_len;
 	bool out_open;
@@ -311,8 +312,38 @@ static void handle_signal(struct relay *r)
 	}
 }
 
+#define QUEUE_MAX (64u << 20) /* past this a stalled terminal stalls the guest's console */
+
+/* Write n bytes to `to`, or queue them when `to` is the terminal the console feeds (with a
+ * terminal the console carries the workload's output, and a console loses what the host
+ * does not read in time: so it is read whenever it has data, and what the terminal cannot
+ * take yet waits in the queue, written as the terminal drains through an opening of our
+ * own with O_NONBLOCK, the shell's sharing the terminal's other one). */
+static void deliver(struct relay *r, int to, bool *to_open, const char *buf, size_t n)
+{
+	if (!*to_open)
+		return;
+	if (to == r->q_to) {
+		char *q = r->q_len + n <= QUEUE_MAX ? realloc(r->q, r->q_len + n) : NULL;
+		if (q) {
+			memcpy(q + r->q_len, buf, n);
+			r->q = q;
+			r->q_len += n;
+			return;
+		}
+		/* Beyond reason (or memory): wait for the terminal, as a plain copy would. */
+		if (o2v_write_all(to, r->q, r->q_len) < 0)
+			*to_open = false;
+		r->q_len = 0;
+		if (!*to_open)
+			return;
+	}
+	if (o2v_write_all(to, buf, n) < 0)
+		*to_open = false; /* the reader went away (closed pipe): keep draining */
+}
+
 /* Copy what is readable from `from` to `to`; false on EOF or error of `from`. */
-static bool pump(int from, int to, bool *to_open)
+static bool pump(struct relay *r, int from, int to, bool *to_open)
 {
 	char buf[16384];
 	ssize_t n = read(from, buf, sizeof(buf));
@@ -321,44 +352,7 @@ static bool pump(int from, int to, bool *to_open)
 		return errno == EINTR || errno == EAGAIN;
 	if (n == 0)
 		return false;
-	if (*to_open && o2v_write_all(to, buf, (size_t)n) < 0)
-		*to_open = false; /* the reader went away (closed pipe): keep draining */
-	return true;
-}
-
-#define QUEUE_MAX (64u << 20) /* past this a stalled terminal stalls the guest's console */
-
-/* With a terminal the console carries the workload's output, and a console loses what the
- * host does not read in time. So the console is read whenever it has data and what the
- * terminal cannot take yet is queued, written as the terminal drains (through an opening
- * of our own with O_NONBLOCK: the shell's shares the terminal's other one). */
-static bool queue_console(struct relay *r, int to, bool *to_open)
-{
-	char buf[16384];
-	ssize_t n = read(r->con, buf, sizeof(buf));
-
-	if (n < 0)
-		return errno == EINTR || errno == EAGAIN;
-	if (n == 0)
-		return false;
-	if (!*to_open)
-		return true;
-	if (r->q_len + (size_t)n > QUEUE_MAX) {
-		/* Beyond reason: wait for the terminal, as a plain copy would. */
-		if (o2v_write_all(to, r->q, r->q_len) < 0 || o2v_write_all(to, buf, (size_t)n) < 0)
-			*to_open = false;
-		r->q_len = 0;
-		return true;
-	}
-	char *q = realloc(r->q, r->q_len + (size_t)n);
-	if (!q) {
-		if (o2v_write_all(to, buf, (size_t)n) < 0)
-			*to_open = false;
-		return true;
-	}
-	memcpy(q + r->q_len, buf, (size_t)n);
-	r->q = q;
-	r->q_len += (size_t)n;
+	deliver(r, to, to_open, buf, (size_t)n);
 	return true;
 }
 
@@ -401,8 +395,8 @@ static void check_running(struct relay *r)
 	}
 }
 
-/* Move what the console takes of the pending stdin; true while some is left. */
-static bool feed_console(struct relay *r)
+/* Move what the console takes of the pending stdin. */
+static void feed_console(struct relay *r)
 {
 	ssize_t n = o2v_write_some(r->con, r->in_buf + r->in_off, r->in_len - r->in_off);
 
@@ -412,10 +406,8 @@ static bool feed_console(struct relay *r)
 		r->in_off += (size_t)n;
 		r->in_bytes += (uint64_t)n;
 	}
-	if (r->in_off < r->in_len)
-		return true;
-	r->in_off = r->in_len = 0;
-	return false;
+	if (r->in_off >= r->in_len)
+		r->in_off = r->in_len = 0;
 }
 
 static void read_stdin(struct relay *r)
@@ -448,6 +440,8 @@ static void relay_loop(struct relay *r)
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", con_to);
 		r->q_fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (r->q_fd >= 0)
+			r->q_to = con_to;
 	}
 
 	while (!r->qemu_done || con_open || outcon_open || errcon_open || sercon_open) {
@@ -491,17 +485,16 @@ static void relay_loop(struct relay *r)
 		if (p[6].revents & (POLLOUT | POLLERR | POLLHUP))
 			drain_queue(r, con_to_open);
 		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-			con_open = r->q_fd >= 0 ? queue_console(r, con_to, con_to_open)
-						: pump(r->con, con_to, con_to_open);
+			con_open = pump(r, r->con, con_to, con_to_open);
 			if (!con_open)
 				r->in_len = r->in_off = 0; /* nowhere to send the rest */
 		}
 		if (p[3].revents & (POLLIN | POLLHUP | POLLERR))
-			outcon_open = pump(r->outcon, r->s->out_fd, &r->out_open);
+			outcon_open = pump(r, r->outcon, r->s->out_fd, &r->out_open);
 		if (p[4].revents & (POLLIN | POLLHUP | POLLERR))
-			errcon_open = pump(r->errcon, r->s->err_fd, &r->err_open);
+			errcon_open = pump(r, r->errcon, r->s->err_fd, &r->err_open);
 		if (p[5].revents & (POLLIN | POLLHUP | POLLERR))
-			sercon_open = pump(r->sercon, con_to, con_to_open); /* with the console's */
+			sercon_open = pump(r, r->sercon, con_to, con_to_open); /* with the console's */
 		if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
 			read_stdin(r);
 		reap(r);
@@ -521,6 +514,7 @@ int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret,
 	int rc;
 	struct relay r = { .s = s,
 			   .con = -1,
+			   .q_to = -1,
 			   .q_fd = -1,
 			   .sercon = -1,
 			   .outcon = -1,
