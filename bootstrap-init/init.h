@@ -75,7 +75,7 @@ int init_mount_early(struct o2v_error *err);
 /* /proc of init itself, once (errors are logged: init goes on without it). */
 void init_mount_late(void);
 /* Mount the ext4 root disk on INIT_DISK_MNT. */
-int init_mount_rootdisk(const char *dev, struct o2v_error *err);
+int init_mount_rootdisk(const char *dev, bool ephemeral, struct o2v_error *err);
 /* The container's /proc, /sys, /dev, ... inside root_fd, and its 9p volumes. */
 int init_mount_container(int root_fd, struct o2v_error *err);
 int init_mount_volumes(int root_fd, const struct o2v_volume *v, size_t n, struct o2v_error *err);

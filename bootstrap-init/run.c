@@ -91,7 +91,7 @@ void init_main(void)
 	init_shutdown_configure(&rc);
 
 	init_trace("config");
-	if (rc.rootdisk && init_mount_rootdisk(rc.rootdisk, &err) < 0)
+	if (rc.rootdisk && init_mount_rootdisk(rc.rootdisk, rc.ephemeral, &err) < 0)
 		init_fail(INIT_EXIT_FAILED, &err);
 	init_trace("disk");
 	const char *root = rc.rootdisk ? ROOT_DISK : ROOT_INITRAMFS;

@@ -8,7 +8,7 @@
 #include "hash.h"
 #include "rootfs.h"
 
-#define VMIMAGE_KEY_VERSION 1 /* bump when the writers' output changes */
+#define VMIMAGE_KEY_VERSION 2 /* bump when the writers' output changes */
 
 static const char *const format_ext[] = {
     [O2V_FORMAT_EXT4] = "ext4",

@@ -5,6 +5,9 @@ The realistic multi-layer image (testdata/redis-image.sh) is flattened by umoci 
 and exported by oci2vm as cpio.gz and ext4. Every path must agree on type, mode, owner, size,
 symlink target, device number and content hash, and hardlink groups must match; the ext4 is
 read back with `debugfs rdump` (as root, which keeps owners and modes) and must pass e2fsck.
+What oci2vm adds on purpose, like Docker's init layer (rootfs/build.c: mount points and the
+/etc files init bind-mounts over, where the image lacks them), is added to umoci's tree first,
+with the exact attributes expected.
 """
 import hashlib
 import os
@@ -56,6 +59,34 @@ def walk(root):
     return objs
 
 
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+INIT_LAYER = [
+    ("/proc", imagecheck.Obj(type="dir", mode=0o755, uid=0, gid=0)),
+    ("/sys", imagecheck.Obj(type="dir", mode=0o755, uid=0, gid=0)),
+    ("/dev", imagecheck.Obj(type="dir", mode=0o755, uid=0, gid=0)),
+    ("/etc", imagecheck.Obj(type="dir", mode=0o755, uid=0, gid=0)),
+    ("/etc/hosts", imagecheck.Obj(type="file", mode=0o644, uid=0, gid=0, size=0,
+                                  sha256=EMPTY_SHA256)),
+    ("/etc/hostname", imagecheck.Obj(type="file", mode=0o644, uid=0, gid=0, size=0,
+                                     sha256=EMPTY_SHA256)),
+    ("/etc/resolv.conf", imagecheck.Obj(type="file", mode=0o644, uid=0, gid=0, size=0,
+                                        sha256=EMPTY_SHA256)),
+    ("/etc/mtab", imagecheck.Obj(type="symlink", mode=0o777, uid=0, gid=0,
+                                 target="/proc/mounts")),
+]
+
+
+def with_init_layer(objs):
+    """objs plus what oci2vm's init layer adds where an image lacks it (not behind symlinks)."""
+    out = dict(objs)
+    for path, obj in INIT_LAYER:
+        parent = os.path.dirname(path)
+        if path in out or (parent != "/" and out.get(parent, {}).get("type") != "dir"):
+            continue
+        out[path] = imagecheck.Obj(obj, ino=("init layer", path))  # no hardlink group
+    return out
+
+
 def compare(want, got, what):
     diag = []
     for p in sorted(set(want) | set(got)):
@@ -96,7 +127,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(["umoci", "unpack", "--image", f"{layout}:latest", f"{tmp}/bundle"],
                        check=True, capture_output=True)
-        want = walk(f"{tmp}/bundle/rootfs")
+        want = with_init_layer(walk(f"{tmp}/bundle/rootfs"))
         env = dict(os.environ, OCI2VM_CACHE=f"{tmp}/cache")
         for fmt in ("cpio.gz", "ext4"):
             out = f"{tmp}/image.{fmt}"

@@ -71,7 +71,7 @@ static void test_argv_full(void)
 	    "-no-reboot\n-nodefaults\n-no-user-config\n-display\nnone\n"
 	    "-kernel\nvmlinux\n-initrd\ni.cpio\n"
 	    "-append\nconsole=hvc0 quiet reboot=t panic=-1 noreplace-smp tsc_early_khz=2596061 "
-	    "tsc=reliable no_timer_check oci2vm.debug=1\n"
+	    "tsc=reliable no_timer_check percpu_alloc=page oci2vm.debug=1\n"
 	    "-device\nvirtio-serial-device,max_ports=5\n"
 	    "-chardev\nsocket,id=con,path=c,server=on,wait=on\n"
 	    "-device\nvirtconsole,chardev=con\n"
@@ -105,13 +105,14 @@ static void test_cmdline_tcg_one_cpu(void)
 	_cleanup_free_ char *unknown_tsc = o2v_qemu_cmdline(&spec);
 	TAP_IS_STR(
 	    unknown_tsc,
-	    "console=hvc0 quiet reboot=t panic=-1 noreplace-smp nolapic_timer no_timer_check",
+	    "console=hvc0 quiet reboot=t panic=-1 noreplace-smp nolapic_timer no_timer_check "
+	    "percpu_alloc=page",
 	    "cmdline: TCG, one vCPU, TSC rate unknown: PIT tick, no TSC flags");
 	spec.tsc_khz = 3000000;
 	_cleanup_free_ char *known_tsc = o2v_qemu_cmdline(&spec);
 	TAP_IS_STR(known_tsc,
 		   "console=hvc0 quiet reboot=t panic=-1 noreplace-smp tsc_early_khz=3000000 "
-		   "tsc=reliable nolapic_timer no_timer_check",
+		   "tsc=reliable nolapic_timer no_timer_check percpu_alloc=page",
 		   "cmdline: TCG, one vCPU, TSC rate known");
 }
 

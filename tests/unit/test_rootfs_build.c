@@ -75,6 +75,113 @@ static int count_tmp(const char *dir)
 	return n;
 }
 
+
+/* One entry of a built cpio: its type bits, size and symlink target ("" if none). */
+struct found {
+	bool present;
+	mode_t type;
+	int64_t size;
+	char link[64];
+};
+
+static struct found cpio_entry(const char *cpio, const char *name)
+{
+	struct found f = {0};
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+
+	archive_read_support_format_cpio(a);
+	if (archive_read_open_filename(a, cpio, 16384) == ARCHIVE_OK)
+		while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+			if (strcmp(archive_entry_pathname(e), name))
+				continue;
+			f.present = true;
+			f.type = archive_entry_filetype(e);
+			f.size = archive_entry_size(e);
+			if (archive_entry_symlink(e))
+				snprintf(f.link, sizeof(f.link), "%s", archive_entry_symlink(e));
+			break;
+		}
+	archive_read_free(a);
+	return f;
+}
+
+/* Docker's init layer: mount points and /etc files added where the image lacks them. */
+static void test_mount_points(const char *dir)
+{
+	struct o2v_build_opts opts = {.format = O2V_FORMAT_CPIO, .epoch = 5, .seed = "t"};
+	struct o2v_error err = {0};
+	struct o2v_layer_src layer;
+	char tar[300], out[300];
+	struct found f;
+	struct tw w;
+
+	/* FROM scratch: one file, nothing else. */
+	snprintf(tar, sizeof(tar), "%s/scratch.tar", dir);
+	snprintf(out, sizeof(out), "%s/scratch.cpio", dir);
+	tw_open(&w, tar, false);
+	tw_add(&w, "app", AE_IFREG | 0755, "#!/app\n", NULL, false);
+	tw_close(&w);
+	layer = (struct o2v_layer_src){.path = tar, .digest = "sha256:scratch"};
+	TAP_IS_INT(o2v_rootfs_build(&layer, 1, &opts, out, &err), 0, "scratch image builds (%s)",
+		   err.msg);
+	static const char *const dirs[] = {"app_root/proc", "app_root/sys", "app_root/dev",
+					   "app_root/etc"};
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		f = cpio_entry(out, dirs[i]);
+		TAP_OK(f.present && f.type == AE_IFDIR, "scratch image gets the directory %s", dirs[i]);
+	}
+	static const char *const files[] = {"app_root/etc/hosts", "app_root/etc/hostname",
+					    "app_root/etc/resolv.conf"};
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		f = cpio_entry(out, files[i]);
+		TAP_OK(f.present && f.type == AE_IFREG && f.size == 0,
+		       "scratch image gets an empty %s", files[i]);
+	}
+	f = cpio_entry(out, "app_root/etc/mtab");
+	TAP_OK(f.present && f.type == AE_IFLNK && !strcmp(f.link, "/proc/mounts"),
+	       "scratch image gets /etc/mtab -> /proc/mounts ('%s')", f.link);
+	TAP_OK(!cpio_entry(out, "app_root/tmp").present && !cpio_entry(out, "app_root/run").present,
+	       "no /tmp or /run is made up (Docker makes none)");
+
+	/* What the image has stays as it is. */
+	snprintf(tar, sizeof(tar), "%s/has.tar", dir);
+	snprintf(out, sizeof(out), "%s/has.cpio", dir);
+	tw_open(&w, tar, false);
+	tw_add(&w, "etc/", AE_IFDIR | 0700, NULL, NULL, false);
+	tw_add(&w, "etc/hosts", AE_IFREG | 0644, "10.1.1.1 db\n", NULL, false);
+	tw_add(&w, "etc/resolv.conf", AE_IFLNK | 0777, NULL, "../run/resolv.conf", false);
+	tw_add(&w, "proc", AE_IFLNK | 0777, NULL, "/somewhere", false);
+	tw_close(&w);
+	layer = (struct o2v_layer_src){.path = tar, .digest = "sha256:has"};
+	TAP_IS_INT(o2v_rootfs_build(&layer, 1, &opts, out, &err), 0, "image with /etc builds (%s)",
+		   err.msg);
+	f = cpio_entry(out, "app_root/etc/hosts");
+	TAP_OK(f.present && f.size == 12, "the image's /etc/hosts is kept (%lld bytes)",
+	       (long long)f.size);
+	f = cpio_entry(out, "app_root/etc/resolv.conf");
+	TAP_OK(f.type == AE_IFLNK && !strcmp(f.link, "../run/resolv.conf"),
+	       "the image's resolv.conf symlink is kept ('%s')", f.link);
+	f = cpio_entry(out, "app_root/proc");
+	TAP_OK(f.type == AE_IFLNK && !strcmp(f.link, "/somewhere"),
+	       "an image's /proc symlink is not replaced ('%s')", f.link);
+	TAP_OK(cpio_entry(out, "app_root/etc/hostname").present, "a missing /etc/hostname is added");
+
+	/* /etc a symlink: nothing is added through it. */
+	snprintf(tar, sizeof(tar), "%s/etclink.tar", dir);
+	snprintf(out, sizeof(out), "%s/etclink.cpio", dir);
+	tw_open(&w, tar, false);
+	tw_add(&w, "etc", AE_IFLNK | 0777, NULL, "usr/etc", false);
+	tw_add(&w, "usr/etc/", AE_IFDIR | 0755, NULL, NULL, false);
+	tw_close(&w);
+	layer = (struct o2v_layer_src){.path = tar, .digest = "sha256:etclink"};
+	TAP_IS_INT(o2v_rootfs_build(&layer, 1, &opts, out, &err), 0, "image with /etc a symlink builds (%s)",
+		   err.msg);
+	TAP_OK(cpio_entry(out, "app_root/etc").type == AE_IFLNK &&
+		   !cpio_entry(out, "app_root/usr/etc/hosts").present,
+	       "/etc stays a symlink and nothing is added behind it");
+}
+
 static void tests(void)
 {
 	char dir[] = "/tmp/o2v-rootfs-test.XXXXXX";
@@ -152,6 +259,8 @@ static void tests(void)
 	TAP_IS_INT(r, 1, "second cached build is a hit without reading layers");
 	TAP_OK(cached && exists(cached), "cached image path exists");
 	free(cached);
+
+	test_mount_points(dir);
 
 	char cmd[400];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
