@@ -71,6 +71,16 @@ like() {
 	return 1
 }
 
+unlike() {
+	if ! [[ $1 =~ $2 ]]; then
+		_tap_result 0 "$3"
+		return 0
+	fi
+	_tap_result 1 "$3"
+	diag "     got: '$1'" "    want no match: /$2/"
+	return 1
+}
+
 run_ok() {
 	local name=$1 out rc
 	shift
