@@ -41,11 +41,13 @@ static int add_host_file(struct o2v_tree *t, struct o2v_spool *sp, const char *p
 	return r < 0 ? r : add_path(t, path, &e, err);
 }
 
-/* Docker's "init layer": what the container's mounts and init's bind-mounted /etc files need,
- * added to the container's tree where the image lacks it. At build time, once per image,
+/* After Docker's "init layer": what the container's mounts and init's bind-mounted /etc files
+ * need, added to the container's tree where the image lacks it. At build time, once per image,
  * because creating them on the ext4 root disk at each boot would run ext4's write path (and
  * the journal) for the first time on the way to the workload: ~10 ms under TCG for an image
- * built FROM scratch. What the image has is kept as it is (a symlink too): init follows it. */
+ * built FROM scratch. Unlike Docker's layer, which replaces these paths (with mode 0755
+ * files), what the image has is kept as it is, a symlink too (init follows it), and new
+ * files get 0644, as init's own. */
 static int add_mount_points(struct o2v_tree *app, uint32_t layer, int64_t epoch,
 			    struct o2v_error *err)
 {
@@ -74,7 +76,8 @@ static int add_mount_points(struct o2v_tree *app, uint32_t layer, int64_t epoch,
 				continue;
 		}
 		struct o2v_path p;
-		struct o2v_entry e = {.mode = points[i].mode, .mtime = epoch, .target = points[i].target};
+		struct o2v_entry e = {
+		    .mode = points[i].mode, .mtime = epoch, .target = points[i].target};
 		int r = o2v_tree_split_path(points[i].path, &p, err);
 		if (r == 0)
 			r = o2v_tree_add(app, &p, &e, layer, err);

@@ -75,11 +75,10 @@ static int count_tmp(const char *dir)
 	return n;
 }
 
-
 /* One entry of a built cpio: its type bits, size and symlink target ("" if none). */
 struct found {
 	bool present;
-	mode_t type;
+	mode_t type, perm;
 	int64_t size;
 	char link[64];
 };
@@ -97,6 +96,7 @@ static struct found cpio_entry(const char *cpio, const char *name)
 				continue;
 			f.present = true;
 			f.type = archive_entry_filetype(e);
+			f.perm = archive_entry_perm(e);
 			f.size = archive_entry_size(e);
 			if (archive_entry_symlink(e))
 				snprintf(f.link, sizeof(f.link), "%s", archive_entry_symlink(e));
@@ -129,7 +129,8 @@ static void test_mount_points(const char *dir)
 					   "app_root/etc"};
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
 		f = cpio_entry(out, dirs[i]);
-		TAP_OK(f.present && f.type == AE_IFDIR, "scratch image gets the directory %s", dirs[i]);
+		TAP_OK(f.present && f.type == AE_IFDIR, "scratch image gets the directory %s",
+		       dirs[i]);
 	}
 	static const char *const files[] = {"app_root/etc/hosts", "app_root/etc/hostname",
 					    "app_root/etc/resolv.conf"};
@@ -159,13 +160,17 @@ static void test_mount_points(const char *dir)
 	f = cpio_entry(out, "app_root/etc/hosts");
 	TAP_OK(f.present && f.size == 12, "the image's /etc/hosts is kept (%lld bytes)",
 	       (long long)f.size);
+	f = cpio_entry(out, "app_root/etc");
+	TAP_OK(f.type == AE_IFDIR && f.perm == 0700, "the image's /etc keeps its mode (%o)",
+	       (unsigned)f.perm);
 	f = cpio_entry(out, "app_root/etc/resolv.conf");
 	TAP_OK(f.type == AE_IFLNK && !strcmp(f.link, "../run/resolv.conf"),
 	       "the image's resolv.conf symlink is kept ('%s')", f.link);
 	f = cpio_entry(out, "app_root/proc");
 	TAP_OK(f.type == AE_IFLNK && !strcmp(f.link, "/somewhere"),
 	       "an image's /proc symlink is not replaced ('%s')", f.link);
-	TAP_OK(cpio_entry(out, "app_root/etc/hostname").present, "a missing /etc/hostname is added");
+	TAP_OK(cpio_entry(out, "app_root/etc/hostname").present,
+	       "a missing /etc/hostname is added");
 
 	/* /etc a symlink: nothing is added through it. */
 	snprintf(tar, sizeof(tar), "%s/etclink.tar", dir);
@@ -175,11 +180,24 @@ static void test_mount_points(const char *dir)
 	tw_add(&w, "usr/etc/", AE_IFDIR | 0755, NULL, NULL, false);
 	tw_close(&w);
 	layer = (struct o2v_layer_src){.path = tar, .digest = "sha256:etclink"};
-	TAP_IS_INT(o2v_rootfs_build(&layer, 1, &opts, out, &err), 0, "image with /etc a symlink builds (%s)",
-		   err.msg);
+	TAP_IS_INT(o2v_rootfs_build(&layer, 1, &opts, out, &err), 0,
+		   "image with /etc a symlink builds (%s)", err.msg);
 	TAP_OK(cpio_entry(out, "app_root/etc").type == AE_IFLNK &&
 		   !cpio_entry(out, "app_root/usr/etc/hosts").present,
 	       "/etc stays a symlink and nothing is added behind it");
+
+	/* /etc a regular file: kept, nothing added. */
+	snprintf(tar, sizeof(tar), "%s/etcfile.tar", dir);
+	snprintf(out, sizeof(out), "%s/etcfile.cpio", dir);
+	tw_open(&w, tar, false);
+	tw_add(&w, "etc", AE_IFREG | 0644, "not a directory\n", NULL, false);
+	tw_close(&w);
+	layer = (struct o2v_layer_src){.path = tar, .digest = "sha256:etcfile"};
+	TAP_IS_INT(o2v_rootfs_build(&layer, 1, &opts, out, &err), 0,
+		   "image with /etc a regular file builds (%s)", err.msg);
+	f = cpio_entry(out, "app_root/etc");
+	TAP_OK(f.type == AE_IFREG && f.size == 16 && !cpio_entry(out, "app_root/etc/hosts").present,
+	       "/etc stays a file and nothing is added under it");
 }
 
 static void tests(void)
