@@ -20,14 +20,14 @@
 
 #define VM_FILE_MAX (256ULL << 20) /* init, busybox: sanity cap */
 
-static int add_path(struct o2v_tree *t, const char *path, struct o2v_entry *e,
+static int add_path(struct o2v_tree *t, const char *path, struct o2v_entry *e, uint32_t layer,
 		    struct o2v_error *err)
 {
 	struct o2v_path p;
 	int r = o2v_tree_split_path(path, &p, err);
 
 	if (r == 0)
-		r = o2v_tree_add(t, &p, e, 0, err);
+		r = o2v_tree_add(t, &p, e, layer, err);
 	o2v_path_release(&p);
 	return r < 0 ? o2v_error_prefix(err, "add '%s'", path) : 0;
 }
@@ -38,7 +38,7 @@ static int add_host_file(struct o2v_tree *t, struct o2v_spool *sp, const char *p
 	struct o2v_entry e = {.mode = S_IFREG | mode, .mtime = epoch};
 	int r = o2v_spool_add_file(sp, src, VM_FILE_MAX, &e.spool_off, &e.size, err);
 
-	return r < 0 ? r : add_path(t, path, &e, err);
+	return r < 0 ? r : add_path(t, path, &e, 0, err);
 }
 
 /* After Docker's "init layer": what the container's mounts and init's bind-mounted /etc files
@@ -69,21 +69,16 @@ static int add_mount_points(struct o2v_tree *app, uint32_t layer, int64_t epoch,
 	for (size_t i = 0; i < ARRAY_SIZE(points); i++) {
 		if (o2v_tree_lookup(app, points[i].path))
 			continue;
-		/* Only inside a real /etc: an image whose /etc is a symlink or a file keeps it. */
-		if (!strncmp(points[i].path, "etc/", 4)) {
-			struct o2v_node *etc = o2v_tree_lookup(app, "etc");
-			if (!etc || !S_ISDIR(etc->mode))
-				continue;
-		}
-		struct o2v_path p;
+		/* Only inside a real /etc (added above if missing): an image whose /etc is a
+		 * symlink or a file keeps it. */
+		if (!strncmp(points[i].path, "etc/", 4) &&
+		    !S_ISDIR(o2v_tree_lookup(app, "etc")->mode))
+			continue;
 		struct o2v_entry e = {
 		    .mode = points[i].mode, .mtime = epoch, .target = points[i].target};
-		int r = o2v_tree_split_path(points[i].path, &p, err);
-		if (r == 0)
-			r = o2v_tree_add(app, &p, &e, layer, err);
-		o2v_path_release(&p);
+		int r = add_path(app, points[i].path, &e, layer, err);
 		if (r < 0)
-			return o2v_error_prefix(err, "add '/%s' to the container", points[i].path);
+			return r;
 	}
 	return 0;
 }
@@ -115,11 +110,11 @@ static int make_vm_tree(struct o2v_tree *vm, struct o2v_tree *app, struct o2v_sp
 		r = o2v_spool_add_data(sp, opts->runconfig, e.size, &e.spool_off);
 		if (r < 0)
 			return o2v_error_sys(err, r, "write content spool");
-		r = add_path(vm, ".oci2vm/run.conf", &e, err);
+		r = add_path(vm, ".oci2vm/run.conf", &e, 0, err);
 		if (r < 0)
 			return r;
 	}
-	r = add_path(vm, "dev/console", &console, err);
+	r = add_path(vm, "dev/console", &console, 0, err);
 	if (r < 0)
 		return r;
 	return o2v_tree_attach(vm, vm->root, "app_root", app->root, err);
