@@ -4,6 +4,7 @@
 #   kernel/build.sh           build (or reuse) and print the path of the cached vmlinux
 #   kernel/build.sh --key     print the cache key only (the Makefile embeds it in oci2vm)
 #   kernel/build.sh --path    print the cached vmlinux path if it is built, else fail
+#   kernel/build.sh --source  print the unpacked, patched source tree (tests compile from it)
 #
 # Source: Debian's linux-source-6.1 tarball with kernel/patches/*.patch applied in name order
 # (small boot-time fixes for emulated machines; each patch says why).  Config: `make
@@ -73,8 +74,14 @@ case "${1:-}" in
 	echo "$out"
 	exit 0
 	;;
+--source)
+	src=$(cache_dir)/kernel/src-$(src_version)-$(patches_hash)
+	[ -d "$src" ] || die "no patched kernel source unpacked: run 'make kernel'"
+	echo "$src"
+	exit 0
+	;;
 esac
-[ $# -eq 0 ] || die "usage: kernel/build.sh [--key|--path]"
+[ $# -eq 0 ] || die "usage: kernel/build.sh [--key|--path|--source]"
 
 version=$(src_version)
 [ "$version" != none ] || die "package '$pkg' is not installed: run 'make deps'"

@@ -120,7 +120,7 @@ _own_qemu_start() { # INITRD NET
 	done
 	# The current kernel needs the PIT and PIC to get a timer (it stalls without them).
 	"$QEMU" -M microvm,x-option-roms=off,isa-serial=off,rtc=on,acpi=off \
-		-accel tcg,thread=multi -cpu max -m 256M -smp 1 \
+		-accel tcg,thread=multi -cpu max,-erms -m 256M -smp 1 \
 		-no-reboot -nodefaults -no-user-config -display none \
 		-kernel "$KERNEL" -initrd "$1" \
 		-append "console=hvc0 quiet reboot=t panic=-1${VM_APPEND:+ $VM_APPEND}" \

@@ -67,7 +67,7 @@ static void test_argv_full(void)
 	    got,
 	    "/usr/bin/qemu-system-x86_64\n"
 	    "-M\nmicrovm,x-option-roms=off,isa-serial=off,rtc=on,acpi=off\n"
-	    "-accel\ntcg,thread=multi,tb-size=32\n-cpu\nmax\n-m\n1024M\n-smp\n2\n"
+	    "-accel\ntcg,thread=multi,tb-size=32\n-cpu\nmax,-erms\n-m\n1024M\n-smp\n2\n"
 	    "-no-reboot\n-nodefaults\n-no-user-config\n-display\nnone\n"
 	    "-kernel\nvmlinux\n-initrd\ni.cpio\n"
 	    "-append\nconsole=hvc0 quiet reboot=t panic=-1 noreplace-smp tsc_early_khz=2596061 "
