@@ -156,5 +156,7 @@ make -s -C "$src" O="$obj" ARCH=x86_64 -j"$(nproc)" vmlinux >&2
 mkdir -p "$kdir/$key"
 objcopy --strip-all "$obj/vmlinux" "$out.tmp"
 cp "$obj/.config" "$kdir/$key/config"
+# Symbols for profiling tools (bench/tcg-profile); QEMU never reads them.
+cp "$obj/System.map" "$kdir/$key/System.map"
 mv "$out.tmp" "$out"
 echo "$out"
