@@ -55,6 +55,11 @@ patches_hash() {
 	patches | while IFS= read -r p; do basename "$p"; cat "$p"; done | sha256sum | cut -c1-16
 }
 
+# The unpacked, patched source tree for this (source version, patch set).
+src_dir() {
+	echo "$(cache_dir)/kernel/src-$(src_version)-$(patches_hash)"
+}
+
 cache_key() {
 	{
 		cat "$fragment"
@@ -75,7 +80,7 @@ case "${1:-}" in
 	exit 0
 	;;
 --source)
-	src=$(cache_dir)/kernel/src-$(src_version)-$(patches_hash)
+	src=$(src_dir)
 	[ -d "$src" ] || die "no patched kernel source unpacked: run 'make kernel'"
 	echo "$src"
 	exit 0
@@ -110,7 +115,7 @@ fi
 
 # Unpack and patch once per (source version, patch set); build out of tree (O=) so fragments
 # share the source. A tree for an older patch set is removed: only one is ever built from.
-src=$kdir/src-$version-$(patches_hash)
+src=$(src_dir)
 if [ ! -d "$src" ]; then
 	echo "kernel: unpacking $tarball" >&2
 	rm -rf "$src.tmp"
