@@ -10,7 +10,7 @@
 #   make SANITIZE=address,undefined check   sanitized build in build-san/
 #   make fmt / check-fmt      clang-format
 #
-# Sources are found by wildcard: a new .c in common/, registry/, rootfs/,
+# Sources are found by wildcard: a new .c in common/, registry/, rootfs/, vm/,
 # oci2vm/ or bootstrap-init/ needs no edit here, and every
 # tests/unit/test_X.c becomes build/tests/test_X.
 
@@ -49,6 +49,7 @@ INIT_CFLAGS := -std=gnu11 $(WARN) -Os -static -ffunction-sections -fdata-section
 COMMON_SRC := $(wildcard common/*.c)
 REGISTRY_SRC := $(wildcard registry/*.c)
 ROOTFS_SRC := $(wildcard rootfs/*.c)
+VM_SRC := $(wildcard vm/*.c)
 CLI_SRC := $(filter-out oci2vm/main.c,$(wildcard oci2vm/*.c))
 INIT_SRC := $(wildcard bootstrap-init/*.c)
 INITLIB_SRC := $(filter-out bootstrap-init/main.c,$(INIT_SRC))
@@ -58,11 +59,12 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIB_CLI := $(BUILD)/libcli.a
 LIB_ROOTFS := $(BUILD)/librootfs.a
+LIB_VM := $(BUILD)/libvm.a
 LIB_REGISTRY := $(BUILD)/libregistry.a
 LIB_INIT := $(BUILD)/libinit.a
 LIB_COMMON := $(BUILD)/libcommon.a
 # Link order: users before what they use.
-LIBS := $(LIB_CLI) $(LIB_ROOTFS) $(LIB_REGISTRY) $(LIB_INIT) $(LIB_COMMON)
+LIBS := $(LIB_CLI) $(LIB_VM) $(LIB_ROOTFS) $(LIB_REGISTRY) $(LIB_INIT) $(LIB_COMMON)
 
 # Preloaded into QEMU when a VM publishes ports (see the source): built without sanitizers,
 # since QEMU is not instrumented.
@@ -84,6 +86,7 @@ $(BUILD)/obj/%.o: %.c
 $(LIB_COMMON): $(call obj,$(COMMON_SRC))
 $(LIB_REGISTRY): $(call obj,$(REGISTRY_SRC))
 $(LIB_ROOTFS): $(call obj,$(ROOTFS_SRC))
+$(LIB_VM): $(call obj,$(VM_SRC))
 $(LIB_CLI): $(call obj,$(CLI_SRC))
 $(LIB_INIT): $(call obj,$(INITLIB_SRC))
 $(LIBS):
@@ -99,13 +102,13 @@ $(LIBS): | $(BUILD)/obj/empty.o
 
 # The kernel cache key (config fragment + kernel source version, from kernel/build.sh --key) is
 # compiled into oci2vm so it finds the kernel `make kernel` built from this tree. The header is
-# rewritten only when the key changes, so kernel_find.o is rebuilt only then.
+# rewritten only when the key changes, so vm/kernel.o is rebuilt only then.
 $(BUILD)/gen/kernel_key.h: FORCE
 	@mkdir -p $(dir $@)
 	@printf '#define O2V_KERNEL_KEY "%s"\n' "$$(kernel/build.sh --key)" >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
-$(call obj,oci2vm/kernel_find.c): $(BUILD)/gen/kernel_key.h
-$(call obj,oci2vm/kernel_find.c): ALL_CFLAGS += -I$(BUILD)/gen
+$(call obj,vm/kernel.c): $(BUILD)/gen/kernel_key.h
+$(call obj,vm/kernel.c): ALL_CFLAGS += -I$(BUILD)/gen
 FORCE:
 
 $(BUILD)/oci2vm: $(call obj,oci2vm/main.c) $(LIBS)
@@ -148,7 +151,7 @@ install: all
 	install -m 0755 $(BUILD)/init $(DESTDIR)$(PREFIX)/libexec/oci2vm/init
 	install -m 0644 $(PRELOAD) $(DESTDIR)$(PREFIX)/libexec/oci2vm/oci2vm-listen.so
 
-FMT_SRC = $(wildcard common/*.[ch] registry/*.[ch] rootfs/*.[ch] oci2vm/*.[ch] \
+FMT_SRC = $(wildcard common/*.[ch] registry/*.[ch] rootfs/*.[ch] vm/*.[ch] oci2vm/*.[ch] \
 	bootstrap-init/*.[ch] tests/unit/*.[ch])
 fmt:
 	clang-format -i $(FMT_SRC)

@@ -1,6 +1,6 @@
 /* The /init of bench/boot: the smallest useful workload. It reports the kernel's own clock at
  * the moment userspace started (so the benchmark can split kernel boot from QEMU overhead),
- * writes "exit 0" on the status port when there is one, and reboots, which with `reboot=t`
+ * writes `exit 0` on the status port when there is one, and reboots, which with `reboot=t`
  * and QEMU's -no-reboot ends QEMU. */
 #include <stdio.h>
 #include <sys/reboot.h>

@@ -21,7 +21,7 @@ boot_setup() {
 		tr ' ' '\n' | grep -v -e '^virtio_mmio.device=' -e '^console=' -e '^o2v.bench=1' -e '^$' |
 		tr '\n' ' ')
 
-	# oci2vm's own machine flags (oci2vm/qemu.c): the TCG code cache size matters (QEMU's
+	# oci2vm's own machine flags (vm/qemu_argv.c): the TCG code cache size matters (QEMU's
 	# default of 1 GiB boots ~50 ms slower here than oci2vm's 32 MiB).
 	qemu_common=(qemu-system-x86_64 -accel tcg,thread=multi,tb-size=32 -cpu max,-erms -m 512M
 		-smp 1 -no-reboot -nodefaults -no-user-config -display none)

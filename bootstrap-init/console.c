@@ -46,13 +46,13 @@ int init_console_attach(bool terminal, bool stdin_open, unsigned rows, unsigned 
 		return 0;
 	}
 	/* Open the device itself: /dev/console cannot be a controlling tty. */
-	int fd = open(INIT_CONSOLE, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	int fd = open(O2V_GUEST_CONSOLE, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
-		return o2v_error_sys(err, -errno, "open '%s'", INIT_CONSOLE);
+		return o2v_error_sys(err, -errno, "open '%s'", O2V_GUEST_CONSOLE);
 	if (ioctl(fd, TIOCSCTTY, 1) < 0) {
 		int e = -errno;
 		close(fd);
-		return o2v_error_sys(err, e, "make '%s' the controlling terminal", INIT_CONSOLE);
+		return o2v_error_sys(err, e, "make '%s' the controlling terminal", O2V_GUEST_CONSOLE);
 	}
 	init_console_winsize(fd, rows, cols);
 	for (int i = 0; i < 3; i++)

@@ -4,11 +4,8 @@
  * order. Every other file has one job and exports init_-prefixed functions,
  * so the unit tests can link them (libinit.a) without a main().
  *
- * Exit codes reported to the host (vm-contract.md, Docker's rules):
- *   0..255  the workload's own status; 128+N when killed by signal N
- *   125     init itself failed (bad config, mount, user, workdir, ...)
- *   126     the command was found but could not be executed
- *   127     the command was not found
+ * What init says to the host and reads from it (port names, messages, exit codes) is
+ * common/vmproto.h; docs/vm-contract.md says what init guarantees around the workload.
  */
 #ifndef O2V_INIT_H
 #define O2V_INIT_H
@@ -21,21 +18,8 @@
 
 #include "../common/error.h"
 #include "../common/runconfig.h"
+#include "../common/vmproto.h"
 
-#define INIT_EXIT_FAILED      125
-#define INIT_EXIT_CANNOT_EXEC 126
-#define INIT_EXIT_NOT_FOUND   127
-
-#define INIT_CONSOLE	     "/dev/hvc0"
-#define INIT_STATUS_PORT     "oci2vm.status"
-#define INIT_CONTROL_PORT    "oci2vm.ctl"
-/* The workload's stdout and stderr without a terminal (oci2vm/qemu.h says why ports). */
-#define INIT_STDOUT_PORT     "oci2vm.stdout"
-#define INIT_STDERR_PORT     "oci2vm.stderr"
-#define INIT_STATUS_GUESS    "vport0p1" /* where oci2vm/qemu.c's order puts them (ports.c) */
-#define INIT_CONTROL_GUESS   "vport0p2"
-#define INIT_STDOUT_GUESS    "vport0p3"
-#define INIT_STDERR_GUESS    "vport0p4"
 #define INIT_DISK_MNT	     "/.oci2vm/disk"
 #define INIT_GEN_DIR	     "/.oci2vm/gen" /* generated /etc files, bind-mounted into the root */
 #define INIT_USER_GROUPS_MAX 256
@@ -49,8 +33,8 @@ void init_log(const char *fmt, ...) O2V_PRINTF(1, 2);
 void init_debug(const char *fmt, ...) O2V_PRINTF(1, 2);
 /* Find the status port unless done already (none is normal for a hand-made boot). */
 void init_status_open(void);
-/* One line on the status port (control bytes of untrusted text made '?'). */
-void init_status(const char *fmt, ...) O2V_PRINTF(1, 2);
+/* One message on the status port (common/vmproto.h formats it). */
+void init_status(const struct o2v_status_msg *msg);
 /* Milliseconds of CLOCK_BOOTTIME (the clock printk timestamps use). */
 double init_now_ms(void);
 /* Remember "what happened now"; init_trace_dump() prints all in verbose mode. */
@@ -147,7 +131,7 @@ struct init_stdin {
 	int con_fd;	   /* the console, read side */
 	int pipe_fd;	   /* write end of the workload's stdin; -1 once closed */
 	uint64_t forwarded; /* bytes written into the pipe */
-	uint64_t eof_at;   /* the host's total from "eof N"; UINT64_MAX until then */
+	uint64_t eof_at;   /* the host's total from `eof N`; UINT64_MAX until then */
 	char buf[4096];	   /* read from the console, not yet in the pipe */
 	size_t len, off;
 };
@@ -156,7 +140,7 @@ int init_stdin_open(struct init_stdin *in, int *ret_child_fd, struct o2v_error *
 /* What to poll for now (fd -1: nothing). */
 void init_stdin_poll(const struct init_stdin *in, struct pollfd *con, struct pollfd *pipe);
 void init_stdin_events(struct init_stdin *in, short con_revents, short pipe_revents);
-/* The host's "eof N". */
+/* The host's `eof N`. */
 void init_stdin_eof(struct init_stdin *in, uint64_t total);
 
 /* ---- outrelay.c: stdout and stderr without a terminal (see the file) ---- */
@@ -190,23 +174,8 @@ int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace, struct init_stdio
 void init_signals_block(void);
 void init_signals_unblock(void);
 
-/* ---- ctl.c: the control port's lines ---- */
-#define INIT_CTL_LINE_MAX 128 /* with the '\0': longer lines are dropped */
-enum init_ctl { INIT_CTL_STOP, INIT_CTL_SIGNAL, INIT_CTL_WINSIZE, INIT_CTL_EOF };
-/* Parse one line (no '\n'); returns 0 and fills the fields, or -EINVAL. */
-int init_ctl_parse(const char *line, enum init_ctl *ret_cmd, uint64_t *ret_a, uint64_t *ret_b);
-struct init_ctl_reader {
-	char buf[INIT_CTL_LINE_MAX];
-	size_t len;
-	bool skip; /* in an over-long line: drop it up to its '\n' */
-};
-/* Feed n bytes as read; calls fn(line, ud) for each complete line, and fn(NULL, ud) once for
- * each over-long one. A partial line waits in r for the next feed. */
-void init_ctl_feed(struct init_ctl_reader *r, const char *data, size_t n,
-		   void (*fn)(const char *line, void *ud), void *ud);
-
 /* ---- shutdown.c ---- */
-/* sync, unmount, "exit N" on the status port, reboot. Never returns. */
+/* sync, unmount, `exit N` on the status port, reboot. Never returns. */
 O2V_NORETURN void init_shutdown(int code);
 /* What shutdown may skip for this run (see shutdown.c); before: sync and unmount all. */
 void init_shutdown_configure(const struct o2v_runconfig *rc);

@@ -1,9 +1,8 @@
 /* log.c - init's two voices: one-line console messages and status-port lines.
  *
  * Console lines go to stderr (the console) prefixed "oci2vm-init: ". The
- * status port carries machine-readable lines for the host (vm-contract.md);
- * text that came from the config or the image is made one line there,
- * because the host parses that port line by line.
+ * status port carries the messages of common/vmproto.h for the host, which
+ * parses that port line by line (docs/vm-contract.md).
  *
  * The status port is opened on first use (a line to write, or
  * init_status_open() once the workload runs): finding it is not needed to
@@ -72,9 +71,9 @@ void init_status_open(void)
 		return;
 	status_tried = true;
 	init_mount_late(); /* the port's name is in /sys; on a failure path it may not be yet */
-	status_fd = init_port_open(INIT_STATUS_PORT, INIT_STATUS_GUESS, O_WRONLY);
+	status_fd = init_port_open(O2V_PORT_STATUS, O2V_PORT_STATUS_GUESS, O_WRONLY);
 	if (status_fd < 0)
-		init_debug("no '%s' port (%s): continuing without it", INIT_STATUS_PORT,
+		init_debug("no '%s' port (%s): continuing without it", O2V_PORT_STATUS,
 			   strerror(-status_fd));
 }
 
@@ -103,22 +102,15 @@ static void status_write(const char *buf, size_t len)
 	}
 }
 
-void init_status(const char *fmt, ...)
+void init_status(const struct o2v_status_msg *msg)
 {
-	char line[LOG_LINE_MAX];
-	va_list ap;
-	size_t n;
+	char line[O2V_STATUS_LINE_MAX + 1];
+	int n;
 
 	init_status_open();
-	if (status_fd < 0)
+	if (status_fd < 0 || (n = o2v_status_format(msg, line, sizeof(line))) < 0)
 		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line) - 1, fmt, ap);
-	va_end(ap);
-	one_line(line);
-	n = strlen(line);
-	line[n++] = '\n';
-	status_write(line, n);
+	status_write(line, (size_t)n);
 }
 
 double init_now_ms(void)

@@ -1,6 +1,6 @@
 /* outrelay.c - the workload's stdout and stderr without a terminal.
  *
- * The host gives each a virtio-serial port (oci2vm/qemu.h says why ports), but
+ * The host gives each a virtio-serial port (common/vmproto.h says why ports), but
  * the workload cannot hold the port itself: the driver allows one open per
  * port, and programs reopen their output by name (/dev/stdout, /dev/stderr,
  * /proc/self/fd/2: nginx's error log is a link to /dev/stderr). So the

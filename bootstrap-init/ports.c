@@ -2,8 +2,8 @@
  *
  * QEMU's `virtserialport,name=X` shows up as /dev/vportNpM, with X in
  * /sys/class/virtio-ports/vportNpM/name. N is the virtio device's index and
- * M the port's number, both in QEMU command-line order. oci2vm/qemu.c (and
- * vm-contract.md) put the virtio-serial device first, then the console
+ * M the port's number, both in QEMU command-line order. vm/qemu_argv.c (and
+ * docs/vm-contract.md) put the virtio-serial device first, then the console
  * (port 0), the status port (1), the control port (2) and, without a
  * terminal, the workload's stdout (3) and stderr (4) ports: that name is
  * tried first, which costs one small sysfs read instead of a directory

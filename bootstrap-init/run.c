@@ -1,7 +1,7 @@
 /* run.c - PID 1 from start to power-off, in order.
  *
  * Every step either succeeds or ends in init_fail(): one "oci2vm-init:" line
- * on the console, "error ..." and "exit 12x" on the status port, clean
+ * on the console, `error ...` and `exit 12x` on the status port, clean
  * power-off. Nothing here returns to the kernel.
  */
 #include "init.h"
@@ -35,10 +35,10 @@ static void ensure_stdio(void)
 /* No port is normal when the image is booted by hand (`oci2vm export`). */
 static int open_control_port(void)
 {
-	int fd = init_port_open(INIT_CONTROL_PORT, INIT_CONTROL_GUESS, O_RDONLY);
+	int fd = init_port_open(O2V_PORT_CONTROL, O2V_PORT_CONTROL_GUESS, O_RDONLY);
 
 	if (fd < 0)
-		init_debug("no '%s' port (%s): continuing without it", INIT_CONTROL_PORT,
+		init_debug("no '%s' port (%s): continuing without it", O2V_PORT_CONTROL,
 			   strerror(-fd));
 	return fd;
 }
@@ -64,7 +64,7 @@ static void read_config(struct o2v_runconfig *rc)
 
 	if (o2v_read_file(O2V_RUNCONFIG_PATH, O2V_RUNCONFIG_MAX, &text, &len, &err) < 0 ||
 	    o2v_runconfig_parse(rc, text, len, &err) < 0)
-		init_fail(INIT_EXIT_FAILED, &err);
+		init_fail(O2V_EXIT_INIT_FAILED, &err);
 }
 
 void init_main(void)
@@ -78,11 +78,11 @@ void init_main(void)
 	init_trace("entry");
 	if (getpid() != 1) {
 		fprintf(stderr, "oci2vm-init: this is the guest's PID 1; not running as PID 1\n");
-		_exit(INIT_EXIT_FAILED);
+		_exit(O2V_EXIT_INIT_FAILED);
 	}
 	umask(022);
 	if (init_mount_early(&err) < 0)
-		init_fail(INIT_EXIT_FAILED, &err);
+		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	ensure_stdio();
 	init_trace("early");
 	o2v_runconfig_init(&rc);
@@ -92,23 +92,23 @@ void init_main(void)
 
 	init_trace("config");
 	if (rc.rootdisk && init_mount_rootdisk(rc.rootdisk, rc.ephemeral, &err) < 0)
-		init_fail(INIT_EXIT_FAILED, &err);
+		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	init_trace("disk");
 	const char *root = rc.rootdisk ? ROOT_DISK : ROOT_INITRAMFS;
 	int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root_fd < 0) {
 		o2v_error_sys(&err, -errno, "open the container root '%s'", root);
-		init_fail(INIT_EXIT_FAILED, &err);
+		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	}
 	if (init_mount_container(root_fd, &err) < 0)
-		init_fail(INIT_EXIT_FAILED, &err);
+		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	init_trace("mounts");
 	if (init_net_setup(rc.network, &err) < 0)
-		init_fail(INIT_EXIT_FAILED, &err);
+		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	init_trace("net");
 	if (init_etc_files(root_fd, &rc, &err) < 0 ||
 	    init_mount_volumes(root_fd, rc.volumes, rc.n_volumes, &err) < 0)
-		init_fail(INIT_EXIT_FAILED, &err);
+		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	init_trace("etc");
 
 	struct init_spawn sp = {
@@ -138,7 +138,7 @@ void init_main(void)
 	}
 	close(root_fd);
 
-	/* The control port before "started": the host may send "eof N" or "stop" right after
+	/* The control port before `started`: the host may send `eof N` or `stop` right after
 	 * it, and QEMU drops what a host sends while the guest has the port closed. */
 	int ctl_fd = open_control_port();
 	static struct init_stdin in_relay;
@@ -146,13 +146,13 @@ void init_main(void)
 					       {.pipe_fd = -1, .port_fd = -1}}};
 	if (!rc.terminal && sp.stdin_open && !rc.shell) {
 		if (init_stdin_open(&in_relay, &sp.stdin_fd, &err) < 0)
-			init_fail(INIT_EXIT_FAILED, &err);
+			init_fail(O2V_EXIT_INIT_FAILED, &err);
 		io.in = &in_relay;
 	}
 	if (!rc.terminal) {
 		/* No such ports (an image booted by hand): the console carries both. */
-		init_outrelay_open(&io.out[0], INIT_STDOUT_PORT, INIT_STDOUT_GUESS, &sp.stdout_fd);
-		init_outrelay_open(&io.out[1], INIT_STDERR_PORT, INIT_STDERR_GUESS, &sp.stderr_fd);
+		init_outrelay_open(&io.out[0], O2V_PORT_STDOUT, O2V_PORT_STDOUT_GUESS, &sp.stdout_fd);
+		init_outrelay_open(&io.out[1], O2V_PORT_STDERR, O2V_PORT_STDERR_GUESS, &sp.stderr_fd);
 	}
 	init_console_mode(rc.terminal);
 	init_signals_block();
@@ -168,9 +168,9 @@ void init_main(void)
 	/* What the workload does not need is done while it starts: init's /proc, the log
 	 * level. */
 	init_mount_late();
-	/* init_spawn() returns once the exec succeeded: "started" tells the host the workload
+	/* init_spawn() returns once the exec succeeded: `started` tells the host the workload
 	 * runs (what `oci2vm run -d` waits for before it reports success). */
-	init_status("started");
+	init_status(&(struct o2v_status_msg){.kind = O2V_STATUS_STARTED});
 	if (!rc.verbose)
 		quiet_kernel();
 	init_trace("ports");

@@ -1,7 +1,7 @@
 /* shutdown.c - the only way out of PID 1: report, clean up, reboot.
  *
  * Order matters: the exit line goes to the status port last, after the disk
- * is unmounted (or read-only), so a host that sees "exit N" may reuse the
+ * is unmounted (or read-only), so a host that sees `exit N` may reuse the
  * disk at once. With `reboot=t` and QEMU's -no-reboot, the reboot ends QEMU.
  * If reboot() itself fails there is nothing left to do but wait: returning
  * from PID 1 would panic the kernel.
@@ -29,7 +29,7 @@ void init_shutdown_configure(const struct o2v_runconfig *rc)
 void init_shutdown(int code)
 {
 	if (code < 0 || code > 255)
-		code = INIT_EXIT_FAILED;
+		code = O2V_EXIT_INIT_FAILED;
 	init_trace_dump();
 	init_debug("shutting down, exit %d", code);
 	init_status_open(); /* before /sys and /dev go */
@@ -40,7 +40,7 @@ void init_shutdown(int code)
 	} else if (have_volumes) {
 		sync();
 	}
-	init_status("exit %d", code);
+	init_status(&(struct o2v_status_msg){.kind = O2V_STATUS_EXIT, .code = code});
 	/* Whatever the workload printed must reach the host before QEMU exits. */
 	tcdrain(STDOUT_FILENO);
 	tcdrain(STDERR_FILENO);
@@ -51,9 +51,12 @@ void init_shutdown(int code)
 
 void init_fail(int code, const struct o2v_error *err)
 {
-	const char *msg = err && err->msg[0] ? err->msg : "unknown failure";
+	struct o2v_status_msg m = {.kind = O2V_STATUS_ERROR};
 
-	init_log("%s", msg);
-	init_status("error %s", msg);
+	/* Cut to what one status line carries (the console line below has it whole). */
+	snprintf(m.text, sizeof(m.text), "%.*s", (int)sizeof(m.text) - 1,
+		 err && err->msg[0] ? err->msg : "unknown failure");
+	init_log("%s", err && err->msg[0] ? err->msg : "unknown failure");
+	init_status(&m);
 	init_shutdown(code);
 }

@@ -51,9 +51,9 @@ int init_exec_errno_code(int e)
 	case ENOTDIR:
 	case ENAMETOOLONG:
 	case ELOOP:
-		return INIT_EXIT_NOT_FOUND;
+		return O2V_EXIT_NOT_FOUND;
 	default:
-		return INIT_EXIT_CANNOT_EXEC;
+		return O2V_EXIT_CANNOT_EXEC;
 	}
 }
 
@@ -137,16 +137,16 @@ static void become_user(const struct init_spawn *s, char *const **env, struct sp
 	struct init_user u;
 
 	if (init_user_resolve("/etc/passwd", "/etc/group", s->user, &u, &err) < 0)
-		child_fail(rep, INIT_EXIT_FAILED, &err);
+		child_fail(rep, O2V_EXIT_INIT_FAILED, &err);
 	if (!(*env = with_home(s->env, u.home))) {
 		o2v_error_sys(&err, -ENOMEM, "set HOME");
-		child_fail(rep, INIT_EXIT_FAILED, &err);
+		child_fail(rep, O2V_EXIT_INIT_FAILED, &err);
 	}
 	if (syscall(SYS_setgroups, u.n_groups, u.groups) < 0 || syscall(SYS_setgid, u.gid) < 0 ||
 	    syscall(SYS_setuid, u.uid) < 0) {
 		o2v_error_sys(&err, -errno, "switch to uid %u gid %u", (unsigned)u.uid,
 			      (unsigned)u.gid);
-		child_fail(rep, INIT_EXIT_FAILED, &err);
+		child_fail(rep, O2V_EXIT_INIT_FAILED, &err);
 	}
 }
 
@@ -162,20 +162,20 @@ static int child(void *arg)
 	if (s->root) {
 		if (chroot(s->root) < 0 || chdir("/") < 0) {
 			o2v_error_sys(&err, -errno, "enter the container root '%s'", s->root);
-			child_fail(rep, INIT_EXIT_FAILED, &err);
+			child_fail(rep, O2V_EXIT_INIT_FAILED, &err);
 		}
 	}
 	/* After chroot, so the terminal is the container's /dev/hvc0. */
 	if (init_console_attach(s->terminal, s->stdin_open, s->rows, s->cols, &err) < 0)
-		child_fail(rep, INIT_EXIT_FAILED, &err);
+		child_fail(rep, O2V_EXIT_INIT_FAILED, &err);
 	if (s->stdin_fd >= 0 && dup2(s->stdin_fd, STDIN_FILENO) < 0) {
 		o2v_error_sys(&err, -errno, "attach the stdin pipe");
-		child_fail(rep, INIT_EXIT_FAILED, &err);
+		child_fail(rep, O2V_EXIT_INIT_FAILED, &err);
 	}
 	if ((s->stdout_fd >= 0 && dup2(s->stdout_fd, STDOUT_FILENO) < 0) ||
 	    (s->stderr_fd >= 0 && dup2(s->stderr_fd, STDERR_FILENO) < 0)) {
 		o2v_error_sys(&err, -errno, "attach the output pipes");
-		child_fail(rep, INIT_EXIT_FAILED, &err);
+		child_fail(rep, O2V_EXIT_INIT_FAILED, &err);
 	}
 	const char *wd = s->workdir && s->workdir[0] ? s->workdir : "/";
 	/* Docker creates a missing WorkingDir, owned by root, before switching user. */
@@ -183,7 +183,7 @@ static int child(void *arg)
 		if (r == 0)
 			o2v_error_sys(&err, -errno, "change to the working directory");
 		o2v_error_prefix(&err, "working directory '%s'", wd);
-		child_fail(rep, INIT_EXIT_FAILED, &err);
+		child_fail(rep, O2V_EXIT_INIT_FAILED, &err);
 	}
 	char *const *env = s->env;
 	if (s->user)
@@ -205,7 +205,7 @@ pid_t init_spawn(const struct init_spawn *s, int *ret_code, struct o2v_error *er
 	int e = -errno;
 	setpriority(PRIO_PROCESS, 0, 0);
 	if (pid < 0) {
-		*ret_code = INIT_EXIT_FAILED;
+		*ret_code = O2V_EXIT_INIT_FAILED;
 		return o2v_error_sys(err, e, "start the workload: clone");
 	}
 	if (rep.code == 0)
@@ -215,6 +215,6 @@ pid_t init_spawn(const struct init_spawn *s, int *ret_code, struct o2v_error *er
 		;
 	rep.msg[sizeof(rep.msg) - 1] = '\0';
 	*ret_code = rep.code;
-	return o2v_error_set(err, rep.code == INIT_EXIT_NOT_FOUND ? -ENOENT : -EACCES, "%s",
+	return o2v_error_set(err, rep.code == O2V_EXIT_NOT_FOUND ? -ENOENT : -EACCES, "%s",
 			     rep.msg);
 }

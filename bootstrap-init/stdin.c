@@ -4,8 +4,8 @@
  * cannot, so a workload reading the console itself would wait forever
  * (`echo x | oci2vm run -i IMAGE cat`). Instead the workload reads a pipe
  * that init fills from the console, and the host, when its stdin ends,
- * sends "eof N" on the control port, N being all the bytes it sent. The
- * control port and the console are separate queues, so "eof" may overtake
+ * sends `eof N` on the control port, N being all the bytes it sent. The
+ * control port and the console are separate queues, so `eof` may overtake
  * data still on its way: the pipe is closed only once N bytes went into
  * it. A workload that closes its end (`head -n 1`) makes init drop the rest.
  */
@@ -24,12 +24,12 @@ int init_stdin_open(struct init_stdin *in, int *ret_child_fd, struct o2v_error *
 	*in = (struct init_stdin){.con_fd = -1, .pipe_fd = -1, .eof_at = UINT64_MAX};
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return o2v_error_sys(err, -errno, "create the workload's stdin pipe");
-	in->con_fd = open(INIT_CONSOLE, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	in->con_fd = open(O2V_GUEST_CONSOLE, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (in->con_fd < 0) {
 		int e = -errno;
 		close(p[0]);
 		close(p[1]);
-		return o2v_error_sys(err, e, "open '%s' for stdin", INIT_CONSOLE);
+		return o2v_error_sys(err, e, "open '%s' for stdin", O2V_GUEST_CONSOLE);
 	}
 	fcntl(p[1], F_SETFL, O_NONBLOCK);
 	in->pipe_fd = p[1];

@@ -6,9 +6,9 @@
  *  - SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH sent to
  *    PID 1 are passed on to the workload (the kernel drops them for PID 1
  *    otherwise);
- *  - "stop": SIGTERM now, SIGKILL after stop_grace seconds (Docker's stop);
- *    "signal N": deliver N; "winsize R C": resize the console (the kernel
- *    then sends SIGWINCH to the terminal's foreground group); "eof N": the
+ *  - `stop`: SIGTERM now, SIGKILL after stop_grace seconds (Docker's stop);
+ *    `signal N`: deliver N; `winsize R C`: resize the console (the kernel
+ *    then sends SIGWINCH to the terminal's foreground group); `eof N`: the
  *    host's stdin ended (stdin.c);
  *  - without a terminal, the console's input goes into the workload's stdin
  *    pipe (-i, stdin.c) and its stdout and stderr pipes go to the host's
@@ -66,7 +66,7 @@ struct sup {
 	int status;
 	int ctl_fd;
 	bool ctl_poll;
-	struct init_ctl_reader ctl;
+	struct o2v_line_reader ctl;
 	int timer_fd;
 	unsigned grace;
 	bool stopping;
@@ -99,30 +99,29 @@ static void stop(struct sup *s)
 static void ctl_line(const char *line, void *ud)
 {
 	struct sup *s = ud;
-	enum init_ctl cmd;
-	uint64_t a, b;
+	struct o2v_ctl_msg m;
 
 	if (!line) {
-		init_log("ignoring a control line longer than %d bytes", INIT_CTL_LINE_MAX - 1);
+		init_log("ignoring a control line longer than %d bytes", O2V_CTL_LINE_MAX - 1);
 		return;
 	}
-	if (init_ctl_parse(line, &cmd, &a, &b) < 0) {
+	if (o2v_ctl_parse(line, &m) < 0) {
 		init_log("ignoring unknown control command '%.40s'", line);
 		return;
 	}
-	switch (cmd) {
-	case INIT_CTL_STOP:
+	switch (m.kind) {
+	case O2V_CTL_STOP:
 		stop(s);
 		break;
-	case INIT_CTL_SIGNAL:
-		kill(s->pid, (int)a);
+	case O2V_CTL_SIGNAL:
+		kill(s->pid, (int)m.a);
 		break;
-	case INIT_CTL_WINSIZE:
-		init_console_winsize(STDIN_FILENO, (unsigned)a, (unsigned)b);
+	case O2V_CTL_WINSIZE:
+		init_console_winsize(STDIN_FILENO, (unsigned)m.a, (unsigned)m.b);
 		break;
-	case INIT_CTL_EOF:
+	case O2V_CTL_EOF:
 		if (s->io->in)
-			init_stdin_eof(s->io->in, a);
+			init_stdin_eof(s->io->in, m.a);
 		break;
 	}
 }
@@ -137,7 +136,7 @@ static void ctl_read(struct sup *s)
 			s->ctl_poll = false; /* no host connected: wait for SIGIO */
 		return;
 	}
-	init_ctl_feed(&s->ctl, buf, (size_t)n, ctl_line, s);
+	o2v_line_feed(&s->ctl, buf, (size_t)n, ctl_line, s);
 }
 
 static void on_signal(struct sup *s, int sig)
@@ -187,8 +186,12 @@ static void kill_rest(int sfd)
 
 int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace, struct init_stdio *io)
 {
-	struct sup s = {
-	    .pid = pid, .alive = true, .ctl_fd = ctl_fd, .grace = stop_grace, .io = io};
+	struct sup s = {.pid = pid,
+			.alive = true,
+			.ctl_fd = ctl_fd,
+			.ctl = {.max = O2V_CTL_LINE_MAX},
+			.grace = stop_grace,
+			.io = io};
 	struct init_stdin *in = io->in;
 	_cleanup_close_ int sfd = sigfd_open();
 	_cleanup_close_ int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -257,6 +260,6 @@ int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace, struct init_stdio
 	if (WIFEXITED(s.status))
 		return WEXITSTATUS(s.status);
 	if (WIFSIGNALED(s.status))
-		return 128 + WTERMSIG(s.status);
-	return INIT_EXIT_FAILED;
+		return O2V_EXIT_SIGNAL_BASE + WTERMSIG(s.status);
+	return O2V_EXIT_INIT_FAILED;
 }

@@ -55,7 +55,7 @@
 void o2v_runconfig_init(struct o2v_runconfig *rc)
 {
 	memset(rc, 0, sizeof(*rc));
-	rc->stop_grace = 10; /* Docker's default */
+	rc->stop_grace = O2V_STOP_GRACE_DEFAULT;
 }
 
 void o2v_runconfig_release(struct o2v_runconfig *rc)
@@ -216,8 +216,8 @@ int o2v_runconfig_write(const struct o2v_runconfig *rc, char **ret_text, size_t 
 	put_uint(&b, "stdin", rc->stdin_open);
 	if (rc->rows || rc->cols) {
 		char ws[64];
-		snprintf(ws, sizeof(ws), "winsize %u %u\n", rc->rows, rc->cols);
-		buf_str(&b, ws);
+		snprintf(ws, sizeof(ws), "%u %u", rc->rows, rc->cols);
+		put_str(&b, "winsize", ws);
 	}
 	put_uint(&b, "stop_grace", rc->stop_grace);
 	put_uint(&b, "verbose", rc->verbose);

@@ -19,6 +19,7 @@
 #define O2V_RUNCONFIG_LINE_MAX (128 * 1024)
 #define O2V_RUNCONFIG_LIST_MAX 4096 /* args, env entries, volumes */
 #define O2V_RUNCONFIG_PATH "/.oci2vm/run.conf"
+#define O2V_STOP_GRACE_DEFAULT 10 /* seconds, Docker's default */
 
 struct o2v_volume {
 	char *tag;	   /* virtio-9p mount tag */

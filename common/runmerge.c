@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "fsutil.h"
 #include "runmerge.h"
 #include "strv.h"
 
@@ -276,4 +277,19 @@ out:
 	o2v_strv_free(user.v);
 	o2v_strv_free(env.v);
 	return r;
+}
+
+int o2v_runmerge_env_files(char *const *paths, o2v_env_lookup_fn lookup, char ***list,
+			   struct o2v_error *err)
+{
+	for (; paths && *paths; paths++) {
+		_cleanup_free_ char *text = NULL;
+		size_t len;
+		int r = o2v_read_file(*paths, O2V_ENV_FILE_MAX, &text, &len, err);
+		if (r < 0)
+			return o2v_error_prefix(err, "--env-file");
+		if ((r = o2v_runmerge_env_file(text, len, *paths, lookup, list, err)) < 0)
+			return r;
+	}
+	return 0;
 }

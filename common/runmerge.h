@@ -38,6 +38,11 @@ typedef const char *(*o2v_env_lookup_fn)(const char *name);
 int o2v_runmerge_env_file(const char *text, size_t len, const char *source,
 			  o2v_env_lookup_fn lookup, char ***list, struct o2v_error *err);
 
+/* Read and parse each --env-file in order (o2v_runmerge_env_file), appending to *list.
+ * An unreadable file is an error naming it. */
+int o2v_runmerge_env_files(char *const *paths, o2v_env_lookup_fn lookup, char ***list,
+			   struct o2v_error *err);
+
 /* The final environment, in Docker's order: PATH (default when the image has
  * none), HOSTNAME (when hostname is not NULL), TERM=xterm (when terminal);
  * then the image's Env, then the overrides, each replacing an earlier entry

@@ -1,6 +1,7 @@
 /* cli.c - shared CLI output helpers; see cli.h. */
 #include "../common/o2v.h"
 
+#include <getopt.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -34,10 +35,31 @@ void o2v_cli_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+int o2v_cli_exit_code(const struct o2v_error *err)
+{
+	return err->code == -EINVAL ? O2V_EXIT_USAGE : O2V_EXIT_FAILURE;
+}
+
 int o2v_cli_fail(const struct o2v_error *err)
 {
 	o2v_cli_error("%s", err->msg[0] ? err->msg : "unknown failure");
-	return err->code == -EINVAL ? O2V_EXIT_USAGE : O2V_EXIT_FAILURE;
+	return o2v_cli_exit_code(err);
+}
+
+int o2v_cli_bad_option(int c, int argc, char **argv, struct o2v_error *err)
+{
+	const char *word = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+	bool long_word = !strncmp(word, "--", 2);
+	size_t len = long_word ? strcspn(word, "=") : 0;
+
+	if (c == ':')
+		return long_word ? o2v_error_set(err, -EINVAL, "option '%.*s' needs a value",
+						 (int)len, word)
+				 : o2v_error_set(err, -EINVAL, "option '-%c' needs a value", optopt);
+	if (optopt > 0 && optopt < 128 && !long_word)
+		return o2v_error_set(err, -EINVAL, "unknown option '-%c'", optopt);
+	return o2v_error_set(err, -EINVAL, "unknown option '%.*s'", (int)(len ? len : strlen(word)),
+			     word);
 }
 
 int o2v_cli_usage_error(const char *cmd, const char *fmt, ...)
@@ -65,4 +87,12 @@ int o2v_cli_print_usage(const char *cmd)
 bool o2v_cli_is_tty(void)
 {
 	return isatty(STDERR_FILENO) == 1;
+}
+
+int o2v_cli_option_usage(const char *cmd, int c, int argc, char **argv)
+{
+	struct o2v_error err = {0};
+
+	o2v_cli_bad_option(c, argc, argv, &err);
+	return o2v_cli_usage_error(cmd, "%s", err.msg);
 }

@@ -16,15 +16,14 @@
 #include <sys/stat.h>
 
 #include "../common/fsutil.h"
-#include "../common/runconfig.h"
-#include "../common/runmerge.h"
+#include "../common/runbuild.h"
 #include "../rootfs/rootfs.h"
+#include "../vm/vm.h"
 #include "assets.h"
 #include "cli.h"
 #include "commands.h"
 #include "pullopts.h"
-#include "qemu.h"
-#include "runopts.h"
+#include "values.h"
 #include "vmimage.h"
 
 #define EXPORT_COPY_BUF (1024 * 1024)
@@ -45,29 +44,23 @@ const char cmd_export_usage[] =
 
 enum { OPT_FORMAT = 0x2000, OPT_SIZE };
 
-/* The image's own default run configuration. */
+/* The image's own default run configuration: nothing asked on top of it. */
 static int default_runconfig(const struct o2v_image *img, enum o2v_image_format fmt,
 			     char **ret_text, struct o2v_error *err)
 {
-	struct o2v_runconfig rc;
-	size_t len;
-	int r;
+	const struct o2v_image_defaults defaults = {
+	    .entrypoint = img->config.entrypoint,
+	    .cmd = img->config.cmd,
+	    .env = img->config.env,
+	    .workdir = img->config.working_dir,
+	    .user = img->config.user,
+	};
+	const struct o2v_run_request req = {
+	    .rootdisk = fmt == O2V_FORMAT_EXT4 ? "/dev/vda" : NULL,
+	    .stop_grace = O2V_STOP_GRACE_DEFAULT,
+	};
 
-	o2v_runconfig_init(&rc);
-	r = o2v_runmerge_argv(img->config.entrypoint, img->config.cmd, NULL, NULL, &rc.argv, err);
-	if (r == 0)
-		r = o2v_runmerge_env(img->config.env, NULL, NULL, NULL, false, &rc.env, err);
-	if (r == 0 && img->config.working_dir && !(rc.workdir = strdup(img->config.working_dir)))
-		r = o2v_error_sys(err, -ENOMEM, "run config");
-	if (r == 0 && img->config.user && !(rc.user = strdup(img->config.user)))
-		r = o2v_error_sys(err, -ENOMEM, "run config");
-	if (r == 0 && fmt == O2V_FORMAT_EXT4 && !(rc.rootdisk = strdup("/dev/vda")))
-		r = o2v_error_sys(err, -ENOMEM, "run config");
-	rc.stop_grace = 10;
-	if (r == 0)
-		r = o2v_runconfig_write(&rc, ret_text, &len, err);
-	o2v_runconfig_release(&rc);
-	return r;
+	return o2v_runconfig_build_text(&defaults, &req, ret_text, NULL, err);
 }
 
 /* Copy src to fd; with sparse, skip holes (the file is pre-sized). */
@@ -150,92 +143,92 @@ static int export_image(struct o2v_cache *cache, const struct o2v_image *img,
 	return r < 0 ? r : 0;
 }
 
-int cmd_export(int argc, char **argv)
+struct export_args {
+	struct o2v_pull_cli po;
+	enum o2v_image_format fmt;
+	uint64_t size;
+	const char *ref, *output;
+};
+
+/* Options and operands; 0, or an exit code with the usage error printed. */
+static int parse_args(struct export_args *a, int argc, char **argv)
 {
 	static const struct option longopts[] = {{"format", required_argument, NULL, OPT_FORMAT},
 						 {"size", required_argument, NULL, OPT_SIZE},
 						 O2V_PULL_LONGOPTS,
 						 {NULL, 0, NULL, 0}};
-	struct o2v_pull_cli po;
+	struct o2v_error err = {0};
+	bool have_format = false;
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+:" O2V_PULL_SHORTOPTS, longopts, NULL)) != -1) {
+		if (c == '?' || c == ':') {
+			o2v_cli_bad_option(c, argc, argv, &err);
+			return o2v_cli_usage_error("export", "%s", err.msg);
+		}
+		if (c == OPT_FORMAT) {
+			if (o2v_format_parse(optarg, &a->fmt, &err) < 0)
+				return o2v_cli_usage_error("export", "%s", err.msg);
+			have_format = true;
+		} else if (c == OPT_SIZE) {
+			if (o2v_parse_size(optarg, &a->size, &err) < 0 || a->size == 0)
+				return o2v_cli_usage_error("export", "bad --size '%s' (e.g. 512M, 2G)",
+							   optarg);
+		} else if ((r = o2v_pull_cli_option(&a->po, c, optarg, &err)) <= 0) {
+			if (r == 0)
+				o2v_error_set(&err, -EINVAL, "unknown option '%s'", argv[optind - 1]);
+			return r == 0 || r == -EINVAL ? o2v_cli_usage_error("export", "%s", err.msg)
+						      : o2v_cli_fail(&err);
+		}
+	}
+	if (argc - optind != 2)
+		return o2v_cli_usage_error("export", "expected an image reference and an output file");
+	a->ref = argv[optind];
+	a->output = argv[optind + 1];
+	if (!have_format) {
+		if (!strcmp(a->output, "-"))
+			return o2v_cli_usage_error("export", "writing to stdout needs --format");
+		if (o2v_format_from_path(a->output, &a->fmt, &err) < 0)
+			return o2v_cli_usage_error("export", "%s", err.msg);
+	}
+	if (a->size && a->fmt != O2V_FORMAT_EXT4)
+		return o2v_cli_usage_error("export", "--size applies to the ext4 format only");
+	return 0;
+}
+
+int cmd_export(int argc, char **argv)
+{
+	struct export_args a = {.fmt = O2V_FORMAT_CPIO_GZ};
 	struct o2v_error err = {0};
 	struct o2v_ref ref = {0};
 	struct o2v_cache *cache = NULL;
 	struct o2v_image *img = NULL;
-	enum o2v_image_format fmt = O2V_FORMAT_CPIO_GZ;
-	bool have_format = false;
-	uint64_t size = 0;
-	const char *output;
-	int c, r;
+	int code, r = 0;
 
-	o2v_pull_cli_init(&po);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+" O2V_PULL_SHORTOPTS, longopts, NULL)) != -1) {
-		if (c == OPT_FORMAT) {
-			if (o2v_format_parse(optarg, &fmt, &err) < 0) {
-				r = -o2v_cli_usage_error("export", "%s", err.msg);
-				goto out;
-			}
-			have_format = true;
-			continue;
-		}
-		if (c == OPT_SIZE) {
-			if (o2v_parse_size(optarg, &size, &err) < 0 || size == 0) {
-				r = -o2v_cli_usage_error("export",
-							 "bad --size '%s' (e.g. 512M, 2G)", optarg);
-				goto out;
-			}
-			continue;
-		}
-		r = o2v_pull_cli_option(&po, "export", c, optarg);
-		if (r == 0)
-			r = -o2v_cli_usage_error("export", "unknown option '%s'", argv[optind - 1]);
-		if (r < 0)
-			goto out;
-	}
-	if (argc - optind != 2) {
-		r = -o2v_cli_usage_error("export",
-					 "expected an image reference and an output file");
+	o2v_pull_cli_init(&a.po);
+	if ((code = parse_args(&a, argc, argv)) != 0 || (code = o2v_cli_ref(a.ref, &ref)) != 0 ||
+	    (code = o2v_cli_cache_open(&cache)) != 0)
 		goto out;
-	}
-	output = argv[optind + 1];
-	if (!have_format) {
-		if (!strcmp(output, "-")) {
-			r = -o2v_cli_usage_error("export", "writing to stdout needs --format");
-			goto out;
-		}
-		if (o2v_format_from_path(output, &fmt, &err) < 0) {
-			r = -o2v_cli_usage_error("export", "%s", err.msg);
-			goto out;
-		}
-	}
-	if (size && fmt != O2V_FORMAT_EXT4) {
-		r = -o2v_cli_usage_error("export", "--size applies to the ext4 format only");
-		goto out;
-	}
-	if ((r = -o2v_cli_ref(argv[optind], &ref)) < 0 || (r = -o2v_cli_cache_open(&cache)) < 0)
-		goto out;
-	if (o2v_pull_cli_prepare(&po, O2V_PULL_MISSING) < 0) {
-		r = -O2V_EXIT_FAILURE;
+	if (o2v_pull_cli_prepare(&a.po, O2V_PULL_MISSING) < 0) {
+		code = O2V_EXIT_FAILURE;
 		goto out;
 	}
 	/* A cached image is exported without asking the registry (as run does). */
-	if (!o2v_cli_cached_image(cache, &ref, po.platform ? po.platform : O2V_VM_PLATFORM, &img))
-		r = o2v_pull(cache, &ref, &po.opts, &img, &err);
-	else
-		r = 0;
-	o2v_pull_cli_done(&po);
+	if (!o2v_cli_cached_image(cache, &ref, a.po.platform ? a.po.platform : O2V_VM_PLATFORM,
+				  &img))
+		r = o2v_pull(cache, &ref, &a.po.opts, &img, &err);
+	o2v_pull_cli_done(&a.po);
 	if (r == 0)
-		r = export_image(cache, img, fmt, size, output, &err);
+		r = export_image(cache, img, a.fmt, a.size, a.output, &err);
 	if (r < 0) {
 		o2v_error_prefix(&err, "export '%s'", ref.normalized);
-		r = -o2v_cli_fail(&err);
-		goto out;
+		code = o2v_cli_fail(&err);
 	}
-	r = 0;
 out:
 	o2v_image_free(img);
 	o2v_cache_close(cache);
 	o2v_ref_release(&ref);
-	o2v_pull_cli_release(&po);
-	return -r;
+	o2v_pull_cli_release(&a.po);
+	return code;
 }

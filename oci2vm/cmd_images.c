@@ -20,14 +20,13 @@ int cmd_images(int argc, char **argv)
 	int c, r;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+q", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:q", longopts, NULL)) != -1) {
 		if (c == 'q')
 			quiet = true;
 		else if (c == 'T')
 			no_trunc = true;
 		else
-			return o2v_cli_usage_error("images", "unknown option '%s'",
-						   argv[optind - 1]);
+			return o2v_cli_option_usage("images", c, argc, argv);
 	}
 	if (optind != argc)
 		return o2v_cli_usage_error("images", "takes no arguments");

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <termios.h>
 
-#include "../registry/credentials.h"
 #include "../registry/login.h"
 #include "cli.h"
 #include "commands.h"
@@ -64,7 +63,46 @@ static bool read_stdin_secret(char *buf, size_t size)
 	return true;
 }
 
-int cmd_login(int argc, char **argv)
+struct login_args {
+	const char *insecure[LOGIN_INSECURE_MAX + 1];
+	size_t n_insecure;
+	char user[O2V_CRED_USERNAME_MAX];
+	char pass[O2V_CRED_SECRET_MAX];
+	bool have_user, have_pass, pass_stdin;
+	const char *server;
+};
+
+static int apply_option(struct login_args *a, int c, int argc, char **argv)
+{
+	switch (c) {
+	case 'u':
+		if (strlen(optarg) >= sizeof(a->user))
+			return o2v_cli_usage_error("login", "user name too long");
+		strcpy(a->user, optarg);
+		a->have_user = true;
+		return 0;
+	case 'p':
+		if (strlen(optarg) >= sizeof(a->pass))
+			return o2v_cli_usage_error("login", "password too long");
+		strcpy(a->pass, optarg);
+		explicit_bzero(optarg, strlen(optarg)); /* hide it from ps where possible */
+		a->have_pass = true;
+		return 0;
+	case 's':
+		a->pass_stdin = true;
+		return 0;
+	case 'k':
+		if (a->n_insecure == LOGIN_INSECURE_MAX)
+			return o2v_cli_usage_error("login", "too many --insecure-registry");
+		a->insecure[a->n_insecure++] = optarg;
+		return 0;
+	default:
+		return o2v_cli_option_usage("login", c, argc, argv);
+	}
+}
+
+/* Options and operands: 0, or an exit code with the usage error printed. */
+static int parse_args(struct login_args *a, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "username", required_argument, NULL, 'u' },
@@ -73,80 +111,61 @@ int cmd_login(int argc, char **argv)
 		{ "insecure-registry", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *insecure[LOGIN_INSECURE_MAX + 1] = { 0 };
-	size_t n_insecure = 0;
-	char user[O2V_CRED_USERNAME_MAX] = "";
-	char pass[O2V_CRED_SECRET_MAX] = "";
-	bool have_user = false, have_pass = false, pass_stdin = false;
-	struct o2v_error err = { 0 };
-	_cleanup_free_ char *domain = NULL, *where = NULL;
-	int c, r, rc = O2V_EXIT_OK;
+	int c, r;
 
-	while ((c = getopt_long(argc, argv, "+u:p:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'u':
-			if (strlen(optarg) >= sizeof(user))
-				return o2v_cli_usage_error("login", "user name too long");
-			strcpy(user, optarg);
-			have_user = true;
-			break;
-		case 'p':
-			if (strlen(optarg) >= sizeof(pass))
-				return o2v_cli_usage_error("login", "password too long");
-			strcpy(pass, optarg);
-			explicit_bzero(optarg, strlen(optarg)); /* hide it from ps where possible */
-			have_pass = true;
-			break;
-		case 's': pass_stdin = true; break;
-		case 'k':
-			if (n_insecure == LOGIN_INSECURE_MAX)
-				return o2v_cli_usage_error("login", "too many --insecure-registry");
-			insecure[n_insecure++] = optarg;
-			break;
-		default: return o2v_cli_usage_error("login", "unknown option");
-		}
-	}
+	while ((c = getopt_long(argc, argv, "+:u:p:", longopts, NULL)) != -1)
+		if ((r = apply_option(a, c, argc, argv)) != 0)
+			return r;
 	if (argc - optind > 1)
 		return o2v_cli_usage_error("login", "takes at most one SERVER");
-	if (have_pass && pass_stdin) {
-		explicit_bzero(pass, sizeof(pass));
+	if (a->have_pass && a->pass_stdin)
 		return o2v_cli_usage_error("login", "--password and --password-stdin are exclusive");
-	}
-	if (pass_stdin && !have_user)
+	if (a->pass_stdin && !a->have_user)
 		return o2v_cli_usage_error("login", "--password-stdin needs --username");
-	r = o2v_login_domain(optind < argc ? argv[optind] : "docker.io", &domain, &err);
-	if (r < 0) {
-		explicit_bzero(pass, sizeof(pass));
-		return o2v_cli_fail(&err);
+	a->server = optind < argc ? argv[optind] : "docker.io";
+	return 0;
+}
+
+/* The user name and password from the options, stdin or the terminal: 0 or an exit code. */
+static int ask_credentials(struct login_args *a)
+{
+	bool tty = isatty(STDIN_FILENO) == 1;
+
+	if (!a->have_user && !(tty && prompt("Username", true, a->user, sizeof(a->user)) &&
+			       a->user[0]))
+		return tty ? o2v_cli_usage_error("login", "a user name is required")
+			   : o2v_cli_usage_error("login", "no user name: use -u USER");
+	if (a->pass_stdin) {
+		if (!read_stdin_secret(a->pass, sizeof(a->pass)))
+			return o2v_cli_usage_error("login", "password on stdin too long");
+	} else if (!a->have_pass && !(tty && prompt("Password", false, a->pass, sizeof(a->pass)))) {
+		return o2v_cli_usage_error("login", "no password: use --password-stdin or -p");
 	}
-	if (have_pass)
+	if (!a->pass[0])
+		return o2v_cli_usage_error("login", "the password is empty");
+	return 0;
+}
+
+int cmd_login(int argc, char **argv)
+{
+	struct login_args a = {0};
+	struct o2v_error err = {0};
+	_cleanup_free_ char *domain = NULL, *where = NULL;
+	int rc;
+
+	if ((rc = parse_args(&a, argc, argv)) != 0)
+		goto out;
+	if (o2v_login_domain(a.server, &domain, &err) < 0) {
+		rc = o2v_cli_fail(&err);
+		goto out;
+	}
+	if (a.have_pass)
 		o2v_cli_warn("using --password on the command line is insecure; use "
 			     "--password-stdin");
-
-	bool tty = isatty(STDIN_FILENO) == 1;
-	if (!have_user && !(tty && prompt("Username", true, user, sizeof(user)) && user[0])) {
-		rc = tty ? o2v_cli_usage_error("login", "a user name is required")
-			 : o2v_cli_usage_error("login", "no user name: use -u USER");
+	if ((rc = ask_credentials(&a)) != 0)
 		goto out;
-	}
-	if (pass_stdin) {
-		if (!read_stdin_secret(pass, sizeof(pass))) {
-			rc = o2v_cli_usage_error("login", "password on stdin too long");
-			goto out;
-		}
-	} else if (!have_pass && !(tty && prompt("Password", false, pass, sizeof(pass)))) {
-		rc = o2v_cli_usage_error("login", "no password: use --password-stdin or -p");
-		goto out;
-	}
-	if (!pass[0]) {
-		rc = o2v_cli_usage_error("login", "the password is empty");
-		goto out;
-	}
-
-	r = o2v_login_verify(domain, user, pass, insecure, &err);
-	if (r >= 0)
-		r = o2v_credentials_store(domain, user, pass, &where, &err);
-	if (r < 0) {
+	if (o2v_login_verify(domain, a.user, a.pass, a.insecure, &err) < 0 ||
+	    o2v_credentials_store(domain, a.user, a.pass, &where, &err) < 0) {
 		rc = o2v_cli_fail(&err);
 		goto out;
 	}
@@ -156,6 +175,6 @@ int cmd_login(int argc, char **argv)
 			     where);
 	printf("Login Succeeded\n");
 out:
-	explicit_bzero(pass, sizeof(pass));
+	explicit_bzero(a.pass, sizeof(a.pass));
 	return rc;
 }

@@ -4,7 +4,6 @@
 
 #include <getopt.h>
 
-#include "../registry/credentials.h"
 #include "../registry/login.h"
 #include "cli.h"
 #include "commands.h"
@@ -16,8 +15,8 @@ int cmd_logout(int argc, char **argv)
 	_cleanup_free_ char *domain = NULL, *where = NULL;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1)
-		return o2v_cli_usage_error("logout", "unknown option");
+	while ((c = getopt_long(argc, argv, "+:", longopts, NULL)) != -1)
+		return o2v_cli_option_usage("logout", c, argc, argv);
 	if (argc - optind > 1)
 		return o2v_cli_usage_error("logout", "takes at most one SERVER");
 	r = o2v_login_domain(optind < argc ? argv[optind] : "docker.io", &domain, &err);

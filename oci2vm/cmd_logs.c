@@ -31,9 +31,9 @@ int cmd_logs(int argc, char **argv)
 	bool follow = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+f", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:f", longopts, NULL)) != -1) {
 		if (c != 'f')
-			return o2v_cli_usage_error("logs", "unknown option");
+			return o2v_cli_option_usage("logs", c, argc, argv);
 		follow = true;
 	}
 	if (optind + 1 != argc)
@@ -47,7 +47,7 @@ int cmd_logs(int argc, char **argv)
 		return O2V_EXIT_FAILURE;
 	if ((r = o2v_vmcli_load(rt, argv[optind], &vm)) != 0)
 		return r;
-	_cleanup_free_ char *path = o2v_vm_path(&vm, "console.log");
+	_cleanup_free_ char *path = o2v_vm_path(&vm, O2V_VM_CONSOLE_LOG);
 	_cleanup_close_ int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 	if (fd < 0) {
 		o2v_cli_error("VM '%s' has no log: only detached VMs (run -d) keep one", vm.name);

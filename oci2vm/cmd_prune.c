@@ -18,10 +18,9 @@ int cmd_prune(int argc, char **argv)
 	int c, r;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+q", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:q", longopts, NULL)) != -1) {
 		if (c != 'q')
-			return o2v_cli_usage_error("prune", "unknown option '%s'",
-						   argv[optind - 1]);
+			return o2v_cli_option_usage("prune", c, argc, argv);
 		quiet = true;
 	}
 	if (optind != argc)

@@ -31,11 +31,11 @@ int cmd_ps(int argc, char **argv)
 	bool all = false, quiet = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+aq", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:aq", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a': all = true; break;
 		case 'q': quiet = true; break;
-		default: return o2v_cli_usage_error("ps", "unknown option");
+		default: return o2v_cli_option_usage("ps", c, argc, argv);
 		}
 	}
 	if (optind != argc)

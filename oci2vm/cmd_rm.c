@@ -29,9 +29,9 @@ int cmd_rm(int argc, char **argv)
 	bool force = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+f", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:f", longopts, NULL)) != -1) {
 		if (c != 'f')
-			return o2v_cli_usage_error("rm", "unknown option");
+			return o2v_cli_option_usage("rm", c, argc, argv);
 		force = true;
 	}
 	if (optind >= argc)

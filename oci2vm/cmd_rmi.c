@@ -14,8 +14,8 @@ int cmd_rmi(int argc, char **argv)
 	int c, r, status = O2V_EXIT_OK;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1)
-		return o2v_cli_usage_error("rmi", "unknown option '%s'", argv[optind - 1]);
+	while ((c = getopt_long(argc, argv, "+:", longopts, NULL)) != -1)
+		return o2v_cli_option_usage("rmi", c, argc, argv);
 	if (optind == argc)
 		return o2v_cli_usage_error("rmi", "expected at least one image reference");
 	/* all references first: a typo must not leave half the list removed */

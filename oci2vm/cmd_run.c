@@ -20,21 +20,20 @@
 
 #include "../common/fsutil.h"
 #include "../common/paths.h"
-#include "../common/runconfig.h"
-#include "../common/runmerge.h"
+#include "../common/runbuild.h"
 #include "../common/strv.h"
 #include "../registry/registry.h"
 #include "../rootfs/initrd.h"
 #include "../rootfs/rootfs.h"
-#include "pullopts.h"
+#include "../vm/host.h"
+#include "../vm/state.h"
+#include "../vm/vm.h"
 #include "assets.h"
 #include "cli.h"
 #include "commands.h"
-#include "qemu.h"
+#include "pullopts.h"
 #include "runopts.h"
-#include "supervise.h"
 #include "vmimage.h"
-#include "vmstate.h"
 
 const char cmd_run_usage[] =
 	"usage: oci2vm run [OPTIONS] IMAGE [OPTIONS] [COMMAND [ARG...]]\n\n"
@@ -83,25 +82,15 @@ struct run {
 	struct o2v_image *img;
 	char *vmimage;		/* cached ext4 or cpio.gz */
 	char *runconfig;	/* serialized */
-	char *serial_sock;	/* --verbose: early boot messages (the serial port) */
-	char *stdout_sock;	/* the workload's stdout and stderr ports (none with -t: the */
-	char *stderr_sock;	/* terminal carries both) */
-	char exit_message[O2V_VM_MESSAGE_MAX]; /* init's error, or why the VM ended */
+	char *initrd;		/* per-run: the image's init + run.conf */
+	struct o2v_vm_volume *volumes; /* -v, as the VM library takes them */
 	struct o2v_vm vm;
-	bool vm_created;
-	struct o2v_qemu_volume *qvols;
-	char **qemu_argv;
-	int lock_fd;
 	int ready_fd;		/* detached: tells the parent QEMU is up */
 };
 
 static void run_release(struct run *r)
 {
-	/* The volume tags first: releasing the options clears n_volumes. */
-	if (r->qvols)
-		for (size_t i = 0; i < r->o.n_volumes; i++)
-			free((char *)r->qvols[i].tag);
-	free(r->qvols);
+	free(r->volumes);
 	o2v_run_opts_release(&r->o);
 	free(r->kernel);
 	free(r->qemu);
@@ -116,10 +105,7 @@ static void run_release(struct run *r)
 		o2v_cache_close(r->cache);
 	free(r->vmimage);
 	free(r->runconfig);
-	free(r->serial_sock);
-	free(r->stdout_sock);
-	free(r->stderr_sock);
-	o2v_strv_free(r->qemu_argv);
+	free(r->initrd);
 	o2v_vm_release(&r->vm);
 }
 
@@ -171,107 +157,57 @@ static const char *host_env(const char *name)
 	return getenv(name);
 }
 
-static int read_env_files(char *const *files, char ***list, struct o2v_error *err)
-{
-	for (; files && *files; files++) {
-		_cleanup_free_ char *text = NULL;
-		size_t len;
-		int rc = o2v_read_file(*files, O2V_ENV_FILE_MAX, &text, &len, err);
-		if (rc < 0)
-			return o2v_error_prefix(err, "--env-file");
-		if ((rc = o2v_runmerge_env_file(text, len, *files, host_env, list, err)) < 0)
-			return rc;
-	}
-	return 0;
-}
-
+/* The image's defaults and the command line → the run configuration init reads. */
 static int build_runconfig(struct run *r, struct o2v_error *err)
 {
 	const struct o2v_image_config *ic = &r->img->config;
-	struct o2v_runconfig rc;
-	_cleanup_strv_ char **overrides = NULL;
-	char hostname[O2V_VM_ID_LEN + 1];
+	const struct o2v_image_defaults img = {
+	    .entrypoint = ic->entrypoint,
+	    .cmd = ic->cmd,
+	    .env = ic->env,
+	    .workdir = ic->working_dir ? ic->working_dir : "/",
+	    .user = ic->user ? ic->user : "",
+	};
+	_cleanup_free_ struct o2v_run_volume *vols = calloc(r->o.n_volumes + 1, sizeof(*vols));
+	_cleanup_strv_ char **env = NULL;
+	struct o2v_run_request req = {
+	    .entrypoint = r->o.entrypoint,
+	    .args = r->o.command,
+	    .lookup = host_env,
+	    .workdir = r->o.workdir,
+	    .user = r->o.user,
+	    .hostname = r->o.hostname ? r->o.hostname : r->vm.id,
+	    .network = !r->o.no_network,
+	    .dns = r->o.dns, /* NULL: init writes the user network's 10.0.2.3 */
+	    .hosts = r->o.hosts,
+	    .volumes = vols,
+	    .n_volumes = r->o.n_volumes,
+	    .terminal = r->o.tty,
+	    .stdin_open = r->o.interactive,
+	    .stop_grace = r->o.stop_timeout,
+	    .verbose = r->o.verbose,
+	    .shell = r->o.shell,
+	    .rootdisk = r->o.cpio ? NULL : "/dev/vda",
+	    .ephemeral = true, /* the disk is QEMU's snapshot of the cached image (launch()) */
+	};
+	struct winsize ws;
 	int e;
 
-	o2v_runconfig_init(&rc);
-	snprintf(hostname, sizeof(hostname), "%s", r->vm.id);
-	const char *host = r->o.hostname ? r->o.hostname : hostname;
-	if (r->o.shell) {
-		/* --shell ignores the image's command: it need not have one. */
-		char *sh[] = { (char *)"sh", NULL };
-		e = o2v_runmerge_argv(NULL, sh, NULL, NULL, &rc.argv, err);
-	} else {
-		e = o2v_runmerge_argv(ic->entrypoint, ic->cmd, r->o.entrypoint, r->o.command,
-				      &rc.argv, err);
-	}
-	if (e < 0)
-		goto out;
-	if ((e = read_env_files(r->o.env_files, &overrides, err)) < 0)
-		goto out;
+	if (!vols)
+		return o2v_error_sys(err, -ENOMEM, "build the run configuration");
+	for (size_t i = 0; i < r->o.n_volumes; i++)
+		vols[i] = (struct o2v_run_volume){r->o.volumes[i].guest, r->o.volumes[i].readonly};
+	if ((e = o2v_runmerge_env_files(r->o.env_files, host_env, &env, err)) < 0)
+		return e;
 	for (char **p = r->o.env; p && *p; p++)
-		if (o2v_strv_push(&overrides, *p) < 0) {
-			e = o2v_error_sys(err, -ENOMEM, "build the run configuration");
-			goto out;
-		}
-	if ((e = o2v_runmerge_env(ic->env, overrides, host_env, host, r->o.tty, &rc.env, err)) < 0)
-		goto out;
-	rc.workdir = strdup(r->o.workdir ? r->o.workdir : ic->working_dir ? ic->working_dir : "/");
-	rc.user = strdup(r->o.user ? r->o.user : ic->user ? ic->user : "");
-	rc.hostname = strdup(host);
-	if (!rc.workdir || !rc.user || !rc.hostname) {
-		e = o2v_error_sys(err, -ENOMEM, "build the run configuration");
-		goto out;
+		if (o2v_strv_push(&env, *p) < 0)
+			return o2v_error_sys(err, -ENOMEM, "build the run configuration");
+	req.env = env;
+	if (r->o.tty && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
+		req.rows = ws.ws_row;
+		req.cols = ws.ws_col;
 	}
-	rc.network = !r->o.no_network;
-	rc.dns = TAKE_PTR(r->o.dns);	 /* NULL: init writes the user network's 10.0.2.3 */
-	rc.hosts = TAKE_PTR(r->o.hosts);
-	rc.terminal = r->o.tty;
-	rc.stdin_open = r->o.interactive;
-	if (r->o.tty) {
-		struct winsize ws;
-		if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
-			rc.rows = ws.ws_row;
-			rc.cols = ws.ws_col;
-		}
-	}
-	rc.stop_grace = r->o.stop_timeout;
-	rc.verbose = r->o.verbose;
-	rc.shell = r->o.shell;
-	if (!r->o.cpio && !(rc.rootdisk = strdup("/dev/vda"))) {
-		e = o2v_error_sys(err, -ENOMEM, "build the run configuration");
-		goto out;
-	}
-	rc.ephemeral = true; /* the disk is QEMU's snapshot of the cached image (build_qemu_argv) */
-	if (r->o.n_volumes) {
-		rc.volumes = calloc(r->o.n_volumes, sizeof(*rc.volumes));
-		r->qvols = calloc(r->o.n_volumes, sizeof(*r->qvols));
-		if (!rc.volumes || !r->qvols) {
-			e = o2v_error_sys(err, -ENOMEM, "build the run configuration");
-			goto out;
-		}
-		for (size_t i = 0; i < r->o.n_volumes; i++) {
-			char *tag;
-			if (asprintf(&tag, "o2v_v%zu", i) < 0) {
-				e = o2v_error_sys(err, -ENOMEM, "build the run configuration");
-				goto out;
-			}
-			r->qvols[i].tag = tag;
-			r->qvols[i].host = r->o.volumes[i].host;
-			r->qvols[i].readonly = r->o.volumes[i].readonly;
-			rc.volumes[i].tag = strdup(tag);
-			rc.volumes[i].guest_path = strdup(r->o.volumes[i].guest);
-			rc.volumes[i].readonly = r->o.volumes[i].readonly;
-			rc.n_volumes++;
-			if (!rc.volumes[i].tag || !rc.volumes[i].guest_path) {
-				e = o2v_error_sys(err, -ENOMEM, "build the run configuration");
-				goto out;
-			}
-		}
-	}
-	e = o2v_runconfig_write(&rc, &r->runconfig, NULL, err);
-out:
-	o2v_runconfig_release(&rc);
-	return e;
+	return o2v_runconfig_build_text(&img, &req, &r->runconfig, NULL, err);
 }
 
 static char *ports_text(const struct o2v_run_opts *o)
@@ -290,9 +226,9 @@ static char *ports_text(const struct o2v_run_opts *o)
 	return s;
 }
 
-static int write_initrd(struct run *r, char **ret_path, struct o2v_error *err)
+static int write_initrd(struct run *r, struct o2v_error *err)
 {
-	_cleanup_free_ char *path = o2v_vm_path(&r->vm, "initrd");
+	_cleanup_free_ char *path = o2v_vm_path(&r->vm, O2V_VM_INITRD);
 	_cleanup_close_ int fd = -1;
 	int e;
 
@@ -319,46 +255,8 @@ static int write_initrd(struct run *r, char **ret_path, struct o2v_error *err)
 	}
 	if (e < 0)
 		return e;
-	*ret_path = TAKE_PTR(path);
+	r->initrd = TAKE_PTR(path);
 	return 0;
-}
-
-static int build_qemu_argv(struct run *r, struct o2v_error *err)
-{
-	_cleanup_free_ char *initrd = NULL;
-	_cleanup_free_ char *con = o2v_vm_path(&r->vm, "console.sock");
-	_cleanup_free_ char *ctl = o2v_vm_path(&r->vm, "ctl.sock");
-	_cleanup_free_ char *status = o2v_vm_path(&r->vm, "status");
-	struct o2v_vm_spec spec;
-	int e;
-
-	if (!con || !ctl || !status || (r->o.verbose && !r->serial_sock))
-		return o2v_error_sys(err, -ENOMEM, "start the VM");
-	if ((e = write_initrd(r, &initrd, err)) < 0)
-		return e;
-	o2v_vm_spec_init(&spec);
-	spec.qemu = r->qemu;
-	spec.kernel = r->kernel;
-	spec.initrd = initrd;
-	spec.disk = r->o.cpio ? NULL : r->vmimage;
-	spec.disk_format = "raw";
-	spec.disk_snapshot = true;
-	spec.memory_mib = r->o.memory_mib;
-	spec.cpus = r->o.cpus;
-	o2v_vm_spec_set_accel(&spec, r->o.accel); /* also the host TSC rate for TCG */
-	spec.verbose = r->o.verbose;
-	spec.console_sock = con;
-	spec.serial_sock = r->serial_sock;
-	spec.stdout_sock = r->stdout_sock;
-	spec.stderr_sock = r->stderr_sock;
-	spec.status_path = status;
-	spec.control_path = ctl;
-	spec.net = !r->o.no_network;
-	spec.ports = r->o.ports;
-	spec.n_ports = r->o.n_ports;
-	spec.volumes = r->qvols;
-	spec.n_volumes = r->o.n_volumes;
-	return o2v_qemu_argv(&spec, &r->qemu_argv, err);
 }
 
 static void on_started(pid_t qemu_pid, void *userdata)
@@ -380,52 +278,60 @@ static void on_running(void *userdata)
 	}
 }
 
-/* Run the VM to its end under this process. Returns the exit status. */
-static int supervise(struct run *r, int out_fd, int err_fd, struct o2v_error *err)
+/* Run the VM to its end under this process: 0 and ex filled, or a negative errno (the VM
+ * could not be started). The record in the state directory is updated either way. */
+static int launch(struct run *r, int out_fd, int err_fd, struct o2v_vm_exit *ex,
+		  struct o2v_error *err)
 {
-	_cleanup_free_ char *con = o2v_vm_path(&r->vm, "console.sock");
-	_cleanup_free_ char *ctl = o2v_vm_path(&r->vm, "ctl.sock");
-	_cleanup_free_ char *status = o2v_vm_path(&r->vm, "status");
-	_cleanup_free_ char *qlog = o2v_vm_path(&r->vm, "qemu.log");
-	struct o2v_vm_exit ex;
-	struct o2v_supervise s = {
-		.qemu_argv = r->qemu_argv,
-		.console_sock = con,
-		.serial_sock = r->serial_sock,
-		.ctl_sock = ctl,
-		.status_path = status,
-		.qemu_log = qlog,
-		.qemu_preload = r->listen_preload,
-		.stdout_sock = r->stdout_sock,
-		.stderr_sock = r->stderr_sock,
-		.in_fd = r->o.interactive ? STDIN_FILENO : -1,
-		.out_fd = out_fd,
-		.err_fd = err_fd,
-		.tty = r->o.tty && isatty(STDIN_FILENO),
-		.stdin_after_start = true,
-		.stdin_eof = r->o.interactive && !r->o.tty,
-		.stop_grace = r->o.stop_timeout,
-		.started = on_started,
-		.running = r->ready_fd >= 0 ? on_running : NULL,
-		.userdata = r,
-	};
+	struct o2v_launch l;
 	int e;
 
+	o2v_launch_init(&l);
+	l.qemu = r->qemu;
+	l.vm.kernel = r->kernel;
+	l.vm.initrd = r->initrd;
+	l.vm.disk = r->o.cpio ? NULL : r->vmimage;
+	l.vm.disk_snapshot = true;
+	l.vm.memory_mib = r->o.memory_mib;
+	l.vm.cpus = r->o.cpus;
+	l.vm.accel = r->o.accel;
+	l.vm.verbose = r->o.verbose;
+	l.vm.net = !r->o.no_network;
+	l.vm.ports = r->o.ports;
+	l.vm.n_ports = r->o.n_ports;
+	l.vm.volumes = r->volumes;
+	l.vm.n_volumes = r->o.n_volumes;
+	l.vm.stdio_ports = !r->o.tty; /* with -t the terminal carries both */
+	l.state_dir = r->vm.dir;
+	l.qemu_preload = r->listen_preload;
+	l.in_fd = r->o.interactive ? STDIN_FILENO : -1;
+	l.out_fd = out_fd;
+	l.err_fd = err_fd;
+	l.tty = r->o.tty && isatty(STDIN_FILENO);
+	l.stdin_after_start = true;
+	l.stdin_eof = r->o.interactive && !r->o.tty;
+	l.stop_grace = r->o.stop_timeout;
+	l.started = on_started;
+	l.running = r->ready_fd >= 0 ? on_running : NULL;
+	l.userdata = r;
 	r->vm.supervisor_pid = getpid();
-	if ((e = o2v_supervise_run(&s, &ex, err)) < 0)
+	if ((e = o2v_vm_launch(&l, ex, err)) < 0)
 		return e;
-	r->vm.exit_code = ex.code;
+	r->vm.exit_code = ex->code;
 	r->vm.finished = (int64_t)time(NULL);
-	snprintf(r->exit_message, sizeof(r->exit_message), "%s", ex.message);
 	o2v_vm_save(&r->vm, NULL);
-	if (!ex.reported) {
-		/* The VM died without a report: say why. (What init reports, it has already
-		 * said itself in its one "oci2vm-init:" line on stderr.) */
-		o2v_error_set(err, -EIO, "%s", ex.message[0] ? ex.message : "the VM failed");
-		return ex.reported || ex.signal ? ex.code : O2V_EXIT_RUN_FAILED;
-	}
-	o2v_error_clear(err);
-	return ex.code;
+	return 0;
+}
+
+/* The exit status of a VM that ran; what init reported it has printed itself in its one
+ * "oci2vm-init:" line on stderr, so only a VM that died without a report is explained. */
+static int exit_code(const struct o2v_vm_exit *ex, char *why, size_t why_size)
+{
+	why[0] = '\0';
+	if (ex->reported)
+		return ex->code;
+	snprintf(why, why_size, "%s", ex->message[0] ? ex->message : "the VM failed");
+	return ex->signal ? ex->code : O2V_EXIT_RUN_FAILED;
 }
 
 static int get_image(struct run *r, struct o2v_error *err)
@@ -453,17 +359,13 @@ static int get_image(struct run *r, struct o2v_error *err)
 	o2v_pull_cli_init(&po);
 	po.quiet = r->o.quiet;
 	for (char **p = r->o.insecure_registries; p && *p; p++)
-		if ((e = o2v_pull_cli_option(&po, "run", O2V_OPT_INSECURE, *p)) < 0) {
-			e = o2v_error_set(err, -EINVAL, "--insecure-registry '%s'", *p);
+		if ((e = o2v_pull_cli_option(&po, O2V_OPT_INSECURE, *p, err)) < 0)
 			goto out_po;
-		}
 	/* Always explicit: our VMs are amd64, so a single-platform image for another
 	 * architecture is an error of the pull (one line, no layers fetched), not a warning
 	 * followed by a second error once everything was downloaded. */
-	if ((e = o2v_pull_cli_option(&po, "run", O2V_OPT_PLATFORM, platform)) < 0) {
-		e = o2v_error_set(err, -EINVAL, "--platform '%s'", platform);
+	if ((e = o2v_pull_cli_option(&po, O2V_OPT_PLATFORM, platform, err)) < 0)
 		goto out_po;
-	}
 	if (o2v_pull_cli_prepare(&po, policies[r->o.pull]) < 0) {
 		e = o2v_error_set(err, -EIO, "prepare the pull");
 		goto out_po;
@@ -494,17 +396,18 @@ static int get_vmimage(struct run *r, struct o2v_error *err)
 
 static int run_foreground(struct run *r)
 {
-	struct o2v_error err = { 0 };
+	struct o2v_error err = {0};
+	struct o2v_vm_exit ex;
+	char why[O2V_VM_MESSAGE_MAX];
 	int lock = o2v_vm_lock(&r->vm, &err);
 	int code;
 
 	if (lock < 0)
 		return fail(&err);
-	code = supervise(r, STDOUT_FILENO, STDERR_FILENO, &err);
-	if (code < 0) {
+	if (launch(r, STDOUT_FILENO, STDERR_FILENO, &ex, &err) < 0) {
 		code = fail(&err);
-	} else if (err.code) {
-		o2v_cli_error("%s", err.msg);
+	} else if ((code = exit_code(&ex, why, sizeof(why))), why[0]) {
+		o2v_cli_error("%s", why);
 	}
 	close(lock);
 	if (r->vm.remove_on_exit)
@@ -512,13 +415,25 @@ static int run_foreground(struct run *r)
 	return code;
 }
 
+/* Tell the waiting parent of `run -d` that the workload never ran: "CODE MESSAGE" (it
+ * prints the message and exits with CODE). */
+static void report_not_started(int fd, int code, const char *why)
+{
+	char msg[O2V_ERROR_MAX + 16];
+	int n = snprintf(msg, sizeof(msg), "%d %s", code, why);
+
+	o2v_write_all(fd, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+}
+
 /* The background supervisor of `run -d`: never returns. */
 O2V_NORETURN static void detached_child(struct run *r, int ready_fd)
 {
-	struct o2v_error err = { 0 };
-	_cleanup_free_ char *log = o2v_vm_path(&r->vm, "console.log");
+	struct o2v_error err = {0};
+	_cleanup_free_ char *log = o2v_vm_path(&r->vm, O2V_VM_CONSOLE_LOG);
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	int logfd = log ? open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
+	struct o2v_vm_exit ex;
+	char why[O2V_VM_MESSAGE_MAX] = "";
 	int lock, code = -1;
 
 	setsid();
@@ -531,22 +446,16 @@ O2V_NORETURN static void detached_child(struct run *r, int ready_fd)
 		dup2(devnull, STDOUT_FILENO);
 		dup2(logfd, STDERR_FILENO);
 		r->vm.detached = true;
-		code = supervise(r, logfd, logfd, &err);
-		if (code >= 0 && err.code)
-			dprintf(logfd, "oci2vm: %s\n", err.msg);
+		if (launch(r, logfd, logfd, &ex, &err) == 0 &&
+		    ((code = exit_code(&ex, why, sizeof(why))), why[0]))
+			dprintf(logfd, "oci2vm: %s\n", why);
 		close(lock);
 	}
-	/* The workload never ran: tell the waiting parent its exit status and why, as
-	 * "CODE MESSAGE" (it prints the message and exits with CODE). */
-	if (r->ready_fd >= 0) {
-		char msg[O2V_ERROR_MAX + 16];
-		const char *why = code < 0 ? err.msg
-				  : r->exit_message[0] ? r->exit_message
-						      : "the VM ended before its workload started";
-		int n = snprintf(msg, sizeof(msg), "%d %s", code < 0 ? O2V_EXIT_RUN_FAILED : code,
-				 why);
-		o2v_write_all(r->ready_fd, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
-	}
+	if (r->ready_fd >= 0)
+		report_not_started(r->ready_fd, code < 0 ? O2V_EXIT_RUN_FAILED : code,
+				   code < 0    ? err.msg
+				   : ex.message[0] ? ex.message
+						   : "the VM ended before its workload started");
 	if (r->vm.remove_on_exit || code < 0)
 		o2v_vm_remove(&r->vm, NULL);
 	_exit(0);
@@ -600,47 +509,45 @@ static int run_detached(struct run *r)
 	return O2V_EXIT_RUN_FAILED;
 }
 
+/* Everything before the launch: options, host, image, VM image, the VM's record. */
+static int prepare(struct run *r, int argc, char **argv, struct o2v_error *err)
+{
+	int e;
+
+	o2v_run_opts_init(&r->o);
+	if ((e = o2v_run_opts_parse(&r->o, argc, argv, err)) < 0 || (e = check_host(r, err)) < 0 ||
+	    (e = get_image(r, err)) < 0 || (e = check_architecture(r->img, err)) < 0 ||
+	    (e = get_vmimage(r, err)) < 0 ||
+	    (e = o2v_vm_create(r->runtime_dir, r->o.name, &r->vm, err)) < 0)
+		return e;
+	r->vm.image = strdup(r->img->reference ? r->img->reference : r->o.ref);
+	r->vm.ports = ports_text(&r->o);
+	r->vm.remove_on_exit = r->o.rm;
+	r->vm.detached = r->o.detach;
+	r->volumes = calloc(r->o.n_volumes + 1, sizeof(*r->volumes));
+	if (!r->vm.image || !r->vm.ports || !r->volumes)
+		e = o2v_error_sys(err, -ENOMEM, "run");
+	for (size_t i = 0; e == 0 && i < r->o.n_volumes; i++)
+		r->volumes[i] = (struct o2v_vm_volume){r->o.volumes[i].host, r->o.volumes[i].readonly};
+	if (e < 0 || (e = o2v_vm_save(&r->vm, err)) < 0 || (e = build_runconfig(r, err)) < 0 ||
+	    (e = write_initrd(r, err)) < 0) {
+		/* Nothing started: leave no trace of this VM. */
+		o2v_vm_remove(&r->vm, NULL);
+		return e;
+	}
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
-	struct run r = { .lock_fd = -1, .ready_fd = -1 };
-	struct o2v_error err = { 0 };
+	struct run r = {.ready_fd = -1};
+	struct o2v_error err = {0};
 	int code;
 
-	o2v_run_opts_init(&r.o);
-	if (o2v_run_opts_parse(&r.o, argc, argv, &err) < 0 || check_host(&r, &err) < 0 ||
-	    get_image(&r, &err) < 0 || check_architecture(r.img, &err) < 0 ||
-	    get_vmimage(&r, &err) < 0 || o2v_vm_create(r.runtime_dir, r.o.name, &r.vm, &err) < 0) {
+	if (prepare(&r, argc, argv, &err) < 0)
 		code = fail(&err);
-		goto out;
-	}
-	r.vm_created = true;
-	r.vm.image = strdup(r.img->reference ? r.img->reference : r.o.ref);
-	r.vm.ports = ports_text(&r.o);
-	r.vm.remove_on_exit = r.o.rm;
-	r.vm.detached = r.o.detach;
-	if (!r.vm.image || !r.vm.ports) {
-		o2v_error_sys(&err, -ENOMEM, "run");
-		code = fail(&err);
-		goto out_remove;
-	}
-	if ((!r.o.tty && (!(r.stdout_sock = o2v_vm_path(&r.vm, "stdout.sock")) ||
-			  !(r.stderr_sock = o2v_vm_path(&r.vm, "stderr.sock")))) ||
-	    (r.o.verbose && !(r.serial_sock = o2v_vm_path(&r.vm, "serial.sock")))) {
-		o2v_error_sys(&err, -ENOMEM, "run");
-		code = fail(&err);
-		goto out_remove;
-	}
-	if (o2v_vm_save(&r.vm, &err) < 0 || build_runconfig(&r, &err) < 0 ||
-	    build_qemu_argv(&r, &err) < 0) {
-		code = fail(&err);
-		goto out_remove;
-	}
-	code = r.o.detach ? run_detached(&r) : run_foreground(&r);
-	goto out;
-out_remove:
-	/* Nothing started: leave no trace of this VM. */
-	o2v_vm_remove(&r.vm, NULL);
-out:
+	else
+		code = r.o.detach ? run_detached(&r) : run_foreground(&r);
 	run_release(&r);
 	return code;
 }

@@ -2,8 +2,8 @@
  *
  * Builds the /.oci2vm/run.conf that bootstrap-init reads from an image's
  * Entrypoint/Cmd/Env (given as options, no registry involved) and `docker
- * run`-style overrides, with the same merge code `oci2vm run` uses. Tests
- * use it to make initramfs images without hand-writing the format.
+ * run`-style overrides, with the builder `oci2vm run` uses (common/runbuild.h).
+ * Tests use it to make initramfs images without hand-writing the format.
  */
 #include "../common/o2v.h"
 
@@ -11,63 +11,15 @@
 #include <string.h>
 
 #include "../common/fsutil.h"
-#include "../common/runconfig.h"
-#include "../common/runmerge.h"
+#include "../common/runbuild.h"
 #include "../common/strv.h"
 #include "cli.h"
 #include "commands.h"
-#include "runopts.h"
-
-struct vec {
-	char **v;
-	size_t n;
-};
-
-static int vec_push(struct vec *v, const char *s)
-{
-	char **nv = realloc(v->v, (v->n + 2) * sizeof(*nv));
-
-	if (!nv)
-		return -ENOMEM;
-	v->v = nv;
-	v->v[v->n++] = (char *)s; /* borrowed from argv */
-	v->v[v->n] = NULL;
-	return 0;
-}
+#include "values.h"
 
 static const char *host_env(const char *name)
 {
 	return getenv(name);
-}
-
-/* -v TAG:PATH[:ro|:rw] */
-static int add_volume(struct o2v_runconfig *rc, const char *spec, struct o2v_error *err)
-{
-	_cleanup_free_ char *s = strdup(spec);
-	char *path = s ? strchr(s, ':') : NULL;
-
-	if (!path)
-		return o2v_error_set(err, -EINVAL, "bad volume '%s': expected TAG:PATH[:ro]", spec);
-	*path++ = '\0';
-	char *mode = strchr(path, ':');
-	bool ro = false;
-	if (mode) {
-		*mode++ = '\0';
-		if (strcmp(mode, "ro") && strcmp(mode, "rw"))
-			return o2v_error_set(err, -EINVAL, "bad volume '%s': mode must be ro or rw",
-					     spec);
-		ro = !strcmp(mode, "ro");
-	}
-	struct o2v_volume *nv = realloc(rc->volumes, (rc->n_volumes + 1) * sizeof(*nv));
-	if (!nv)
-		return o2v_error_sys(err, -ENOMEM, "add volume");
-	rc->volumes = nv;
-	nv[rc->n_volumes] =
-	    (struct o2v_volume){.tag = strdup(s), .guest_path = strdup(path), .readonly = ro};
-	rc->n_volumes++;
-	if (!nv[rc->n_volumes - 1].tag || !nv[rc->n_volumes - 1].guest_path)
-		return o2v_error_sys(err, -ENOMEM, "add volume");
-	return 0;
 }
 
 enum {
@@ -113,179 +65,205 @@ static const struct option options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int parse_uint_opt(const char *s, unsigned *ret)
-{
-	char *end;
-	unsigned long v;
+/* What the options collect; the lists own copies, the strings point into argv. */
+struct rc_args {
+	struct o2v_image_defaults img;
+	struct o2v_run_request req;
+	char **img_entrypoint, **img_cmd, **img_env;
+	char **env_files, **env, **dns, **hosts;
+	struct o2v_run_volume *volumes;
+	struct o2v_volspec *volspecs;
+	size_t n_volumes;
+	const char *output;
+};
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v > 0xffffffffUL || s[0] == '-')
-		return -EINVAL;
-	*ret = (unsigned)v;
+static void rc_args_release(struct rc_args *a)
+{
+	o2v_strv_free(a->img_entrypoint);
+	o2v_strv_free(a->img_cmd);
+	o2v_strv_free(a->img_env);
+	o2v_strv_free(a->env_files);
+	o2v_strv_free(a->env);
+	o2v_strv_free(a->dns);
+	o2v_strv_free(a->hosts);
+	for (size_t i = 0; i < a->n_volumes; i++)
+		o2v_volspec_release(&a->volspecs[i]);
+	free(a->volspecs);
+	free(a->volumes);
+}
+
+static int push(char ***list, const char *s, struct o2v_error *err)
+{
+	return o2v_strv_push(list, s) < 0 ? o2v_error_sys(err, -ENOMEM, "runconfig") : 0;
+}
+
+/* -v HOST:GUEST[:ro], as run's: the i-th is mounted from the tag `oci2vm boot -v` gives it. */
+static int add_volume(struct rc_args *a, const char *spec, struct o2v_error *err)
+{
+	struct o2v_volspec v;
+	int r = o2v_parse_volume(spec, &v, err);
+
+	if (r < 0)
+		return r;
+	struct o2v_volspec *nv = realloc(a->volspecs, (a->n_volumes + 1) * sizeof(*nv));
+	struct o2v_run_volume *nr = nv ? realloc(a->volumes, (a->n_volumes + 1) * sizeof(*nr)) : NULL;
+	if (nv)
+		a->volspecs = nv;
+	if (!nr) {
+		o2v_volspec_release(&v);
+		return o2v_error_sys(err, -ENOMEM, "runconfig");
+	}
+	a->volumes = nr;
+	a->volspecs[a->n_volumes] = v;
+	a->n_volumes++;
 	return 0;
+}
+
+static int add_host(struct rc_args *a, const char *spec, struct o2v_error *err)
+{
+	_cleanup_free_ char *line = NULL;
+	int r = o2v_parse_add_host(spec, &line, err);
+
+	return r < 0 ? r : push(&a->hosts, line, err);
+}
+
+static int apply_request(struct rc_args *a, int c, const char *arg, struct o2v_error *err)
+{
+	struct o2v_run_request *q = &a->req;
+
+	switch (c) {
+	case OPT_ENTRYPOINT:
+		q->entrypoint = arg;
+		return 0;
+	case 'e':
+		return push(&a->env, arg, err);
+	case OPT_ENV_FILE:
+		return push(&a->env_files, arg, err);
+	case 'u':
+		q->user = arg;
+		return 0;
+	case 'w':
+		q->workdir = arg;
+		return 0;
+	case 'h':
+		q->hostname = arg;
+		return 0;
+	case OPT_NO_HOSTNAME:
+		q->hostname = NULL;
+		return 0;
+	case OPT_NO_NETWORK:
+		q->network = false;
+		return 0;
+	case OPT_DNS:
+		return push(&a->dns, arg, err);
+	case OPT_ADD_HOST:
+		return add_host(a, arg, err);
+	case 'v':
+		return add_volume(a, arg, err);
+	}
+	return 1; /* not a request option */
+}
+
+static int apply_option(struct rc_args *a, int c, const char *arg, struct o2v_error *err)
+{
+	struct o2v_run_request *q = &a->req;
+	int r = apply_request(a, c, arg, err);
+
+	if (r <= 0)
+		return r;
+	switch (c) {
+	case OPT_IMAGE_ENTRYPOINT:
+		return push(&a->img_entrypoint, arg, err);
+	case OPT_IMAGE_CMD:
+		return push(&a->img_cmd, arg, err);
+	case OPT_IMAGE_ENV:
+		return push(&a->img_env, arg, err);
+	case 't':
+		q->terminal = true;
+		return 0;
+	case 'i':
+		q->stdin_open = true;
+		return 0;
+	case OPT_WINSIZE:
+		return o2v_parse_winsize(arg, &q->rows, &q->cols, err);
+	case OPT_STOP_TIMEOUT:
+		return o2v_parse_seconds("--stop-timeout", arg, &q->stop_grace, err);
+	case OPT_VERBOSE:
+		q->verbose = true;
+		return 0;
+	case OPT_SHELL:
+		q->shell = true;
+		return 0;
+	case OPT_ROOTDISK:
+		q->rootdisk = arg;
+		return 0;
+	case 'o':
+		a->output = arg;
+		return 0;
+	}
+	return o2v_error_set(err, -EINVAL, "unknown option");
+}
+
+static int parse_args(struct rc_args *a, int argc, char **argv, struct o2v_error *err)
+{
+	int c, r;
+
+	a->req = (struct o2v_run_request){.lookup = host_env,
+					  .hostname = "oci2vm",
+					  .network = true,
+					  .stop_grace = O2V_STOP_GRACE_DEFAULT};
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+:e:u:w:h:v:tio:", options, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			return o2v_cli_bad_option(c, argc, argv, err);
+		if ((r = apply_option(a, c, optarg, err)) < 0)
+			return r;
+	}
+	if (optind < argc && !strcmp(argv[optind], "--"))
+		optind++;
+	return optind;
+}
+
+/* The request's lists, once every option is in: --env-file entries come before -e ones, as
+ * in the docker CLI. */
+static int finish_request(struct rc_args *a, char **args, char ***env, struct o2v_error *err)
+{
+	int r = o2v_runmerge_env_files(a->env_files, host_env, env, err);
+
+	for (char **p = a->env; r == 0 && p && *p; p++)
+		r = push(env, *p, err);
+	for (size_t i = 0; i < a->n_volumes; i++)
+		a->volumes[i] = (struct o2v_run_volume){a->volspecs[i].guest, a->volspecs[i].readonly};
+	a->img = (struct o2v_image_defaults){a->img_entrypoint, a->img_cmd, a->img_env, NULL, NULL};
+	a->req.args = args && *args ? args : NULL;
+	a->req.env = *env;
+	a->req.dns = a->dns;
+	a->req.hosts = a->hosts;
+	a->req.volumes = a->volumes;
+	a->req.n_volumes = a->n_volumes;
+	return r;
 }
 
 int cmd_runconfig(int argc, char **argv)
 {
-	struct vec img_ep = {0}, img_cmd = {0}, img_env = {0}, env_over = {0};
-	_cleanup_strv_ char **env_file_entries = NULL;
-	_cleanup_strv_ char **merged_env = NULL;
-	const char *entrypoint = NULL, *output = NULL, *hostname = "oci2vm";
-	struct o2v_runconfig rc;
+	struct rc_args a = {0};
 	struct o2v_error err = {0};
+	_cleanup_strv_ char **env = NULL;
 	_cleanup_free_ char *text = NULL;
 	size_t len;
-	int c, r = 0, ret = O2V_EXIT_FAILURE;
+	int first, r;
 
-	o2v_runconfig_init(&rc);
-	rc.network = true;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+e:u:w:h:v:tio:", options, NULL)) != -1) {
-		switch (c) {
-		case OPT_IMAGE_ENTRYPOINT:
-			r = vec_push(&img_ep, optarg);
-			break;
-		case OPT_IMAGE_CMD:
-			r = vec_push(&img_cmd, optarg);
-			break;
-		case OPT_IMAGE_ENV:
-			r = vec_push(&img_env, optarg);
-			break;
-		case OPT_ENTRYPOINT:
-			entrypoint = optarg;
-			break;
-		case 'e':
-			r = vec_push(&env_over, optarg);
-			break;
-		case OPT_ENV_FILE: {
-			_cleanup_free_ char *buf = NULL;
-			size_t n;
-			r = o2v_read_file(optarg, O2V_ENV_FILE_MAX, &buf, &n, &err);
-			if (r == 0)
-				r = o2v_runmerge_env_file(buf, n, optarg, host_env,
-							  &env_file_entries, &err);
-			if (r < 0)
-				goto fail;
-			break;
-		}
-		case 'u':
-			free(rc.user);
-			rc.user = strdup(optarg);
-			break;
-		case 'w':
-			free(rc.workdir);
-			rc.workdir = strdup(optarg);
-			break;
-		case 'h':
-			hostname = optarg;
-			break;
-		case OPT_NO_HOSTNAME:
-			hostname = NULL;
-			break;
-		case OPT_NO_NETWORK:
-			rc.network = false;
-			break;
-		case OPT_DNS:
-			r = o2v_strv_push(&rc.dns, optarg);
-			break;
-		case OPT_ADD_HOST: {
-			_cleanup_free_ char *line = NULL;
-			struct o2v_error aerr = {0};
-			if (o2v_parse_add_host(optarg, &line, &aerr) < 0) {
-				ret = o2v_cli_usage_error("runconfig", "%s", aerr.msg);
-				goto out;
-			}
-			r = o2v_strv_push(&rc.hosts, line);
-			break;
-		}
-		case 'v':
-			if ((r = add_volume(&rc, optarg, &err)) < 0)
-				goto fail;
-			break;
-		case 't':
-			rc.terminal = true;
-			break;
-		case 'i':
-			rc.stdin_open = true;
-			break;
-		case OPT_WINSIZE:
-			if (sscanf(optarg, "%ux%u", &rc.rows, &rc.cols) != 2) {
-				ret = o2v_cli_usage_error("runconfig",
-							  "bad --winsize '%s' (ROWSxCOLS)", optarg);
-				goto out;
-			}
-			break;
-		case OPT_STOP_TIMEOUT:
-			if (parse_uint_opt(optarg, &rc.stop_grace) < 0) {
-				ret = o2v_cli_usage_error("runconfig", "bad --stop-timeout '%s'",
-							  optarg);
-				goto out;
-			}
-			break;
-		case OPT_VERBOSE:
-			rc.verbose = true;
-			break;
-		case OPT_SHELL:
-			rc.shell = true;
-			break;
-		case OPT_ROOTDISK:
-			free(rc.rootdisk);
-			rc.rootdisk = strdup(optarg);
-			break;
-		case 'o':
-			output = optarg;
-			break;
-		default:
-			ret = o2v_cli_usage_error("runconfig", "unknown option");
-			goto out;
-		}
-		if (r < 0) {
-			o2v_error_sys(&err, r, "runconfig");
-			goto fail;
-		}
+	if ((first = parse_args(&a, argc, argv, &err)) < 0) {
+		rc_args_release(&a);
+		return o2v_cli_usage_error("runconfig", "%s", err.msg);
 	}
-	if (optind < argc && !strcmp(argv[optind], "--"))
-		optind++;
-
-	/* --env-file entries come before -e ones, as in the docker CLI. */
-	struct vec all_env = {0};
-	for (size_t i = 0; env_file_entries && env_file_entries[i]; i++)
-		vec_push(&all_env, env_file_entries[i]);
-	for (size_t i = 0; i < env_over.n; i++)
-		vec_push(&all_env, env_over.v[i]);
-	/* --shell runs the shim instead of any command: none is required. */
-	if (!rc.shell || optind < argc || img_ep.n || img_cmd.n || entrypoint)
-		r = o2v_runmerge_argv(img_ep.v, img_cmd.v, entrypoint,
-				      optind < argc ? argv + optind : NULL, &rc.argv, &err);
-	if (r == 0)
-		r = o2v_runmerge_env(img_env.v, all_env.v, host_env, hostname, rc.terminal,
-				     &merged_env, &err);
-	free(all_env.v);
-	if (r < 0)
-		goto fail;
-	rc.env = TAKE_PTR(merged_env);
-	if (hostname && !(rc.hostname = strdup(hostname))) {
-		o2v_error_sys(&err, -ENOMEM, "runconfig");
-		goto fail;
+	if ((r = finish_request(&a, argv + first, &env, &err)) == 0 &&
+	    (r = o2v_runconfig_build_text(&a.img, &a.req, &text, &len, &err)) == 0) {
+		if (a.output)
+			r = o2v_write_file_atomic(a.output, text, len, 0644, &err);
+		else if ((r = o2v_write_all(STDOUT_FILENO, text, len)) < 0)
+			o2v_error_sys(&err, r, "write run config");
 	}
-	if (o2v_runconfig_write(&rc, &text, &len, &err) < 0)
-		goto fail;
-	if (output)
-		r = o2v_write_file_atomic(output, text, len, 0644, &err);
-	else if ((r = o2v_write_all(STDOUT_FILENO, text, len)) < 0)
-		o2v_error_sys(&err, r, "write run config");
-	if (r < 0)
-		goto fail;
-	ret = O2V_EXIT_OK;
-	goto out;
-fail:
-	ret = o2v_cli_fail(&err);
-out:
-	free(img_ep.v);
-	free(img_cmd.v);
-	free(img_env.v);
-	free(env_over.v);
-	o2v_runconfig_release(&rc);
-	return ret;
+	rc_args_release(&a);
+	return r < 0 ? o2v_cli_fail(&err) : O2V_EXIT_OK;
 }

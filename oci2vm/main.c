@@ -5,6 +5,7 @@
  */
 #include "../common/o2v.h"
 
+#include <getopt.h>
 #include <locale.h>
 #include <string.h>
 
@@ -146,6 +147,8 @@ int cmd_version(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* Commands report a bad option themselves, once (o2v_cli_bad_option()). */
+	opterr = 0;
 	/* UTF-8 file names in layers must survive libarchive's locale conversion. */
 	if (!setlocale(LC_CTYPE, "C.UTF-8"))
 		setlocale(LC_CTYPE, "");

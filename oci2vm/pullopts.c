@@ -63,22 +63,21 @@ void o2v_pull_cli_release(struct o2v_pull_cli *o)
 	memset(o, 0, sizeof(*o));
 }
 
-int o2v_pull_cli_option(struct o2v_pull_cli *o, const char *cmd, int c, const char *arg)
+int o2v_pull_cli_option(struct o2v_pull_cli *o, int c, const char *arg, struct o2v_error *err)
 {
 	switch (c) {
 	case O2V_OPT_PLATFORM:
 		free(o->platform);
 		if (!(o->platform = strdup(arg)))
-			return -O2V_EXIT_FAILURE;
+			return o2v_error_sys(err, -ENOMEM, "--platform");
 		return 1;
 	case O2V_OPT_INSECURE:
 		if (!*arg || strchr(arg, '/'))
-			return -o2v_cli_usage_error(cmd,
-						    "invalid --insecure-registry '%s': expected "
-						    "HOST[:PORT]",
-						    arg);
+			return o2v_error_set(err, -EINVAL,
+					     "invalid --insecure-registry '%s': expected HOST[:PORT]",
+					     arg);
 		if (o2v_strv_push_len(&o->insecure, &o->n_insecure, arg, strlen(arg)) < 0)
-			return -O2V_EXIT_FAILURE;
+			return o2v_error_sys(err, -ENOMEM, "--insecure-registry");
 		return 1;
 	case 'q':
 		o->quiet = true;
@@ -224,16 +223,18 @@ int o2v_pull_cli_parse(struct o2v_pull_cli *o, const char *cmd, int argc, char *
 		       struct o2v_cache **ret_cache)
 {
 	static const struct option longopts[] = {O2V_PULL_LONGOPTS, {NULL, 0, NULL, 0}};
+	struct o2v_error err = {0};
 	int c, r;
 
 	optind = 1;
-	opterr = 0; /* our own message below */
-	while ((c = getopt_long(argc, argv, "+" O2V_PULL_SHORTOPTS, longopts, NULL)) != -1) {
-		r = o2v_pull_cli_option(o, cmd, c, optarg);
-		if (r == 0)
-			return o2v_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+	while ((c = getopt_long(argc, argv, "+:" O2V_PULL_SHORTOPTS, longopts, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			r = o2v_cli_bad_option(c, argc, argv, &err);
+		else if ((r = o2v_pull_cli_option(o, c, optarg, &err)) == 0)
+			r = o2v_error_set(&err, -EINVAL, "unknown option '%s'", argv[optind - 1]);
 		if (r < 0)
-			return -r;
+			return r == -EINVAL ? o2v_cli_usage_error(cmd, "%s", err.msg)
+					    : o2v_cli_fail(&err);
 	}
 	if (argc - optind != 1)
 		return o2v_cli_usage_error(cmd, "expected exactly one image reference");

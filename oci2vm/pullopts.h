@@ -46,9 +46,9 @@ struct o2v_pull_cli {
 void o2v_pull_cli_init(struct o2v_pull_cli *o);
 void o2v_pull_cli_release(struct o2v_pull_cli *o);
 
-/* Offer one getopt_long result: 1 = it was ours, 0 = not ours, or an exit code
- * (usage error, already printed) as a negative number. */
-int o2v_pull_cli_option(struct o2v_pull_cli *o, const char *cmd, int c, const char *arg);
+/* Offer one getopt_long result: 1 = it was ours, 0 = not ours, or a negative errno with
+ * err set (-EINVAL: a bad value, a usage error). */
+int o2v_pull_cli_option(struct o2v_pull_cli *o, int c, const char *arg, struct o2v_error *err);
 
 /* Fill o->opts (platform, insecure list, policy, progress display). */
 int o2v_pull_cli_prepare(struct o2v_pull_cli *o, enum o2v_pull_policy policy);

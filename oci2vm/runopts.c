@@ -2,15 +2,13 @@
 #include "../common/o2v.h"
 
 #include <arpa/inet.h>
-#include <limits.h>
 #include <netinet/in.h>
-#include <regex.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
+#include "../common/runconfig.h"
 #include "../common/strv.h"
-#include "qemu.h"
+#include "../vm/host.h"
 #include "runopts.h"
 
 enum opt_id {
@@ -67,7 +65,7 @@ void o2v_run_opts_init(struct o2v_run_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->memory_mib = O2V_MEMORY_DEFAULT_MIB;
 	o->cpus = 1;
-	o->stop_timeout = 10;
+	o->stop_timeout = O2V_STOP_GRACE_DEFAULT;
 	o->accel = O2V_ACCEL_AUTO;
 	o->pull = O2V_WHEN_MISSING;
 }
@@ -79,10 +77,8 @@ void o2v_run_opts_release(struct o2v_run_opts *o)
 	free(o->ports);
 	o2v_strv_free(o->env);
 	o2v_strv_free(o->env_files);
-	for (size_t i = 0; i < o->n_volumes; i++) {
-		free(o->volumes[i].host);
-		free(o->volumes[i].guest);
-	}
+	for (size_t i = 0; i < o->n_volumes; i++)
+		o2v_volspec_release(&o->volumes[i]);
 	free(o->volumes);
 	free(o->workdir);
 	free(o->user);
@@ -110,275 +106,93 @@ static int set_str(char **dst, const char *s, struct o2v_error *err)
 	return 0;
 }
 
-static int parse_uint(const char *s, unsigned long long max, unsigned long long *ret)
+static int add_port(struct o2v_run_opts *o, const char *val, struct o2v_error *err)
 {
-	char *end;
-
-	if (!*s || *s == '-' || *s == '+')
-		return -EINVAL;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end || v > max)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
-static bool valid_bind_address(const char *s)
-{
-	struct in_addr a4;
-	struct in6_addr a6;
-
-	return inet_pton(AF_INET, s, &a4) == 1 || inet_pton(AF_INET6, s, &a6) == 1;
-}
-
-int o2v_parse_port(const char *spec, struct o2v_port *ret, struct o2v_error *err)
-{
-	char buf[128];
-	char *proto, *guest, *host, *bind = NULL;
-	unsigned long long h, g;
-
-	memset(ret, 0, sizeof(*ret));
-	if (strlen(spec) >= sizeof(buf))
-		return o2v_error_set(err, -EINVAL, "invalid port mapping '%.40s...': too long", spec);
-	strcpy(buf, spec);
-	if ((proto = strchr(buf, '/'))) {
-		*proto++ = '\0';
-		if (!strcmp(proto, "udp"))
-			ret->udp = true;
-		else if (strcmp(proto, "tcp"))
-			return o2v_error_set(err, -EINVAL,
-					     "invalid port mapping '%s': protocol '%s' is not tcp or udp",
-					     spec, proto);
-	}
-	/* [IP:]HOST:GUEST; an IPv6 bind address is written in brackets. */
-	if (!(guest = strrchr(buf, ':')))
-		return o2v_error_set(err, -EINVAL,
-				     "invalid port mapping '%s': expected [IP:]HOSTPORT:GUESTPORT", spec);
-	*guest++ = '\0';
-	host = buf;
-	char *colon = strrchr(buf, ':');
-	if (colon) {
-		*colon = '\0';
-		bind = buf;
-		host = colon + 1;
-		size_t bl = strlen(bind);
-		if (bl >= 2 && bind[0] == '[' && bind[bl - 1] == ']') {
-			bind[bl - 1] = '\0';
-			bind++;
-		}
-		if (!valid_bind_address(bind))
-			return o2v_error_set(err, -EINVAL,
-					     "invalid port mapping '%s': '%s' is not an IP address", spec,
-					     bind);
-	}
-	if (parse_uint(host, 65535, &h) < 0 || h == 0)
-		return o2v_error_set(err, -EINVAL,
-				     "invalid port mapping '%s': host port '%s' is not 1-65535", spec,
-				     host);
-	if (parse_uint(guest, 65535, &g) < 0 || g == 0)
-		return o2v_error_set(err, -EINVAL,
-				     "invalid port mapping '%s': container port '%s' is not 1-65535",
-				     spec, guest);
-	/* A valid IPv6 text address is at most 45 bytes, so this always fits. */
-	memcpy(ret->bind, bind ? bind : "127.0.0.1", strnlen(bind ? bind : "127.0.0.1", 63));
-	ret->host = (uint16_t)h;
-	ret->guest = (uint16_t)g;
-	return 0;
-}
-
-int o2v_parse_volume(const char *spec, struct o2v_volspec *ret, struct o2v_error *err)
-{
-	_cleanup_free_ char *buf = strdup(spec);
-	char *host, *guest, *mode;
-	char real[PATH_MAX];
-	struct stat st;
-
-	memset(ret, 0, sizeof(*ret));
-	if (!buf)
-		return o2v_error_sys(err, -ENOMEM, "parse volume");
-	host = buf;
-	if (!(guest = strchr(buf, ':')))
-		return o2v_error_set(err, -EINVAL,
-				     "invalid volume '%s': expected HOSTDIR:GUESTDIR[:ro|rw]", spec);
-	*guest++ = '\0';
-	if ((mode = strchr(guest, ':'))) {
-		*mode++ = '\0';
-		if (!strcmp(mode, "ro"))
-			ret->readonly = true;
-		else if (strcmp(mode, "rw"))
-			return o2v_error_set(err, -EINVAL,
-					     "invalid volume '%s': mode '%s' is not ro or rw", spec,
-					     mode);
-	}
-	if (!*host || !*guest)
-		return o2v_error_set(err, -EINVAL,
-				     "invalid volume '%s': expected HOSTDIR:GUESTDIR[:ro|rw]", spec);
-	if (guest[0] != '/')
-		return o2v_error_set(err, -EINVAL,
-				     "invalid volume '%s': container path '%s' must be absolute", spec,
-				     guest);
-	if (!realpath(host, real) || stat(real, &st) < 0)
-		return o2v_error_set(err, -EINVAL,
-				     "invalid volume '%s': host directory '%s' does not exist", spec,
-				     host);
-	if (!S_ISDIR(st.st_mode))
-		return o2v_error_set(err, -EINVAL,
-				     "invalid volume '%s': '%s' is not a directory (only directories "
-				     "can be shared)",
-				     spec, host);
-	ret->host = strdup(real);
-	ret->guest = strdup(guest);
-	if (!ret->host || !ret->guest) {
-		free(ret->host);
-		free(ret->guest);
-		return o2v_error_sys(err, -ENOMEM, "parse volume");
-	}
-	return 0;
-}
-
-int o2v_parse_size(const char *spec, uint64_t *ret_bytes, struct o2v_error *err)
-{
-	char *end;
-	uint64_t mult = 1024 * 1024; /* QEMU's -m default unit */
-
-	if (!*spec || *spec == '-' || *spec == '+')
-		goto bad;
-	errno = 0;
-	unsigned long long v = strtoull(spec, &end, 10);
-	if (errno || end == spec)
-		goto bad;
-	if (*end) {
-		switch (*end) {
-		case 'b': case 'B': mult = 1; break;
-		case 'k': case 'K': mult = 1ULL << 10; break;
-		case 'm': case 'M': mult = 1ULL << 20; break;
-		case 'g': case 'G': mult = 1ULL << 30; break;
-		case 't': case 'T': mult = 1ULL << 40; break;
-		default: goto bad;
-		}
-		end++;
-		if (*end == 'i' || *end == 'I')
-			end++;
-		if (*end == 'b' || *end == 'B')
-			end++;
-		if (*end)
-			goto bad;
-	}
-	if (v > UINT64_MAX / mult)
-		goto bad;
-	*ret_bytes = v * mult;
-	return 0;
-bad:
-	return o2v_error_set(err, -EINVAL, "invalid size '%s': expected a number with K, M or G",
-			     spec);
-}
-
-static bool valid_name(const char *s)
-{
-	/* Docker's container-name rule: [a-zA-Z0-9][a-zA-Z0-9_.-]* */
-	if (!*s || strlen(s) > 128)
-		return false;
-	for (const char *p = s; *p; p++) {
-		bool alnum = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			     (*p >= '0' && *p <= '9');
-		if (!alnum && (p == s || !strchr("_.-", *p)))
-			return false;
-	}
-	return true;
-}
-
-static bool valid_hostname(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 64)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
-			return false;
-	return s[0] != '-' && s[0] != '.';
-}
-
-static bool ip_literal(const char *s)
-{
-	unsigned char buf[sizeof(struct in6_addr)];
-
-	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
-}
-
-int o2v_parse_add_host(const char *spec, char **ret_line, struct o2v_error *err)
-{
-	/* Docker's NAME:ADDR, or its newer NAME=ADDR (a name never holds either). */
-	size_t n = strcspn(spec, ":=");
-	_cleanup_free_ char *name = strndup(spec, n);
-	const char *addr = spec[n] ? spec + n + 1 : NULL;
-	_cleanup_free_ char *bare = NULL;
-
-	if (!name)
-		return o2v_error_sys(err, -ENOMEM, "parse --add-host");
-	if (!addr || !valid_hostname(name))
-		return o2v_error_set(err, -EINVAL,
-				     "--add-host '%s': expected NAME:ADDRESS (an IP address or "
-				     "host-gateway)",
-				     spec);
-	if (!strcmp(addr, "host-gateway"))
-		addr = O2V_HOST_GATEWAY; /* Docker's name for the host as the guest reaches it */
-	size_t an = strlen(addr);
-	if (an > 2 && addr[0] == '[' && addr[an - 1] == ']') {
-		if (!(bare = strndup(addr + 1, an - 2)))
-			return o2v_error_sys(err, -ENOMEM, "parse --add-host");
-		addr = bare;
-	}
-	if (!ip_literal(addr))
-		return o2v_error_set(err, -EINVAL,
-				     "--add-host '%s': '%s' is not an IP address (or host-gateway)",
-				     spec, addr);
-	if (asprintf(ret_line, "%s\t%s", addr, name) < 0)
-		return o2v_error_sys(err, -ENOMEM, "parse --add-host");
-	return 0;
-}
-
-static int apply_memory(struct o2v_run_opts *o, const char *val, struct o2v_error *err)
-{
-	uint64_t bytes;
-	int r = o2v_parse_size(val, &bytes, err);
-
-	if (r < 0)
-		return o2v_error_prefix(err, "--memory");
-	if (bytes < (uint64_t)O2V_MEMORY_MIN_MIB << 20)
-		return o2v_error_set(err, -EINVAL,
-				     "--memory %s is too small: a VM needs at least %uM", val,
-				     O2V_MEMORY_MIN_MIB);
-	if (bytes > (1ULL << 40))
-		return o2v_error_set(err, -EINVAL, "--memory %s is too large: at most 1T", val);
-	o->memory_mib = bytes >> 20;
-	return 0;
-}
-
-static int apply_opt(struct o2v_run_opts *o, enum opt_id id, const char *val, struct o2v_error *err)
-{
-	unsigned long long n;
+	struct o2v_port p;
 	int r;
 
-	switch (id) {
-	case OPT_PUBLISH: {
-		struct o2v_port p;
-		if ((r = o2v_parse_port(val, &p, err)) < 0)
-			return r;
-		for (size_t i = 0; i < o->n_ports; i++)
-			if (o->ports[i].host == p.host && o->ports[i].udp == p.udp)
-				return o2v_error_set(err, -EINVAL,
-						     "host port %u/%s is published twice (-p %s)",
-						     p.host, p.udp ? "udp" : "tcp", val);
-		struct o2v_port *np = realloc(o->ports, (o->n_ports + 1) * sizeof(*np));
-		if (!np)
-			return o2v_error_sys(err, -ENOMEM, "parse options");
-		o->ports = np;
-		o->ports[o->n_ports++] = p;
-		return 0;
+	if ((r = o2v_parse_port(val, &p, err)) < 0)
+		return r;
+	for (size_t i = 0; i < o->n_ports; i++)
+		if (o->ports[i].host == p.host && o->ports[i].udp == p.udp)
+			return o2v_error_set(err, -EINVAL, "host port %u/%s is published twice (-p %s)",
+					     p.host, p.udp ? "udp" : "tcp", val);
+	struct o2v_port *np = realloc(o->ports, (o->n_ports + 1) * sizeof(*np));
+	if (!np)
+		return o2v_error_sys(err, -ENOMEM, "parse options");
+	o->ports = np;
+	o->ports[o->n_ports++] = p;
+	return 0;
+}
+
+static int add_volume(struct o2v_run_opts *o, const char *val, struct o2v_error *err)
+{
+	struct o2v_volspec v;
+	int r;
+
+	if ((r = o2v_parse_volume(val, &v, err)) < 0)
+		return r;
+	struct o2v_volspec *nv = realloc(o->volumes, (o->n_volumes + 1) * sizeof(*nv));
+	if (!nv) {
+		o2v_volspec_release(&v);
+		return o2v_error_sys(err, -ENOMEM, "parse options");
 	}
+	o->volumes = nv;
+	o->volumes[o->n_volumes++] = v;
+	return 0;
+}
+
+static int add_host(struct o2v_run_opts *o, const char *val, struct o2v_error *err)
+{
+	_cleanup_free_ char *line = NULL;
+	int r = o2v_parse_add_host(val, &line, err);
+
+	return r < 0 ? r : strv_push(&o->hosts, line, err);
+}
+
+/* Docker's network names: its default bridge network is, like QEMU's user network, a
+ * private NAT'ed subnet whose ports are published with -p. */
+static const struct o2v_choice network_choices[] = {
+    {"bridge", 0}, {"default", 0}, {"none", 1}, {NULL, 0}};
+static const struct o2v_choice pull_choices[] = {{"missing", O2V_WHEN_MISSING},
+						 {"always", O2V_WHEN_ALWAYS},
+						 {"never", O2V_WHEN_NEVER},
+						 {NULL, 0}};
+static const struct o2v_choice format_choices[] = {{"ext4", 0}, {"cpio", 1}, {NULL, 0}};
+
+/* The network: 0 if id was one of its options, 1 if not, or an error. */
+static int apply_network(struct o2v_run_opts *o, enum opt_id id, const char *val,
+			 struct o2v_error *err)
+{
+	int v, r;
+
+	switch (id) {
+	case OPT_PUBLISH:
+		return add_port(o, val, err);
+	case OPT_DNS:
+		if (!o2v_ip_literal(val))
+			return o2v_error_set(err, -EINVAL, "--dns '%s': expected an IP address", val);
+		return strv_push(&o->dns, val, err);
+	case OPT_ADD_HOST:
+		return add_host(o, val, err);
+	case OPT_NETWORK:
+		if ((r = o2v_parse_choice("--network", val, network_choices, &v, err)) < 0)
+			return o2v_error_set(err, -EINVAL,
+					     "--network '%s': expected bridge (QEMU's user network, "
+					     "the default) or none",
+					     val);
+		o->no_network = v;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/* The workload's process: 0 if id was one of its options, 1 if not, or an error. */
+static int apply_process(struct o2v_run_opts *o, enum opt_id id, const char *val,
+			 struct o2v_error *err)
+{
+	switch (id) {
 	case OPT_ENV:
 		if (!*val || val[0] == '=')
 			return o2v_error_set(err, -EINVAL, "invalid environment variable '-e %s'",
@@ -386,20 +200,6 @@ static int apply_opt(struct o2v_run_opts *o, enum opt_id id, const char *val, st
 		return strv_push(&o->env, val, err);
 	case OPT_ENV_FILE:
 		return strv_push(&o->env_files, val, err);
-	case OPT_VOLUME: {
-		struct o2v_volspec v;
-		if ((r = o2v_parse_volume(val, &v, err)) < 0)
-			return r;
-		struct o2v_volspec *nv = realloc(o->volumes, (o->n_volumes + 1) * sizeof(*nv));
-		if (!nv) {
-			free(v.host);
-			free(v.guest);
-			return o2v_error_sys(err, -ENOMEM, "parse options");
-		}
-		o->volumes = nv;
-		o->volumes[o->n_volumes++] = v;
-		return 0;
-	}
 	case OPT_WORKDIR:
 		if (val[0] != '/')
 			return o2v_error_set(err, -EINVAL, "-w '%s': the working directory must be "
@@ -412,84 +212,67 @@ static int apply_opt(struct o2v_run_opts *o, enum opt_id id, const char *val, st
 	case OPT_ENTRYPOINT:
 		return set_str(&o->entrypoint, val, err);
 	case OPT_HOSTNAME:
-		if (!valid_hostname(val))
+		if (!o2v_valid_hostname(val))
 			return o2v_error_set(err, -EINVAL, "invalid hostname '%s'", val);
 		return set_str(&o->hostname, val, err);
-	case OPT_MEMORY:
-		return apply_memory(o, val, err);
-	case OPT_CPUS:
-		if (parse_uint(val, O2V_CPUS_MAX, &n) < 0 || n == 0)
-			return o2v_error_set(err, -EINVAL, "--cpus '%s': expected 1-%u", val,
-					     O2V_CPUS_MAX);
-		o->cpus = (unsigned)n;
-		return 0;
 	case OPT_NAME:
-		if (!valid_name(val))
+		if (!o2v_valid_name(val))
 			return o2v_error_set(err, -EINVAL,
 					     "invalid name '%s': use letters, digits and _.- "
 					     "(starting with a letter or digit)", val);
 		return set_str(&o->name, val, err);
+	default:
+		return 1;
+	}
+}
+
+/* The machine and the image: 0 if id was one of its options, 1 if not, or an error. */
+static int apply_machine(struct o2v_run_opts *o, enum opt_id id, const char *val,
+			 struct o2v_error *err)
+{
+	int v, r = 0;
+
+	switch (id) {
+	case OPT_VOLUME:
+		return add_volume(o, val, err);
+	case OPT_MEMORY:
+		return o2v_parse_memory("--memory", val, &o->memory_mib, err);
+	case OPT_CPUS:
+		return o2v_parse_cpus("--cpus", val, &o->cpus, err);
+	case OPT_STOP_TIMEOUT:
+		return o2v_parse_seconds("--stop-timeout", val, &o->stop_timeout, err);
+	case OPT_DISK_SIZE:
+		r = o2v_parse_size(val, &o->disk_size, err);
+		return r < 0 ? o2v_error_prefix(err, "--disk-size") : 0;
+	case OPT_FORMAT:
+		if ((r = o2v_parse_choice("--format", val, format_choices, &v, err)) == 0)
+			o->cpio = v;
+		return r;
+	case OPT_PULL:
+		if ((r = o2v_parse_choice("--pull", val, pull_choices, &v, err)) == 0)
+			o->pull = (enum o2v_pull_when)v;
+		return r;
 	case OPT_ACCEL:
 		return o2v_accel_parse(val, &o->accel, err);
 	case OPT_KERNEL:
 		return set_str(&o->kernel, val, err);
 	case OPT_PLATFORM:
 		return set_str(&o->platform, val, err);
-	case OPT_PULL:
-		if (!strcmp(val, "missing"))
-			o->pull = O2V_WHEN_MISSING;
-		else if (!strcmp(val, "always"))
-			o->pull = O2V_WHEN_ALWAYS;
-		else if (!strcmp(val, "never"))
-			o->pull = O2V_WHEN_NEVER;
-		else
-			return o2v_error_set(err, -EINVAL,
-					     "--pull '%s': expected always, missing or never", val);
-		return 0;
-	case OPT_DNS:
-		if (!ip_literal(val))
-			return o2v_error_set(err, -EINVAL, "--dns '%s': expected an IP address", val);
-		return strv_push(&o->dns, val, err);
-	case OPT_ADD_HOST: {
-		_cleanup_free_ char *line = NULL;
-		if ((r = o2v_parse_add_host(val, &line, err)) < 0)
-			return r;
-		return strv_push(&o->hosts, line, err);
-	}
-	case OPT_NETWORK:
-		/* Docker's names: its default bridge network is, like QEMU's user network, a
-		 * private NAT'ed subnet whose ports are published with -p. */
-		if (!strcmp(val, "none"))
-			o->no_network = true;
-		else if (!strcmp(val, "bridge") || !strcmp(val, "default"))
-			o->no_network = false;
-		else
-			return o2v_error_set(err, -EINVAL,
-					     "--network '%s': expected bridge (QEMU's user network, "
-					     "the default) or none",
-					     val);
-		return 0;
-	case OPT_FORMAT:
-		if (!strcmp(val, "cpio"))
-			o->cpio = true;
-		else if (!strcmp(val, "ext4"))
-			o->cpio = false;
-		else
-			return o2v_error_set(err, -EINVAL, "--format '%s': expected ext4 or cpio",
-					     val);
-		return 0;
-	case OPT_DISK_SIZE:
-		if ((r = o2v_parse_size(val, &o->disk_size, err)) < 0)
-			return o2v_error_prefix(err, "--disk-size");
-		return 0;
-	case OPT_STOP_TIMEOUT:
-		if (parse_uint(val, 3600, &n) < 0)
-			return o2v_error_set(err, -EINVAL, "--stop-timeout '%s': expected seconds "
-							   "(0-3600)", val);
-		o->stop_timeout = (unsigned)n;
-		return 0;
 	case OPT_INSECURE:
 		return strv_push(&o->insecure_registries, val, err);
+	default:
+		return 1;
+	}
+}
+
+static int apply_opt(struct o2v_run_opts *o, enum opt_id id, const char *val, struct o2v_error *err)
+{
+	int r;
+
+	if ((r = apply_network(o, id, val, err)) <= 0 || (r = apply_process(o, id, val, err)) <= 0 ||
+	    (r = apply_machine(o, id, val, err)) <= 0)
+		return r;
+	switch (id) {
 	case OPT_RM: o->rm = true; return 0;
 	case OPT_DETACH: o->detach = true; return 0;
 	case OPT_INTERACTIVE: o->interactive = true; return 0;
@@ -497,8 +280,9 @@ static int apply_opt(struct o2v_run_opts *o, enum opt_id id, const char *val, st
 	case OPT_VERBOSE: o->verbose = true; return 0;
 	case OPT_QUIET: o->quiet = true; return 0;
 	case OPT_SHELL: o->shell = true; return 0;
+	default:
+		return o2v_error_set(err, -EINVAL, "internal: unknown option id");
 	}
-	return o2v_error_set(err, -EINVAL, "internal: unknown option id");
 }
 
 static const struct opt_def *find_long(const char *name, size_t len)

@@ -2,7 +2,7 @@
 #ifndef O2V_VMCLI_H
 #define O2V_VMCLI_H
 
-#include "vmstate.h"
+#include "../vm/state.h"
 
 /* The runtime directory, or print the error and return NULL. Caller frees. */
 char *o2v_vmcli_runtime_dir(void);

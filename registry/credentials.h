@@ -22,9 +22,8 @@
 #define O2V_CREDENTIALS_H
 
 #include "../common/error.h"
+#include "login.h"
 
-#define O2V_CRED_USERNAME_MAX 256
-#define O2V_CRED_SECRET_MAX 8192   /* registry tokens (JWT) can be several KiB */
 #define O2V_CRED_CONFIG_MAX (1 << 20) /* config.json / auth.json */
 #define O2V_CRED_HELPER_OUT_MAX (64 << 10)
 
@@ -60,16 +59,7 @@ const char *o2v_credentials_key(const char *domain, char *buf, size_t size);
 int o2v_credentials_lookup(const char *domain, const char *repository,
 			   struct o2v_credentials *ret, struct o2v_error *err);
 
-/* Where `login` stores and `logout` erases: the helper for domain if one is
- * configured (credHelpers[key] or credsStore), else the docker config.json.
- * o2v_credentials_store() writes auths[key].auth = base64(user:pass) keeping
- * every other key, mode 0600, atomically (or `docker-credential-X store`).
- * o2v_credentials_erase() returns 1 when something was removed, 0 when there
- * was nothing to remove. ret_where (may be NULL) gets a malloc'ed description
- * of the store ("/home/u/.docker/config.json" or "docker-credential-pass"). */
-int o2v_credentials_store(const char *domain, const char *username, const char *password,
-			  char **ret_where, struct o2v_error *err);
-int o2v_credentials_erase(const char *domain, char **ret_where, struct o2v_error *err);
+/* o2v_credentials_store() and o2v_credentials_erase(): login.h, the public side. */
 
 struct json_object;
 /* Load a user's JSON config file (capped at max, read buffer wiped): a missing

@@ -165,6 +165,11 @@ void o2v_ref_release(struct o2v_ref *ref)
 	memset(ref, 0, sizeof(*ref));
 }
 
+static int oom(struct o2v_error *err, const char *text)
+{
+	return o2v_error_set(err, -ENOMEM, "parse reference '%s': out of memory", text);
+}
+
 static int parse_docker(const char *text, const char *s, struct o2v_ref *ret, struct o2v_error *err)
 {
 	_cleanup_free_ char *name = NULL, *domain = NULL, *path = NULL, *tag = NULL, *digest = NULL;
@@ -176,7 +181,7 @@ static int parse_docker(const char *text, const char *s, struct o2v_ref *ret, st
 	if (at) {
 		digest = strdup(at + 1);
 		if (!digest)
-			return -ENOMEM;
+			return oom(err, text);
 		if (!o2v_digest_valid(digest)) {
 			int r = o2v_digest_check(digest, -EINVAL, err);
 			o2v_error_prefix(err, "invalid reference '%s'", text);
@@ -188,7 +193,7 @@ static int parse_docker(const char *text, const char *s, struct o2v_ref *ret, st
 	}
 	name = strndup(s, name_len);
 	if (!name)
-		return -ENOMEM;
+		return oom(err, text);
 	/* A tag follows the last ':' that is after the last '/'. */
 	char *slash = strrchr(name, '/');
 	char *colon = strrchr(slash ? slash : name, ':');
@@ -201,7 +206,7 @@ static int parse_docker(const char *text, const char *s, struct o2v_ref *ret, st
 				   colon + 1);
 		tag = strdup(colon + 1);
 		if (!tag)
-			return -ENOMEM;
+			return oom(err, text);
 	}
 	if (!name[0])
 		return bad(err, text, "empty repository name%s", "");
@@ -220,16 +225,16 @@ static int parse_docker(const char *text, const char *s, struct o2v_ref *ret, st
 		path = strdup(name);
 	}
 	if (!domain || !path)
-		return -ENOMEM;
+		return oom(err, text);
 	if (!strcmp(domain, "index.docker.io")) {
 		free(domain);
 		if (!(domain = strdup("docker.io")))
-			return -ENOMEM;
+			return oom(err, text);
 	}
 	if (!strcmp(domain, "docker.io") && !strchr(path, '/')) {
 		char *p;
 		if (asprintf(&p, "library/%s", path) < 0)
-			return -ENOMEM;
+			return oom(err, text);
 		free(path);
 		path = p;
 	}
@@ -240,7 +245,7 @@ static int parse_docker(const char *text, const char *s, struct o2v_ref *ret, st
 		size_t n = e ? (size_t)(e - c) : strlen(c);
 		_cleanup_free_ char *comp = strndup(c, n);
 		if (!comp)
-			return -ENOMEM;
+			return oom(err, text);
 		for (size_t i = 0; i < n; i++)
 			if (isupper((unsigned char)comp[i]))
 				return bad(err, text, "repository name '%s' must be lowercase",
@@ -261,7 +266,7 @@ static int parse_docker(const char *text, const char *s, struct o2v_ref *ret, st
 		free(tag);
 		tag = NULL;
 	} else if (!tag && !(tag = strdup("latest"))) {
-		return -ENOMEM;
+		return oom(err, text);
 	}
 	memset(ret, 0, sizeof(*ret));
 	ret->transport = strdup("docker");
@@ -299,8 +304,5 @@ int o2v_ref_parse(const char *text, struct o2v_ref *ret, struct o2v_error *err)
 		return r < 0 ? r : 0;
 	if (!strncmp(text, "docker://", 9))
 		return parse_docker(text, text + 9, ret, err);
-	r = parse_docker(text, text, ret, err);
-	if (r == -ENOMEM)
-		return o2v_error_set(err, -ENOMEM, "parse reference '%s': out of memory", text);
-	return r;
+	return parse_docker(text, text, ret, err);
 }

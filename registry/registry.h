@@ -3,8 +3,9 @@
  * References, the content-addressed image cache (an OCI image layout), and
  * pulling images into it. Nothing here prints: progress goes through the
  * callback in struct o2v_pull_opts, errors through struct o2v_error.
- * Other modules (rootfs/, oci2vm/) use only this header; the registry
- * module may split its implementation over more headers of its own.
+ * Other modules (rootfs/, oci2vm/) use only this header and login.h (login
+ * and logout); the registry module may split its implementation over more
+ * headers of its own.
  */
 #ifndef O2V_REGISTRY_H
 #define O2V_REGISTRY_H

@@ -3,7 +3,7 @@
  * The container's tree is built on its own (so that "/" and ".." in the
  * image resolve to the container root), then hung under /app_root of a small
  * VM tree that also holds /init, /bin/busybox, /.oci2vm/run.conf and
- * /dev/console (vm-contract.md). Peak memory is the tree's metadata plus a
+ * /dev/console (docs/vm-contract.md). Peak memory is the tree's metadata plus a
  * few MiB of buffers; contents go through the spool (spool.h).
  */
 #include "../common/o2v.h"
@@ -83,7 +83,7 @@ static int add_mount_points(struct o2v_tree *app, uint32_t layer, int64_t epoch,
 	return 0;
 }
 
-/* The VM's own files around the container root (vm-contract.md). */
+/* The VM's own files around the container root (docs/vm-contract.md). */
 static int make_vm_tree(struct o2v_tree *vm, struct o2v_tree *app, struct o2v_spool *sp,
 			const struct o2v_build_opts *opts, struct o2v_error *err)
 {

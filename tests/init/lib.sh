@@ -14,7 +14,7 @@
 #                                        VM_APPEND adds kernel arguments, VM_STDIN is a
 #                                        file fed to the console (default /dev/null),
 #                                        VM_DISK a raw disk image (/dev/vda), VM_VOLUMES an
-#                                        array of HOST_DIR:TAG[:ro] 9p shares
+#                                        array of HOST_DIR:GUEST_DIR[:ro] 9p shares (as -v)
 #   vm_wait_for REGEX [SECONDS]          wait until the console matches
 #   vm_ctl BYTES                         one connection to the control socket, BYTES sent
 #                                        as they are (Python escapes: 'signal 10\n')
@@ -24,7 +24,7 @@
 #   init_boot INITRD [--net]             vm_start + vm_wait
 #
 # Two ways to boot, chosen once by init_pick_boot: `oci2vm boot` (the real host side) when it
-# boots a trivial image, else a QEMU command line of our own that follows notes/vm-contract.md
+# boots a trivial image, else a QEMU command line of our own that follows docs/vm-contract.md
 # with the machine options the current kernel needs (BOOT_MODE=own). In "own" mode the status
 # port is a file we read (BOOT_STATUS) and "stop" is written to the control socket directly;
 # `oci2vm boot` keeps both inside its run directory, so there BOOT_STATUS is empty and stop is
@@ -108,14 +108,15 @@ init_image() {
 }
 
 _own_qemu_start() { # INITRD NET
-	local net=() storage=() i=0 v host tag ro
+	local net=() storage=() i=0 v host guest ro
 	[ "$2" = 1 ] && net=(-netdev user,id=n0 -device virtio-net-device,netdev=n0)
 	[ -n "${VM_DISK:-}" ] && storage+=(-drive "id=root,file=$VM_DISK,format=raw,if=none"
 		-device virtio-blk-device,drive=root)
 	for v in ${VM_VOLUMES[@]+"${VM_VOLUMES[@]}"}; do
-		IFS=: read -r host tag ro <<<"$v"
+		# HOST:GUEST[:ro] as oci2vm's -v; volume i has the tag o2v_v<i> (common/vmproto.h).
+		IFS=: read -r host guest ro <<<"$v"
 		storage+=(-fsdev "local,id=v$i,path=$host,security_model=none${ro:+,readonly=on}"
-			-device "virtio-9p-device,fsdev=v$i,mount_tag=$tag")
+			-device "virtio-9p-device,fsdev=v$i,mount_tag=o2v_v$i")
 		i=$((i + 1))
 	done
 	# The current kernel needs the PIT and PIC to get a timer (it stalls without them).

@@ -38,7 +38,7 @@ init_pick_boot "$work/pick" || bail_out "cannot build the probe image"
 diag "booting with: $BOOT_MODE${PICK_REASON:+ ($PICK_REASON)}"
 
 # --- root disk ------------------------------------------------------------------------------
-# The disk holds /app_root and /bin/busybox (vm-contract.md); the initramfs only /init and a
+# The disk holds /app_root and /bin/busybox (docs/vm-contract.md); the initramfs only /init and a
 # run.conf naming /dev/vda.
 disk_initrd() { # OUT -- RUNCONFIG_ARGS...
 	local out=$1 s
@@ -125,13 +125,13 @@ echo "host rw file" >"$work/vol-rw/in.txt"
 echo "host ro file" >"$work/vol-ro/ro.txt"
 init_base_root "$work/vols/app_root"
 init_image "$work/vols.cpio" "$work/vols" -- --no-network -u app \
-	-v o2v_v0:/mnt/rw -v o2v_v1:/srv/deep/ro:ro -- sh -c '
+	-v "$work/vol-rw:/mnt/rw" -v "$work/vol-ro:/srv/deep/ro:ro" -- sh -c '
 cat /mnt/rw/in.txt /srv/deep/ro/ro.txt
 echo "from the guest" >/mnt/rw/out.txt && echo RW-WRITTEN
 if echo x 2>/dev/null >/srv/deep/ro/new.txt; then echo RO-WRITABLE; else echo RO-REFUSED; fi
 grep " 9p " /proc/mounts | while read -r tag mnt type opts rest; do echo "VOL $tag $mnt ${opts%%,*}"; done'
 chmod 777 "$work/vol-rw" # the workload runs as uid 1000; 9p passes the host's modes through
-VM_VOLUMES=("$work/vol-rw:o2v_v0" "$work/vol-ro:o2v_v1:ro")
+VM_VOLUMES=("$work/vol-rw:/mnt/rw" "$work/vol-ro:/srv/deep/ro:ro")
 init_boot "$work/vols.cpio"
 VM_VOLUMES=()
 is "$BOOT_RC" 0 "9p: exit 0" || diag "$BOOT_OUT"

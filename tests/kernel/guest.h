@@ -1,5 +1,5 @@
 /* guest.h - the two things a test /init needs from the host <-> guest contract
- * (notes/vm-contract.md), shared by tests/kernel/probe.c and bench/boot-init.c.
+ * (docs/vm-contract.md), shared by tests/kernel/probe.c and bench/boot-init.c.
  * Static inline, libc only: both are built alone with musl-gcc -static. */
 #ifndef O2V_TEST_GUEST_H
 #define O2V_TEST_GUEST_H

@@ -9,7 +9,7 @@
  * then `exit 0` on the status port (`exit 1` if anything failed) and a reboot, which ends QEMU.
  *
  * Built static with musl; linux/ uapi headers come from the host (see the test script).
- * The host attaches: an ext4 disk (/dev/vda) holding /marker, a 9p share tagged "probe9p"
+ * The host attaches: an ext4 disk (/dev/vda) holding /marker, a 9p share tagged "o2v_v0"
  * holding /marker, user networking (eth0) and the standard virtio-rng.
  */
 #define _GNU_SOURCE
@@ -64,7 +64,7 @@
 #include "guest.h"
 
 #define MARKER "oci2vm-probe-marker"
-#define NINEP_TAG "probe9p"
+#define NINEP_TAG "o2v_v0" /* the first -v volume (common/vmproto.h) */
 
 static char why[256];
 

@@ -23,7 +23,7 @@ echo "$marker" >"$tmp/share/marker"
 mke2fs -q -F -t ext4 -d "$tmp/ext4root" "$tmp/disk.img" 16M >/dev/null
 
 OCI2VM_KERNEL=$kernel timeout 300 "$oci2vm" boot --net --disk "$tmp/disk.img" \
-	--volume "$tmp/share:probe9p" "$tmp/probe.cpio" </dev/null >"$tmp/out" 2>"$tmp/err"
+	--volume "$tmp/share:/probe" "$tmp/probe.cpio" </dev/null >"$tmp/out" 2>"$tmp/err"
 rc=$?
 
 features=0
@@ -45,9 +45,9 @@ is "$rc" 0 "oci2vm boot exits with the guest's status (exit 0)" || diag <"$tmp/e
 is "$(cat "$tmp/share/from-guest" 2>/dev/null)" "$marker" "9p write reached the host directory"
 debugfs -R 'stat /written' "$tmp/disk.img" 2>/dev/null | grep -q 'Type: regular'
 ok $? "ext4 write reached the disk image"
-# Two vCPUs take the other timer path (local APIC timers calibrated, see oci2vm/qemu.c):
+# Two vCPUs take the other timer path (local APIC timers calibrated, see vm/qemu_argv.c):
 # every feature, including high-resolution timers, must hold there too.
 OCI2VM_KERNEL=$kernel timeout 300 "$oci2vm" boot --cpus 2 --net --disk "$tmp/disk.img" \
-	--volume "$tmp/share:probe9p" "$tmp/probe.cpio" </dev/null >"$tmp/out2" 2>"$tmp/err2"
+	--volume "$tmp/share:/probe" "$tmp/probe.cpio" </dev/null >"$tmp/out2" 2>"$tmp/err2"
 is "$?" 0 "two vCPUs: every feature passes" || grep -a -e '^probe: not ok' "$tmp/out2" | diag
 done_testing

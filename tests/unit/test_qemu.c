@@ -5,7 +5,8 @@
 #include <string.h>
 
 #include "../../common/fsutil.h"
-#include "../../oci2vm/qemu.h"
+#include "../../vm/host.h"
+#include "../../vm/qemu.h"
 #include "tap.h"
 
 static char *join_argv(char **argv)
@@ -24,8 +25,8 @@ static char *join_argv(char **argv)
 static void base_spec(struct o2v_vm_spec *spec)
 {
 	o2v_vm_spec_init(spec);
-	spec->kernel = "vmlinux";
-	spec->initrd = "i.cpio";
+	spec->r.kernel = "vmlinux";
+	spec->r.initrd = "i.cpio";
 	spec->console_sock = "c";
 	spec->status_path = "s";
 	spec->control_path = "x";
@@ -37,9 +38,9 @@ static void test_argv_full(void)
 	    {.bind = "127.0.0.1", .host = 2229, .guest = 6379},
 	    {.bind = "0.0.0.0", .host = 5353, .guest = 53, .udp = true},
 	};
-	static const struct o2v_qemu_volume vols[] = {
-	    {.host = "/srv/data", .tag = "o2v_v0"},
-	    {.host = "/srv/a,b", .tag = "o2v_v1", .readonly = true},
+	static const struct o2v_vm_volume vols[] = {
+	    {.host = "/srv/data"},
+	    {.host = "/srv/a,b", .readonly = true},
 	};
 	struct o2v_vm_spec spec;
 	struct o2v_error err = {0};
@@ -47,17 +48,17 @@ static void test_argv_full(void)
 
 	base_spec(&spec);
 	spec.qemu = "/usr/bin/qemu-system-x86_64";
-	spec.disk = "/r/disk,1.img";
-	spec.disk_format = "qcow2";
-	spec.memory_mib = 1024;
-	spec.cpus = 2;
-	spec.accel = O2V_ACCEL_TCG;
+	spec.r.disk = "/r/disk,1.img";
+	spec.r.disk_format = "qcow2";
+	spec.r.memory_mib = 1024;
+	spec.r.cpus = 2;
+	spec.r.accel = O2V_ACCEL_TCG;
 	spec.tsc_khz = 2596061;
-	spec.append = "oci2vm.debug=1";
-	spec.ports = ports;
-	spec.n_ports = ARRAY_SIZE(ports);
-	spec.volumes = vols;
-	spec.n_volumes = ARRAY_SIZE(vols);
+	spec.r.append = "oci2vm.debug=1";
+	spec.r.ports = ports;
+	spec.r.n_ports = ARRAY_SIZE(ports);
+	spec.r.volumes = vols;
+	spec.r.n_volumes = ARRAY_SIZE(vols);
 	spec.stdout_sock = "o";
 	spec.stderr_sock = "e";
 
@@ -101,7 +102,7 @@ static void test_cmdline_tcg_one_cpu(void)
 	struct o2v_vm_spec spec;
 
 	o2v_vm_spec_init(&spec);
-	spec.accel = O2V_ACCEL_TCG;
+	spec.r.accel = O2V_ACCEL_TCG;
 	_cleanup_free_ char *unknown_tsc = o2v_qemu_cmdline(&spec);
 	TAP_IS_STR(
 	    unknown_tsc,
@@ -123,8 +124,8 @@ static void test_argv_minimal_kvm_verbose(void)
 	_cleanup_strv_ char **argv = NULL;
 
 	base_spec(&spec);
-	spec.accel = O2V_ACCEL_KVM;
-	spec.verbose = true;
+	spec.r.accel = O2V_ACCEL_KVM;
+	spec.r.verbose = true;
 	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), -EINVAL,
 		   "argv: verbose without a serial socket refused");
 	spec.serial_sock = "ser";
@@ -151,6 +152,27 @@ static void test_argv_minimal_kvm_verbose(void)
 		   "argv: KVM uses -cpu host; verbose gives the serial port a socket, drops quiet");
 }
 
+/* A saved VM resumed instead of booted, and arguments for descriptors passed to QEMU: both
+ * come last, so every device keeps its place (the saved state names them in order). */
+static void test_argv_incoming_and_extra(void)
+{
+	static char netdev[] = "-netdev", tap[] = "tap,id=t0,fd=5";
+	char *const extra[] = {netdev, tap, NULL};
+	struct o2v_vm_spec spec;
+	struct o2v_error err = {0};
+	_cleanup_strv_ char **argv = NULL;
+
+	base_spec(&spec);
+	spec.r.incoming = "fd:7";
+	spec.r.qemu_args = extra;
+	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), 0, "argv: incoming + extra builds");
+	_cleanup_free_ char *got = argv ? join_argv(argv) : NULL;
+	const char *tail = got ? strstr(got, "-device\nvirtio-rng-device\n") : NULL;
+	TAP_IS_STR(tail,
+		   "-device\nvirtio-rng-device\n-incoming\nfd:7\n-netdev\ntap,id=t0,fd=5",
+		   "argv: -incoming after the devices, then the extra arguments verbatim");
+}
+
 static void test_argv_rejects(void)
 {
 	struct o2v_vm_spec spec;
@@ -159,24 +181,24 @@ static void test_argv_rejects(void)
 	struct o2v_port v6 = {.bind = "::1", .host = 1, .guest = 2};
 
 	base_spec(&spec);
-	spec.accel = O2V_ACCEL_AUTO;
+	spec.r.accel = O2V_ACCEL_AUTO;
 	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), -EINVAL, "argv: unresolved accel refused");
-	spec.accel = O2V_ACCEL_TCG;
-	spec.disk = "d";
-	spec.disk_format = "vmdk";
+	spec.r.accel = O2V_ACCEL_TCG;
+	spec.r.disk = "d";
+	spec.r.disk_format = "vmdk";
 	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), -EINVAL, "argv: unknown disk format refused");
 	TAP_OK(strstr(err.msg, "'vmdk'"), "argv: message names the format (%s)", err.msg);
-	spec.disk_format = "raw";
-	spec.ports = &v6;
-	spec.n_ports = 1;
+	spec.r.disk_format = "raw";
+	spec.r.ports = &v6;
+	spec.r.n_ports = 1;
 	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), -EINVAL,
 		   "argv: bind address with ':' refused");
-	spec.n_ports = 0;
+	spec.r.n_ports = 0;
 	spec.stdout_sock = "o";
 	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), -EINVAL,
 		   "argv: a stdout port without a stderr port refused");
 	spec.stdout_sock = NULL;
-	spec.kernel = NULL;
+	spec.r.kernel = NULL;
 	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), -EINVAL, "argv: no kernel refused");
 	TAP_OK(argv == NULL, "argv: nothing returned on failure");
 }
@@ -303,6 +325,7 @@ int main(void)
 	test_cmdline_tcg_one_cpu();
 	test_argv_minimal_kvm_verbose();
 	test_argv_rejects();
+	test_argv_incoming_and_extra();
 	test_accel(dir);
 	test_kernel_find(dir);
 	test_qemu_find(dir);

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 
 #include "../../common/fsutil.h"
-#include "../../oci2vm/vmstate.h"
+#include "../../vm/state.h"
 #include "tap.h"
 
 int main(void)

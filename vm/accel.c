@@ -1,4 +1,4 @@
-/* accel.c - choosing between KVM and TCG; see qemu.h.
+/* accel.c - choosing between KVM and TCG; see host.h.
  *
  * On nested-virtualisation hosts /dev/kvm can exist and open fine while the CPU flags lack
  * vmx/svm; a KVM guest then hangs right after the firmware with no error. Requiring both
@@ -14,6 +14,7 @@
 
 #include "../common/fsutil.h"
 #include "../common/paths.h"
+#include "host.h"
 #include "qemu.h"
 
 /* /proc/cpuinfo of a many-core host is large; the first "flags" line is all we need and
@@ -181,6 +182,6 @@ unsigned long o2v_host_tsc_khz(void)
 
 void o2v_vm_spec_set_accel(struct o2v_vm_spec *spec, enum o2v_accel want)
 {
-	spec->accel = o2v_accel_resolve(want);
-	spec->tsc_khz = spec->accel == O2V_ACCEL_TCG ? o2v_host_tsc_khz() : 0;
+	spec->r.accel = o2v_accel_resolve(want);
+	spec->tsc_khz = spec->r.accel == O2V_ACCEL_TCG ? o2v_host_tsc_khz() : 0;
 }

@@ -1,4 +1,4 @@
-/* qemu.c - QEMU's command line for an oci2vm microVM; see qemu.h and notes/vm-contract.md.
+/* qemu_argv.c - QEMU's command line for an oci2vm microVM; see qemu.h and docs/vm-contract.md.
  *
  * Why these flags (measured with bench/boot under TCG on the 2-core Debian 12 machines):
  *  -M microvm      no PCI bus, no firmware tables to build or parse; devices are virtio-mmio
@@ -35,8 +35,8 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "../common/strv.h"
 #include "qemu.h"
 
 /* A growing argv; the first allocation failure sticks and is reported once at the end. */
@@ -129,9 +129,7 @@ static void opt_path(struct argv_builder *b, const char *opt, const char *prefix
 void o2v_vm_spec_init(struct o2v_vm_spec *spec)
 {
 	*spec = (struct o2v_vm_spec){
-	    .memory_mib = O2V_MEMORY_DEFAULT_MIB,
-	    .cpus = 1,
-	    .accel = O2V_ACCEL_TCG,
+	    .r = {.memory_mib = O2V_MEMORY_DEFAULT_MIB, .cpus = 1, .accel = O2V_ACCEL_TCG},
 	};
 }
 
@@ -152,20 +150,20 @@ char *o2v_qemu_cmdline(const struct o2v_vm_spec *spec)
 	 * percpu_alloc=page: the default first per-CPU chunk is a 2 MiB block per CPU, zeroed
 	 * and mostly given back at boot (~4 ms under TCG); page mode maps only the ~40 pages
 	 * used. */
-	if (spec->accel == O2V_ACCEL_TCG) {
+	if (spec->r.accel == O2V_ACCEL_TCG) {
 		if (spec->tsc_khz)
 			snprintf(tcg, sizeof(tcg), " tsc_early_khz=%lu tsc=reliable",
 				 spec->tsc_khz);
-		strcat(tcg, spec->cpus <= 1 ? " nolapic_timer no_timer_check" : " no_timer_check");
+		strcat(tcg, spec->r.cpus <= 1 ? " nolapic_timer no_timer_check" : " no_timer_check");
 		strcat(tcg, " percpu_alloc=page");
 	}
 	/* noreplace-smp: with one vCPU the kernel would rewrite every LOCK prefix at boot, and
 	 * self-modifying code is slow under TCG (~0.1-0.25 s); the prefixes cost next to nothing.
 	 */
 	if (asprintf(&s, "console=hvc0 %s reboot=t panic=-1 noreplace-smp%s%s%s",
-		     spec->verbose ? "earlyprintk=serial,ttyS0,115200 ignore_loglevel" : "quiet",
-		     tcg, spec->append && *spec->append ? " " : "",
-		     spec->append ? spec->append : "") < 0)
+		     spec->r.verbose ? "earlyprintk=serial,ttyS0,115200 ignore_loglevel" : "quiet",
+		     tcg, spec->r.append && *spec->r.append ? " " : "",
+		     spec->r.append ? spec->r.append : "") < 0)
 		return NULL;
 	return s;
 }
@@ -174,8 +172,8 @@ static void push_machine(struct argv_builder *b, const struct o2v_vm_spec *spec)
 {
 	argv_push(b, "-M");
 	argv_pushf(b, "microvm,x-option-roms=off,isa-serial=%s,rtc=on,acpi=off",
-		   spec->verbose ? "on" : "off");
-	if (spec->accel == O2V_ACCEL_KVM) {
+		   spec->r.verbose ? "on" : "off");
+	if (spec->r.accel == O2V_ACCEL_KVM) {
 		opt_pair(b, "-accel", "kvm");
 		opt_pair(b, "-cpu", "host");
 	} else {
@@ -183,9 +181,9 @@ static void push_machine(struct argv_builder *b, const struct o2v_vm_spec *spec)
 		opt_pair(b, "-cpu", "max,-erms");
 	}
 	argv_push(b, "-m");
-	argv_pushf(b, "%" PRIu64 "M", spec->memory_mib);
+	argv_pushf(b, "%" PRIu64 "M", spec->r.memory_mib);
 	argv_push(b, "-smp");
-	argv_pushf(b, "%u", spec->cpus ? spec->cpus : 1);
+	argv_pushf(b, "%u", spec->r.cpus ? spec->r.cpus : 1);
 	argv_push(b, "-no-reboot");
 	argv_push(b, "-nodefaults");
 	argv_push(b, "-no-user-config");
@@ -200,7 +198,7 @@ static void push_console(struct argv_builder *b, const struct o2v_vm_spec *spec)
 	argv_pushf(b, "virtio-serial-device,max_ports=%d", spec->stdout_sock ? 5 : 3);
 	opt_path(b, "-chardev", "socket,id=con,path=", spec->console_sock, ",server=on,wait=on");
 	opt_pair(b, "-device", "virtconsole,chardev=con");
-	if (spec->verbose) {
+	if (spec->r.verbose) {
 		/* The serial port carries early printk until the console takes over. */
 		opt_path(b, "-chardev", "socket,id=ser,path=", spec->serial_sock,
 			 ",server=on,wait=on");
@@ -223,27 +221,28 @@ static void push_console(struct argv_builder *b, const struct o2v_vm_spec *spec)
 
 static void push_storage(struct argv_builder *b, const struct o2v_vm_spec *spec)
 {
-	if (spec->disk) {
+	if (spec->r.disk) {
 		char suffix[64];
 
 		/* snapshot=on: QEMU keeps the guest's writes in an unlinked temporary
 		 * overlay, so a cached image stays byte-identical and nothing is left
 		 * behind even if QEMU is killed. */
 		snprintf(suffix, sizeof(suffix), ",format=%s,if=none%s",
-			 spec->disk_format ? spec->disk_format : "raw",
-			 spec->disk_snapshot ? ",snapshot=on" : "");
-		opt_path(b, "-drive", "id=root,file=", spec->disk, suffix);
+			 spec->r.disk_format ? spec->r.disk_format : "raw",
+			 spec->r.disk_snapshot ? ",snapshot=on" : "");
+		opt_path(b, "-drive", "id=root,file=", spec->r.disk, suffix);
 		opt_pair(b, "-device", "virtio-blk-device,drive=root");
 	}
-	for (size_t i = 0; i < spec->n_volumes; i++) {
-		const struct o2v_qemu_volume *v = &spec->volumes[i];
-		char prefix[64];
+	for (size_t i = 0; i < spec->r.n_volumes; i++) {
+		const struct o2v_vm_volume *v = &spec->r.volumes[i];
+		char prefix[64], tag[O2V_VOLUME_TAG_MAX];
 
 		snprintf(prefix, sizeof(prefix), "local,id=v%zu,path=", i);
 		opt_path(b, "-fsdev", prefix, v->host,
 			 v->readonly ? ",security_model=none,readonly=on" : ",security_model=none");
-		snprintf(prefix, sizeof(prefix), "virtio-9p-device,fsdev=v%zu,mount_tag=", i);
-		opt_path(b, "-device", prefix, v->tag, "");
+		o2v_proto_volume_tag(i, tag);
+		argv_push(b, "-device");
+		argv_pushf(b, "virtio-9p-device,fsdev=v%zu,mount_tag=%s", i, tag);
 	}
 }
 
@@ -253,15 +252,15 @@ static void push_net(struct argv_builder *b, const struct o2v_vm_spec *spec)
 	size_t len;
 	FILE *f;
 
-	if (!spec->net && !spec->n_ports)
+	if (!spec->r.net && !spec->r.n_ports)
 		return;
 	if (!(f = open_memstream(&netdev, &len))) {
 		b->oom = true;
 		return;
 	}
 	fputs("user,id=n0", f);
-	for (size_t i = 0; i < spec->n_ports; i++) {
-		const struct o2v_port *p = &spec->ports[i];
+	for (size_t i = 0; i < spec->r.n_ports; i++) {
+		const struct o2v_port *p = &spec->r.ports[i];
 
 		fprintf(f, ",hostfwd=%s:%s:%u-:%u", p->udp ? "udp" : "tcp", p->bind, p->host,
 			p->guest);
@@ -279,27 +278,27 @@ static void push_net(struct argv_builder *b, const struct o2v_vm_spec *spec)
 
 static int check_spec(const struct o2v_vm_spec *spec, struct o2v_error *err)
 {
-	if (!spec->kernel || !spec->initrd)
+	if (!spec->r.kernel || !spec->r.initrd)
 		return o2v_error_set(err, -EINVAL, "a VM needs a kernel and an initrd");
-	if (spec->accel != O2V_ACCEL_KVM && spec->accel != O2V_ACCEL_TCG)
+	if (spec->r.accel != O2V_ACCEL_KVM && spec->r.accel != O2V_ACCEL_TCG)
 		return o2v_error_set(err, -EINVAL, "resolve the accelerator before building argv");
-	if (spec->disk_format && strcmp(spec->disk_format, "raw") &&
-	    strcmp(spec->disk_format, "qcow2"))
+	if (spec->r.disk_format && strcmp(spec->r.disk_format, "raw") &&
+	    strcmp(spec->r.disk_format, "qcow2"))
 		return o2v_error_set(err, -EINVAL, "disk format '%s': expected raw or qcow2",
-				     spec->disk_format);
+				     spec->r.disk_format);
 	if (!spec->console_sock || !spec->status_path || !spec->control_path)
 		return o2v_error_set(err, -EINVAL, "a VM needs console, status and control paths");
-	if (spec->verbose && !spec->serial_sock)
+	if (spec->r.verbose && !spec->serial_sock)
 		return o2v_error_set(err, -EINVAL, "a verbose VM needs a serial socket");
 	if (!spec->stdout_sock != !spec->stderr_sock)
 		return o2v_error_set(err, -EINVAL, "stdout and stderr ports go together");
-	for (size_t i = 0; i < spec->n_ports; i++)
+	for (size_t i = 0; i < spec->r.n_ports; i++)
 		/* The bind address goes into QEMU's option string verbatim. */
-		if (strpbrk(spec->ports[i].bind, ",:"))
+		if (strpbrk(spec->r.ports[i].bind, ",:"))
 			return o2v_error_set(err, -EINVAL,
 					     "port bind address '%s': QEMU's user network takes an "
 					     "IPv4 address",
-					     spec->ports[i].bind);
+					     spec->r.ports[i].bind);
 	return 0;
 }
 
@@ -315,8 +314,8 @@ int o2v_qemu_argv(const struct o2v_vm_spec *spec, char ***ret_argv, struct o2v_e
 	argv_push(&b, spec->qemu ? spec->qemu : O2V_QEMU_BINARY);
 	push_machine(&b, spec);
 	/* -kernel/-initrd are file names, not option lists: no comma escaping. */
-	opt_pair(&b, "-kernel", spec->kernel);
-	opt_pair(&b, "-initrd", spec->initrd);
+	opt_pair(&b, "-kernel", spec->r.kernel);
+	opt_pair(&b, "-initrd", spec->r.initrd);
 	argv_push(&b, "-append");
 	argv_push_owned(&b, o2v_qemu_cmdline(spec));
 	push_console(&b, spec);
@@ -324,6 +323,10 @@ int o2v_qemu_argv(const struct o2v_vm_spec *spec, char ***ret_argv, struct o2v_e
 	push_net(&b, spec);
 	/* Seeds the guest's RNG so getrandom() in the workload never waits. */
 	opt_pair(&b, "-device", "virtio-rng-device");
+	if (spec->r.incoming)
+		opt_pair(&b, "-incoming", spec->r.incoming);
+	for (char *const *a = spec->r.qemu_args; a && *a; a++)
+		argv_push(&b, *a);
 
 	if (b.oom) {
 		o2v_strv_free(b.v);
@@ -331,35 +334,4 @@ int o2v_qemu_argv(const struct o2v_vm_spec *spec, char ***ret_argv, struct o2v_e
 	}
 	*ret_argv = b.v;
 	return 0;
-}
-
-int o2v_qemu_find(const char *explicit_path, char **ret_path, struct o2v_error *err)
-{
-	const char *path_env = getenv("PATH");
-	_cleanup_free_ char *path_copy = NULL;
-	char *save = NULL;
-
-	if (explicit_path) {
-		if (access(explicit_path, X_OK) < 0)
-			return o2v_error_sys(err, -errno, "qemu '%s'", explicit_path);
-		if (!(*ret_path = strdup(explicit_path)))
-			return o2v_error_sys(err, -ENOMEM, "find qemu");
-		return 0;
-	}
-	if (!(path_copy = strdup(path_env && *path_env ? path_env : "/usr/bin:/bin")))
-		return o2v_error_sys(err, -ENOMEM, "find qemu");
-	for (char *dir = strtok_r(path_copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-		_cleanup_free_ char *cand = NULL;
-		struct stat st;
-
-		if (asprintf(&cand, "%s/%s", dir, O2V_QEMU_BINARY) < 0)
-			return o2v_error_sys(err, -ENOMEM, "find qemu");
-		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0) {
-			*ret_path = TAKE_PTR(cand);
-			return 0;
-		}
-	}
-	return o2v_error_set(err, -ENOENT,
-			     "'" O2V_QEMU_BINARY "' not found in PATH: install the Debian package "
-			     "'" O2V_QEMU_PACKAGE "' (apt-get install " O2V_QEMU_PACKAGE ")");
 }

@@ -1,24 +1,19 @@
-/* vmstate.h - per-VM state under the runtime directory (ps, logs, stop, rm).
+/* state.h - per-VM state under the runtime directory (ps, logs, stop, rm).
  *
- * Layout: RUNTIME/vms/ID/ holds
- *   state        key=value lines (this module)
- *   lock         flock()ed by the supervising oci2vm process for the VM's
- *                whole life: "running" means "someone holds this lock", which,
- *                unlike a pid, cannot be fooled by pid reuse or a crash
- *   console.log  console output of a detached VM
- *   status       the guest's status port (init's "exit N" line)
- *   qemu.log     QEMU's own stderr
- *   console.sock, ctl.sock   QEMU chardev sockets
- * RUNTIME/names/NAME is a symlink to ../vms/ID: creating it is the atomic
- * "this name is taken" step.
+ * RUNTIME/vms/ID/ is the VM's state directory (its files: layout.h). This module owns
+ * "state" (key=value lines) and "lock", flock()ed by the supervising oci2vm process for the
+ * VM's whole life: "running" means "someone holds this lock", which, unlike a pid, cannot
+ * be fooled by pid reuse or a crash. RUNTIME/names/NAME is a symlink to ../vms/ID: creating
+ * it is the atomic "this name is taken" step.
  */
-#ifndef O2V_VMSTATE_H
-#define O2V_VMSTATE_H
+#ifndef O2V_VM_STATE_H
+#define O2V_VM_STATE_H
 
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "../common/error.h"
+#include "layout.h"
 
 #define O2V_VM_ID_LEN 12
 
@@ -64,7 +59,7 @@ bool o2v_vm_is_running(const struct o2v_vm *vm);
 /* Remove the state directory and the name link. The VM must not be running. */
 int o2v_vm_remove(const struct o2v_vm *vm, struct o2v_error *err);
 
-/* Path of a file in the VM's directory (malloc'ed). */
-char *o2v_vm_path(const struct o2v_vm *vm, const char *file);
+/* Path of a file in the VM's directory (malloc'ed; NULL on allocation failure). */
+char *o2v_vm_path(const struct o2v_vm *vm, enum o2v_vm_file which);
 
 #endif

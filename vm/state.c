@@ -1,4 +1,4 @@
-/* vmstate.c - see vmstate.h. */
+/* state.c - the CLI's record of each VM; see state.h. */
 #include "../common/o2v.h"
 
 #include <dirent.h>
@@ -11,7 +11,8 @@
 #include <time.h>
 
 #include "../common/fsutil.h"
-#include "vmstate.h"
+#include "layout.h"
+#include "state.h"
 
 #define STATE_MAX (64 * 1024)
 
@@ -24,9 +25,9 @@ void o2v_vm_release(struct o2v_vm *vm)
 	memset(vm, 0, sizeof(*vm));
 }
 
-char *o2v_vm_path(const struct o2v_vm *vm, const char *file)
+char *o2v_vm_path(const struct o2v_vm *vm, enum o2v_vm_file which)
 {
-	return o2v_path_join(vm->dir, file);
+	return o2v_vm_file(vm->dir, which);
 }
 
 static int new_id(char id[O2V_VM_ID_LEN + 1], struct o2v_error *err)
@@ -116,7 +117,7 @@ static bool value_ok(const char *s)
 
 int o2v_vm_save(const struct o2v_vm *vm, struct o2v_error *err)
 {
-	_cleanup_free_ char *path = o2v_vm_path(vm, "state");
+	_cleanup_free_ char *path = o2v_vm_path(vm, O2V_VM_STATE);
 	_cleanup_free_ char *text = NULL;
 	int n;
 
@@ -177,7 +178,7 @@ static int load_dir(const char *vms_dir, const char *id, struct o2v_vm *ret,
 	if (strlen(id) != O2V_VM_ID_LEN || strspn(id, "0123456789abcdef") != O2V_VM_ID_LEN)
 		return o2v_error_set(err, -ENOENT, "no VM '%s'", id);
 	memcpy(vm.id, id, O2V_VM_ID_LEN + 1);
-	if (!(vm.dir = o2v_path_join(vms_dir, id)) || !(path = o2v_vm_path(&vm, "state"))) {
+	if (!(vm.dir = o2v_path_join(vms_dir, id)) || !(path = o2v_vm_path(&vm, O2V_VM_STATE))) {
 		o2v_vm_release(&vm);
 		return o2v_error_sys(err, -ENOMEM, "load VM state");
 	}
@@ -295,7 +296,7 @@ int o2v_vm_load(const char *runtime_dir, const char *name_or_id, struct o2v_vm *
 
 int o2v_vm_lock(const struct o2v_vm *vm, struct o2v_error *err)
 {
-	_cleanup_free_ char *path = o2v_vm_path(vm, "lock");
+	_cleanup_free_ char *path = o2v_vm_path(vm, O2V_VM_LOCK);
 	int fd;
 
 	if (!path)
@@ -313,7 +314,7 @@ int o2v_vm_lock(const struct o2v_vm *vm, struct o2v_error *err)
 
 bool o2v_vm_is_running(const struct o2v_vm *vm)
 {
-	_cleanup_free_ char *path = o2v_vm_path(vm, "lock");
+	_cleanup_free_ char *path = o2v_vm_path(vm, O2V_VM_LOCK);
 	_cleanup_close_ int fd = -1;
 
 	if (!path || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)

@@ -1,4 +1,4 @@
-/* kernel_find.c - which kernel to boot; see qemu.h.
+/* kernel.c - which kernel to boot; see host.h.
  *
  * `make kernel` stores its build under $CACHE/kernel/<key>/vmlinux, key = sha256 of the config
  * fragment and the kernel source version (kernel/build.sh --key). The Makefile embeds the key
@@ -14,7 +14,7 @@
 #include "../common/fsutil.h"
 #include "../common/paths.h"
 #include "kernel_key.h"
-#include "qemu.h"
+#include "host.h"
 
 /* Enough for the ELF header and the bzImage setup header (magic at 0x202). */
 #define O2V_KERNEL_HEADER 0x210

@@ -1,0 +1,62 @@
+/* runbuild.h - the one builder of a run configuration: an image's defaults plus what the
+ * user asked for → struct o2v_runconfig (what the guest's init starts, and how).
+ *
+ * `oci2vm run`, `oci2vm export` (the image's own defaults, nothing asked) and `oci2vm
+ * runconfig` (plumbing for tests) all build through o2v_runconfig_build(), so Docker's
+ * merge rules (runmerge.h) and the defaults are applied in one place. Libc only.
+ */
+#ifndef O2V_RUNBUILD_H
+#define O2V_RUNBUILD_H
+
+#include "runconfig.h"
+#include "runmerge.h"
+
+/* What the image's config says (any field may be NULL). Borrowed. */
+struct o2v_image_defaults {
+	char *const *entrypoint;
+	char *const *cmd;
+	char *const *env;
+	const char *workdir;
+	const char *user;
+};
+
+/* A directory shared into the guest; the i-th gets the tag o2v_proto_volume_tag(i). */
+struct o2v_run_volume {
+	const char *guest; /* absolute path in the container */
+	bool readonly;
+};
+
+/* What the user asked for. Borrowed; NULL and zero mean "not asked". */
+struct o2v_run_request {
+	const char *entrypoint;	  /* NULL: the image's; "": none (runmerge.h) */
+	char *const *args;	  /* the command after the image; NULL: the image's Cmd */
+	char *const *env;	  /* overrides in order: --env-file entries, then -e */
+	o2v_env_lookup_fn lookup; /* for "-e NAME" without a value; NULL: unset */
+	const char *workdir;	  /* NULL: the image's, else "/" */
+	const char *user;	  /* NULL: the image's, else root */
+	const char *hostname;	  /* NULL: none (no HOSTNAME, no /etc/hostname) */
+	bool network;
+	char *const *dns;
+	char *const *hosts;	  /* /etc/hosts lines */
+	const struct o2v_run_volume *volumes;
+	size_t n_volumes;
+	bool terminal, stdin_open;
+	unsigned rows, cols;
+	unsigned stop_grace;
+	bool verbose;
+	bool shell;		  /* BusyBox's sh instead of the command (which may then be empty) */
+	const char *rootdisk;	  /* NULL: the root is in the initramfs */
+	bool ephemeral;
+};
+
+/* Build ret (initialized here; release with o2v_runconfig_release, also on failure).
+ * -EINVAL when no command results (and not shell), or an override is malformed. */
+int o2v_runconfig_build(const struct o2v_image_defaults *img, const struct o2v_run_request *req,
+			struct o2v_runconfig *ret, struct o2v_error *err);
+
+/* The same, serialized (malloc'ed text). */
+int o2v_runconfig_build_text(const struct o2v_image_defaults *img,
+			     const struct o2v_run_request *req, char **ret_text, size_t *ret_len,
+			     struct o2v_error *err);
+
+#endif

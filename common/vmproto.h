@@ -1,0 +1,121 @@
+/* vmproto.h - the host <-> guest protocol, one module for both sides.
+ *
+ * The host (vm/) and the guest's init (bootstrap-init/) talk over virtio-serial ports that
+ * QEMU gives names; this header is the only place those names, the messages on them and
+ * the exit codes are spelled. docs/vm-contract.md is the prose version: which side sends
+ * what, when, maximum lengths and flow control.
+ *
+ *   status port (guest -> host, a file on the host)   control port (host -> guest)
+ *     started                                            stop
+ *     exit N          0..255                             signal N      1..64
+ *     error MESSAGE   printable ASCII, one line          winsize R C   0..65535 each
+ *                                                        eof N         0..2^63-1
+ *
+ * Every message is one line ending in '\n', exactly as above: no other spaces, no sign, no
+ * CR, numbers in decimal. Both sides treat what they read as hostile: a line longer than
+ * its maximum is dropped whole, a NUL cannot shorten a line into a command, a message that
+ * does not parse is ignored (never printed raw: o2v_proto_sanitize()).
+ *
+ * Libc only, no allocation: the static guest init links it.
+ */
+#ifndef O2V_VMPROTO_H
+#define O2V_VMPROTO_H
+
+#include "o2v.h"
+
+/* ---- the ports ---- */
+
+/* Guest-side names of the virtio-serial ports (the guest init looks them up by name). */
+#define O2V_PORT_STATUS	 "oci2vm.status"
+#define O2V_PORT_CONTROL "oci2vm.ctl"
+/* Without a terminal the workload's stdout and stderr have ports of their own, so the host
+ * keeps them apart as Docker does. Ports, not consoles: QEMU drops what a console writes
+ * while the host falls behind reading it, where a port makes the guest wait. With a
+ * terminal the console (hvc0) carries both. */
+#define O2V_PORT_STDOUT "oci2vm.stdout"
+#define O2V_PORT_STDERR "oci2vm.stderr"
+/* Where the host's device order puts them (console 0, then these): the guest tries these
+ * device names first and checks their names, which saves a directory scan. */
+#define O2V_PORT_STATUS_GUESS  "vport0p1"
+#define O2V_PORT_CONTROL_GUESS "vport0p2"
+#define O2V_PORT_STDOUT_GUESS  "vport0p3"
+#define O2V_PORT_STDERR_GUESS  "vport0p4"
+#define O2V_GUEST_CONSOLE      "/dev/hvc0"
+
+/* Shared directory i (a -v volume, in command-line order) has the 9p mount tag "o2v_vI". */
+#define O2V_VOLUME_TAG_MAX 16
+void o2v_proto_volume_tag(size_t index, char buf[O2V_VOLUME_TAG_MAX]);
+
+/* ---- exit codes (Docker's) ---- */
+
+#define O2V_EXIT_INIT_FAILED  125 /* init (or oci2vm itself) failed: the workload never ran */
+#define O2V_EXIT_CANNOT_EXEC  126 /* the command exists but could not be executed */
+#define O2V_EXIT_NOT_FOUND    127 /* the command was not found */
+#define O2V_EXIT_SIGNAL_BASE  128 /* + N: the workload was killed by signal N */
+
+/* ---- control messages, host -> guest ---- */
+
+#define O2V_CTL_LINE_MAX 128 /* with the '\0': longer lines are dropped whole */
+
+enum o2v_ctl_kind { O2V_CTL_STOP, O2V_CTL_SIGNAL, O2V_CTL_WINSIZE, O2V_CTL_EOF };
+
+struct o2v_ctl_msg {
+	enum o2v_ctl_kind kind;
+	uint64_t a; /* signal: the number; winsize: rows; eof: the byte total */
+	uint64_t b; /* winsize: columns */
+};
+
+/* One line without its '\n' → msg; -EINVAL for anything not exactly in the table above. */
+int o2v_ctl_parse(const char *line, struct o2v_ctl_msg *ret);
+
+/* msg → "LINE\n" in buf (NUL-terminated); returns the length without the NUL, or -EINVAL
+ * for a message out of range (never sent: the guest would drop it). */
+int o2v_ctl_format(const struct o2v_ctl_msg *msg, char *buf, size_t size);
+
+/* ---- status messages, guest -> host ---- */
+
+#define O2V_STATUS_LINE_MAX 512	       /* with the '\n' */
+#define O2V_STATUS_FILE_MAX (64 * 1024) /* what the host reads of the status port */
+
+enum o2v_status_kind { O2V_STATUS_STARTED, O2V_STATUS_EXIT, O2V_STATUS_ERROR };
+
+struct o2v_status_msg {
+	enum o2v_status_kind kind;
+	int code;			       /* exit: 0..255 */
+	char text[O2V_STATUS_LINE_MAX - 6]; /* error: the message, sanitized */
+};
+
+/* One line without its '\n' → msg (error text sanitized); -EINVAL otherwise. */
+int o2v_status_parse(const char *line, struct o2v_status_msg *ret);
+
+/* msg → "LINE\n" in buf (at most O2V_STATUS_LINE_MAX bytes + NUL; an error text is cut
+ * and sanitized); returns the length without the NUL, or -EINVAL (exit code out of range). */
+int o2v_status_format(const struct o2v_status_msg *msg, char *buf, size_t size);
+
+/* What a whole status port says: the last exit code and error message. */
+struct o2v_status_summary {
+	bool started;
+	bool exited;
+	int code;
+	char error[O2V_STATUS_LINE_MAX - 6]; /* "" when none */
+};
+void o2v_status_summarize(const char *text, size_t len, struct o2v_status_summary *ret);
+
+/* ---- lines from a byte stream ---- */
+
+/* Reassembles lines from reads that split or join them. A line longer than max - 1 bytes
+ * is dropped whole and reported once as fn(NULL, ud), never cut into a command; a NUL byte
+ * becomes '?'. A partial line waits for the next feed. */
+struct o2v_line_reader {
+	char buf[O2V_STATUS_LINE_MAX];
+	size_t max; /* <= sizeof(buf); 0 means sizeof(buf) */
+	size_t len;
+	bool skip; /* inside an over-long line: drop it up to its '\n' */
+};
+void o2v_line_feed(struct o2v_line_reader *r, const char *data, size_t n,
+		   void (*fn)(const char *line, void *ud), void *ud);
+
+/* Replace control bytes and non-ASCII in s with '?' (untrusted text before printing). */
+void o2v_proto_sanitize(char *s);
+
+#endif

@@ -1,0 +1,93 @@
+/* launch.c - o2v_vm_launch(), the one way a VM starts; see vm.h.
+ *
+ * resources + state directory + stdio → QEMU's argv (qemu_argv.c) → helpers (helpers.c)
+ * → QEMU under the supervisor (supervise.c) → how it ended.
+ */
+#include "../common/o2v.h"
+
+#include <string.h>
+
+#include "../common/strv.h"
+#include "helpers.h"
+#include "host.h"
+#include "qemu.h"
+#include "supervise.h"
+
+#define HELPERS_MAX 8
+
+void o2v_launch_init(struct o2v_launch *l)
+{
+	*l = (struct o2v_launch){
+	    .vm = {.memory_mib = O2V_MEMORY_DEFAULT_MIB, .cpus = 1, .accel = O2V_ACCEL_AUTO},
+	    .in_fd = -1,
+	    .out_fd = -1,
+	    .err_fd = -1,
+	};
+}
+
+static void fill_spec(struct o2v_vm_spec *spec, const struct o2v_launch *l,
+		      const struct o2v_vm_files *f, const char *qemu)
+{
+	o2v_vm_spec_init(spec);
+	spec->qemu = qemu;
+	spec->r = l->vm;
+	o2v_vm_spec_set_accel(spec, l->vm.accel); /* also the host TSC rate for TCG */
+	spec->console_sock = f->path[O2V_VM_CONSOLE_SOCK];
+	spec->serial_sock = l->vm.verbose ? f->path[O2V_VM_SERIAL_SOCK] : NULL;
+	spec->status_path = f->path[O2V_VM_STATUS];
+	spec->control_path = f->path[O2V_VM_CTL_SOCK];
+	spec->stdout_sock = l->vm.stdio_ports ? f->path[O2V_VM_STDOUT_SOCK] : NULL;
+	spec->stderr_sock = l->vm.stdio_ports ? f->path[O2V_VM_STDERR_SOCK] : NULL;
+}
+
+static int run_with_helpers(const struct o2v_launch *l, const struct o2v_supervise *sup,
+			    struct o2v_vm_exit *ret, struct o2v_error *err)
+{
+	pid_t pids[HELPERS_MAX];
+	int r;
+
+	if (l->n_helpers > HELPERS_MAX)
+		return o2v_error_set(err, -E2BIG, "at most %d helper processes", HELPERS_MAX);
+	r = o2v_helpers_start(l->helpers, l->n_helpers, l->netns,
+			      sup->files->path[O2V_VM_HELPERS_LOG], pids, err);
+	if (r < 0)
+		return r;
+	r = o2v_supervise_run(sup, ret, err);
+	o2v_helpers_stop(pids, l->n_helpers);
+	return r;
+}
+
+int o2v_vm_launch(const struct o2v_launch *l, struct o2v_vm_exit *ret, struct o2v_error *err)
+{
+	_cleanup_free_ char *qemu = NULL;
+	_cleanup_strv_ char **argv = NULL;
+	struct o2v_vm_files files;
+	struct o2v_vm_spec spec;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->code = O2V_EXIT_INIT_FAILED;
+	if (!l->state_dir)
+		return o2v_error_set(err, -EINVAL, "a VM needs a state directory");
+	if ((r = o2v_qemu_find(l->qemu, &qemu, err)) < 0)
+		return r;
+	if ((r = o2v_vm_files_init(&files, l->state_dir, err)) < 0)
+		return r;
+	fill_spec(&spec, l, &files, qemu);
+	if ((r = o2v_qemu_argv(&spec, &argv, err)) == 0) {
+		struct o2v_supervise sup = {
+		    .qemu = {.argv = argv,
+			     .preload = l->qemu_preload,
+			     .pass_fds = l->pass_fds,
+			     .n_pass_fds = l->n_pass_fds,
+			     .netns = l->netns},
+		    .files = &files,
+		    .serial = l->vm.verbose,
+		    .stdio_ports = l->vm.stdio_ports,
+		    .io = l,
+		};
+		r = run_with_helpers(l, &sup, ret, err);
+	}
+	o2v_vm_files_release(&files);
+	return r;
+}

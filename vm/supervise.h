@@ -1,0 +1,47 @@
+/* supervise.h - run one QEMU process and be its only parent (inside the VM library;
+ * o2v_vm_launch() in launch.c is the way in).
+ *
+ * The supervisor starts QEMU, relays the guest console between a unix socket QEMU serves
+ * and the caller's terminal, pipe or log file (relay.c), turns SIGINT / SIGTERM / SIGHUP
+ * into a graceful "stop" on the control port (a second one kills QEMU), and after QEMU
+ * exits reads the guest's status port.
+ *
+ * Leftovers: QEMU runs with PR_SET_PDEATHSIG=SIGKILL, so if the supervisor itself is killed
+ * QEMU dies with it; on every return path QEMU has exited and has been reaped.
+ */
+#ifndef O2V_VM_SUPERVISE_H
+#define O2V_VM_SUPERVISE_H
+
+#include <sys/types.h>
+
+#include "../common/error.h"
+#include "layout.h"
+#include "spawn.h"
+#include "vm.h"
+
+struct o2v_supervise {
+	struct o2v_spawn qemu;	  /* how QEMU is started (argv, preload, fds, netns) */
+	const struct o2v_vm_files *files; /* the state directory's sockets and files */
+	bool serial;		  /* verbose: QEMU serves the serial port too */
+	bool stdio_ports;	  /* QEMU serves the workload's stdout and stderr ports */
+	const struct o2v_launch *io; /* stdio, stop grace and callbacks */
+};
+
+/* Run QEMU to completion. Returns 0 when the VM ran and ended (see ret->code),
+ * negative when it could not be started (QEMU missing, refused the options, ...). */
+int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret,
+		      struct o2v_error *err);
+
+/* Send one line to a running VM's control socket; see control.c. */
+int o2v_vm_control(const char *ctl_sock, const struct o2v_ctl_msg *msg, struct o2v_error *err);
+
+/* The status port file (what QEMU wrote of it) → ret: code and message (sanitized). */
+void o2v_status_read(const char *status_path, struct o2v_vm_exit *ret);
+
+/* The last line of QEMU's log (its reason for refusing to start), sanitized. */
+void o2v_qemu_log_tail(const char *path, char *out, size_t outlen);
+
+/* Connect to a unix socket: the fd, or a negative errno. */
+int o2v_unix_connect(const char *path);
+
+#endif

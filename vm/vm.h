@@ -1,0 +1,136 @@
+/* vm.h - the VM library: launch one microVM, supervise it, and learn how it ended.
+ *
+ * One call, o2v_vm_launch(), turns resources (kernel, initrd, disk, memory, CPUs, ports,
+ * volumes), a state directory and the caller's stdio into a running QEMU microVM that it
+ * supervises to its end. `run`, `boot`, and the runtime and `exec` to come all launch
+ * through it; nothing else in the tree starts QEMU. The library never prints: errors come
+ * back in struct o2v_error, the workload's output goes to the descriptors it is given.
+ *
+ * Who owns what: every pointer in struct o2v_launch is borrowed for the call; the state
+ * directory must exist and belongs to the caller (the library creates its sockets, status
+ * file and log in it, see vm/layout.h, and leaves them for the caller to remove).
+ *
+ * The host <-> guest messages are common/vmproto.h; the rules both sides keep are
+ * docs/vm-contract.md.
+ */
+#ifndef O2V_VM_H
+#define O2V_VM_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../common/error.h"
+#include "../common/vmproto.h"
+
+/* The platform of the images our x86-64 kernel runs. */
+#define O2V_VM_PLATFORM "linux/amd64"
+/* QEMU's user network: the host as the guest reaches it (Docker's "host-gateway"). */
+#define O2V_HOST_GATEWAY "10.0.2.2"
+
+/* Limits every command applies (oci2vm/values.c parses against them). */
+#define O2V_MEMORY_MIN_MIB     64
+#define O2V_MEMORY_DEFAULT_MIB 512
+#define O2V_MEMORY_MAX_MIB     (1024u * 1024) /* 1 TiB */
+#define O2V_CPUS_MAX	       64
+#define O2V_STOP_TIMEOUT_MAX   3600 /* seconds */
+
+enum o2v_accel { O2V_ACCEL_AUTO, O2V_ACCEL_KVM, O2V_ACCEL_TCG };
+
+/* A forwarded host port (QEMU user network hostfwd). */
+struct o2v_port {
+	char bind[64]; /* host address to listen on; default 127.0.0.1 */
+	uint16_t host;
+	uint16_t guest;
+	bool udp;
+};
+
+/* A shared host directory; volume i has the 9p tag o2v_proto_volume_tag(i). */
+struct o2v_vm_volume {
+	const char *host; /* directory exported over 9p */
+	bool readonly;
+};
+
+/* A process whose lifetime the launch owns (virtiofsd, passt): started before QEMU, in the
+ * same network namespace, and ended (SIGTERM, then SIGKILL) after QEMU has exited. */
+struct o2v_vm_helper {
+	char *const *argv;     /* argv[0] looked up in PATH */
+	const char *ready_path; /* wait until this path exists before starting QEMU; NULL: none */
+};
+
+/* What the VM is made of. Strings are borrowed; NULL means "absent". */
+struct o2v_vm_resources {
+	const char *kernel; /* uncompressed PVH vmlinux (bzImage also boots, slower) */
+	const char *initrd; /* one cpio(.gz) file */
+	const char *disk;   /* root disk image → /dev/vda; NULL: none */
+	const char *disk_format; /* "raw" (NULL) or "qcow2" */
+	bool disk_snapshot; /* guest writes go to a throw-away overlay; the file never changes */
+	const char *append; /* extra kernel arguments, appended last */
+	uint64_t memory_mib;
+	unsigned cpus;
+	enum o2v_accel accel; /* AUTO is resolved by the launch */
+	bool verbose;	      /* kernel messages on the console, early ones on the serial port */
+	bool net;	      /* virtio-net with user-mode networking (implied by ports) */
+	const struct o2v_port *ports;
+	size_t n_ports;
+	const struct o2v_vm_volume *volumes;
+	size_t n_volumes;
+	/* The workload's stdout and stderr on ports of their own (our init without a
+	 * terminal); false: the console carries everything. */
+	bool stdio_ports;
+	const char *incoming;	/* QEMU -incoming URI (e.g. "fd:N" with N in pass_fds): resume a
+				 * saved VM instead of booting the kernel; NULL: boot */
+	char *const *qemu_args; /* extra QEMU arguments, after ours (for pass_fds); NULL: none */
+};
+
+struct o2v_launch {
+	struct o2v_vm_resources vm;
+	const char *qemu; /* binary; NULL: qemu-system-x86_64 from PATH */
+
+	/* Where and how QEMU runs. */
+	const char *state_dir;	  /* existing directory for sockets, status and QEMU's log */
+	const char *qemu_preload; /* library QEMU runs with (LD_PRELOAD, first); NULL: none */
+	const char *netns;	  /* network namespace (a path such as /run/netns/X) QEMU and
+				   * the helpers enter; NULL: ours */
+	const int *pass_fds;	  /* kept open in QEMU under the same numbers (a tap device, a */
+	size_t n_pass_fds;	  /* console socket, a snapshot) for vm.qemu_args to refer to */
+	const struct o2v_vm_helper *helpers;
+	size_t n_helpers;
+
+	/* The caller's side. */
+	int in_fd;		/* forwarded to the console; -1: none */
+	int out_fd;		/* the workload's stdout (stdout port, else the console) */
+	int err_fd;		/* its stderr, and the console's messages with stdio ports */
+	bool tty;		/* in_fd is our terminal: raw mode, window size updates */
+	bool stdin_after_start; /* forward in_fd only once init reported `started` (our init
+				 * does; an arbitrary /init booted by `boot` does not) */
+	bool stdin_eof;		/* when in_fd ends, send `eof N` (our init without a terminal) */
+	unsigned stop_grace;	/* seconds the guest gets after `stop` before QEMU is killed */
+	void (*started)(pid_t qemu_pid, void *userdata); /* QEMU is up; may be NULL */
+	void (*running)(void *userdata); /* init reported `started`; may be NULL */
+	void *userdata;
+};
+
+/* o2v_launch with the defaults: no devices, 512 MiB, 1 CPU, AUTO, no stdio (-1). */
+void o2v_launch_init(struct o2v_launch *l);
+
+#define O2V_VM_MESSAGE_MAX 512
+
+struct o2v_vm_exit {
+	int code;      /* the workload's status (0-255); when nothing was reported 128+N if QEMU
+			* was killed by signal N (`oci2vm kill`, a second Ctrl-C, the OOM killer:
+			* Docker's 137 for a killed container), else 125 */
+	bool reported; /* the guest's init reported its exit status */
+	int signal;    /* QEMU was killed by this signal (0: it exited) */
+	char message[O2V_VM_MESSAGE_MAX]; /* init's error, or why QEMU ended early (sanitized) */
+};
+
+/* Launch the VM and supervise it to its end. Returns 0 when the VM ran and ended (see
+ * ret->code), negative when it could not be started (QEMU missing, refused the options, a
+ * helper failed...). On every return QEMU and the helpers have exited and been reaped;
+ * QEMU runs with PR_SET_PDEATHSIG, so killing the caller never leaves one behind. */
+int o2v_vm_launch(const struct o2v_launch *l, struct o2v_vm_exit *ret, struct o2v_error *err);
+
+/* Send one control message to the running VM whose state directory is state_dir. */
+int o2v_vm_send(const char *state_dir, const struct o2v_ctl_msg *msg, struct o2v_error *err);
+
+#endif
