@@ -174,6 +174,12 @@ int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace, struct init_stdio
 void init_signals_block(void);
 void init_signals_unblock(void);
 
+/* ---- hold.c ---- */
+/* The run configuration's hold: report `held` and wait on the control port (ctl_fd, -1:
+ * none) for `start`, which returns; `stop` or `signal N` end the VM as if the workload had
+ * been killed by SIGTERM or N. */
+void init_hold(int ctl_fd);
+
 /* ---- shutdown.c ---- */
 /* sync, unmount, `exit N` on the status port, reboot. Never returns. */
 O2V_NORETURN void init_shutdown(int code);

@@ -154,6 +154,8 @@ void init_main(void)
 		init_outrelay_open(&io.out[0], O2V_PORT_STDOUT, O2V_PORT_STDOUT_GUESS, &sp.stdout_fd);
 		init_outrelay_open(&io.out[1], O2V_PORT_STDERR, O2V_PORT_STDERR_GUESS, &sp.stderr_fd);
 	}
+	if (rc.hold)
+		init_hold(ctl_fd);
 	init_console_mode(rc.terminal);
 	init_signals_block();
 	pid_t pid = init_spawn(&sp, &code, &err);

@@ -123,6 +123,8 @@ static void ctl_line(const char *line, void *ud)
 		if (s->io->in)
 			init_stdin_eof(s->io->in, m.a);
 		break;
+	case O2V_CTL_START:
+		break; /* the workload runs already (a repeated start is harmless) */
 	}
 }
 

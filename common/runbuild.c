@@ -30,8 +30,9 @@ static int build_command(const struct o2v_image_defaults *img, const struct o2v_
 
 	/* The shell ignores the command: an image without one still boots into it. */
 	if (req->shell) {
-		if ((asked || imaged) && o2v_runmerge_argv(img->entrypoint, img->cmd, req->entrypoint,
-							   req->args, &rc->argv, NULL) < 0)
+		if ((asked || imaged) &&
+		    o2v_runmerge_argv(img->entrypoint, img->cmd, req->entrypoint, req->args,
+				      &rc->argv, NULL) < 0)
 			rc->argv = NULL;
 		return 0;
 	}
@@ -85,6 +86,7 @@ int o2v_runconfig_build(const struct o2v_image_defaults *img, const struct o2v_r
 	rc->verbose = req->verbose;
 	rc->shell = req->shell;
 	rc->ephemeral = req->ephemeral;
+	rc->hold = req->hold;
 	return 0;
 }
 

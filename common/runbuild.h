@@ -37,16 +37,17 @@ struct o2v_run_request {
 	const char *hostname;	  /* NULL: none (no HOSTNAME, no /etc/hostname) */
 	bool network;
 	char *const *dns;
-	char *const *hosts;	  /* /etc/hosts lines */
+	char *const *hosts; /* /etc/hosts lines */
 	const struct o2v_run_volume *volumes;
 	size_t n_volumes;
 	bool terminal, stdin_open;
 	unsigned rows, cols;
 	unsigned stop_grace;
 	bool verbose;
-	bool shell;		  /* BusyBox's sh instead of the command (which may then be empty) */
-	const char *rootdisk;	  /* NULL: the root is in the initramfs */
+	bool shell;	      /* BusyBox's sh instead of the command (which may then be empty) */
+	const char *rootdisk; /* NULL: the root is in the initramfs */
 	bool ephemeral;
+	bool hold; /* init waits for `start` before the workload (docs/vm-contract.md) */
 };
 
 /* Build ret (initialized here; release with o2v_runconfig_release, also on failure).

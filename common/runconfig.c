@@ -32,6 +32,9 @@
  *	rootdisk DEVICE       e.g. /dev/vda; absent = root in the initramfs
  *	ephemeral 0|1         the root disk's writes are thrown away when the VM ends (QEMU's
  *	                      snapshot): init neither syncs nor unmounts it; absent = 0
+ *	hold 0|1              set up, report `held`, run the workload only on the control
+ *	                      port's `start` (an OCI runtime's create/start); written only
+ *	                      when 1, so an init that predates it refuses such a config
  *
  * A scalar key may appear once. Unknown keys, an unknown version, a line
  * longer than O2V_RUNCONFIG_LINE_MAX, more than O2V_RUNCONFIG_LIST_MAX
@@ -225,6 +228,8 @@ int o2v_runconfig_write(const struct o2v_runconfig *rc, char **ret_text, size_t 
 	if (rc->rootdisk)
 		put_str(&b, "rootdisk", rc->rootdisk);
 	put_uint(&b, "ephemeral", rc->ephemeral);
+	if (rc->hold)
+		put_uint(&b, "hold", rc->hold);
 	buf_str(&b, "end\n");
 
 	if (b.oom) {
@@ -443,7 +448,8 @@ enum {
 	K_VERBOSE,
 	K_SHELL,
 	K_ROOTDISK,
-	K_EPHEMERAL
+	K_EPHEMERAL,
+	K_HOLD
 };
 
 static const char *const scalar_keys[] = {
@@ -451,7 +457,7 @@ static const char *const scalar_keys[] = {
     [K_NETWORK] = "network",   [K_TERMINAL] = "terminal", [K_WINSIZE] = "winsize",
     [K_STDIN] = "stdin",
     [K_GRACE] = "stop_grace",  [K_VERBOSE] = "verbose",	  [K_SHELL] = "shell",
-    [K_ROOTDISK] = "rootdisk", [K_EPHEMERAL] = "ephemeral",
+    [K_ROOTDISK] = "rootdisk", [K_EPHEMERAL] = "ephemeral", [K_HOLD] = "hold",
 };
 
 static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
@@ -495,6 +501,8 @@ static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
 		return parse_bool(ps, v, vn, &rc->shell);
 	case K_EPHEMERAL:
 		return parse_bool(ps, v, vn, &rc->ephemeral);
+	case K_HOLD:
+		return parse_bool(ps, v, vn, &rc->hold);
 	case K_GRACE:
 		return parse_uint(ps, v, vn, GRACE_MAX, &rc->stop_grace);
 	case K_WINSIZE: {

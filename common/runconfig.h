@@ -44,6 +44,7 @@ struct o2v_runconfig {
 	bool shell;	   /* start /bin/busybox sh (outside /app_root) instead of argv */
 	char *rootdisk;	   /* NULL: the root is /app_root in the initramfs; else e.g. "/dev/vda" */
 	bool ephemeral;	   /* rootdisk's writes are discarded at exit: no sync, no unmount */
+	bool hold;	   /* set everything up, report `held`, start the workload on `start` */
 	/* Extensions (format version 1 keys "dns" and "host"): */
 	char **dns;	   /* nameservers for /etc/resolv.conf; NULL = the user-net DNS 10.0.2.3 */
 	char **hosts;	   /* extra /etc/hosts lines "ADDR NAME...", like --add-host */

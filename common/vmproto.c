@@ -5,6 +5,8 @@
 #include <string.h>
 
 #define STATUS_STARTED "started"
+#define STATUS_HELD    "held"
+#define CTL_START      "start"
 #define STATUS_EXIT    "exit "
 #define STATUS_ERROR   "error "
 #define CTL_STOP       "stop"
@@ -64,6 +66,10 @@ int o2v_ctl_parse(const char *line, struct o2v_ctl_msg *ret)
 		ret->kind = O2V_CTL_STOP;
 		return 0;
 	}
+	if (!strcmp(line, CTL_START)) {
+		ret->kind = O2V_CTL_START;
+		return 0;
+	}
 	if (parse_prefixed(line, CTL_SIGNAL, 1, SIGNAL_MAX, &ret->a)) {
 		ret->kind = O2V_CTL_SIGNAL;
 		return 0;
@@ -94,6 +100,8 @@ int o2v_ctl_format(const struct o2v_ctl_msg *m, char *buf, size_t size)
 	switch (m->kind) {
 	case O2V_CTL_STOP:
 		return fit(snprintf(buf, size, CTL_STOP "\n"), size);
+	case O2V_CTL_START:
+		return fit(snprintf(buf, size, CTL_START "\n"), size);
 	case O2V_CTL_SIGNAL:
 		if (m->a < 1 || m->a > SIGNAL_MAX)
 			return -EINVAL;
@@ -120,6 +128,10 @@ int o2v_status_parse(const char *line, struct o2v_status_msg *ret)
 		ret->kind = O2V_STATUS_STARTED;
 		return 0;
 	}
+	if (!strcmp(line, STATUS_HELD)) {
+		ret->kind = O2V_STATUS_HELD;
+		return 0;
+	}
 	if (parse_prefixed(line, STATUS_EXIT, 0, 255, &code)) {
 		ret->kind = O2V_STATUS_EXIT;
 		ret->code = (int)code;
@@ -141,6 +153,8 @@ int o2v_status_format(const struct o2v_status_msg *m, char *buf, size_t size)
 	switch (m->kind) {
 	case O2V_STATUS_STARTED:
 		return fit(snprintf(buf, size, STATUS_STARTED "\n"), size);
+	case O2V_STATUS_HELD:
+		return fit(snprintf(buf, size, STATUS_HELD "\n"), size);
 	case O2V_STATUS_EXIT:
 		if (m->code < 0 || m->code > 255)
 			return -EINVAL;
@@ -163,6 +177,9 @@ static void summarize_line(const char *line, void *ud)
 	switch (m.kind) {
 	case O2V_STATUS_STARTED:
 		s->started = true;
+		break;
+	case O2V_STATUS_HELD:
+		s->held = true;
 		break;
 	case O2V_STATUS_EXIT:
 		s->exited = true;

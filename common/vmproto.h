@@ -6,6 +6,7 @@
  * what, when, maximum lengths and flow control.
  *
  *   status port (guest -> host, a file on the host)   control port (host -> guest)
+ *     held            set up, waiting for start          start         run the held workload
  *     started                                            stop
  *     exit N          0..255                             signal N      1..64
  *     error MESSAGE   printable ASCII, one line          winsize R C   0..65535 each
@@ -48,16 +49,16 @@ void o2v_proto_volume_tag(size_t index, char buf[O2V_VOLUME_TAG_MAX]);
 
 /* ---- exit codes (Docker's) ---- */
 
-#define O2V_EXIT_INIT_FAILED  125 /* init (or oci2vm itself) failed: the workload never ran */
-#define O2V_EXIT_CANNOT_EXEC  126 /* the command exists but could not be executed */
-#define O2V_EXIT_NOT_FOUND    127 /* the command was not found */
-#define O2V_EXIT_SIGNAL_BASE  128 /* + N: the workload was killed by signal N */
+#define O2V_EXIT_INIT_FAILED 125 /* init (or oci2vm itself) failed: the workload never ran */
+#define O2V_EXIT_CANNOT_EXEC 126 /* the command exists but could not be executed */
+#define O2V_EXIT_NOT_FOUND   127 /* the command was not found */
+#define O2V_EXIT_SIGNAL_BASE 128 /* + N: the workload was killed by signal N */
 
 /* ---- control messages, host -> guest ---- */
 
 #define O2V_CTL_LINE_MAX 128 /* with the '\0': longer lines are dropped whole */
 
-enum o2v_ctl_kind { O2V_CTL_STOP, O2V_CTL_SIGNAL, O2V_CTL_WINSIZE, O2V_CTL_EOF };
+enum o2v_ctl_kind { O2V_CTL_STOP, O2V_CTL_SIGNAL, O2V_CTL_WINSIZE, O2V_CTL_EOF, O2V_CTL_START };
 
 struct o2v_ctl_msg {
 	enum o2v_ctl_kind kind;
@@ -74,14 +75,14 @@ int o2v_ctl_format(const struct o2v_ctl_msg *msg, char *buf, size_t size);
 
 /* ---- status messages, guest -> host ---- */
 
-#define O2V_STATUS_LINE_MAX 512	       /* with the '\n' */
+#define O2V_STATUS_LINE_MAX 512		/* with the '\n' */
 #define O2V_STATUS_FILE_MAX (64 * 1024) /* what the host reads of the status port */
 
-enum o2v_status_kind { O2V_STATUS_STARTED, O2V_STATUS_EXIT, O2V_STATUS_ERROR };
+enum o2v_status_kind { O2V_STATUS_STARTED, O2V_STATUS_EXIT, O2V_STATUS_ERROR, O2V_STATUS_HELD };
 
 struct o2v_status_msg {
 	enum o2v_status_kind kind;
-	int code;			       /* exit: 0..255 */
+	int code;			    /* exit: 0..255 */
 	char text[O2V_STATUS_LINE_MAX - 6]; /* error: the message, sanitized */
 };
 
@@ -94,6 +95,7 @@ int o2v_status_format(const struct o2v_status_msg *msg, char *buf, size_t size);
 
 /* What a whole status port says: the last exit code and error message. */
 struct o2v_status_summary {
+	bool held;
 	bool started;
 	bool exited;
 	int code;

@@ -37,6 +37,7 @@ enum {
 	OPT_SHELL,
 	OPT_ROOTDISK,
 	OPT_NO_HOSTNAME,
+	OPT_HOLD,
 };
 
 static const struct option options[] = {
@@ -61,6 +62,7 @@ static const struct option options[] = {
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"shell", no_argument, NULL, OPT_SHELL},
     {"rootdisk", required_argument, NULL, OPT_ROOTDISK},
+    {"hold", no_argument, NULL, OPT_HOLD},
     {"output", required_argument, NULL, 'o'},
     {NULL, 0, NULL, 0},
 };
@@ -106,7 +108,8 @@ static int add_volume(struct rc_args *a, const char *spec, struct o2v_error *err
 	if (r < 0)
 		return r;
 	struct o2v_volspec *nv = realloc(a->volspecs, (a->n_volumes + 1) * sizeof(*nv));
-	struct o2v_run_volume *nr = nv ? realloc(a->volumes, (a->n_volumes + 1) * sizeof(*nr)) : NULL;
+	struct o2v_run_volume *nr =
+	    nv ? realloc(a->volumes, (a->n_volumes + 1) * sizeof(*nr)) : NULL;
 	if (nv)
 		a->volspecs = nv;
 	if (!nr) {
@@ -197,6 +200,9 @@ static int apply_option(struct rc_args *a, int c, const char *arg, struct o2v_er
 	case OPT_ROOTDISK:
 		q->rootdisk = arg;
 		return 0;
+	case OPT_HOLD:
+		q->hold = true;
+		return 0;
 	case 'o':
 		a->output = arg;
 		return 0;
@@ -233,7 +239,8 @@ static int finish_request(struct rc_args *a, char **args, char ***env, struct o2
 	for (char **p = a->env; r == 0 && p && *p; p++)
 		r = push(env, *p, err);
 	for (size_t i = 0; i < a->n_volumes; i++)
-		a->volumes[i] = (struct o2v_run_volume){a->volspecs[i].guest, a->volspecs[i].readonly};
+		a->volumes[i] =
+		    (struct o2v_run_volume){a->volspecs[i].guest, a->volspecs[i].readonly};
 	a->img = (struct o2v_image_defaults){a->img_entrypoint, a->img_cmd, a->img_env, NULL, NULL};
 	a->req.args = args && *args ? args : NULL;
 	a->req.env = *env;

@@ -89,15 +89,16 @@ static const struct o2v_command commands[] = {
 	  "  --append ARGS          extra kernel command line arguments\n"
 	  "  --disk FILE            raw disk image as /dev/vda\n"
 	  "  --net                  user-mode network (eth0)\n"
-	  "  --volume DIR:TAG[:ro]  share DIR over 9p with mount tag TAG\n"
+	  "  --volume HOST:GUEST[:ro]  share HOST over 9p (the i-th gets tag o2v_v<i>, which a\n"
+	  "                         run config from 'runconfig -v HOST:GUEST' mounts at GUEST)\n"
 	  "  -v, --verbose          show kernel messages (early ones via the serial port)\n",
 	  true },
 	{ "runconfig", cmd_runconfig, "print a guest run config (plumbing, for tests)",
 	  "usage: oci2vm runconfig [--image-entrypoint A]... [--image-cmd A]... [--image-env K=V]...\n"
 	  "       [--entrypoint X] [-e K[=V]]... [--env-file F] [-u USER] [-w DIR] [-h NAME]\n"
-	  "       [--no-hostname] [--no-network] [--dns IP] [--add-host NAME:IP] [-v TAG:PATH[:ro]]\n"
+	  "       [--no-hostname] [--no-network] [--dns IP] [--add-host NAME:IP] [-v HOST:GUEST[:ro]]\n"
 	  "       [-t] [-i] [--winsize RxC] [--stop-timeout S] [--verbose] [--shell] [--rootdisk DEV]\n"
-	  "       [-o FILE] [--] [ARGS...]\n",
+	  "       [--hold] [-o FILE] [--] [ARGS...]\n",
 	  true },
 };
 

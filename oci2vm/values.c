@@ -40,21 +40,24 @@ int o2v_parse_port(const char *spec, struct o2v_port *ret, struct o2v_error *err
 
 	memset(ret, 0, sizeof(*ret));
 	if (strlen(spec) >= sizeof(buf))
-		return o2v_error_set(err, -EINVAL, "invalid port mapping '%.40s...': too long", spec);
+		return o2v_error_set(err, -EINVAL, "invalid port mapping '%.40s...': too long",
+				     spec);
 	strcpy(buf, spec);
 	if ((proto = strchr(buf, '/'))) {
 		*proto++ = '\0';
 		if (!strcmp(proto, "udp"))
 			ret->udp = true;
 		else if (strcmp(proto, "tcp"))
-			return o2v_error_set(err, -EINVAL,
-					     "invalid port mapping '%s': protocol '%s' is not tcp or udp",
-					     spec, proto);
+			return o2v_error_set(
+			    err, -EINVAL,
+			    "invalid port mapping '%s': protocol '%s' is not tcp or udp", spec,
+			    proto);
 	}
 	/* [IP:]HOST:GUEST; an IPv6 bind address is written in brackets. */
 	if (!(guest = strrchr(buf, ':')))
 		return o2v_error_set(err, -EINVAL,
-				     "invalid port mapping '%s': expected [IP:]HOSTPORT:GUESTPORT", spec);
+				     "invalid port mapping '%s': expected [IP:]HOSTPORT:GUESTPORT",
+				     spec);
 	*guest++ = '\0';
 	host = buf;
 	char *colon = strrchr(buf, ':');
@@ -69,17 +72,17 @@ int o2v_parse_port(const char *spec, struct o2v_port *ret, struct o2v_error *err
 		}
 		if (!valid_bind_address(bind))
 			return o2v_error_set(err, -EINVAL,
-					     "invalid port mapping '%s': '%s' is not an IP address", spec,
-					     bind);
+					     "invalid port mapping '%s': '%s' is not an IP address",
+					     spec, bind);
 	}
 	if (parse_uint(host, 65535, &h) < 0 || h == 0)
 		return o2v_error_set(err, -EINVAL,
-				     "invalid port mapping '%s': host port '%s' is not 1-65535", spec,
-				     host);
+				     "invalid port mapping '%s': host port '%s' is not 1-65535",
+				     spec, host);
 	if (parse_uint(guest, 65535, &g) < 0 || g == 0)
-		return o2v_error_set(err, -EINVAL,
-				     "invalid port mapping '%s': container port '%s' is not 1-65535",
-				     spec, guest);
+		return o2v_error_set(
+		    err, -EINVAL, "invalid port mapping '%s': container port '%s' is not 1-65535",
+		    spec, guest);
 	/* A valid IPv6 text address is at most 45 bytes, so this always fits. */
 	memcpy(ret->bind, bind ? bind : "127.0.0.1", strnlen(bind ? bind : "127.0.0.1", 63));
 	ret->host = (uint16_t)h;
@@ -99,8 +102,8 @@ int o2v_parse_volume(const char *spec, struct o2v_volspec *ret, struct o2v_error
 		return o2v_error_sys(err, -ENOMEM, "parse volume");
 	host = buf;
 	if (!(guest = strchr(buf, ':')))
-		return o2v_error_set(err, -EINVAL,
-				     "invalid volume '%s': expected HOSTDIR:GUESTDIR[:ro|rw]", spec);
+		return o2v_error_set(
+		    err, -EINVAL, "invalid volume '%s': expected HOSTDIR:GUESTDIR[:ro|rw]", spec);
 	*guest++ = '\0';
 	if ((mode = strchr(guest, ':'))) {
 		*mode++ = '\0';
@@ -112,21 +115,22 @@ int o2v_parse_volume(const char *spec, struct o2v_volspec *ret, struct o2v_error
 					     mode);
 	}
 	if (!*host || !*guest)
-		return o2v_error_set(err, -EINVAL,
-				     "invalid volume '%s': expected HOSTDIR:GUESTDIR[:ro|rw]", spec);
+		return o2v_error_set(
+		    err, -EINVAL, "invalid volume '%s': expected HOSTDIR:GUESTDIR[:ro|rw]", spec);
 	if (guest[0] != '/')
 		return o2v_error_set(err, -EINVAL,
-				     "invalid volume '%s': container path '%s' must be absolute", spec,
-				     guest);
+				     "invalid volume '%s': container path '%s' must be absolute",
+				     spec, guest);
 	if (!realpath(host, real) || stat(real, &st) < 0)
 		return o2v_error_set(err, -EINVAL,
-				     "invalid volume '%s': host directory '%s' does not exist", spec,
-				     host);
-	if (!S_ISDIR(st.st_mode))
-		return o2v_error_set(err, -EINVAL,
-				     "invalid volume '%s': '%s' is not a directory (only directories "
-				     "can be shared)",
+				     "invalid volume '%s': host directory '%s' does not exist",
 				     spec, host);
+	if (!S_ISDIR(st.st_mode))
+		return o2v_error_set(
+		    err, -EINVAL,
+		    "invalid volume '%s': '%s' is not a directory (only directories "
+		    "can be shared)",
+		    spec, host);
 	ret->host = strdup(real);
 	ret->guest = strdup(guest);
 	if (!ret->host || !ret->guest) {
@@ -150,12 +154,28 @@ int o2v_parse_size(const char *spec, uint64_t *ret_bytes, struct o2v_error *err)
 		goto bad;
 	if (*end) {
 		switch (*end) {
-		case 'b': case 'B': mult = 1; break;
-		case 'k': case 'K': mult = 1ULL << 10; break;
-		case 'm': case 'M': mult = 1ULL << 20; break;
-		case 'g': case 'G': mult = 1ULL << 30; break;
-		case 't': case 'T': mult = 1ULL << 40; break;
-		default: goto bad;
+		case 'b':
+		case 'B':
+			mult = 1;
+			break;
+		case 'k':
+		case 'K':
+			mult = 1ULL << 10;
+			break;
+		case 'm':
+		case 'M':
+			mult = 1ULL << 20;
+			break;
+		case 'g':
+		case 'G':
+			mult = 1ULL << 30;
+			break;
+		case 't':
+		case 'T':
+			mult = 1ULL << 40;
+			break;
+		default:
+			goto bad;
 		}
 		end++;
 		if (*end == 'i' || *end == 'I')
@@ -254,8 +274,8 @@ int o2v_parse_memory(const char *opt, const char *spec, uint64_t *ret_mib, struc
 	if (o2v_parse_size(spec, &bytes, err) < 0)
 		return o2v_error_prefix(err, "%s", opt);
 	if (bytes < (uint64_t)O2V_MEMORY_MIN_MIB << 20)
-		return o2v_error_set(err, -EINVAL, "%s %s is too small: a VM needs at least %uM", opt,
-				     spec, O2V_MEMORY_MIN_MIB);
+		return o2v_error_set(err, -EINVAL, "%s %s is too small: a VM needs at least %uM",
+				     opt, spec, O2V_MEMORY_MIN_MIB);
 	if (bytes > (uint64_t)O2V_MEMORY_MAX_MIB << 20)
 		return o2v_error_set(err, -EINVAL, "%s %s is too large: at most %uM", opt, spec,
 				     O2V_MEMORY_MAX_MIB);
@@ -268,7 +288,8 @@ int o2v_parse_cpus(const char *opt, const char *spec, unsigned *ret, struct o2v_
 	unsigned long long n;
 
 	if (parse_uint(spec, O2V_CPUS_MAX, &n) < 0 || n == 0)
-		return o2v_error_set(err, -EINVAL, "%s '%s': expected 1-%u", opt, spec, O2V_CPUS_MAX);
+		return o2v_error_set(err, -EINVAL, "%s '%s': expected 1-%u", opt, spec,
+				     O2V_CPUS_MAX);
 	*ret = (unsigned)n;
 	return 0;
 }
@@ -329,8 +350,8 @@ bad:
 			     spec);
 }
 
-int o2v_parse_choice(const char *what, const char *spec, const struct o2v_choice *choices,
-		     int *ret, struct o2v_error *err)
+int o2v_parse_choice(const char *what, const char *spec, const struct o2v_choice *choices, int *ret,
+		     struct o2v_error *err)
 {
 	char words[256] = "";
 	size_t n = 0;
@@ -341,7 +362,10 @@ int o2v_parse_choice(const char *what, const char *spec, const struct o2v_choice
 			return 0;
 		}
 		n += (size_t)snprintf(words + n, n < sizeof(words) ? sizeof(words) - n : 0, "%s%s",
-				      c == choices ? "" : c[1].name ? ", " : " or ", c->name);
+				      c == choices ? ""
+				      : c[1].name  ? ", "
+						   : " or ",
+				      c->name);
 	}
 	return o2v_error_set(err, -EINVAL, "%s '%s': expected %s", what, spec, words);
 }

@@ -55,8 +55,8 @@ struct o2v_choice {
 	const char *name; /* NULL ends the list */
 	int value;
 };
-int o2v_parse_choice(const char *what, const char *spec, const struct o2v_choice *choices,
-		     int *ret, struct o2v_error *err);
+int o2v_parse_choice(const char *what, const char *spec, const struct o2v_choice *choices, int *ret,
+		     struct o2v_error *err);
 
 /* Docker's container-name rule, [a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}. */
 bool o2v_valid_name(const char *s);

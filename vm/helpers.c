@@ -21,12 +21,16 @@ static int wait_ready(pid_t pid, const char *path, const char *name, struct o2v_
 
 	while (stat(path, &st) < 0) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
-			return o2v_error_set(err, -ECHILD, "helper '%s' exited (status %d) before '%s' "
-					     "existed", name, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
-					     path);
+			return o2v_error_set(
+			    err, -ECHILD,
+			    "helper '%s' exited (status %d) before '%s' "
+			    "existed",
+			    name, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+			    path);
 		if (o2v_now_ms() > deadline)
-			return o2v_error_set(err, -ETIMEDOUT, "helper '%s' did not create '%s' within %d s",
-					     name, path, HELPER_READY_MS / 1000);
+			return o2v_error_set(err, -ETIMEDOUT,
+					     "helper '%s' did not create '%s' within %d s", name,
+					     path, HELPER_READY_MS / 1000);
 		usleep(5000);
 	}
 	return 0;

@@ -6,19 +6,26 @@
 #include "layout.h"
 
 static const char *const names[O2V_VM_FILE_COUNT] = {
-    [O2V_VM_CONSOLE_SOCK] = "console.sock", [O2V_VM_SERIAL_SOCK] = "serial.sock",
-    [O2V_VM_CTL_SOCK] = "ctl.sock",	    [O2V_VM_STDOUT_SOCK] = "stdout.sock",
-    [O2V_VM_STDERR_SOCK] = "stderr.sock",   [O2V_VM_STATUS] = "status",
-    [O2V_VM_QEMU_LOG] = "qemu.log",	    [O2V_VM_CONSOLE_LOG] = "console.log",
-    [O2V_VM_INITRD] = "initrd",		    [O2V_VM_HELPERS_LOG] = "helpers.log",
-    [O2V_VM_STATE] = "state",		    [O2V_VM_LOCK] = "lock",
+    [O2V_VM_CONSOLE_SOCK] = "console.sock",
+    [O2V_VM_SERIAL_SOCK] = "serial.sock",
+    [O2V_VM_CTL_SOCK] = "ctl.sock",
+    [O2V_VM_STDOUT_SOCK] = "stdout.sock",
+    [O2V_VM_STDERR_SOCK] = "stderr.sock",
+    [O2V_VM_STATUS] = "status",
+    [O2V_VM_QEMU_LOG] = "qemu.log",
+    [O2V_VM_CONSOLE_LOG] = "console.log",
+    [O2V_VM_INITRD] = "initrd",
+    [O2V_VM_HELPERS_LOG] = "helpers.log",
+    [O2V_VM_STATE] = "state",
+    [O2V_VM_LOCK] = "lock",
 };
 
 char *o2v_vm_file(const char *state_dir, enum o2v_vm_file which)
 {
 	char *s;
 
-	if ((unsigned)which >= O2V_VM_FILE_COUNT || asprintf(&s, "%s/%s", state_dir, names[which]) < 0)
+	if ((unsigned)which >= O2V_VM_FILE_COUNT ||
+	    asprintf(&s, "%s/%s", state_dir, names[which]) < 0)
 		return NULL;
 	return s;
 }

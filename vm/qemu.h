@@ -20,9 +20,9 @@
 
 /* Everything the argv depends on. Strings are borrowed; NULL means "absent". */
 struct o2v_vm_spec {
-	const char *qemu;      /* binary; NULL: O2V_QEMU_BINARY */
+	const char *qemu;	   /* binary; NULL: O2V_QEMU_BINARY */
 	struct o2v_vm_resources r; /* accel: O2V_ACCEL_KVM or O2V_ACCEL_TCG, resolve AUTO first */
-	unsigned long tsc_khz; /* TCG: o2v_host_tsc_khz(), 0 if unknown */
+	unsigned long tsc_khz;	   /* TCG: o2v_host_tsc_khz(), 0 if unknown */
 	/* The guest console (hvc0) is a unix socket QEMU serves and waits on before starting
 	 * the guest, so no output is lost; the supervisor relays it to the terminal, a pipe or
 	 * a log file, which makes QEMU itself independent of our stdio. */

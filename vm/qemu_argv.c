@@ -154,7 +154,8 @@ char *o2v_qemu_cmdline(const struct o2v_vm_spec *spec)
 		if (spec->tsc_khz)
 			snprintf(tcg, sizeof(tcg), " tsc_early_khz=%lu tsc=reliable",
 				 spec->tsc_khz);
-		strcat(tcg, spec->r.cpus <= 1 ? " nolapic_timer no_timer_check" : " no_timer_check");
+		strcat(tcg,
+		       spec->r.cpus <= 1 ? " nolapic_timer no_timer_check" : " no_timer_check");
 		strcat(tcg, " percpu_alloc=page");
 	}
 	/* noreplace-smp: with one vCPU the kernel would rewrite every LOCK prefix at boot, and

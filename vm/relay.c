@@ -50,8 +50,8 @@ static void request_stop(struct relay *r, bool force)
 		kill(r->qemu, SIGKILL);
 		return;
 	}
-	if (o2v_vm_control(r->files->path[O2V_VM_CTL_SOCK], &(struct o2v_ctl_msg){.kind = O2V_CTL_STOP},
-			   NULL) < 0) {
+	if (o2v_vm_control(r->files->path[O2V_VM_CTL_SOCK],
+			   &(struct o2v_ctl_msg){.kind = O2V_CTL_STOP}, NULL) < 0) {
 		kill(r->qemu, SIGKILL);
 		return;
 	}
@@ -147,18 +147,24 @@ static void send_eof(struct relay *r)
 	o2v_vm_control(r->files->path[O2V_VM_CTL_SOCK], &m, NULL);
 }
 
-/* Has init written "started" on the status port yet? (QEMU writes it to a file.) */
+/* Has init written `held` or `started` on the status port yet? (QEMU writes it to a file.) */
 static void check_running(struct relay *r)
 {
 	_cleanup_free_ char *text = NULL;
 	struct o2v_status_summary sum;
 	size_t len;
 
-	if (r->running_seen || o2v_read_file(r->files->path[O2V_VM_STATUS], O2V_STATUS_FILE_MAX,
-					     &text, &len, NULL) < 0)
+	if ((r->running_seen && (r->held_seen || !r->io->held)) ||
+	    o2v_read_file(r->files->path[O2V_VM_STATUS], O2V_STATUS_FILE_MAX, &text, &len, NULL) <
+		0)
 		return;
 	o2v_status_summarize(text, len, &sum);
-	if (sum.started) {
+	if (sum.held && !r->held_seen) {
+		r->held_seen = true;
+		if (r->io->held)
+			r->io->held(r->io->userdata);
+	}
+	if (sum.started && !r->running_seen) {
 		r->running_seen = true;
 		if (r->io->running)
 			r->io->running(r->io->userdata);
@@ -216,17 +222,16 @@ void o2v_relay_loop(struct relay *r)
 
 	while (!r->qemu_done || con_open || outcon_open || errcon_open || sercon_open) {
 		struct pollfd p[7] = {
-			{ .fd = r->sfd, .events = POLLIN },
-			{ .fd = con_open ? r->con : -1,
-			  .events = POLLIN | (r->in_len ? POLLOUT : 0) },
-			/* stdin only once the workload runs: before that the guest's console is
-			 * not yet raw, and its line discipline would echo what we send. */
-			{ .fd = r->in_open && r->running_seen && !r->in_len ? r->io->in_fd : -1,
-			  .events = POLLIN },
-			{ .fd = outcon_open ? r->outcon : -1, .events = POLLIN },
-			{ .fd = errcon_open ? r->errcon : -1, .events = POLLIN },
-			{ .fd = sercon_open ? r->sercon : -1, .events = POLLIN },
-			{ .fd = r->q_len ? r->q_fd : -1, .events = POLLOUT },
+		    {.fd = r->sfd, .events = POLLIN},
+		    {.fd = con_open ? r->con : -1, .events = POLLIN | (r->in_len ? POLLOUT : 0)},
+		    /* stdin only once the workload runs: before that the guest's console is
+		     * not yet raw, and its line discipline would echo what we send. */
+		    {.fd = r->in_open && r->running_seen && !r->in_len ? r->io->in_fd : -1,
+		     .events = POLLIN},
+		    {.fd = outcon_open ? r->outcon : -1, .events = POLLIN},
+		    {.fd = errcon_open ? r->errcon : -1, .events = POLLIN},
+		    {.fd = sercon_open ? r->sercon : -1, .events = POLLIN},
+		    {.fd = r->q_len ? r->q_fd : -1, .events = POLLOUT},
 		};
 		int timeout = -1;
 		if (r->kill_at) {
@@ -264,7 +269,8 @@ void o2v_relay_loop(struct relay *r)
 		if (p[4].revents & (POLLIN | POLLHUP | POLLERR))
 			errcon_open = pump(r, r->errcon, r->io->err_fd, &r->err_open);
 		if (p[5].revents & (POLLIN | POLLHUP | POLLERR))
-			sercon_open = pump(r, r->sercon, con_to, con_to_open); /* with the console's */
+			sercon_open =
+			    pump(r, r->sercon, con_to, con_to_open); /* with the console's */
 		if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
 			read_stdin(r);
 		o2v_relay_reap(r);
@@ -274,4 +280,3 @@ void o2v_relay_loop(struct relay *r)
 		*con_to_open = false;
 	r->q_len = 0;
 }
-

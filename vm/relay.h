@@ -15,12 +15,12 @@ struct relay {
 	const struct o2v_launch *io;
 	const struct o2v_vm_files *files;
 	pid_t qemu;
-	int con;	   /* console socket */
-	int sercon;	   /* serial port socket (verbose), or -1 */
-	int outcon;	   /* stdout port socket, or -1 */
-	int errcon;	   /* stderr port socket, or -1 */
-	bool err_open;	   /* err_fd still takes writes */
-	int sfd;	   /* signalfd */
+	int con;       /* console socket */
+	int sercon;    /* serial port socket (verbose), or -1 */
+	int outcon;    /* stdout port socket, or -1 */
+	int errcon;    /* stderr port socket, or -1 */
+	bool err_open; /* err_fd still takes writes */
+	int sfd;       /* signalfd */
 	bool qemu_done;
 	int qemu_status;
 	bool in_open;
@@ -31,13 +31,14 @@ struct relay {
 	size_t in_len, in_off;
 	/* Console output for a terminal that falls behind (see deliver()): QEMU drops what
 	 * a console writes while its socket is full, so the console is read on regardless. */
-	int q_to;	   /* the fd whose output is queued (deliver()); -1: none */
-	int q_fd;	   /* our own non-blocking opening of it */
+	int q_to; /* the fd whose output is queued (deliver()); -1: none */
+	int q_fd; /* our own non-blocking opening of it */
 	char *q;
 	size_t q_len;
 	bool out_open;
 	int64_t kill_at;   /* 0: no deadline */
-	bool running_seen; /* the status port said "started" (or nobody asked) */
+	bool running_seen; /* the status port said `started` (or nobody asked) */
+	bool held_seen;	   /* ... `held` */
 	int stops;	   /* stop requests seen */
 };
 

@@ -26,8 +26,8 @@ static char **env_with_preload(const char *lib)
 		n++;
 	if (!(env = calloc(n + 2, sizeof(*env))))
 		return NULL;
-	if (asprintf(&env[0], "LD_PRELOAD=%s%s%s", lib, old && *old ? ":" : "",
-		     old ? old : "") < 0) {
+	if (asprintf(&env[0], "LD_PRELOAD=%s%s%s", lib, old && *old ? ":" : "", old ? old : "") <
+	    0) {
 		free(env);
 		return NULL;
 	}

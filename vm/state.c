@@ -65,7 +65,7 @@ int o2v_vm_create(const char *runtime_dir, const char *name, struct o2v_vm *ret,
 	_cleanup_free_ char *vms = o2v_path_join(runtime_dir, "vms");
 	_cleanup_free_ char *names = o2v_path_join(runtime_dir, "names");
 	_cleanup_free_ char *link = NULL, *target = NULL;
-	struct o2v_vm vm = { .exit_code = -1 };
+	struct o2v_vm vm = {.exit_code = -1};
 	int r;
 
 	if (!vms || !names)
@@ -168,10 +168,9 @@ static int set_field(struct o2v_vm *vm, const char *key, const char *val)
 	return 0; /* unknown keys: written by a newer oci2vm, ignored */
 }
 
-static int load_dir(const char *vms_dir, const char *id, struct o2v_vm *ret,
-		    struct o2v_error *err)
+static int load_dir(const char *vms_dir, const char *id, struct o2v_vm *ret, struct o2v_error *err)
 {
-	struct o2v_vm vm = { .exit_code = -1 };
+	struct o2v_vm vm = {.exit_code = -1};
 	_cleanup_free_ char *path = NULL, *text = NULL;
 	int r;
 
@@ -207,8 +206,7 @@ static int load_dir(const char *vms_dir, const char *id, struct o2v_vm *ret,
 	return 0;
 }
 
-int o2v_vm_list(const char *runtime_dir, struct o2v_vm **ret, size_t *ret_n,
-		struct o2v_error *err)
+int o2v_vm_list(const char *runtime_dir, struct o2v_vm **ret, size_t *ret_n, struct o2v_error *err)
 {
 	_cleanup_free_ char *vms = o2v_path_join(runtime_dir, "vms");
 	struct o2v_vm *list = NULL;

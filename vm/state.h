@@ -21,13 +21,13 @@ struct o2v_vm {
 	char id[O2V_VM_ID_LEN + 1];
 	char *name;
 	char *image;
-	char *ports;	   /* human-readable "127.0.0.1:2229->6379/tcp, ..." */
-	char *dir;	   /* RUNTIME/vms/ID */
-	int64_t created;   /* unix seconds */
-	int64_t finished;  /* unix seconds, 0 while running */
+	char *ports;	  /* human-readable "127.0.0.1:2229->6379/tcp, ..." */
+	char *dir;	  /* RUNTIME/vms/ID */
+	int64_t created;  /* unix seconds */
+	int64_t finished; /* unix seconds, 0 while running */
 	pid_t qemu_pid;
 	pid_t supervisor_pid;
-	int exit_code;	   /* -1 while running or unknown */
+	int exit_code; /* -1 while running or unknown */
 	bool remove_on_exit;
 	bool detached;
 };
@@ -47,8 +47,7 @@ int o2v_vm_load(const char *runtime_dir, const char *name_or_id, struct o2v_vm *
 		struct o2v_error *err);
 
 /* All VMs, oldest first. */
-int o2v_vm_list(const char *runtime_dir, struct o2v_vm **ret, size_t *ret_n,
-		struct o2v_error *err);
+int o2v_vm_list(const char *runtime_dir, struct o2v_vm **ret, size_t *ret_n, struct o2v_error *err);
 
 /* Take the VM's life lock (the supervisor does, once). Returns the fd. */
 int o2v_vm_lock(const struct o2v_vm *vm, struct o2v_error *err);

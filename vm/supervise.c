@@ -149,8 +149,7 @@ static void end_qemu(struct relay *r)
 	r->q = NULL;
 }
 
-int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret,
-		      struct o2v_error *err)
+int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret, struct o2v_error *err)
 {
 	const struct o2v_launch *io = s->io;
 	struct o2v_spawn qemu = s->qemu;

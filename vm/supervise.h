@@ -20,11 +20,11 @@
 #include "vm.h"
 
 struct o2v_supervise {
-	struct o2v_spawn qemu;	  /* how QEMU is started (argv, preload, fds, netns) */
+	struct o2v_spawn qemu;		  /* how QEMU is started (argv, preload, fds, netns) */
 	const struct o2v_vm_files *files; /* the state directory's sockets and files */
-	bool serial;		  /* verbose: QEMU serves the serial port too */
-	bool stdio_ports;	  /* QEMU serves the workload's stdout and stderr ports */
-	const struct o2v_launch *io; /* stdio, stop grace and callbacks */
+	bool serial;			  /* verbose: QEMU serves the serial port too */
+	bool stdio_ports;		  /* QEMU serves the workload's stdout and stderr ports */
+	const struct o2v_launch *io;	  /* stdio, stop grace and callbacks */
 };
 
 /* Run QEMU to completion. Returns 0 when the VM ran and ended (see ret->code),

@@ -53,15 +53,15 @@ struct o2v_vm_volume {
 /* A process whose lifetime the launch owns (virtiofsd, passt): started before QEMU, in the
  * same network namespace, and ended (SIGTERM, then SIGKILL) after QEMU has exited. */
 struct o2v_vm_helper {
-	char *const *argv;     /* argv[0] looked up in PATH */
+	char *const *argv;	/* argv[0] looked up in PATH */
 	const char *ready_path; /* wait until this path exists before starting QEMU; NULL: none */
 };
 
 /* What the VM is made of. Strings are borrowed; NULL means "absent". */
 struct o2v_vm_resources {
-	const char *kernel; /* uncompressed PVH vmlinux (bzImage also boots, slower) */
-	const char *initrd; /* one cpio(.gz) file */
-	const char *disk;   /* root disk image → /dev/vda; NULL: none */
+	const char *kernel;	 /* uncompressed PVH vmlinux (bzImage also boots, slower) */
+	const char *initrd;	 /* one cpio(.gz) file */
+	const char *disk;	 /* root disk image → /dev/vda; NULL: none */
 	const char *disk_format; /* "raw" (NULL) or "qcow2" */
 	bool disk_snapshot; /* guest writes go to a throw-away overlay; the file never changes */
 	const char *append; /* extra kernel arguments, appended last */
@@ -106,7 +106,10 @@ struct o2v_launch {
 	bool stdin_eof;		/* when in_fd ends, send `eof N` (our init without a terminal) */
 	unsigned stop_grace;	/* seconds the guest gets after `stop` before QEMU is killed */
 	void (*started)(pid_t qemu_pid, void *userdata); /* QEMU is up; may be NULL */
-	void (*running)(void *userdata); /* init reported `started`; may be NULL */
+	void (*running)(void *userdata);		 /* init reported `started`; may be NULL */
+	/* init reported `held`: set up, waiting for `start` (a run configuration with hold;
+	 * o2v_vm_send() an O2V_CTL_START to run the workload); may be NULL. */
+	void (*held)(void *userdata);
 	void *userdata;
 };
 

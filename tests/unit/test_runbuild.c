@@ -26,7 +26,8 @@ static const char *lookup(const char *name)
 
 static char ep0[] = "/entry", cmd0[] = "serve", cmd1[] = "--port=1", env0[] = "PATH=/img/bin",
 	    env1[] = "MODE=image";
-static char *img_ep[] = {ep0, NULL}, *img_cmd[] = {cmd0, cmd1, NULL}, *img_env[] = {env0, env1, NULL};
+static char *img_ep[] = {ep0, NULL}, *img_cmd[] = {cmd0, cmd1, NULL},
+	    *img_env[] = {env0, env1, NULL};
 static const struct o2v_image_defaults img = {img_ep, img_cmd, img_env, "/srv", "app"};
 
 /* export: nothing asked, the image's own defaults. */
@@ -42,7 +43,7 @@ static void test_image_defaults(void)
 	TAP_IS_STR(rc.workdir, "/srv", "defaults: the image's WorkingDir");
 	TAP_IS_STR(rc.user, "app", "defaults: the image's User");
 	TAP_OK(rc.hostname == NULL && !rc.network && rc.n_volumes == 0, "defaults: no hostname, "
-	       "no network, no volumes");
+									"no network, no volumes");
 	TAP_IS_STR(rc.rootdisk, "/dev/vda", "defaults: the root disk asked for");
 	TAP_IS_INT((int)rc.stop_grace, 10, "defaults: stop grace");
 	o2v_runconfig_release(&rc);
@@ -51,8 +52,8 @@ static void test_image_defaults(void)
 /* run: Docker's overrides on top. */
 static void test_overrides(void)
 {
-	static char a0[] = "sh", a1[] = "-c", a2[] = "exit 3", e0[] = "MODE=cli", e1[] = "FROM_HOST",
-		    e2[] = "UNSET_HERE";
+	static char a0[] = "sh", a1[] = "-c", a2[] = "exit 3", e0[] = "MODE=cli",
+		    e1[] = "FROM_HOST", e2[] = "UNSET_HERE";
 	static char *args[] = {a0, a1, a2, NULL}, *env[] = {e0, e1, e2, NULL};
 	static const struct o2v_run_volume vols[] = {{"/data", false}, {"/etc/conf", true}};
 	struct o2v_run_request req = {

@@ -87,13 +87,14 @@ static void test_netns(const char *dir)
 
 static void test_helpers(const char *dir)
 {
-	_cleanup_free_ char *ready = o2v_path_join(dir, "ready"), *log = o2v_path_join(dir, "h.log");
+	_cleanup_free_ char *ready = o2v_path_join(dir, "ready"),
+			    *log = o2v_path_join(dir, "h.log");
 	char script[256], quick[] = "exit 3";
 	struct o2v_error err = {0};
 	pid_t pids[2];
 
-	snprintf(script, sizeof(script), "trap 'exit 0' TERM; touch %s; while :; do sleep 0.05; done",
-		 ready);
+	snprintf(script, sizeof(script),
+		 "trap 'exit 0' TERM; touch %s; while :; do sleep 0.05; done", ready);
 	char *argv_ok[] = {sh, dash_c, script, NULL}, *argv_dies[] = {sh, dash_c, quick, NULL};
 	struct o2v_vm_helper h[2] = {{argv_ok, ready}, {argv_dies, NULL}};
 

@@ -30,6 +30,9 @@ static const struct parse_case parse_cases[] = {
     {"eof 0", 0, O2V_CTL_EOF, 0, 0},
     {"eof 4294967296", 0, O2V_CTL_EOF, 4294967296ULL, 0},
     {"eof 9223372036854775807", 0, O2V_CTL_EOF, 9223372036854775807ULL, 0},
+    {"start", 0, O2V_CTL_START, 0, 0},
+    {"start 1", -EINVAL, 0, 0, 0},
+    {"start ", -EINVAL, 0, 0, 0},
     /* garbage */
     {"", -EINVAL, 0, 0, 0},
     {"stop ", -EINVAL, 0, 0, 0},
@@ -208,8 +211,7 @@ static void test_feed_long(void)
 	for (size_t i = 0; i < sizeof(fit); i++)
 		o2v_line_feed(&r2, &fit[i], 1, record, &g2);
 	TAP_IS_INT((int)g2.n, 1, "feed: a line of %d bytes fits", O2V_CTL_LINE_MAX - 1);
-	TAP_IS_INT((int)strlen(g2.lines[0]), O2V_CTL_LINE_MAX - 1,
-		   "feed: ... and comes out whole");
+	TAP_IS_INT((int)strlen(g2.lines[0]), O2V_CTL_LINE_MAX - 1, "feed: ... and comes out whole");
 	char over[O2V_CTL_LINE_MAX + 1];
 	memset(over, 'y', sizeof(over));
 	over[sizeof(over) - 1] = '\n'; /* O2V_CTL_LINE_MAX bytes of line */
@@ -237,13 +239,16 @@ static void test_feed_long(void)
 static void test_ctl_round_trip(void)
 {
 	static const struct o2v_ctl_msg msgs[] = {
-	    {O2V_CTL_STOP, 0, 0},	   {O2V_CTL_SIGNAL, 1, 0},	{O2V_CTL_SIGNAL, 64, 0},
-	    {O2V_CTL_WINSIZE, 0, 0},	   {O2V_CTL_WINSIZE, 65535, 1}, {O2V_CTL_EOF, 0, 0},
-	    {O2V_CTL_EOF, INT64_MAX, 0},
+	    {O2V_CTL_STOP, 0, 0},	 {O2V_CTL_SIGNAL, 1, 0},      {O2V_CTL_SIGNAL, 64, 0},
+	    {O2V_CTL_WINSIZE, 0, 0},	 {O2V_CTL_WINSIZE, 65535, 1}, {O2V_CTL_EOF, 0, 0},
+	    {O2V_CTL_EOF, INT64_MAX, 0}, {O2V_CTL_START, 0, 0},
 	};
 	static const struct o2v_ctl_msg bad[] = {
-	    {O2V_CTL_SIGNAL, 0, 0},	  {O2V_CTL_SIGNAL, 65, 0}, {O2V_CTL_WINSIZE, 65536, 1},
-	    {O2V_CTL_WINSIZE, 1, 65536}, {O2V_CTL_EOF, (uint64_t)INT64_MAX + 1, 0},
+	    {O2V_CTL_SIGNAL, 0, 0},
+	    {O2V_CTL_SIGNAL, 65, 0},
+	    {O2V_CTL_WINSIZE, 65536, 1},
+	    {O2V_CTL_WINSIZE, 1, 65536},
+	    {O2V_CTL_EOF, (uint64_t)INT64_MAX + 1, 0},
 	};
 	char line[O2V_CTL_LINE_MAX];
 
@@ -276,8 +281,8 @@ static void test_status_round_trip(void)
 		m.code = code;
 		n = o2v_status_format(&m, line, sizeof(line));
 		line[n > 0 ? n - 1 : 0] = '\0';
-		TAP_OK(n > 0 && o2v_status_parse(line, &back) == 0 && back.kind == O2V_STATUS_EXIT &&
-			   back.code == code,
+		TAP_OK(n > 0 && o2v_status_parse(line, &back) == 0 &&
+			   back.kind == O2V_STATUS_EXIT && back.code == code,
 		       "status round trip: exit %d as '%s'", code, line);
 	}
 	m.code = 256;
@@ -287,12 +292,18 @@ static void test_status_round_trip(void)
 	line[n > 0 ? n - 1 : 0] = '\0';
 	TAP_OK(o2v_status_parse(line, &back) == 0 && back.kind == O2V_STATUS_STARTED,
 	       "status round trip: started");
+	m = (struct o2v_status_msg){.kind = O2V_STATUS_HELD};
+	n = o2v_status_format(&m, line, sizeof(line));
+	line[n > 0 ? n - 1 : 0] = '\0';
+	TAP_OK(o2v_status_parse(line, &back) == 0 && back.kind == O2V_STATUS_HELD,
+	       "status round trip: held");
 
 	/* An error text with a newline and an escape sequence stays one harmless line. */
 	m = (struct o2v_status_msg){.kind = O2V_STATUS_ERROR};
 	snprintf(m.text, sizeof(m.text), "mount /x: no\nexit 0\x1b[2J");
 	n = o2v_status_format(&m, line, sizeof(line));
-	TAP_OK(n > 0 && memchr(line, '\n', (size_t)n - 1) == NULL, "status: error text is one line");
+	TAP_OK(n > 0 && memchr(line, '\n', (size_t)n - 1) == NULL,
+	       "status: error text is one line");
 	line[n > 0 ? n - 1 : 0] = '\0';
 	TAP_OK(o2v_status_parse(line, &back) == 0 && back.kind == O2V_STATUS_ERROR,
 	       "status round trip: error");
@@ -310,24 +321,26 @@ static void test_status_round_trip(void)
 static void test_status_parse_hostile(void)
 {
 	static const char *const bad[] = {
-	    "", "exit", "exit ", "exit 256", "exit -1", "exit +1", "exit 1 ", "exit 1x", " exit 1",
-	    "exit 99999999999999999999", "EXIT 1", "started ", "error", "error ", "errors x",
+	    "",	       "exit",	   "exit ",   "exit 256", "exit -1",
+	    "exit +1", "exit 1 ",  "exit 1x", " exit 1",  "exit 99999999999999999999",
+	    "EXIT 1",  "started ", "error",   "error ",	  "errors x", "held ", "Held",
 	};
 	struct o2v_status_msg m;
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
-		TAP_IS_INT(o2v_status_parse(bad[i], &m), -EINVAL, "status parse rejects '%s'", bad[i]);
+		TAP_IS_INT(o2v_status_parse(bad[i], &m), -EINVAL, "status parse rejects '%s'",
+			   bad[i]);
 }
 
 static void test_status_summary(void)
 {
-	static const char text[] = "started\nnoise \x1b]0;x\x07\nerror first\nexit 3\n"
+	static const char text[] = "held\nstarted\nnoise \x1b]0;x\x07\nerror first\nexit 3\n"
 				   "error \x1b[31mred\nexit 300\npartial exit 9";
 	struct o2v_status_summary s;
 	char big[O2V_STATUS_LINE_MAX * 3];
 
 	o2v_status_summarize(text, sizeof(text) - 1, &s);
-	TAP_OK(s.started && s.exited && s.code == 3,
+	TAP_OK(s.held && s.started && s.exited && s.code == 3,
 	       "summary: started, exit 3 (exit 300 and an unterminated line ignored)");
 	TAP_IS_STR(s.error, "?[31mred", "summary: the last error, sanitized");
 

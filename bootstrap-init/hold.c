@@ -1,0 +1,69 @@
+/* hold.c - a VM that is set up but waits for `start` before its workload runs.
+ *
+ * An OCI runtime's `create` boots the VM so that `start` is fast: everything up to the
+ * exec (mounts, network, user, ports) is done, the host learns it from `held` on the
+ * status port, and the workload is exec'd when `start` arrives on the control port. No
+ * host connected reads as EOF on the port, so the wait polls at a low rate then: nothing
+ * is running but init, and a start costs at most one period more.
+ */
+#include "init.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+
+#define HOLD_IDLE_MS 20 /* between reads while no host is connected */
+
+struct hold {
+	struct o2v_line_reader reader;
+	bool started;
+};
+
+static void hold_line(const char *line, void *ud)
+{
+	struct hold *h = ud;
+	struct o2v_ctl_msg m;
+
+	if (!line || o2v_ctl_parse(line, &m) < 0) {
+		init_log("ignoring a control line while held");
+		return;
+	}
+	switch (m.kind) {
+	case O2V_CTL_START:
+		h->started = true;
+		break;
+	case O2V_CTL_STOP:
+		init_debug("stopped before start");
+		init_shutdown(O2V_EXIT_SIGNAL_BASE + SIGTERM);
+	case O2V_CTL_SIGNAL:
+		init_debug("signal %u before start", (unsigned)m.a);
+		init_shutdown(O2V_EXIT_SIGNAL_BASE + (int)m.a);
+	case O2V_CTL_WINSIZE:
+		init_console_winsize(STDIN_FILENO, (unsigned)m.a, (unsigned)m.b);
+		break;
+	case O2V_CTL_EOF:
+		break; /* nothing reads stdin yet: the supervisor's relay has it once running */
+	}
+}
+
+void init_hold(int ctl_fd)
+{
+	struct hold h = {.reader = {.max = O2V_CTL_LINE_MAX}};
+	char buf[256];
+
+	init_status(&(struct o2v_status_msg){.kind = O2V_STATUS_HELD});
+	if (ctl_fd < 0) {
+		struct o2v_error err;
+		o2v_error_set(&err, -ENOENT, "held, but there is no control port to start from");
+		init_fail(O2V_EXIT_INIT_FAILED, &err);
+	}
+	while (!h.started) {
+		struct pollfd p = {.fd = ctl_fd, .events = POLLIN};
+		ssize_t n = poll(&p, 1, -1) > 0 ? read(ctl_fd, buf, sizeof(buf)) : -1;
+		if (n > 0)
+			o2v_line_feed(&h.reader, buf, (size_t)n, hold_line, &h);
+		else if (n == 0 || errno == EAGAIN)
+			poll(NULL, 0, HOLD_IDLE_MS); /* no host connected right now */
+	}
+	init_debug("started by the host");
+}
