@@ -4,7 +4,8 @@
  * exec (mounts, network, user, ports) is done, the host learns it from `held` on the
  * status port, and the workload is exec'd when `start` arrives on the control port. No
  * host connected reads as EOF on the port, so the wait polls at a low rate then: nothing
- * is running but init, and a start costs at most one period more.
+ * is running but init, and a start costs at most one period more. The control traffic
+ * while held is a few short lines, so it is read a byte at a time.
  */
 #include "init.h"
 
@@ -49,7 +50,7 @@ static void hold_line(const char *line, void *ud)
 void init_hold(int ctl_fd)
 {
 	struct hold h = {.reader = {.max = O2V_CTL_LINE_MAX}};
-	char buf[256];
+	char c;
 
 	init_status(&(struct o2v_status_msg){.kind = O2V_STATUS_HELD});
 	if (ctl_fd < 0) {
@@ -57,13 +58,15 @@ void init_hold(int ctl_fd)
 		o2v_error_set(&err, -ENOENT, "held, but there is no control port to start from");
 		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	}
+	/* A byte at a time, so nothing after `start` is taken from the port: what the host sends
+	 * next (a signal, a window size) is the running supervisor's to read. */
 	while (!h.started) {
 		struct pollfd p = {.fd = ctl_fd, .events = POLLIN};
-		ssize_t n = poll(&p, 1, -1) > 0 ? read(ctl_fd, buf, sizeof(buf)) : -1;
+		ssize_t n = poll(&p, 1, -1) > 0 ? read(ctl_fd, &c, 1) : -1;
 		if (n > 0)
-			o2v_line_feed(&h.reader, buf, (size_t)n, hold_line, &h);
-		else if (n == 0 || errno == EAGAIN)
-			poll(NULL, 0, HOLD_IDLE_MS); /* no host connected right now */
+			o2v_line_feed(&h.reader, &c, 1, hold_line, &h);
+		else if (n == 0 || errno != EINTR)
+			poll(NULL, 0, HOLD_IDLE_MS); /* no host connected right now, or an error */
 	}
 	init_debug("started by the host");
 }

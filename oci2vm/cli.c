@@ -46,20 +46,31 @@ int o2v_cli_fail(const struct o2v_error *err)
 	return o2v_cli_exit_code(err);
 }
 
+/* Is word a cluster of short options ("-xyz") holding c? */
+static bool short_cluster_has(const char *word, int c)
+{
+	return word && word[0] == '-' && word[1] != '-' && c > 0 && c < 128 && strchr(word + 1, c);
+}
+
 int o2v_cli_bad_option(int c, int argc, char **argv, struct o2v_error *err)
 {
+	/* For a short option getopt sets optopt and leaves optind inside its cluster until the
+	 * cluster's last letter; for a long one optopt is 0 when it is unknown, its value when it
+	 * lacked or refused a value, and the word before optind is the option. */
 	const char *word = optind > 0 && optind <= argc ? argv[optind - 1] : "";
-	bool long_word = !strncmp(word, "--", 2);
-	size_t len = long_word ? strcspn(word, "=") : 0;
+	const char *next = optind < argc ? argv[optind] : NULL;
+	int len = (int)strcspn(word, "=");
 
+	if (short_cluster_has(next, optopt) ||
+	    (short_cluster_has(word, optopt) && strncmp(word, "--", 2)))
+		return o2v_error_set(
+		    err, -EINVAL, c == ':' ? "option '-%c' needs a value" : "unknown option '-%c'",
+		    optopt);
 	if (c == ':')
-		return long_word ? o2v_error_set(err, -EINVAL, "option '%.*s' needs a value",
-						 (int)len, word)
-				 : o2v_error_set(err, -EINVAL, "option '-%c' needs a value", optopt);
-	if (optopt > 0 && optopt < 128 && !long_word)
-		return o2v_error_set(err, -EINVAL, "unknown option '-%c'", optopt);
-	return o2v_error_set(err, -EINVAL, "unknown option '%.*s'", (int)(len ? len : strlen(word)),
-			     word);
+		return o2v_error_set(err, -EINVAL, "option '%.*s' needs a value", len, word);
+	if (optopt > 0)
+		return o2v_error_set(err, -EINVAL, "option '%.*s' takes no value", len, word);
+	return o2v_error_set(err, -EINVAL, "unknown option '%.*s'", len, word);
 }
 
 int o2v_cli_usage_error(const char *cmd, const char *fmt, ...)

@@ -131,19 +131,26 @@ static int check_inputs(const struct boot_opts *o, struct o2v_error *err)
 static int boot(const struct boot_opts *o, const char *rundir, struct o2v_vm_exit *ret,
 		struct o2v_error *err)
 {
-	_cleanup_free_ char *kernel = NULL;
+	_cleanup_free_ char *kernel = NULL, *qemu = NULL;
+	enum o2v_accel accel;
+	const char *note;
 	struct o2v_launch l;
 	int r;
 
-	if ((r = o2v_kernel_find(o->kernel, &kernel, err)) < 0)
+	if ((r = o2v_kernel_find(o->kernel, &kernel, err)) < 0 ||
+	    (r = o2v_qemu_find(NULL, &qemu, err)) < 0 ||
+	    (r = o2v_accel_pick(o->accel, qemu, kernel, &accel, &note, err)) < 0)
 		return r;
+	if (note)
+		o2v_cli_warn("%s", note);
 	o2v_launch_init(&l);
+	l.qemu = qemu;
 	l.vm.kernel = kernel;
 	l.vm.initrd = o->initrd;
 	l.vm.disk = o->disk;
 	l.vm.memory_mib = o->memory_mib;
 	l.vm.cpus = o->cpus;
-	l.vm.accel = o->accel;
+	l.vm.accel = accel;
 	l.vm.append = o->append;
 	l.vm.verbose = o->verbose;
 	l.vm.net = o->net;

@@ -115,6 +115,17 @@ static int fail(struct o2v_error *err)
 	return O2V_EXIT_RUN_FAILED;
 }
 
+/* KVM where it really runs a guest, else TCG with a one-line hint (vm/accel_probe.c). */
+static int pick_accel(struct run *r, struct o2v_error *err)
+{
+	const char *note;
+	int rc = o2v_accel_pick(r->o.accel, r->qemu, r->kernel, &r->o.accel, &note, err);
+
+	if (rc == 0 && note && !r->o.quiet)
+		o2v_cli_warn("%s", note);
+	return rc;
+}
+
 /* Everything that can be checked before touching the network or the cache. */
 static int check_host(struct run *r, struct o2v_error *err)
 {
@@ -123,6 +134,8 @@ static int check_host(struct run *r, struct o2v_error *err)
 	if ((rc = o2v_kernel_find(r->o.kernel, &r->kernel, err)) < 0)
 		return rc;
 	if ((rc = o2v_qemu_find(NULL, &r->qemu, err)) < 0)
+		return rc;
+	if ((rc = pick_accel(r, err)) < 0)
 		return rc;
 	if ((rc = o2v_find_init(&r->init, err)) < 0)
 		return rc;

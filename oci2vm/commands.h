@@ -19,6 +19,7 @@ const struct o2v_command *o2v_command_find(const char *name);
 
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_info(int argc, char **argv);
 int cmd_runconfig(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 extern const char cmd_run_usage[];

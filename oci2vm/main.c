@@ -76,6 +76,11 @@ static const struct o2v_command commands[] = {
 	{ "help", cmd_help, "show help for oci2vm or one command",
 	  "usage: oci2vm help [COMMAND]\n", false },
 	{ "version", cmd_version, "print the version", "usage: oci2vm version\n", false },
+	{ "info", cmd_info, "show the kernel, init, QEMU and accelerator oci2vm will use",
+	  "usage: oci2vm info\n\n"
+	  "Print the kernel, guest init, QEMU and BusyBox a run would use and where each comes\n"
+	  "from, which accelerator --accel auto picks and why, and the cache and runtime\n"
+	  "directories. Exit status 1 when a part a run needs is missing.\n", false },
 	{ "boot", cmd_boot, "boot an initramfs on the microVM kernel (plumbing)",
 	  "usage: oci2vm boot [OPTIONS] INITRD\n\n"
 	  "Boot INITRD (cpio or cpio.gz with an /init) in a QEMU microVM. The console is on\n"

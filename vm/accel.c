@@ -87,6 +87,21 @@ enum o2v_accel o2v_accel_choose(enum o2v_accel want, bool kvm_rw, const char *cp
 	return O2V_ACCEL_TCG;
 }
 
+const char *o2v_accel_why(void)
+{
+	_cleanup_free_ char *cpuinfo = NULL;
+
+	if (access("/dev/kvm", F_OK) < 0)
+		return "no /dev/kvm on this host";
+	if (access("/dev/kvm", R_OK | W_OK) < 0)
+		return "/dev/kvm is not usable by this user (not in its group, usually 'kvm')";
+	if (o2v_read_file("/proc/cpuinfo", O2V_CPUINFO_MAX, &cpuinfo, NULL, NULL) < 0)
+		return "/proc/cpuinfo is unreadable";
+	if (!cpu_has_flag(cpuinfo, "vmx") && !cpu_has_flag(cpuinfo, "svm"))
+		return "the CPU shows neither vmx nor svm (a nested guest would hang)";
+	return "/dev/kvm is usable and the CPU has hardware virtualization";
+}
+
 enum o2v_accel o2v_accel_resolve(enum o2v_accel want)
 {
 	_cleanup_free_ char *cpuinfo = NULL;

@@ -12,15 +12,16 @@
 #define HELPER_READY_MS 10000 /* virtiofsd or passt creating its socket */
 #define HELPER_TERM_MS	2000  /* between SIGTERM and SIGKILL at the end */
 
-/* Wait until path exists or the helper died. */
-static int wait_ready(pid_t pid, const char *path, const char *name, struct o2v_error *err)
+/* Wait until path exists or the helper died (then it is reaped and *pid becomes -1, so
+ * nothing signals a pid that may be reused). */
+static int wait_ready(pid_t *pid, const char *path, const char *name, struct o2v_error *err)
 {
 	int64_t deadline = o2v_now_ms() + HELPER_READY_MS;
 	struct stat st;
 	int status;
 
 	while (stat(path, &st) < 0) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
+		if (waitpid(*pid, &status, WNOHANG) == *pid && (*pid = -1) == -1)
 			return o2v_error_set(
 			    err, -ECHILD,
 			    "helper '%s' exited (status %d) before '%s' "
@@ -42,13 +43,15 @@ int o2v_helpers_start(const struct o2v_vm_helper *h, size_t n, const char *netns
 	for (size_t i = 0; i < n; i++)
 		ret_pids[i] = -1;
 	for (size_t i = 0; i < n; i++) {
-		struct o2v_spawn sp = {.argv = h[i].argv, .log_path = log_path, .netns = netns};
+		/* One log for all of them, each appending: none overwrites another's words. */
+		struct o2v_spawn sp = {
+		    .argv = h[i].argv, .log_path = log_path, .log_append = i > 0, .netns = netns};
 		pid_t pid = o2v_spawn(&sp, err);
 		int r = pid < 0 ? pid : 0;
 		if (pid >= 0) {
 			ret_pids[i] = pid;
 			if (h[i].ready_path)
-				r = wait_ready(pid, h[i].ready_path, h[i].argv[0], err);
+				r = wait_ready(&ret_pids[i], h[i].ready_path, h[i].argv[0], err);
 		}
 		if (r < 0) {
 			o2v_helpers_stop(ret_pids, n);

@@ -26,16 +26,42 @@ enum o2v_accel o2v_accel_choose(enum o2v_accel want, bool kvm_rw, const char *cp
 
 const char *o2v_accel_name(enum o2v_accel a);
 
+/* Why AUTO resolves the way it does on this host, one line (a static string). */
+const char *o2v_accel_why(void);
+
+/* Boot kernel with QEMU under accel and no root: it panics at the end of its boot and
+ * reboots, which ends QEMU. True when that happened within timeout_ms (a QEMU still
+ * running then is killed). */
+#define O2V_KVM_PROBE_MS 5000
+int o2v_accel_probe(const char *qemu, const char *kernel, enum o2v_accel accel, int timeout_ms);
+
+/* o2v_accel_probe() with KVM, its verdict remembered until the host reboots. */
+bool o2v_kvm_works(const char *qemu, const char *kernel);
+
+/* The accelerator a VM gets: TCG as asked; KVM only where the probe boots a guest with it
+ * (else --accel kvm is -ENODEV saying why, within O2V_KVM_PROBE_MS); AUTO is KVM where
+ * /dev/kvm, the CPU flags and the probe agree, else TCG, with *ret_note a one-line hint for
+ * the user when KVM exists but is not used (a static string; NULL: nothing to say). */
+int o2v_accel_pick(enum o2v_accel want, const char *qemu, const char *kernel,
+		   enum o2v_accel *ret, const char **ret_note, struct o2v_error *err);
+
 /* The host's TSC rate in kHz, measured (about 10 ms, once per host boot); 0 where it cannot
  * be known (no invariant TSC, not x86-64). Under TCG the guest reads the host's TSC, and a
  * kernel told its rate (tsc_early_khz=) skips the PIT-based calibrations that are slow and
  * flaky under TCG. */
 unsigned long o2v_host_tsc_khz(void);
 
-/* Find the kernel: explicit_path (--kernel) if not NULL, else $OCI2VM_KERNEL if set (each
- * must exist and be an ELF or a bzImage; the error names the path), else the cached `make
- * kernel` build for this oci2vm's fragment, else -ENOENT telling the user to run 'make
- * kernel'. ret_path is malloc'ed. */
+/* Where an installed kernel lives relative to the oci2vm binary, and the build tree's link. */
+#define O2V_KERNEL_INSTALLED "../lib/oci2vm/vmlinux"
+#define O2V_KERNEL_FILE	     "vmlinux"
+
+/* Find the kernel, in this order: explicit_path (--kernel), $OCI2VM_KERNEL (each must be an
+ * x86-64 ELF or a bzImage; the error names the path), then for an installed binary the
+ * kernel installed with it (missing or damaged: an error saying to reinstall), for a binary
+ * in its build tree the build's kernel (none: an error saying 'make kernel'). ret_path is
+ * malloc'ed; ret_how (may be NULL) says which of these it was. */
+int o2v_kernel_locate(const char *explicit_path, char **ret_path, const char **ret_how,
+		      struct o2v_error *err);
 int o2v_kernel_find(const char *explicit_path, char **ret_path, struct o2v_error *err);
 
 /* Check that path is a bootable x86 kernel image (ELF or bzImage). */

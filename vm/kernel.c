@@ -1,13 +1,18 @@
 /* kernel.c - which kernel to boot; see host.h.
  *
- * `make kernel` stores its build under $CACHE/kernel/<key>/vmlinux, key = sha256 of the config
- * fragment and the kernel source version (kernel/build.sh --key). The Makefile embeds the key
- * of the tree this binary was built from, so oci2vm finds exactly the kernel its own fragment
- * describes, and a stale kernel from an older fragment is never picked up silently.
+ * An installed oci2vm boots the kernel installed with it (PREFIX/lib/oci2vm/vmlinux, found
+ * relative to the binary), so it works for any user, HOME and OCI2VM_CACHE. A binary run
+ * from the build tree boots the build's kernel: `make kernel` stores it under
+ * $CACHE/kernel/<key>/vmlinux, key = sha256 of the config fragment, the patches and the
+ * kernel source version (kernel/build.sh --key), and links it as BUILD/vmlinux. The Makefile
+ * embeds the key and the build directory, so the build tree finds exactly the kernel its
+ * own fragment describes, and a stale kernel from an older fragment is never picked up.
  */
 #include "../common/o2v.h"
 
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -54,39 +59,99 @@ int o2v_kernel_check(const char *path, struct o2v_error *err)
 	return 0;
 }
 
-int o2v_kernel_find(const char *explicit_path, char **ret_path, struct o2v_error *err)
+static int found(const char *path, const char *how, char **ret_path, const char **ret_how,
+		 struct o2v_error *err)
 {
-	_cleanup_free_ char *cache = NULL, *path = NULL;
-	const char *env = getenv("OCI2VM_KERNEL");
-	int r;
+	if (!(*ret_path = strdup(path)))
+		return o2v_error_sys(err, -ENOMEM, "find kernel");
+	if (ret_how)
+		*ret_how = how;
+	return 0;
+}
 
-	if (explicit_path) {
-		if ((r = o2v_kernel_check(explicit_path, err)) < 0)
-			return o2v_error_prefix(err, "--kernel");
-		if (!(*ret_path = strdup(explicit_path)))
-			return o2v_error_sys(err, -ENOMEM, "find kernel");
-		return 0;
-	}
-	if (env && *env) {
-		if ((r = o2v_kernel_check(env, err)) < 0)
-			return o2v_error_prefix(err, "OCI2VM_KERNEL");
-		if (!(*ret_path = strdup(env)))
-			return o2v_error_sys(err, -ENOMEM, "find kernel");
-		return 0;
-	}
-	if ((r = o2v_cache_dir(&cache, err)) < 0)
+/* The directory of the running binary (malloc'ed), NULL if unknown. */
+static char *exe_dir(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	return strdup(dirname(exe));
+}
+
+/* A build tree's binary: the directory `make` built it in (embedded at build time). */
+static bool in_build_tree(const char *dir)
+{
+	char real[PATH_MAX];
+
+	return realpath(dir, real) && !strcmp(real, O2V_BUILD_DIR);
+}
+
+/* The build's kernel: `make kernel` links it as BUILD/vmlinux; else this user's cache. */
+static int find_build_kernel(const char *dir, char **ret_path, const char **ret_how,
+			     struct o2v_error *err)
+{
+	_cleanup_free_ char *link = o2v_path_join(dir, O2V_KERNEL_FILE), *cache = NULL,
+			    *path = NULL;
+
+	if (link && access(link, R_OK) == 0)
+		return o2v_kernel_check(link, err) < 0
+			   ? err->code
+			   : found(link, "the build tree's, from make kernel", ret_path, ret_how,
+				   err);
+	if (o2v_cache_dir(&cache, err) < 0)
 		return o2v_error_prefix(err, "find kernel");
 	if (asprintf(&path, "%s/kernel/%s/vmlinux", cache, O2V_KERNEL_KEY) < 0) {
 		path = NULL;
 		return o2v_error_sys(err, -ENOMEM, "find kernel");
 	}
 	if (access(path, F_OK) < 0)
+		return o2v_error_set(
+		    err, -ENOENT,
+		    "no kernel built for this oci2vm (looked for '%s' and '%s'): run "
+		    "'make kernel' or set OCI2VM_KERNEL",
+		    link ? link : O2V_KERNEL_FILE, path);
+	if (o2v_kernel_check(path, err) < 0)
+		return err->code;
+	return found(path, "this user's cached make kernel build", ret_path, ret_how, err);
+}
+
+int o2v_kernel_locate(const char *explicit_path, char **ret_path, const char **ret_how,
+		      struct o2v_error *err)
+{
+	const char *env = getenv("OCI2VM_KERNEL");
+	_cleanup_free_ char *dir = NULL, *installed = NULL;
+
+	if (explicit_path)
+		return o2v_kernel_check(explicit_path, err) < 0
+			   ? o2v_error_prefix(err, "--kernel")
+			   : found(explicit_path, "--kernel", ret_path, ret_how, err);
+	if (env && *env)
+		return o2v_kernel_check(env, err) < 0
+			   ? o2v_error_prefix(err, "OCI2VM_KERNEL")
+			   : found(env, "OCI2VM_KERNEL", ret_path, ret_how, err);
+	if (!(dir = exe_dir()))
+		return o2v_error_sys(err, -errno, "find kernel: where is this oci2vm");
+	if (in_build_tree(dir))
+		return find_build_kernel(dir, ret_path, ret_how, err);
+	if (!(installed = o2v_path_join(dir, O2V_KERNEL_INSTALLED)))
+		return o2v_error_sys(err, -ENOMEM, "find kernel");
+	if (access(installed, F_OK) < 0)
 		return o2v_error_set(err, -ENOENT,
-				     "no kernel built for this oci2vm (looked for '%s'): run 'make "
-				     "kernel' or set OCI2VM_KERNEL",
-				     path);
-	if ((r = o2v_kernel_check(path, err)) < 0)
-		return r;
-	*ret_path = TAKE_PTR(path);
-	return 0;
+				     "no kernel installed with this oci2vm (looked for '%s'): "
+				     "reinstall it ('make install', or its package), run 'make "
+				     "kernel' in a source tree, or set OCI2VM_KERNEL",
+				     installed);
+	if (o2v_kernel_check(installed, err) < 0)
+		return o2v_error_prefix(err, "the installed kernel is damaged, reinstall oci2vm");
+	char real[PATH_MAX];
+	return found(realpath(installed, real) ? real : installed, "installed with oci2vm",
+		     ret_path, ret_how, err);
+}
+
+int o2v_kernel_find(const char *explicit_path, char **ret_path, struct o2v_error *err)
+{
+	return o2v_kernel_locate(explicit_path, ret_path, NULL, err);
 }

@@ -25,19 +25,27 @@ void o2v_launch_init(struct o2v_launch *l)
 	};
 }
 
-static void fill_spec(struct o2v_vm_spec *spec, const struct o2v_launch *l,
-		      const struct o2v_vm_files *f, const char *qemu)
+static int fill_spec(struct o2v_vm_spec *spec, const struct o2v_launch *l,
+		     const struct o2v_vm_files *f, const char *qemu, struct o2v_error *err)
 {
+	enum o2v_accel accel;
+	const char *note;
+	int r;
+
 	o2v_vm_spec_init(spec);
 	spec->qemu = qemu;
 	spec->r = l->vm;
-	o2v_vm_spec_set_accel(spec, l->vm.accel); /* also the host TSC rate for TCG */
+	/* The caller picked (and said why) already: then this is the probe's cached verdict. */
+	if ((r = o2v_accel_pick(l->vm.accel, qemu, l->vm.kernel, &accel, &note, err)) < 0)
+		return r;
+	o2v_vm_spec_set_accel(spec, accel); /* also the host TSC rate for TCG */
 	spec->console_sock = f->path[O2V_VM_CONSOLE_SOCK];
 	spec->serial_sock = l->vm.verbose ? f->path[O2V_VM_SERIAL_SOCK] : NULL;
 	spec->status_path = f->path[O2V_VM_STATUS];
 	spec->control_path = f->path[O2V_VM_CTL_SOCK];
 	spec->stdout_sock = l->vm.stdio_ports ? f->path[O2V_VM_STDOUT_SOCK] : NULL;
 	spec->stderr_sock = l->vm.stdio_ports ? f->path[O2V_VM_STDERR_SOCK] : NULL;
+	return 0;
 }
 
 static int run_with_helpers(const struct o2v_launch *l, const struct o2v_supervise *sup,
@@ -73,8 +81,8 @@ int o2v_vm_launch(const struct o2v_launch *l, struct o2v_vm_exit *ret, struct o2
 		return r;
 	if ((r = o2v_vm_files_init(&files, l->state_dir, err)) < 0)
 		return r;
-	fill_spec(&spec, l, &files, qemu);
-	if ((r = o2v_qemu_argv(&spec, &argv, err)) == 0) {
+	if ((r = fill_spec(&spec, l, &files, qemu, err)) == 0 &&
+	    (r = o2v_qemu_argv(&spec, &argv, err)) == 0) {
 		struct o2v_supervise sup = {
 		    .qemu = {.argv = argv,
 			     .preload = l->qemu_preload,

@@ -148,17 +148,23 @@ static void send_eof(struct relay *r)
 }
 
 /* Has init written `held` or `started` on the status port yet? (QEMU writes it to a file.) */
+bool o2v_relay_watching_status(const struct relay *r)
+{
+	return !r->running_seen || (r->io->held && !r->held_seen && !r->started_seen);
+}
+
 static void check_running(struct relay *r)
 {
 	_cleanup_free_ char *text = NULL;
 	struct o2v_status_summary sum;
 	size_t len;
 
-	if ((r->running_seen && (r->held_seen || !r->io->held)) ||
+	if (!o2v_relay_watching_status(r) ||
 	    o2v_read_file(r->files->path[O2V_VM_STATUS], O2V_STATUS_FILE_MAX, &text, &len, NULL) <
 		0)
 		return;
 	o2v_status_summarize(text, len, &sum);
+	r->started_seen |= sum.started;
 	if (sum.held && !r->held_seen) {
 		r->held_seen = true;
 		if (r->io->held)
@@ -243,8 +249,8 @@ void o2v_relay_loop(struct relay *r)
 			}
 			timeout = (int)left;
 		}
-		if (!r->running_seen && (timeout < 0 || timeout > 10))
-			timeout = 10; /* watching the status file for "started" */
+		if (o2v_relay_watching_status(r) && (timeout < 0 || timeout > 10))
+			timeout = 10; /* watching the status file for `held` or `started` */
 		if (r->qemu_done)
 			timeout = 200; /* drain what the sockets still hold, then stop */
 		int n = poll(p, ARRAY_SIZE(p), timeout);

@@ -39,6 +39,7 @@ struct relay {
 	int64_t kill_at;   /* 0: no deadline */
 	bool running_seen; /* the status port said `started` (or nobody asked) */
 	bool held_seen;	   /* ... `held` */
+	bool started_seen; /* ... `started` (whoever asked) */
 	int stops;	   /* stop requests seen */
 };
 
@@ -47,6 +48,9 @@ void o2v_relay_reap(struct relay *r);
 
 /* Relay until QEMU has exited and every socket is drained. */
 void o2v_relay_loop(struct relay *r);
+
+/* Is someone still waiting for a line of the status port (so it is read every 10 ms)? */
+bool o2v_relay_watching_status(const struct relay *r);
 
 int64_t o2v_now_ms(void);
 

@@ -48,7 +48,17 @@ static void env_free(char **env)
 }
 
 /* In the child: everything but exec. Returns only on failure, with the exit code. */
-static int child_setup(const struct o2v_spawn *s, pid_t parent, int logfd, int nsfd)
+/* Only async-signal-safe calls between fork and exec (a caller may have threads). */
+static void child_say(int fd, const char *a, const char *b)
+{
+	const char *parts[] = {a, b, "\n"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
+		if (parts[i] && write(fd, parts[i], strlen(parts[i])) < 0)
+			return;
+}
+
+static int child_setup(const struct o2v_spawn *s, pid_t parent, int logfd, int nsfd, int max_fd)
 {
 	/* No terminal: Ctrl-C goes to the supervisor (its own process group), and the child
 	 * dies with the supervisor if that is killed. */
@@ -61,15 +71,17 @@ static int child_setup(const struct o2v_spawn *s, pid_t parent, int logfd, int n
 	if (getppid() != parent)
 		return O2V_SPAWN_SETUP_FAILED;
 	if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET) < 0) {
-		dprintf(logfd, "cannot enter network namespace '%s': %s\n", s->netns,
-			strerror(errno));
+		child_say(logfd, "cannot enter the network namespace ", s->netns);
 		return O2V_SPAWN_SETUP_FAILED;
 	}
 	int devnull = open("/dev/null", O_RDWR);
 	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
 		return O2V_SPAWN_SETUP_FAILED;
-	/* Nothing our own caller left open reaches the child: only what it is passed. */
-	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+	/* Nothing our own caller left open reaches the child: only what it is passed. Without
+	 * close_range (kernels before 5.11, some seccomp profiles), one descriptor at a time. */
+	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		for (int fd = 3; fd < max_fd; fd++)
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
 	for (size_t i = 0; i < s->n_pass_fds; i++)
 		if (fcntl(s->pass_fds[i], F_SETFD, 0) < 0)
 			return O2V_SPAWN_SETUP_FAILED;
@@ -79,10 +91,10 @@ static int child_setup(const struct o2v_spawn *s, pid_t parent, int logfd, int n
 	return 0;
 }
 
-static int open_log(const char *path, struct o2v_error *err)
+static int open_log(const char *path, bool append, struct o2v_error *err)
 {
-	int fd = path ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)
-		      : open("/dev/null", O_WRONLY | O_CLOEXEC);
+	int flags = O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC) | O_CLOEXEC;
+	int fd = path ? open(path, flags, 0600) : open("/dev/null", O_WRONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return o2v_error_sys(err, -errno, "create '%s'", path ? path : "/dev/null");
@@ -102,17 +114,19 @@ pid_t o2v_spawn(const struct o2v_spawn *s, struct o2v_error *err)
 					     s->pass_fds[i], s->argv[0]);
 	if (s->netns && (nsfd = open(s->netns, O_RDONLY | O_CLOEXEC)) < 0)
 		return o2v_error_sys(err, -errno, "network namespace '%s'", s->netns);
-	if ((logfd = open_log(s->log_path, err)) < 0)
+	if ((logfd = open_log(s->log_path, s->log_append, err)) < 0)
 		return logfd;
 	if (s->preload && !(env = env_with_preload(s->preload)))
 		return o2v_error_sys(err, -ENOMEM, "start '%s'", s->argv[0]);
+	long open_max = sysconf(_SC_OPEN_MAX);
+	int max_fd = open_max > 0 && open_max < 65536 ? (int)open_max : 65536;
 	pid = fork();
 	if (pid == 0) {
-		int code = child_setup(s, parent, logfd, nsfd);
+		int code = child_setup(s, parent, logfd, nsfd, max_fd);
 		if (code == 0) {
 			execvpe(s->argv[0], s->argv, env);
 			code = errno == ENOENT ? 127 : 126;
-			dprintf(2, "cannot execute '%s': %s\n", s->argv[0], strerror(errno));
+			child_say(2, code == 127 ? "not found: " : "cannot execute: ", s->argv[0]);
 		}
 		_exit(code);
 	}

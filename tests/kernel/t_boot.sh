@@ -28,8 +28,11 @@ check_fail "OCI2VM_KERNEL missing: error names the path" "$tmp/no-such-kernel" \
 	env OCI2VM_KERNEL="$tmp/no-such-kernel" "$oci2vm" boot "$tmp/initrd"
 check_fail "OCI2VM_KERNEL not a kernel: error names the path" "'$tmp/notes.txt' is not a kernel" \
 	env OCI2VM_KERNEL="$tmp/notes.txt" "$oci2vm" boot "$tmp/initrd"
+# Outside the build tree and not installed: no kernel beside it, none built for it.
+mkdir -p "$tmp/lone"
+cp "$oci2vm" "$tmp/lone/oci2vm"
 check_fail "no kernel built: error says make kernel" "make kernel" \
-	env -u OCI2VM_KERNEL OCI2VM_CACHE="$tmp/empty-cache" "$oci2vm" boot "$tmp/initrd"
+	env -u OCI2VM_KERNEL OCI2VM_CACHE="$tmp/empty-cache" "$tmp/lone/oci2vm" boot "$tmp/initrd"
 check_fail "unknown --accel value refused" "'hvf'" "$oci2vm" boot --accel hvf "$tmp/initrd"
 check_fail "missing initrd named" "$tmp/none.cpio" "$oci2vm" boot "$tmp/none.cpio"
 
