@@ -5,7 +5,8 @@
 #   make kernel               build (or find cached) the microVM kernel
 #   make deps                 install the Debian packages everything needs (root)
 #   make demo                 boot a Redis image from a local registry, talk to it
-#   make install PREFIX=DIR   install oci2vm and its guest init
+#   make install PREFIX=DIR   install oci2vm, its guest init and its kernel (DESTDIR too)
+#   make deb                  build/oci2vm_VERSION_amd64.deb (DEB_DIR=DIR elsewhere)
 #   make DEVELOPER=1          warnings are errors
 #   make SANITIZE=address,undefined check   sanitized build in build-san/
 #   make fmt / check-fmt      clang-format
@@ -35,7 +36,14 @@ WARN += -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow -Wvla -Wformat
 endif
 ALL_CFLAGS := -std=gnu11 $(WARN) -pthread -DO2V_VERSION='"$(VERSION)"' -MMD -MP $(CFLAGS) \
 	$(PKG_CFLAGS)
-ALL_LDFLAGS := -pthread $(LDFLAGS)
+ALL_LDFLAGS := -pthread -Wl,-z,relro,-z,now $(LDFLAGS)
+# Hardening Debian's packages get from dpkg-buildflags (lintian checks the .deb for it):
+# fortified libc calls need optimization, and ASan does its own checking.
+ifeq ($(SANITIZE),)
+ifneq ($(findstring -O,$(CFLAGS)),)
+ALL_CFLAGS += -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+endif
+endif
 ifdef SANITIZE
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
 ALL_LDFLAGS += -fsanitize=$(SANITIZE)
@@ -72,7 +80,7 @@ PRELOAD := $(BUILD)/oci2vm-listen.so
 
 TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
-.PHONY: all check kernel deps demo install fmt check-fmt clean tests FORCE
+.PHONY: all check kernel deps demo install deb fmt check-fmt clean tests FORCE
 .DELETE_ON_ERROR:
 # Keep the objects of tests/unit (pattern-rule intermediates) so re-runs relink only.
 .SECONDARY:
@@ -105,7 +113,8 @@ $(LIBS): | $(BUILD)/obj/empty.o
 # rewritten only when the key changes, so vm/kernel.o is rebuilt only then.
 $(BUILD)/gen/kernel_key.h: FORCE
 	@mkdir -p $(dir $@)
-	@printf '#define O2V_KERNEL_KEY "%s"\n' "$$(kernel/build.sh --key)" >$@.tmp
+	@printf '#define O2V_KERNEL_KEY "%s"\n#define O2V_BUILD_DIR "%s"\n' \
+		"$$(kernel/build.sh --key)" "$(abspath $(BUILD))" >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 $(call obj,vm/kernel.c): $(BUILD)/gen/kernel_key.h
 $(call obj,vm/kernel.c): ALL_CFLAGS += -I$(BUILD)/gen
@@ -125,7 +134,7 @@ $(BUILD)/init: $(INIT_SRC) $(COMMON_SRC) $(wildcard common/*.h bootstrap-init/*.
 
 $(PRELOAD): oci2vm/preload/listen_backlog.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(WARN) -O2 -fPIC -shared -o $@ $< -ldl
+	$(CC) -std=gnu11 $(WARN) -O2 -fPIC -shared -Wl,-z,relro,-z,now -o $@ $< -ldl
 
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(LIBS)
 	@mkdir -p $(dir $@)
@@ -136,8 +145,11 @@ tests: $(TESTS)
 check: all tests kernel
 	O2V_BUILD=$(abspath $(BUILD)) tests/run.sh
 
+# The build tree's oci2vm boots BUILD/vmlinux, a link to the cached build (vm/kernel.c).
 kernel:
 	kernel/build.sh
+	@mkdir -p $(BUILD)
+	ln -sfn "$$(kernel/build.sh --path)" $(BUILD)/vmlinux
 
 deps:
 	scripts/deps.sh
@@ -145,11 +157,21 @@ deps:
 demo: all kernel
 	OCI2VM_KERNEL=$$(kernel/build.sh) scripts/demo.sh
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/oci2vm
+# Everything an installed oci2vm needs, for any user: the binary, the guest init and QEMU's
+# preload library beside it (libexec), and the kernel (lib/oci2vm/vmlinux, vm/kernel.c).
+install: all kernel
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/oci2vm \
+		$(DESTDIR)$(PREFIX)/lib/oci2vm
 	install -m 0755 $(BUILD)/oci2vm $(DESTDIR)$(PREFIX)/bin/oci2vm
 	install -m 0755 $(BUILD)/init $(DESTDIR)$(PREFIX)/libexec/oci2vm/init
 	install -m 0644 $(PRELOAD) $(DESTDIR)$(PREFIX)/libexec/oci2vm/oci2vm-listen.so
+	install -m 0644 "$$(kernel/build.sh --path)" $(DESTDIR)$(PREFIX)/lib/oci2vm/vmlinux
+
+# oci2vm_VERSION_amd64.deb in DEB_DIR: the install above, a man page, Depends computed by
+# dpkg-shlibdeps (scripts/mkdeb.sh). Prints the package's path.
+DEB_DIR ?= $(BUILD)
+deb: all kernel
+	@scripts/mkdeb.sh $(VERSION) $(BUILD) $(abspath $(DEB_DIR))
 
 FMT_SRC = $(wildcard common/*.[ch] registry/*.[ch] rootfs/*.[ch] vm/*.[ch] oci2vm/*.[ch] \
 	bootstrap-init/*.[ch] tests/unit/*.[ch])

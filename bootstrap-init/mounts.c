@@ -227,10 +227,12 @@ static void dev_links(int root_fd)
 	if (dfd < 0)
 		return;
 	for (size_t i = 0; i < ARRAY_SIZE(links); i++)
-		symlinkat(links[i][0], dfd, links[i][1]);
+		if (symlinkat(links[i][0], dfd, links[i][1]) < 0 && errno != EEXIST)
+			init_debug("/dev/%s: %s", links[i][1], strerror(errno));
 	/* devtmpfs's ptmx would open the kernel's initial devpts instance. */
-	if (unlinkat(dfd, "ptmx", 0) == 0 || errno == ENOENT)
-		symlinkat("pts/ptmx", dfd, "ptmx");
+	if ((unlinkat(dfd, "ptmx", 0) == 0 || errno == ENOENT) &&
+	    symlinkat("pts/ptmx", dfd, "ptmx") < 0)
+		init_debug("/dev/ptmx: %s", strerror(errno));
 }
 
 int init_mount_container(int root_fd, struct o2v_error *err)

@@ -27,6 +27,7 @@ libelf-dev
 libext2fs-dev
 libjson-c-dev
 libssl-dev
+lintian
 linux-image-cloud-amd64
 linux-source-6.1
 musl-tools
