@@ -183,4 +183,7 @@ check-fmt:
 clean:
 	rm -rf build build-san
 
+# libFuzzer harnesses (make fuzz, and a short fixed-count run inside make check).
+-include tests/fuzz/fuzz.mk
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

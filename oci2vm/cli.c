@@ -10,10 +10,23 @@
 
 const char *o2v_program_name = "oci2vm";
 
+/* Messages carry strings from registries, images and guests: a control character (an
+ * escape sequence, a newline faking a second message) never reaches the terminal. */
+static void safe_vfprintf(FILE *out, const char *fmt, va_list ap)
+{
+	char buf[2 * O2V_ERROR_MAX];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	fputs(buf, out);
+}
+
 static void vprint(const char *kind, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "%s: %s", o2v_program_name, kind);
-	vfprintf(stderr, fmt, ap);
+	safe_vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 }
 
@@ -79,7 +92,7 @@ int o2v_cli_usage_error(const char *cmd, const char *fmt, ...)
 
 	fprintf(stderr, "%s %s: ", o2v_program_name, cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	safe_vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nsee '%s help %s'\n", o2v_program_name, cmd);
 	return O2V_EXIT_USAGE;

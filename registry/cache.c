@@ -33,7 +33,7 @@ static int ensure_file(const char *root, const char *name, const char *content,
 		return o2v_error_set(err, -ENOMEM, "open cache");
 	if (access(p, F_OK) == 0)
 		return 0;
-	return o2v_write_file_atomic(p, content, strlen(content), 0644, err);
+	return o2v_write_file_atomic(p, content, strlen(content), 0600, err);
 }
 
 int o2v_cache_open(const char *dir, struct o2v_cache **ret, struct o2v_error *err)
@@ -53,8 +53,10 @@ int o2v_cache_open(const char *dir, struct o2v_cache **ret, struct o2v_error *er
 		o2v_cache_close(c);
 		return o2v_error_set(err, -ENOMEM, "open cache '%s'", dir);
 	}
-	if ((r = o2v_mkdir_p(blobs, 0755, err)) < 0 ||
-	    (r = o2v_mkdir_p(c->tmp_dir, 0755, err)) < 0 ||
+	/* Private: a pulled image may be private (credentials); a cache made by an older oci2vm
+	 * with 0755 directories is read as it is. */
+	if ((r = o2v_mkdir_p(blobs, 0700, err)) < 0 ||
+	    (r = o2v_mkdir_p(c->tmp_dir, 0700, err)) < 0 ||
 	    (r = ensure_file(dir, "oci-layout", OCI_LAYOUT_JSON, err)) < 0 ||
 	    (r = ensure_file(dir, "index.json", EMPTY_INDEX_JSON, err)) < 0) {
 		o2v_cache_close(c);
@@ -146,7 +148,7 @@ int o2v_cache_read_blob(const struct o2v_cache *c, const char *digest, size_t ma
 
 static int lock_cache(const struct o2v_cache *c, int how, struct o2v_error *err)
 {
-	int fd = open(c->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open(c->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
 	if (fd < 0)
 		return o2v_error_sys(err, -errno, "lock cache '%s'", c->root);
@@ -192,7 +194,7 @@ static int index_write(const struct o2v_cache *c, json_object *o, struct o2v_err
 
 	if (!p || !s)
 		return o2v_error_set(err, -ENOMEM, "write index.json");
-	return o2v_write_file_atomic(p, s, strlen(s), 0644, err);
+	return o2v_write_file_atomic(p, s, strlen(s), 0600, err);
 }
 
 /* Take the cache lock and read index.json: what every index update starts with. */
@@ -682,7 +684,7 @@ int o2v_stage_blob_open(struct o2v_stage *s, const char *digest, uint64_t size,
 		o2v_blob_writer_free(w);
 		return r;
 	}
-	w->fd = open(w->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	w->fd = open(w->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (w->fd < 0) {
 		r = write_error(-errno, digest, s, err);
 		o2v_blob_writer_free(w);
@@ -876,7 +878,7 @@ int o2v_stage_commit(struct o2v_stage *s, const struct o2v_cache_entry *entry,
 		created[i] = access(dst, F_OK) < 0;
 		if (created[i]) {
 			dir = strndup(dst, (size_t)(strrchr(dst, '/') - dst));
-			if (!dir || (r = o2v_mkdir_p(dir, 0755, err)) < 0)
+			if (!dir || (r = o2v_mkdir_p(dir, 0700, err)) < 0)
 				goto undo;
 		}
 		if (rename(s->blobs[i].path, dst) < 0) {

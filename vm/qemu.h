@@ -15,6 +15,8 @@
 #include "vm.h"
 
 #define O2V_QEMU_BINARY "qemu-system-x86_64"
+/* QEMU's seccomp filter for every VM (qemu_argv.c says why). */
+#define O2V_QEMU_SANDBOX "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
 /* Debian package that ships O2V_QEMU_BINARY, named in the "not found" error. */
 #define O2V_QEMU_PACKAGE "qemu-system-x86"
 

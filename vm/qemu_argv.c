@@ -189,6 +189,10 @@ static void push_machine(struct argv_builder *b, const struct o2v_vm_spec *spec)
 	argv_push(b, "-nodefaults");
 	argv_push(b, "-no-user-config");
 	opt_pair(b, "-display", "none");
+	/* QEMU parses what the guest sends (virtio rings, 9p, the network): confine it with
+	 * seccomp. It never needs to exec (so snapshots come in as descriptors, "fd:N", never
+	 * "exec:"), gain privileges, change its scheduling or use obsolete system calls. */
+	opt_pair(b, "-sandbox", O2V_QEMU_SANDBOX);
 }
 
 static void push_console(struct argv_builder *b, const struct o2v_vm_spec *spec)

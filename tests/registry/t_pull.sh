@@ -83,6 +83,10 @@ like "$out" "linux/amd64" "images shows the platform"
 run_ok "skopeo inspect oci:CACHE:REF reads the cache" \
 	skopeo inspect "oci:$OCI2VM_CACHE:$R/busybox:latest"
 run_ok "umoci ls reads the cache" umoci ls --layout "$OCI2VM_CACHE"
+# A private image stays private: nothing in the cache is open to other users.
+open_to_others=$(find "$OCI2VM_CACHE/blobs" "$OCI2VM_CACHE/index.json" \
+	"$OCI2VM_CACHE/oci-layout" -perm /o=rwx | head -3)
+is "$open_to_others" "" "cache: blobs, their directories and the index are private (0600/0700)"
 if [ "$(id -u)" = 0 ]; then
 	run_ok "umoci unpack of a cached image" \
 		umoci unpack --image "$OCI2VM_CACHE:$R/busybox:latest" "$tmp/bundle"
