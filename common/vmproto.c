@@ -167,9 +167,8 @@ int o2v_status_format(const struct o2v_status_msg *m, char *buf, size_t size)
 	return -EINVAL;
 }
 
-static void summarize_line(const char *line, void *ud)
+void o2v_status_note(struct o2v_status_summary *s, const char *line)
 {
-	struct o2v_status_summary *s = ud;
 	struct o2v_status_msg m;
 
 	if (!line || o2v_status_parse(line, &m) < 0)
@@ -189,6 +188,11 @@ static void summarize_line(const char *line, void *ud)
 		snprintf(s->error, sizeof(s->error), "%s", m.text);
 		break;
 	}
+}
+
+static void summarize_line(const char *line, void *ud)
+{
+	o2v_status_note(ud, line);
 }
 
 void o2v_status_summarize(const char *text, size_t len, struct o2v_status_summary *ret)

@@ -76,7 +76,6 @@ int o2v_ctl_format(const struct o2v_ctl_msg *msg, char *buf, size_t size);
 /* ---- status messages, guest -> host ---- */
 
 #define O2V_STATUS_LINE_MAX 512		/* with the '\n' */
-#define O2V_STATUS_FILE_MAX (64 * 1024) /* what the host reads of the status port */
 
 enum o2v_status_kind { O2V_STATUS_STARTED, O2V_STATUS_EXIT, O2V_STATUS_ERROR, O2V_STATUS_HELD };
 
@@ -102,6 +101,8 @@ struct o2v_status_summary {
 	char error[O2V_STATUS_LINE_MAX - 6]; /* "" when none */
 };
 void o2v_status_summarize(const char *text, size_t len, struct o2v_status_summary *ret);
+/* One more line of the port (NULL: an over-long one, ignored) into a running summary. */
+void o2v_status_note(struct o2v_status_summary *s, const char *line);
 
 /* ---- lines from a byte stream ---- */
 

@@ -1,11 +1,18 @@
-/* cmd_logs.c - `oci2vm logs [-f] NAME`: the console output of a VM. */
+/* cmd_logs.c - `oci2vm logs [-f] NAME`: the console output of a VM.
+ *
+ * A detached VM's log is capped and rotated (vm/logfile.h): the rotated files are printed
+ * oldest first, then the current one; with -f a rotation while following is noticed (the
+ * name points to a new file) and the new file is followed from its start. */
 #include "../common/o2v.h"
 
 #include <fcntl.h>
 #include <getopt.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "../common/fsutil.h"
+#include "../vm/logfile.h"
 #include "cli.h"
 #include "commands.h"
 #include "vmcli.h"
@@ -22,11 +29,40 @@ static bool copy_available(int fd)
 	return true;
 }
 
+/* The rotated files PATH.N-1 .. PATH.1, oldest first, whole. */
+static bool copy_rotated(const char *path)
+{
+	for (unsigned k = O2V_LOG_MAX_FILES - 1; k > 0; k--) {
+		_cleanup_free_ char *name = o2v_logfile_name(path, k);
+		_cleanup_close_ int fd = name ? open(name, O_RDONLY | O_CLOEXEC) : -1;
+		if (fd >= 0 && !copy_available(fd))
+			return false;
+	}
+	return true;
+}
+
+/* The log was rotated under us: finish the old file (now PATH.1), go on with the new. */
+static bool follow_rotation(const char *path, int *fd)
+{
+	struct stat now, ours;
+
+	if (stat(path, &now) < 0 || fstat(*fd, &ours) < 0 || now.st_ino == ours.st_ino)
+		return true;
+	if (!copy_available(*fd))
+		return false;
+	int nfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (nfd < 0)
+		return true; /* between the rename and the new file: try again */
+	close(*fd);
+	*fd = nfd;
+	return copy_available(*fd);
+}
+
 int cmd_logs(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "follow", no_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 },
+	    {"follow", no_argument, NULL, 'f'},
+	    {NULL, 0, NULL, 0},
 	};
 	bool follow = false;
 	int c;
@@ -54,11 +90,12 @@ int cmd_logs(int argc, char **argv)
 		o2v_vm_release(&vm);
 		return O2V_EXIT_FAILURE;
 	}
-	bool ok = copy_available(fd);
+	bool ok = copy_rotated(path);
+	ok = ok && copy_available(fd);
 	/* Follow while the supervisor runs, then one last read for what it wrote last. */
 	while (ok && follow && o2v_vm_is_running(&vm)) {
 		usleep(100000);
-		ok = copy_available(fd);
+		ok = copy_available(fd) && follow_rotation(path, &fd);
 	}
 	if (ok && follow)
 		ok = copy_available(fd);

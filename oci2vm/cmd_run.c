@@ -26,6 +26,7 @@
 #include "../rootfs/initrd.h"
 #include "../rootfs/rootfs.h"
 #include "../vm/host.h"
+#include "../vm/logfile.h"
 #include "../vm/state.h"
 #include "../vm/vm.h"
 #include "assets.h"
@@ -63,6 +64,8 @@ const char cmd_run_usage[] =
 	"  -i, --interactive       forward stdin to the workload\n"
 	"  -t, --tty               give the workload a terminal (with -i)\n"
 	"      --stop-timeout N    seconds between SIGTERM and SIGKILL on stop (default 10)\n"
+	"      --log-opt max-size=SIZE | max-file=N  -d: keep at most N console logs of at\n"
+	"                          most SIZE each (default 10m and 3: 30 MB)\n"
 	"      --format ext4|cpio  root on a virtio-blk ext4 disk (default) or in the initramfs\n"
 	"      --disk-size SIZE    ext4 root size (default: content + headroom)\n"
 	"      --accel auto|kvm|tcg  accelerator (auto: KVM only where it works)\n"
@@ -293,7 +296,8 @@ static void on_running(void *userdata)
 
 /* Run the VM to its end under this process: 0 and ex filled, or a negative errno (the VM
  * could not be started). The record in the state directory is updated either way. */
-static int launch(struct run *r, int out_fd, int err_fd, struct o2v_vm_exit *ex,
+static int launch(struct run *r, struct o2v_logfile *log, int out_fd, int err_fd,
+		  struct o2v_vm_exit *ex,
 		  struct o2v_error *err)
 {
 	struct o2v_launch l;
@@ -320,6 +324,7 @@ static int launch(struct run *r, int out_fd, int err_fd, struct o2v_vm_exit *ex,
 	l.in_fd = r->o.interactive ? STDIN_FILENO : -1;
 	l.out_fd = out_fd;
 	l.err_fd = err_fd;
+	l.log = log;
 	l.tty = r->o.tty && isatty(STDIN_FILENO);
 	l.stdin_after_start = true;
 	l.stdin_eof = r->o.interactive && !r->o.tty;
@@ -417,7 +422,7 @@ static int run_foreground(struct run *r)
 
 	if (lock < 0)
 		return fail(&err);
-	if (launch(r, STDOUT_FILENO, STDERR_FILENO, &ex, &err) < 0) {
+	if (launch(r, NULL, STDOUT_FILENO, STDERR_FILENO, &ex, &err) < 0) {
 		code = fail(&err);
 	} else if ((code = exit_code(&ex, why, sizeof(why))), why[0]) {
 		o2v_cli_error("%s", why);
@@ -444,26 +449,30 @@ O2V_NORETURN static void detached_child(struct run *r, int ready_fd)
 	struct o2v_error err = {0};
 	_cleanup_free_ char *log = o2v_vm_path(&r->vm, O2V_VM_CONSOLE_LOG);
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	int logfd = log ? open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
+	struct o2v_logfile lf = {.fd = -1};
 	struct o2v_vm_exit ex;
-	char why[O2V_VM_MESSAGE_MAX] = "";
+	char why[O2V_VM_MESSAGE_MAX] = "", line[O2V_VM_MESSAGE_MAX + 16];
 	int lock, code = -1;
 
 	setsid();
 	r->ready_fd = ready_fd;
 	r->o.interactive = false;
-	if (devnull < 0 || logfd < 0) {
+	if (devnull < 0 || !log) {
 		o2v_error_sys(&err, -errno, "create the VM's log");
-	} else if ((lock = o2v_vm_lock(&r->vm, &err)) >= 0) {
+	} else if (o2v_logfile_open(&lf, log, r->o.log_max_size, r->o.log_max_files, &err) == 0 &&
+		   (lock = o2v_vm_lock(&r->vm, &err)) >= 0) {
 		dup2(devnull, STDIN_FILENO);
 		dup2(devnull, STDOUT_FILENO);
-		dup2(logfd, STDERR_FILENO);
+		dup2(devnull, STDERR_FILENO); /* everything worth keeping goes through lf */
 		r->vm.detached = true;
-		if (launch(r, logfd, logfd, &ex, &err) == 0 &&
-		    ((code = exit_code(&ex, why, sizeof(why))), why[0]))
-			dprintf(logfd, "oci2vm: %s\n", why);
+		if (launch(r, &lf, O2V_OUT_LOG, O2V_OUT_LOG, &ex, &err) == 0 &&
+		    ((code = exit_code(&ex, why, sizeof(why))), why[0])) {
+			int n = snprintf(line, sizeof(line), "oci2vm: %s\n", why);
+			o2v_logfile_write(&lf, line, (size_t)n < sizeof(line) ? (size_t)n : 0);
+		}
 		close(lock);
 	}
+	o2v_logfile_close(&lf);
 	if (r->ready_fd >= 0)
 		report_not_started(r->ready_fd, code < 0 ? O2V_EXIT_RUN_FAILED : code,
 				   code < 0    ? err.msg

@@ -16,7 +16,7 @@ enum opt_id {
 	OPT_HOSTNAME, OPT_MEMORY, OPT_CPUS, OPT_RM, OPT_DETACH, OPT_NAME, OPT_INTERACTIVE,
 	OPT_TTY, OPT_ACCEL, OPT_KERNEL, OPT_PLATFORM, OPT_PULL, OPT_VERBOSE, OPT_QUIET,
 	OPT_FORMAT, OPT_DISK_SIZE, OPT_STOP_TIMEOUT, OPT_INSECURE, OPT_SHELL, OPT_NETWORK,
-	OPT_DNS, OPT_ADD_HOST,
+	OPT_DNS, OPT_ADD_HOST, OPT_LOG_OPT,
 };
 
 struct opt_def {
@@ -42,6 +42,7 @@ static const struct opt_def opt_defs[] = {
 	{ "insecure-registry", 0, true, OPT_INSECURE },
 	{ "interactive", 'i', false, OPT_INTERACTIVE },
 	{ "kernel", 0, true, OPT_KERNEL },
+	{ "log-opt", 0, true, OPT_LOG_OPT },
 	{ "memory", 'm', true, OPT_MEMORY },
 	{ "name", 0, true, OPT_NAME },
 	{ "net", 0, true, OPT_NETWORK }, /* Docker's older spelling */
@@ -260,6 +261,8 @@ static int apply_machine(struct o2v_run_opts *o, enum opt_id id, const char *val
 		return set_str(&o->platform, val, err);
 	case OPT_INSECURE:
 		return strv_push(&o->insecure_registries, val, err);
+	case OPT_LOG_OPT:
+		return o2v_parse_log_opt(val, &o->log_max_size, &o->log_max_files, err);
 	default:
 		return 1;
 	}

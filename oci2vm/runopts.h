@@ -41,6 +41,8 @@ struct o2v_run_opts {
 	unsigned cpus;
 	unsigned stop_timeout; /* seconds between SIGTERM and SIGKILL */
 	uint64_t disk_size;    /* bytes, 0 = automatic */
+	uint64_t log_max_size; /* --log-opt max-size (bytes); 0: the default */
+	unsigned log_max_files; /* --log-opt max-file; 0: the default */
 	bool rm, detach, interactive, tty, verbose, quiet, shell;
 	bool cpio;	       /* --format cpio: initramfs only, no root disk */
 	bool no_network;       /* --network none: no eth0, only lo */

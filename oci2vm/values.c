@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../vm/logfile.h"
 #include "values.h"
 
 static int parse_uint(const char *s, unsigned long long max, unsigned long long *ret)
@@ -368,4 +369,27 @@ int o2v_parse_choice(const char *what, const char *spec, const struct o2v_choice
 				      c->name);
 	}
 	return o2v_error_set(err, -EINVAL, "%s '%s': expected %s", what, spec, words);
+}
+
+int o2v_parse_log_opt(const char *spec, uint64_t *max_size, unsigned *max_files,
+		      struct o2v_error *err)
+{
+	unsigned long long n;
+
+	if (!strncmp(spec, "max-size=", 9)) {
+		if (o2v_parse_size(spec + 9, max_size, err) < 0 || *max_size < 4096)
+			return o2v_error_set(err, -EINVAL,
+					     "--log-opt %s: expected a size of at least 4k (e.g. 10m)",
+					     spec);
+		return 0;
+	}
+	if (!strncmp(spec, "max-file=", 9)) {
+		if (parse_uint(spec + 9, O2V_LOG_MAX_FILES, &n) < 0 || n == 0)
+			return o2v_error_set(err, -EINVAL, "--log-opt %s: expected 1-%d files", spec,
+					     O2V_LOG_MAX_FILES);
+		*max_files = (unsigned)n;
+		return 0;
+	}
+	return o2v_error_set(err, -EINVAL,
+			     "--log-opt '%s': expected max-size=SIZE or max-file=N", spec);
 }

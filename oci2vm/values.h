@@ -42,6 +42,10 @@ int o2v_parse_seconds(const char *opt, const char *spec, unsigned *ret, struct o
 /* A signal: a number 1..64 or a name with or without "SIG" (TERM, SIGKILL, ...). */
 int o2v_parse_signal(const char *spec, int *ret, struct o2v_error *err);
 
+/* --log-opt max-size=SIZE (at least 4 KiB) or max-file=N (1..100), Docker's spelling. */
+int o2v_parse_log_opt(const char *spec, uint64_t *max_size, unsigned *max_files,
+		      struct o2v_error *err);
+
 /* ROWSxCOLS, each 0..65535. */
 int o2v_parse_winsize(const char *spec, unsigned *ret_rows, unsigned *ret_cols,
 		      struct o2v_error *err);

@@ -97,8 +97,8 @@ bool o2v_kvm_works(const char *qemu, const char *kernel)
 	return v;
 }
 
-int o2v_accel_pick(enum o2v_accel want, const char *qemu, const char *kernel,
-		   enum o2v_accel *ret, const char **ret_note, struct o2v_error *err)
+int o2v_accel_pick(enum o2v_accel want, const char *qemu, const char *kernel, enum o2v_accel *ret,
+		   const char **ret_note, struct o2v_error *err)
 {
 	enum o2v_accel a = o2v_accel_resolve(want);
 
@@ -110,17 +110,19 @@ int o2v_accel_pick(enum o2v_accel want, const char *qemu, const char *kernel,
 				     o2v_accel_why());
 	if (want == O2V_ACCEL_AUTO && a == O2V_ACCEL_TCG) {
 		if (access("/dev/kvm", F_OK) == 0 && access("/dev/kvm", R_OK | W_OK) < 0)
-			*ret_note = "running under TCG (slow): /dev/kvm is not usable by this user; "
-				    "add it to the device's group (usually 'kvm') for KVM";
+			*ret_note =
+			    "running under TCG (slow): /dev/kvm is not usable by this user; "
+			    "add it to the device's group (usually 'kvm') for KVM";
 		goto out;
 	}
 	if (!o2v_kvm_works(qemu, kernel)) {
 		if (want == O2V_ACCEL_KVM)
-			return o2v_error_set(err, -ENODEV,
-					     "--accel kvm: KVM cannot run a guest on this host (a "
-					     "test guest did not boot within %d s): use --accel tcg "
-					     "or auto",
-					     O2V_KVM_PROBE_MS / 1000);
+			return o2v_error_set(
+			    err, -ENODEV,
+			    "--accel kvm: KVM cannot run a guest on this host (a "
+			    "test guest did not boot within %d s): use --accel tcg "
+			    "or auto",
+			    O2V_KVM_PROBE_MS / 1000);
 		*ret_note = "KVM is present but a test guest did not boot with it: running under "
 			    "TCG (slow)";
 		a = O2V_ACCEL_TCG;

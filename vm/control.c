@@ -1,5 +1,5 @@
-/* control.c - the host's end of the VM's ports: sending control messages, reading the
- * status port and QEMU's log. The messages themselves are common/vmproto.c's. */
+/* control.c - the host's end of the control port, and QEMU's log. The messages themselves
+ * are common/vmproto.c's; the status port is read by the relay (relay.c). */
 #include "../common/o2v.h"
 
 #include <poll.h>
@@ -80,24 +80,6 @@ int o2v_vm_send(const char *state_dir, const struct o2v_ctl_msg *msg, struct o2v
 	if (!ctl)
 		return o2v_error_sys(err, -ENOMEM, "send to the VM");
 	return o2v_vm_control(ctl, msg, err);
-}
-
-void o2v_status_read(const char *status_path, struct o2v_vm_exit *ret)
-{
-	_cleanup_free_ char *text = NULL;
-	struct o2v_status_summary sum;
-	size_t len;
-
-	ret->reported = false;
-	if (o2v_read_file(status_path, O2V_STATUS_FILE_MAX, &text, &len, NULL) < 0)
-		return;
-	o2v_status_summarize(text, len, &sum);
-	if (sum.exited) {
-		ret->code = sum.code;
-		ret->reported = true;
-	}
-	if (sum.error[0])
-		snprintf(ret->message, sizeof(ret->message), "%s", sum.error);
 }
 
 void o2v_qemu_log_tail(const char *path, char *out, size_t outlen)

@@ -52,6 +52,11 @@ int o2v_kernel_check(const char *path, struct o2v_error *err)
 	n = O2V_RETRY(pread(fd, h, sizeof(h), 0));
 	if (n < 0)
 		return o2v_error_sys(err, -errno, "read kernel '%s'", path);
+	if (n >= 20 && !memcmp(h, "\177ELF", 4) && !is_elf_x86_64(h, (size_t)n))
+		return o2v_error_set(err, -EINVAL,
+				     "'%s' is a kernel or program for another architecture (ELF "
+				     "class %u, machine %u): oci2vm boots x86-64 kernels",
+				     path, h[4], (unsigned)(h[18] | h[19] << 8));
 	if (!is_elf_x86_64(h, (size_t)n) && !is_bzimage(h, (size_t)n))
 		return o2v_error_set(
 		    err, -EINVAL,

@@ -41,7 +41,7 @@ static int fill_spec(struct o2v_vm_spec *spec, const struct o2v_launch *l,
 	o2v_vm_spec_set_accel(spec, accel); /* also the host TSC rate for TCG */
 	spec->console_sock = f->path[O2V_VM_CONSOLE_SOCK];
 	spec->serial_sock = l->vm.verbose ? f->path[O2V_VM_SERIAL_SOCK] : NULL;
-	spec->status_path = f->path[O2V_VM_STATUS];
+	spec->status_sock = f->path[O2V_VM_STATUS_SOCK];
 	spec->control_path = f->path[O2V_VM_CTL_SOCK];
 	spec->stdout_sock = l->vm.stdio_ports ? f->path[O2V_VM_STDOUT_SOCK] : NULL;
 	spec->stderr_sock = l->vm.stdio_ports ? f->path[O2V_VM_STDERR_SOCK] : NULL;

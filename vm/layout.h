@@ -5,7 +5,7 @@
  *   ctl.sock      the control port (common/vmproto.h), served by QEMU, one client at a time
  *   stdout.sock   the workload's stdout and stderr ports (without a terminal)
  *   stderr.sock
- *   status        the status port, written by QEMU as the guest sends it
+ *   status.sock   the status port, served by QEMU (waits for the client), read by the relay
  *   qemu.log      QEMU's own stdout and stderr
  *   console.log   a detached VM's console output (written by the CLI's supervisor)
  *   initrd        the per-run initramfs (image + run configuration)
@@ -26,7 +26,7 @@ enum o2v_vm_file {
 	O2V_VM_CTL_SOCK,
 	O2V_VM_STDOUT_SOCK,
 	O2V_VM_STDERR_SOCK,
-	O2V_VM_STATUS,
+	O2V_VM_STATUS_SOCK,
 	O2V_VM_QEMU_LOG,
 	O2V_VM_CONSOLE_LOG,
 	O2V_VM_INITRD,

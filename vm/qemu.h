@@ -32,7 +32,7 @@ struct o2v_vm_spec {
 	/* verbose: the serial port (early boot messages) has a socket of its own. Not QEMU's
 	 * mux on the console's: the mux corrupts what the host sends the console. */
 	const char *serial_sock;
-	const char *status_path;  /* host file receiving the status port's lines */
+	const char *status_sock;  /* unix socket QEMU serves for the status port (waits) */
 	const char *control_path; /* unix socket QEMU serves for the control port */
 	const char *stdout_sock;  /* unix sockets for the stdout and stderr ports: both or */
 	const char *stderr_sock;  /* neither (then the console carries the workload's stdio) */

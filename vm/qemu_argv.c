@@ -209,7 +209,8 @@ static void push_console(struct argv_builder *b, const struct o2v_vm_spec *spec)
 			 ",server=on,wait=on");
 		opt_pair(b, "-serial", "chardev:ser");
 	}
-	opt_path(b, "-chardev", "file,id=st,path=", spec->status_path, "");
+	/* A socket the supervisor reads as it comes, never a file the guest could grow. */
+	opt_path(b, "-chardev", "socket,id=st,path=", spec->status_sock, ",server=on,wait=on");
 	opt_pair(b, "-device", "virtserialport,chardev=st,name=" O2V_PORT_STATUS);
 	opt_path(b, "-chardev", "socket,id=ctl,path=", spec->control_path, ",server=on,wait=off");
 	opt_pair(b, "-device", "virtserialport,chardev=ctl,name=" O2V_PORT_CONTROL);
@@ -291,7 +292,7 @@ static int check_spec(const struct o2v_vm_spec *spec, struct o2v_error *err)
 	    strcmp(spec->r.disk_format, "qcow2"))
 		return o2v_error_set(err, -EINVAL, "disk format '%s': expected raw or qcow2",
 				     spec->r.disk_format);
-	if (!spec->console_sock || !spec->status_path || !spec->control_path)
+	if (!spec->console_sock || !spec->status_sock || !spec->control_path)
 		return o2v_error_set(err, -EINVAL, "a VM needs console, status and control paths");
 	if (spec->r.verbose && !spec->serial_sock)
 		return o2v_error_set(err, -EINVAL, "a verbose VM needs a serial socket");

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "../common/fsutil.h"
+#include "logfile.h"
 #include "relay.h"
 
 #define KILL_MARGIN_MS 3000 /* after the guest's grace period, before SIGKILL */
@@ -82,6 +83,14 @@ static void handle_signal(struct relay *r)
 
 #define QUEUE_MAX (64u << 20) /* past this a stalled terminal stalls the guest's console */
 
+/* The log (O2V_OUT_LOG) or a descriptor. */
+static int write_to(struct relay *r, int to, const char *buf, size_t n)
+{
+	if (to == O2V_OUT_LOG)
+		return r->io->log ? o2v_logfile_write(r->io->log, buf, n) : -EBADF;
+	return o2v_write_all(to, buf, n);
+}
+
 /* Write n bytes to `to`, or queue them when `to` is the terminal the console feeds (with a
  * terminal the console carries the workload's output, and a console loses what the host
  * does not read in time: so it is read whenever it has data, and what the terminal cannot
@@ -106,7 +115,7 @@ static void deliver(struct relay *r, int to, bool *to_open, const char *buf, siz
 		if (!*to_open)
 			return;
 	}
-	if (o2v_write_all(to, buf, n) < 0)
+	if (write_to(r, to, buf, n) < 0)
 		*to_open = false; /* the reader went away (closed pipe): keep draining */
 }
 
@@ -147,34 +156,35 @@ static void send_eof(struct relay *r)
 	o2v_vm_control(r->files->path[O2V_VM_CTL_SOCK], &m, NULL);
 }
 
-/* Has init written `held` or `started` on the status port yet? (QEMU writes it to a file.) */
-bool o2v_relay_watching_status(const struct relay *r)
+/* One line of the status port: `held` and `started` are told to whoever waits for them. */
+static void status_line(const char *line, void *ud)
 {
-	return !r->running_seen || (r->io->held && !r->held_seen && !r->started_seen);
-}
+	struct relay *r = ud;
 
-static void check_running(struct relay *r)
-{
-	_cleanup_free_ char *text = NULL;
-	struct o2v_status_summary sum;
-	size_t len;
-
-	if (!o2v_relay_watching_status(r) ||
-	    o2v_read_file(r->files->path[O2V_VM_STATUS], O2V_STATUS_FILE_MAX, &text, &len, NULL) <
-		0)
-		return;
-	o2v_status_summarize(text, len, &sum);
-	r->started_seen |= sum.started;
-	if (sum.held && !r->held_seen) {
+	o2v_status_note(&r->st, line);
+	if (r->st.held && !r->held_seen) {
 		r->held_seen = true;
 		if (r->io->held)
 			r->io->held(r->io->userdata);
 	}
-	if (sum.started && !r->running_seen) {
+	if (r->st.started && !r->running_seen) {
 		r->running_seen = true;
 		if (r->io->running)
 			r->io->running(r->io->userdata);
 	}
+}
+
+static bool read_status(struct relay *r)
+{
+	char buf[4096];
+	ssize_t n = read(r->stcon, buf, sizeof(buf));
+
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN;
+	if (n == 0)
+		return false;
+	o2v_line_feed(&r->st_reader, buf, (size_t)n, status_line, r);
+	return true;
 }
 
 /* Move what the console takes of the pending stdin. */
@@ -213,7 +223,7 @@ static void read_stdin(struct relay *r)
 void o2v_relay_loop(struct relay *r)
 {
 	bool con_open = true, outcon_open = r->outcon >= 0, errcon_open = r->errcon >= 0;
-	bool sercon_open = r->sercon >= 0;
+	bool sercon_open = r->sercon >= 0, stcon_open = true;
 	/* With stdio ports the console carries only kernel and init messages: diagnostics. */
 	int con_to = r->outcon >= 0 ? r->io->err_fd : r->io->out_fd;
 	bool *con_to_open = r->outcon >= 0 ? &r->err_open : &r->out_open;
@@ -226,8 +236,9 @@ void o2v_relay_loop(struct relay *r)
 			r->q_to = con_to;
 	}
 
-	while (!r->qemu_done || con_open || outcon_open || errcon_open || sercon_open) {
-		struct pollfd p[7] = {
+	while (!r->qemu_done || con_open || outcon_open || errcon_open || sercon_open ||
+	       stcon_open) {
+		struct pollfd p[8] = {
 		    {.fd = r->sfd, .events = POLLIN},
 		    {.fd = con_open ? r->con : -1, .events = POLLIN | (r->in_len ? POLLOUT : 0)},
 		    /* stdin only once the workload runs: before that the guest's console is
@@ -238,6 +249,7 @@ void o2v_relay_loop(struct relay *r)
 		    {.fd = errcon_open ? r->errcon : -1, .events = POLLIN},
 		    {.fd = sercon_open ? r->sercon : -1, .events = POLLIN},
 		    {.fd = r->q_len ? r->q_fd : -1, .events = POLLOUT},
+		    {.fd = stcon_open ? r->stcon : -1, .events = POLLIN},
 		};
 		int timeout = -1;
 		if (r->kill_at) {
@@ -249,8 +261,6 @@ void o2v_relay_loop(struct relay *r)
 			}
 			timeout = (int)left;
 		}
-		if (o2v_relay_watching_status(r) && (timeout < 0 || timeout > 10))
-			timeout = 10; /* watching the status file for `held` or `started` */
 		if (r->qemu_done)
 			timeout = 200; /* drain what the sockets still hold, then stop */
 		int n = poll(p, ARRAY_SIZE(p), timeout);
@@ -258,7 +268,8 @@ void o2v_relay_loop(struct relay *r)
 			break;
 		if (n == 0 && r->qemu_done)
 			break;
-		check_running(r);
+		if (p[7].revents & (POLLIN | POLLHUP | POLLERR))
+			stcon_open = read_status(r);
 		if (p[0].revents & POLLIN)
 			handle_signal(r);
 		if (p[1].revents & POLLOUT)

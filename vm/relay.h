@@ -15,10 +15,15 @@ struct relay {
 	const struct o2v_launch *io;
 	const struct o2v_vm_files *files;
 	pid_t qemu;
-	int con;       /* console socket */
-	int sercon;    /* serial port socket (verbose), or -1 */
-	int outcon;    /* stdout port socket, or -1 */
-	int errcon;    /* stderr port socket, or -1 */
+	int con;    /* console socket */
+	int sercon; /* serial port socket (verbose), or -1 */
+	int outcon; /* stdout port socket, or -1 */
+	int errcon; /* stderr port socket, or -1 */
+	int stcon;  /* status port socket */
+	/* What the status port said so far: read as it comes, line by line and bounded, so a
+	 * guest writing without end costs CPU, never memory or disk. */
+	struct o2v_line_reader st_reader;
+	struct o2v_status_summary st;
 	bool err_open; /* err_fd still takes writes */
 	int sfd;       /* signalfd */
 	bool qemu_done;
@@ -39,7 +44,6 @@ struct relay {
 	int64_t kill_at;   /* 0: no deadline */
 	bool running_seen; /* the status port said `started` (or nobody asked) */
 	bool held_seen;	   /* ... `held` */
-	bool started_seen; /* ... `started` (whoever asked) */
 	int stops;	   /* stop requests seen */
 };
 
@@ -48,9 +52,6 @@ void o2v_relay_reap(struct relay *r);
 
 /* Relay until QEMU has exited and every socket is drained. */
 void o2v_relay_loop(struct relay *r);
-
-/* Is someone still waiting for a line of the status port (so it is read every 10 ms)? */
-bool o2v_relay_watching_status(const struct relay *r);
 
 int64_t o2v_now_ms(void);
 

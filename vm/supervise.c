@@ -72,6 +72,9 @@ static int connect_all(struct relay *r, const struct o2v_supervise *s, struct o2
 			return fd;
 		r->sercon = fd;
 	}
+	if ((fd = connect_socket(r, qemu, O2V_VM_STATUS_SOCK, err)) < 0)
+		return fd;
+	r->stcon = fd;
 	if (s->stdio_ports) {
 		if ((fd = connect_socket(r, qemu, O2V_VM_STDOUT_SOCK, err)) < 0)
 			return fd;
@@ -86,7 +89,12 @@ static int connect_all(struct relay *r, const struct o2v_supervise *s, struct o2
 /* After QEMU exited: the workload's code from the status port, else why the VM ended. */
 static void exit_status(const struct relay *r, struct o2v_vm_exit *ret)
 {
-	o2v_status_read(r->files->path[O2V_VM_STATUS], ret);
+	if (r->st.exited) {
+		ret->code = r->st.code;
+		ret->reported = true;
+	}
+	if (r->st.error[0])
+		snprintf(ret->message, sizeof(ret->message), "%s", r->st.error);
 	if (WIFSIGNALED(r->qemu_status))
 		ret->signal = WTERMSIG(r->qemu_status);
 	if (ret->reported)
@@ -144,6 +152,7 @@ static void end_qemu(struct relay *r)
 	close_fd(&r->sercon);
 	close_fd(&r->outcon);
 	close_fd(&r->errcon);
+	close_fd(&r->stcon);
 	close_fd(&r->q_fd);
 	free(r->q);
 	r->q = NULL;
@@ -164,6 +173,8 @@ int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret, st
 	    .sercon = -1,
 	    .outcon = -1,
 	    .errcon = -1,
+	    .stcon = -1,
+	    .st_reader = {.max = O2V_STATUS_LINE_MAX},
 	    .in_open = io->in_fd >= 0,
 	    .out_open = true,
 	    .err_open = true,
@@ -182,7 +193,6 @@ int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret, st
 		rc = o2v_error_sys(err, -errno, "supervise QEMU");
 		goto out_mask;
 	}
-	unlink(s->files->path[O2V_VM_STATUS]);
 	qemu.sigmask = &oldmask;
 	qemu.log_path = s->files->path[O2V_VM_QEMU_LOG];
 	if ((r.qemu = o2v_spawn(&qemu, err)) < 0) {

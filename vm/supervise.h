@@ -4,7 +4,7 @@
  * The supervisor starts QEMU, relays the guest console between a unix socket QEMU serves
  * and the caller's terminal, pipe or log file (relay.c), turns SIGINT / SIGTERM / SIGHUP
  * into a graceful "stop" on the control port (a second one kills QEMU), and after QEMU
- * exits reads the guest's status port.
+ * exits says how the VM ended from what the guest's status port said.
  *
  * Leftovers: QEMU runs with PR_SET_PDEATHSIG=SIGKILL, so if the supervisor itself is killed
  * QEMU dies with it; on every return path QEMU has exited and has been reaped.
@@ -34,9 +34,6 @@ int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret,
 
 /* Send one line to a running VM's control socket; see control.c. */
 int o2v_vm_control(const char *ctl_sock, const struct o2v_ctl_msg *msg, struct o2v_error *err);
-
-/* The status port file (what QEMU wrote of it) → ret: code and message (sanitized). */
-void o2v_status_read(const char *status_path, struct o2v_vm_exit *ret);
 
 /* The last line of QEMU's log (its reason for refusing to start), sanitized. */
 void o2v_qemu_log_tail(const char *path, char *out, size_t outlen);

@@ -36,6 +36,10 @@
 
 enum o2v_accel { O2V_ACCEL_AUTO, O2V_ACCEL_KVM, O2V_ACCEL_TCG };
 
+/* out_fd / err_fd of a launch writing into its log instead of a descriptor. */
+#define O2V_OUT_LOG (-2)
+struct o2v_logfile;
+
 /* A forwarded host port (QEMU user network hostfwd). */
 struct o2v_port {
 	char bind[64]; /* host address to listen on; default 127.0.0.1 */
@@ -97,6 +101,8 @@ struct o2v_launch {
 	size_t n_helpers;
 
 	/* The caller's side. */
+	/* A detached VM's capped log (logfile.h): out_fd and err_fd O2V_OUT_LOG write there. */
+	struct o2v_logfile *log;
 	int in_fd;		/* forwarded to the console; -1: none */
 	int out_fd;		/* the workload's stdout (stdout port, else the console) */
 	int err_fd;		/* its stderr, and the console's messages with stdio ports */

@@ -43,6 +43,13 @@ like "$info" "cache: +$home/.cache/oci2vm" "another user: its own cache"
 out=$(as_user run --rm -q "$BB" sh -c 'echo hello-$((1 + 2)) as $(id -u); exit 3' 2>"$T/err")
 is "$?" 3 "another user: run --rm returns the workload's exit code" || diag <"$T/err"
 is "$out" "hello-3 as 0" "another user: the workload's output"
+err=$(as_user run --rm "$BB" true 2>&1 >/dev/null)
+if [ -e /dev/kvm ]; then
+	like "$err" "running under TCG \(slow\): /dev/kvm is not usable by this user" \
+		"another user outside the kvm group: TCG with a one-line hint, not a failure"
+else
+	skip "no /dev/kvm on this host"
+fi
 [ -s "$home/.cache/oci2vm/oci-layout" ]
 ok $? "another user: the image went into that user's cache"
 is "$(pgrep -u $user -f qemu-system | wc -l)" 0 "another user: no QEMU left"

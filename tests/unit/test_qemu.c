@@ -28,7 +28,7 @@ static void base_spec(struct o2v_vm_spec *spec)
 	spec->r.kernel = "vmlinux";
 	spec->r.initrd = "i.cpio";
 	spec->console_sock = "c";
-	spec->status_path = "s";
+	spec->status_sock = "s";
 	spec->control_path = "x";
 }
 
@@ -77,7 +77,7 @@ static void test_argv_full(void)
 	    "-device\nvirtio-serial-device,max_ports=5\n"
 	    "-chardev\nsocket,id=con,path=c,server=on,wait=on\n"
 	    "-device\nvirtconsole,chardev=con\n"
-	    "-chardev\nfile,id=st,path=s\n"
+	    "-chardev\nsocket,id=st,path=s,server=on,wait=on\n"
 	    "-device\nvirtserialport,chardev=st,name=oci2vm.status\n"
 	    "-chardev\nsocket,id=ctl,path=x,server=on,wait=off\n"
 	    "-device\nvirtserialport,chardev=ctl,name=oci2vm.ctl\n"
@@ -146,7 +146,7 @@ static void test_argv_minimal_kvm_verbose(void)
 		   "-chardev\nsocket,id=con,path=c,server=on,wait=on\n"
 		   "-device\nvirtconsole,chardev=con\n"
 		   "-chardev\nsocket,id=ser,path=ser,server=on,wait=on\n-serial\nchardev:ser\n"
-		   "-chardev\nfile,id=st,path=s\n"
+		   "-chardev\nsocket,id=st,path=s,server=on,wait=on\n"
 		   "-device\nvirtserialport,chardev=st,name=oci2vm.status\n"
 		   "-chardev\nsocket,id=ctl,path=x,server=on,wait=off\n"
 		   "-device\nvirtserialport,chardev=ctl,name=oci2vm.ctl\n"
@@ -283,6 +283,14 @@ static void test_kernel_find(const char *dir)
 	       "kernel: message names the path (%s)", err.msg);
 	setenv("OCI2VM_KERNEL", dir, 1);
 	TAP_IS_INT(o2v_kernel_find(NULL, &path, &err), -EINVAL, "kernel: directory refused");
+	_cleanup_free_ char *arm = o2v_path_join(dir, "Image");
+	unsigned char arm_hdr[64] = {0x7f, 'E', 'L', 'F', 2, 1, 1};
+	arm_hdr[18] = 183; /* EM_AARCH64 */
+	o2v_write_file_atomic(arm, arm_hdr, sizeof(arm_hdr), 0644, &err);
+	setenv("OCI2VM_KERNEL", arm, 1);
+	TAP_IS_INT(o2v_kernel_find(NULL, &path, &err), -EINVAL, "kernel: an arm64 ELF refused");
+	TAP_OK(strstr(err.msg, arm) && strstr(err.msg, "another architecture"),
+	       "kernel: ... saying it is for another architecture (%s)", err.msg);
 	setenv("OCI2VM_KERNEL", elf, 1);
 	TAP_IS_INT(o2v_kernel_find(NULL, &path, &err), 0, "kernel: x86-64 ELF accepted");
 	TAP_IS_STR(path, elf, "kernel: OCI2VM_KERNEL path returned");
