@@ -27,6 +27,20 @@ static bool show(const char *name, int r, const char *path, const char *how,
 	return r >= 0;
 }
 
+/* What a run's --accel auto gets: with a kernel and QEMU, including the KVM test boot. */
+static void show_accel(const char *qemu, const char *kernel)
+{
+	enum o2v_accel a = o2v_accel_resolve(O2V_ACCEL_AUTO);
+	const char *note = NULL;
+	struct o2v_error err = {0};
+
+	if (a == O2V_ACCEL_KVM && qemu && kernel &&
+	    o2v_accel_pick(O2V_ACCEL_AUTO, qemu, kernel, &a, &note, &err) < 0)
+		a = O2V_ACCEL_TCG;
+	printf("%-9s --accel auto picks %s: %s\n", "accel:", o2v_accel_name(a),
+	       note ? note : o2v_accel_why());
+}
+
 int cmd_info(int argc, char **argv)
 {
 	_cleanup_free_ char *kernel = NULL, *init = NULL, *busybox = NULL, *qemu = NULL,
@@ -55,8 +69,7 @@ int cmd_info(int argc, char **argv)
 	       preload ? preload
 		       : "none (published ports accept one "
 			 "connection at a time)");
-	printf("%-9s --accel auto picks %s: %s\n",
-	       "accel:", o2v_accel_name(o2v_accel_resolve(O2V_ACCEL_AUTO)), o2v_accel_why());
+	show_accel(qemu, kernel);
 	r = o2v_cache_dir(&cache, &err);
 	ok &= show("cache:", r, cache,
 		   "OCI2VM_CACHE, else XDG_CACHE_HOME/oci2vm or ~/.cache/oci2vm", &err);

@@ -129,10 +129,15 @@ no_leftovers "after the option runs"
 
 # --- Ctrl-C: SIGINT to a foreground oci2vm ----------------------------------------------------
 start_bg() { # ARGS...: oci2vm run in the background until its workload printed "started"
+	# The previous run's output must not count: the shell opens bg.out for the new run only
+	# when it gets to it, after this function may already have looked.
+	rm -f "$T/bg.out" "$T/bg.err"
 	"$OCI2VM" run "$@" >"$T/bg.out" 2>"$T/bg.err" </dev/null &
 	pid=$!
 	local deadline=$((SECONDS + 60))
-	until grep -q started "$T/bg.out" || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+	until grep -q started "$T/bg.out" 2>/dev/null || [ $SECONDS -ge $deadline ]; do
+		sleep 0.1
+	done
 	vmid=$(ls "$OCI2VM_RUNTIME_DIR/vms" 2>/dev/null)
 	qpid=$(pgrep -f "qemu-system.*$vmid")
 }
