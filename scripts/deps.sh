@@ -11,6 +11,7 @@ bison
 build-essential
 busybox-static
 ca-certificates
+clang
 clang-format
 cpio
 curl
@@ -21,7 +22,9 @@ flex
 git
 iproute2
 jq
+kmod
 libarchive-dev
+libclang-rt-dev
 libcurl4-openssl-dev
 libelf-dev
 libext2fs-dev
