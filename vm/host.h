@@ -53,6 +53,10 @@ int o2v_accel_pick(enum o2v_accel want, const char *qemu, const char *kernel,
  * flaky under TCG. */
 unsigned long o2v_host_tsc_khz(void);
 
+/* The 9p model for dir when asked for O2V_9P_AUTO: mapped-xattr, or mapped-file where dir
+ * takes no user xattrs (volumes.c). */
+enum o2v_9p_model o2v_volume_model(const char *dir);
+
 /* Where an installed kernel lives relative to the oci2vm binary, and the build tree's link. */
 #define O2V_KERNEL_INSTALLED "../lib/oci2vm/vmlinux"
 #define O2V_KERNEL_FILE	     "vmlinux"

@@ -48,6 +48,19 @@ static int fill_spec(struct o2v_vm_spec *spec, const struct o2v_launch *l,
 	return 0;
 }
 
+/* Volumes asking for O2V_9P_AUTO get their directory's model (volumes.c), in a copy. */
+static struct o2v_vm_volume *resolve_volumes(const struct o2v_launch *l)
+{
+	struct o2v_vm_volume *v = calloc(l->vm.n_volumes + 1, sizeof(*v));
+
+	for (size_t i = 0; v && i < l->vm.n_volumes; i++) {
+		v[i] = l->vm.volumes[i];
+		if (v[i].model == O2V_9P_AUTO)
+			v[i].model = o2v_volume_model(v[i].host);
+	}
+	return v;
+}
+
 static int run_with_helpers(const struct o2v_launch *l, const struct o2v_supervise *sup,
 			    struct o2v_vm_exit *ret, struct o2v_error *err)
 {
@@ -69,6 +82,7 @@ int o2v_vm_launch(const struct o2v_launch *l, struct o2v_vm_exit *ret, struct o2
 {
 	_cleanup_free_ char *qemu = NULL;
 	_cleanup_strv_ char **argv = NULL;
+	_cleanup_free_ struct o2v_vm_volume *volumes = resolve_volumes(l);
 	struct o2v_vm_files files;
 	struct o2v_vm_spec spec;
 	int r;
@@ -77,12 +91,14 @@ int o2v_vm_launch(const struct o2v_launch *l, struct o2v_vm_exit *ret, struct o2
 	ret->code = O2V_EXIT_INIT_FAILED;
 	if (!l->state_dir)
 		return o2v_error_set(err, -EINVAL, "a VM needs a state directory");
+	if (!volumes)
+		return o2v_error_sys(err, -ENOMEM, "launch");
 	if ((r = o2v_qemu_find(l->qemu, &qemu, err)) < 0)
 		return r;
 	if ((r = o2v_vm_files_init(&files, l->state_dir, err)) < 0)
 		return r;
 	if ((r = fill_spec(&spec, l, &files, qemu, err)) == 0 &&
-	    (r = o2v_qemu_argv(&spec, &argv, err)) == 0) {
+	    (spec.r.volumes = volumes, r = o2v_qemu_argv(&spec, &argv, err)) == 0) {
 		struct o2v_supervise sup = {
 		    .qemu = {.argv = argv,
 			     .preload = l->qemu_preload,

@@ -225,6 +225,20 @@ static void push_console(struct argv_builder *b, const struct o2v_vm_spec *spec)
 	}
 }
 
+static const char *model_name(enum o2v_9p_model m)
+{
+	switch (m) {
+	case O2V_9P_MAPPED_FILE:
+		return "mapped-file";
+	case O2V_9P_PASSTHROUGH:
+		return "passthrough";
+	case O2V_9P_AUTO: /* resolved by the launch (volumes.c); mapped-xattr if not */
+	case O2V_9P_MAPPED_XATTR:
+		break;
+	}
+	return "mapped-xattr";
+}
+
 static void push_storage(struct argv_builder *b, const struct o2v_vm_spec *spec)
 {
 	if (spec->r.disk) {
@@ -243,9 +257,11 @@ static void push_storage(struct argv_builder *b, const struct o2v_vm_spec *spec)
 		const struct o2v_vm_volume *v = &spec->r.volumes[i];
 		char prefix[64], tag[O2V_VOLUME_TAG_MAX];
 
+		char suffix[64];
 		snprintf(prefix, sizeof(prefix), "local,id=v%zu,path=", i);
-		opt_path(b, "-fsdev", prefix, v->host,
-			 v->readonly ? ",security_model=none,readonly=on" : ",security_model=none");
+		snprintf(suffix, sizeof(suffix), ",security_model=%s%s", model_name(v->model),
+			 v->readonly ? ",readonly=on" : "");
+		opt_path(b, "-fsdev", prefix, v->host, suffix);
 		o2v_proto_volume_tag(i, tag);
 		argv_push(b, "-device");
 		argv_pushf(b, "virtio-9p-device,fsdev=v%zu,mount_tag=%s", i, tag);

@@ -48,10 +48,22 @@ struct o2v_port {
 	bool udp;
 };
 
+/* How the guest's ownership and modes land on the host (QEMU's 9p security models). */
+enum o2v_9p_model {
+	/* Default: the guest's uid, gid, mode and device nodes are kept in user.virtfs.*
+	 * xattrs; on the host every file the guest makes is a plain file or directory owned
+	 * by whoever runs QEMU (0600/0700). No setuid file, foreign owner or device node. */
+	O2V_9P_AUTO, /* mapped-xattr, or mapped-file where the directory takes no user xattrs */
+	O2V_9P_MAPPED_XATTR,
+	O2V_9P_MAPPED_FILE, /* the same kept in .virtfs_metadata files (tmpfs before 6.6) */
+	O2V_9P_PASSTHROUGH, /* real ownership, as runc gives (an engine's runtime wants it) */
+};
+
 /* A shared host directory; volume i has the 9p tag o2v_proto_volume_tag(i). */
 struct o2v_vm_volume {
 	const char *host; /* directory exported over 9p */
 	bool readonly;
+	enum o2v_9p_model model;
 };
 
 /* A process whose lifetime the launch owns (virtiofsd, passt): started before QEMU, in the

@@ -40,7 +40,7 @@ static void test_argv_full(void)
 	};
 	static const struct o2v_vm_volume vols[] = {
 	    {.host = "/srv/data"},
-	    {.host = "/srv/a,b", .readonly = true},
+	    {.host = "/srv/a,b", .readonly = true, .model = O2V_9P_MAPPED_FILE},
 	};
 	struct o2v_vm_spec spec;
 	struct o2v_error err = {0};
@@ -87,9 +87,9 @@ static void test_argv_full(void)
 	    "-device\nvirtserialport,chardev=err,name=oci2vm.stderr\n"
 	    "-drive\nid=root,file=/r/disk,,1.img,format=qcow2,if=none\n"
 	    "-device\nvirtio-blk-device,drive=root\n"
-	    "-fsdev\nlocal,id=v0,path=/srv/data,security_model=none\n"
+	    "-fsdev\nlocal,id=v0,path=/srv/data,security_model=mapped-xattr\n"
 	    "-device\nvirtio-9p-device,fsdev=v0,mount_tag=o2v_v0\n"
-	    "-fsdev\nlocal,id=v1,path=/srv/a,,b,security_model=none,readonly=on\n"
+	    "-fsdev\nlocal,id=v1,path=/srv/a,,b,security_model=mapped-file,readonly=on\n"
 	    "-device\nvirtio-9p-device,fsdev=v1,mount_tag=o2v_v1\n"
 	    "-netdev\nuser,id=n0,hostfwd=tcp:127.0.0.1:2229-:6379,hostfwd=udp:0.0.0.0:5353-:53\n"
 	    "-device\nvirtio-net-device,netdev=n0\n"
