@@ -3,7 +3,29 @@
 
 #include <string.h>
 
+#include "values.h"
 #include "vmimage.h"
+
+/* OCI2VM_MAX_UNPACKED (a size) and OCI2VM_MAX_EXPANSION (a ratio) raise or lower the
+ * decompression-bomb limits of rootfs.h. */
+static int limits_from_env(struct o2v_build_opts *o, struct o2v_error *err)
+{
+	const char *size = getenv("OCI2VM_MAX_UNPACKED"), *ratio = getenv("OCI2VM_MAX_EXPANSION");
+	char *end;
+
+	if (size && *size && o2v_parse_size(size, &o->max_unpacked, err) < 0)
+		return o2v_error_prefix(err, "OCI2VM_MAX_UNPACKED");
+	if (ratio && *ratio) {
+		errno = 0;
+		unsigned long v = strtoul(ratio, &end, 10);
+		if (errno || *end || v == 0 || v > 1000000)
+			return o2v_error_set(err, -EINVAL,
+					     "OCI2VM_MAX_EXPANSION='%s': expected a ratio, 1-1000000",
+					     ratio);
+		o->max_expansion = (unsigned)v;
+	}
+	return 0;
+}
 
 int o2v_vmimage_get(struct o2v_cache *cache, const struct o2v_image *img,
 		    const struct o2v_build_opts *opts, char **ret_path, struct o2v_error *err)
@@ -16,6 +38,10 @@ int o2v_vmimage_get(struct o2v_cache *cache, const struct o2v_image *img,
 		return o2v_error_sys(err, -ENOMEM, "build the VM image");
 	if (!o.seed)
 		o.seed = img->manifest_digest;
+	if ((r = limits_from_env(&o, err)) < 0) {
+		free(layers);
+		return r;
+	}
 	for (size_t i = 0; r == 0 && i < img->n_layers; i++) {
 		const struct o2v_layer *l = &img->layers[i];
 		layers[i] = (struct o2v_layer_src){ .path = o2v_cache_blob_path(cache, l->digest),

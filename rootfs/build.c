@@ -165,8 +165,14 @@ int o2v_rootfs_build(const struct o2v_layer_src *layers, size_t n_layers,
 	r = o2v_tree_init(&app, opts->epoch, err);
 	if (r < 0)
 		goto out;
+	struct o2v_layer_limits lim = {
+	    .max_unpacked = opts->max_unpacked ? opts->max_unpacked : O2V_MAX_UNPACKED_DEFAULT,
+	    .max_expansion = opts->max_expansion ? opts->max_expansion
+						 : O2V_MAX_EXPANSION_DEFAULT,
+	};
+	lim.unpacked_left = lim.max_unpacked;
 	for (size_t i = 0; i < n_layers; i++) {
-		r = o2v_layer_apply(&app, &sp, &layers[i], (uint32_t)i + 1, err);
+		r = o2v_layer_apply(&app, &sp, &layers[i], (uint32_t)i + 1, &lim, err);
 		if (r < 0)
 			goto out;
 	}

@@ -14,6 +14,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -33,6 +34,9 @@ struct layer_ctx {
 	unsigned long crc;
 	bool outer_failed;
 	char outer_msg[256];
+	uint64_t limit; /* decompressed bytes this layer may have */
+	bool over_limit;
+	char limit_msg[200]; /* why, when it is passed */
 };
 
 static const char *layer_name(const struct o2v_layer_src *src)
@@ -54,6 +58,13 @@ static la_ssize_t outer_read(struct archive *a, void *userdata, const void **buf
 		c->outer_failed = true;
 		snprintf(c->outer_msg, sizeof(c->outer_msg), "%s", m ? m : "decompression failed");
 		archive_set_error(a, EIO, "%s", c->outer_msg);
+		return -1;
+	}
+	if (c->total + size > c->limit) {
+		/* A decompression bomb fills the cache disk: stop at the limit, say which. */
+		c->outer_failed = c->over_limit = true;
+		snprintf(c->outer_msg, sizeof(c->outer_msg), "%s", c->limit_msg);
+		archive_set_error(a, E2BIG, "%s", c->outer_msg);
 		return -1;
 	}
 	o2v_sha256_update(c->hash, *buf, size);
@@ -357,8 +368,31 @@ static int check_gzip_trailer(struct layer_ctx *c, int fd, off_t size, const cha
 	return 0;
 }
 
+/* The layer's decompressed-size limit: what is left of the image's budget, and for a layer
+ * past the floor, max_expansion times its compressed size. */
+static void set_limit(struct layer_ctx *c, const struct o2v_layer_limits *lim, uint64_t packed)
+{
+	uint64_t by_ratio = packed * lim->max_expansion;
+
+	if (by_ratio < O2V_EXPANSION_FLOOR)
+		by_ratio = O2V_EXPANSION_FLOOR;
+	if (lim->unpacked_left <= by_ratio) {
+		c->limit = lim->unpacked_left;
+		snprintf(c->limit_msg, sizeof(c->limit_msg),
+			 "the image unpacks to more than %" PRIu64 " MiB in all (the limit; "
+			 "OCI2VM_MAX_UNPACKED raises it)",
+			 lim->max_unpacked >> 20);
+	} else {
+		c->limit = by_ratio;
+		snprintf(c->limit_msg, sizeof(c->limit_msg),
+			 "unpacks to more than %u times its compressed size (%" PRIu64
+			 " bytes): a decompression bomb? (OCI2VM_MAX_EXPANSION raises the limit)",
+			 lim->max_expansion, packed);
+	}
+}
+
 int o2v_layer_apply(struct o2v_tree *t, struct o2v_spool *sp, const struct o2v_layer_src *src,
-		    uint32_t layer_no, struct o2v_error *err)
+		    uint32_t layer_no, struct o2v_layer_limits *lim, struct o2v_error *err)
 {
 	_cleanup_(archive_freep) struct archive *inner = NULL;
 	_cleanup_close_ int fd = -1;
@@ -382,6 +416,7 @@ int o2v_layer_apply(struct o2v_tree *t, struct o2v_spool *sp, const struct o2v_l
 		return check_diff_id(src, hex, err);
 	}
 
+	set_limit(&c, lim, (uint64_t)st.st_size);
 	c.outer = archive_read_new();
 	inner = archive_read_new();
 	if (!c.outer || !inner) {
@@ -457,7 +492,13 @@ int o2v_layer_apply(struct o2v_tree *t, struct o2v_spool *sp, const struct o2v_l
 		goto out;
 	o2v_sha256_final(TAKE_PTR(c.hash), hex);
 	r = check_diff_id(src, hex, err);
+	lim->unpacked_left -= c.total;
 out:
+	if (r < 0 && c.over_limit) {
+		r = -E2BIG; /* over a limit: a cap, not a corrupt layer */
+		if (err)
+			err->code = r;
+	}
 	o2v_sha256_free(c.hash);
 	if (c.outer)
 		archive_read_free(c.outer);

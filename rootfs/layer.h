@@ -12,7 +12,12 @@
  * regular files' contents into sp. Verifies the uncompressed stream against
  * src->diff_id when given. On failure the tree is in an unspecified state
  * (callers discard it); err names the layer and the entry. */
+struct o2v_layer_limits {
+	uint64_t unpacked_left; /* of the image's decompressed-size budget; updated */
+	uint64_t max_unpacked;	/* the budget, for the message */
+	unsigned max_expansion; /* times the compressed size, past O2V_EXPANSION_FLOOR */
+};
 int o2v_layer_apply(struct o2v_tree *t, struct o2v_spool *sp, const struct o2v_layer_src *src,
-		    uint32_t layer_no, struct o2v_error *err);
+		    uint32_t layer_no, struct o2v_layer_limits *lim, struct o2v_error *err);
 
 #endif

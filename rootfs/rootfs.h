@@ -37,7 +37,16 @@ struct o2v_build_opts {
 	const char *seed;	  /* e.g. the manifest digest: fixes UUID/hash seed */
 	int64_t epoch;		  /* mtime of what oci2vm itself adds (reproducibility) */
 	const char *tmp_dir;	  /* where the content spool goes (NULL: out_path's directory) */
+	/* Decompression-bomb limits (0: the defaults below): all layers together unpack to at
+	 * most max_unpacked bytes, and a layer past O2V_EXPANSION_FLOOR bytes to at most
+	 * max_expansion times its compressed size. */
+	uint64_t max_unpacked;
+	unsigned max_expansion;
 };
+
+#define O2V_MAX_UNPACKED_DEFAULT  (64ull << 30) /* 64 GiB: larger than any image we know */
+#define O2V_MAX_EXPANSION_DEFAULT 200	       /* gzip of real files: 2-10x; zeros: 1000x */
+#define O2V_EXPANSION_FLOOR	  (64ull << 20)  /* small layers may compress very well */
 
 /* Build the image at out_path (atomically). */
 int o2v_rootfs_build(const struct o2v_layer_src *layers, size_t n_layers,

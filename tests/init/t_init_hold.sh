@@ -15,17 +15,11 @@ command -v python3 >/dev/null || skip_all "python3 not installed (control socket
 work=$(mktemp -d "${TMPDIR:-/tmp}/o2v-t-inithold.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-init_pick_boot "$work/pick" || bail_out "cannot build the probe image"
-diag "booting with: $BOOT_MODE${PICK_REASON:+ ($PICK_REASON)}"
+# Our own QEMU line, whose status port is a file the test can watch (oci2vm boot reads the
+# port from a socket itself); init's side of hold is what is tested here.
+BOOT_MODE=own
 
-# The status port's file: in oci2vm boot's run directory, or ours.
-status_file() {
-	if [ "$BOOT_MODE" = own ]; then
-		echo "$VM_DIR/status"
-	else
-		ls -d "$VM_DIR"/oci2vm-boot-*/status 2>/dev/null | head -1
-	fi
-}
+status_file() { echo "$VM_DIR/status"; }
 
 wait_held() { # SECONDS
 	local deadline=$(($(date +%s) + $1)) f
@@ -86,7 +80,13 @@ else
 fi
 
 # A config without hold runs at once.
-init_image "$work/nohold.cpio" "$work/h" -- --no-network -- sh -c 'exit 0'
-init_boot "$work/nohold.cpio"
-is "$BOOT_RC" 0 "no hold: runs at once"
+mkdir -p "$work/n/app_root"
+init_base_root "$work/n/app_root"
+init_image "$work/nohold.cpio" "$work/n" -- --no-network -- sh -c 'exit 0'
+vm_start "$work/nohold.cpio"
+qerr=$VM_DIR/qemu.err
+vm_wait_for 'x^' 3 # let it run a moment
+qemu_err=$(cat "$qerr" 2>/dev/null)
+vm_wait
+is "$BOOT_RC" 0 "no hold: runs at once" || diag "console: $BOOT_OUT" "status: $BOOT_STATUS" "qemu: $qemu_err"
 done_testing
