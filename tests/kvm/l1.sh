@@ -4,7 +4,7 @@
 #
 # L0 (this machine, no vmx/svm) runs L1 = the Debian cloud kernel under QEMU TCG with
 # -cpu max, which emulates AMD SVM. L1 boots a busybox initramfs that loads kvm + kvm_amd,
-# mounts L0's root file system read-only over virtio-fs, adds tmpfs for /tmp, /var/tmp,
+# mounts L0's root file system read-only over virtio-fs, adds tmpfs for /var/tmp (TMPDIR),
 # /run, /dev/shm and a devpts, and runs a command in a chroot of that root. By default the
 # command is `oci2vm info` and `oci2vm boot --accel kvm` of a probe initramfs whose /init
 # prints the L2 guest's clocksource (kvm-clock under KVM) and reports `exit 0` on the
@@ -178,14 +178,15 @@ mount -t devtmpfs devtmpfs $R/dev
 mkdir -p $R/dev/pts $R/dev/shm
 mount -t devpts -o mode=620,ptmxmode=666 devpts $R/dev/pts
 mount -t tmpfs -o mode=1777 tmpfs $R/dev/shm
-mount -t tmpfs -o mode=1777 tmpfs $R/tmp
+# L0's /tmp stays visible (read-only): a checkout or build directory may live there. What
+# writes goes to /var/tmp (TMPDIR), /run and /dev/shm.
 mount -t tmpfs -o mode=1777 tmpfs $R/var/tmp
 mount -t tmpfs -o mode=755 tmpfs $R/run
 mkdir -p "$R$SHARE"
 mount --bind /share "$R$SHARE"
 echo "L1-CHROOT uptime=$(cut -d' ' -f1 /proc/uptime)"
 cd $R
-env -i HOME=/root TERM=dumb L1_SHARE="$SHARE" \
+env -i HOME=/root TERM=dumb L1_SHARE="$SHARE" TMPDIR=/var/tmp \
 	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 	chroot $R "$CMD_SHELL" "$SHARE/cmd.sh"
 rc=$?

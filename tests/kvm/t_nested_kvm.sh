@@ -20,7 +20,7 @@ export O2V_TOP=$top O2V_BUILD=${O2V_BUILD:-$top/build}
 [ "$(id -u)" = 0 ] || skip_all "L1 needs root (virtiofsd, mount namespaces)"
 run_setup busybox http
 
-# Not under /tmp: L1 mounts a tmpfs of its own there. The build directory L1 sees read-only.
+# In the build directory, which L1 sees read-only (wherever the checkout is).
 share=$(mktemp -d "$O2V_BUILD/nested-kvm.XXXXXX")
 trap '_run_cleanup; registry_stop; [ -n "${O2V_KEEP:-}" ] || rm -rf "$share"' EXIT
 chmod 755 "$share"
@@ -33,11 +33,11 @@ OCI2VM_CACHE=$share/cache "$OCI2VM" run --rm -q --accel tcg --entrypoint true "$
 ok $? "prepare: http image and its VM image" || diag <"$share/e2"
 cp -L "$KERNEL" "$share/vmlinux"
 
-# Runs in L1 (a chroot of this machine's root, read-only; /tmp is L1's tmpfs).
+# Runs in L1 (a chroot of this machine's root, read-only; /var/tmp is L1's tmpfs).
 sed -e "s|@SHARE@|$share|g" -e "s|@OCI2VM@|$OCI2VM|g" -e "s|@BB@|$BB|g" \
 	-e "s|@HTTP@|$HTTP|g" >"$share/inside.sh" <<'INSIDE'
-cp -a @SHARE@/cache /tmp/cache || echo "NK-FAIL copy the cache"
-export OCI2VM_CACHE=/tmp/cache OCI2VM_RUNTIME_DIR=/tmp/rt OCI2VM_KERNEL=@SHARE@/vmlinux
+cp -a @SHARE@/cache /var/tmp/cache || echo "NK-FAIL copy the cache"
+export OCI2VM_CACHE=/var/tmp/cache OCI2VM_RUNTIME_DIR=/var/tmp/rt OCI2VM_KERNEL=@SHARE@/vmlinux
 O=@OCI2VM@
 qemu-system-x86_64 -version >/dev/null # QEMU's files into L1's page cache
 echo "NK-INFO $("$O" info 2>&1 | grep '^accel:')"
