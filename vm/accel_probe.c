@@ -105,7 +105,8 @@ int o2v_accel_pick(enum o2v_accel want, const char *qemu, const char *kernel, en
 	*ret_note = NULL;
 	if (want == O2V_ACCEL_TCG)
 		goto out;
-	if (want == O2V_ACCEL_KVM && access("/dev/kvm", R_OK | W_OK) < 0)
+	/* No usable /dev/kvm, or a CPU without vmx/svm (where guests hang): say so at once. */
+	if (want == O2V_ACCEL_KVM && o2v_accel_resolve(O2V_ACCEL_AUTO) != O2V_ACCEL_KVM)
 		return o2v_error_set(err, -ENODEV, "--accel kvm: %s: use --accel tcg or auto",
 				     o2v_accel_why());
 	if (want == O2V_ACCEL_AUTO && a == O2V_ACCEL_TCG) {
