@@ -18,6 +18,11 @@ trap 'rm -rf "$work"' EXIT
 # Our own QEMU line, whose status port is a file the test can watch (oci2vm boot reads the
 # port from a socket itself); init's side of hold is what is tested here.
 BOOT_MODE=own
+# As oci2vm does under TCG: the host's TSC rate, so the guest does not calibrate it against
+# the PIT, which fails on a busy host (and a kernel without it may not boot then).
+khz=$(awk -F': *' '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
+grep -qw constant_tsc /proc/cpuinfo && [ -n "$khz" ] &&
+	VM_APPEND="tsc_early_khz=$khz tsc=reliable nolapic_timer no_timer_check"
 
 status_file() { echo "$VM_DIR/status"; }
 
@@ -34,10 +39,13 @@ wait_held() { # SECONDS
 
 mkdir -p "$work/h/app_root"
 init_base_root "$work/h/app_root"
-init_image "$work/hold.cpio" "$work/h" -- --no-network --hold -- sh -c 'echo RAN; exit 7'
+hold_image() { # OUT: a fresh copy of the held image for each VM
+	init_image "$1" "$work/h" -- --no-network --hold -- sh -c 'echo RAN; exit 7'
+}
 
 # held, then started
-vm_start "$work/hold.cpio"
+hold_image "$work/hold1.cpio"
+vm_start "$work/hold1.cpio"
 if wait_held 60; then
 	pass "held: init reports held"
 	sleep 1
@@ -55,27 +63,32 @@ if wait_held 60; then
 		skip "the status port's lines are inside oci2vm boot's run directory"
 	fi
 else
+	diag "QEMU: $(cat "$VM_DIR/qemu.err" 2>/dev/null | tail -3)"
 	vm_not_ready "held" 5
 fi
 
 # held, then stopped: the workload never runs
-vm_start "$work/hold.cpio"
+hold_image "$work/hold2.cpio"
+vm_start "$work/hold2.cpio"
 if wait_held 60; then
 	vm_ctl 'stop\n'
 	vm_wait
 	is "$BOOT_RC" 143 "stopped while held: 128+SIGTERM" || diag "$BOOT_OUT"
 	unlike "$BOOT_OUT" "RAN" "stopped while held: the workload never ran"
 else
+	diag "QEMU: $(cat "$VM_DIR/qemu.err" 2>/dev/null | tail -3)"
 	vm_not_ready "held, stop" 1
 fi
 
 # held, then killed with a signal number
-vm_start "$work/hold.cpio"
+hold_image "$work/hold3.cpio"
+vm_start "$work/hold3.cpio"
 if wait_held 60; then
 	vm_ctl 'signal 9\n'
 	vm_wait
 	is "$BOOT_RC" 137 "signal 9 while held: 128+9" || diag "$BOOT_OUT"
 else
+	diag "QEMU: $(cat "$VM_DIR/qemu.err" 2>/dev/null | tail -3)"
 	vm_not_ready "held, signal" 0
 fi
 
