@@ -154,6 +154,8 @@ int o2v_challenges_parse(const char *value, struct o2v_challenge *out, size_t ma
 
 /* ---- token responses --------------------------------------------------- */
 
+#define O2V_TOKEN_EXPIRY_MAX (366LL * 24 * 3600)
+
 /* RFC 3339 "2026-11-21T11:36:10Z", fraction and numeric offset allowed. */
 static int parse_rfc3339(const char *s, time_t *ret)
 {
@@ -169,9 +171,12 @@ static int parse_rfc3339(const char *s, time_t *ret)
 	if (*p == 'Z' || *p == 'z') {
 		p++;
 	} else if (*p == '+' || *p == '-') {
-		int hh, mm;
-		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+		/* Exactly "+HH:MM": a shorter offset ("+1:2") must not move p past the end
+		 * (fuzz_auth found that overflow). */
+		if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) || p[3] != ':' ||
+		    !isdigit((unsigned char)p[4]) || !isdigit((unsigned char)p[5]))
 			return -1;
+		int hh = (p[1] - '0') * 10 + (p[2] - '0'), mm = (p[4] - '0') * 10 + (p[5] - '0');
 		off = (hh * 3600L + mm * 60L) * (*p == '+' ? 1 : -1);
 		p += 6;
 	} else {
@@ -219,8 +224,9 @@ int o2v_token_parse(const char *json, size_t len, time_t now, struct o2v_token *
 	if (json_object_object_get_ex(o, "expires_in", &v) &&
 	    (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double))) {
 		int64_t e = json_object_get_int64(v);
+		/* A year at most: issued + expires must not overflow time_t (fuzz_auth). */
 		if (e > 0)
-			expires = e;
+			expires = e < O2V_TOKEN_EXPIRY_MAX ? e : O2V_TOKEN_EXPIRY_MAX;
 	}
 	if (json_object_object_get_ex(o, "issued_at", &v) &&
 	    json_object_is_type(v, json_type_string)) {

@@ -711,9 +711,14 @@ void o2v_http_describe(const struct o2v_xfer *x, char *buf, size_t size)
 		sscanf(c, "\"code\"%*[ :]\"%63[^\"]\"", code);
 	if (m)
 		sscanf(m, "\"message\"%*[ :]\"%255[^\"]\"", text);
+	/* Both come from the registry: no control byte reaches a message (fuzz_auth found the
+	 * code unfiltered). */
 	for (char *p = text; *p; p++)
-		if ((unsigned char)*p < ' ')
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
 			*p = ' ';
+	for (char *p = code; *p; p++)
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			*p = '?';
 	if (code[0] || text[0])
 		snprintf(buf + pos, size - pos, " (%s%s%s)", code, code[0] && text[0] ? ": " : "",
 			 text);

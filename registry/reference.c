@@ -271,8 +271,12 @@ static int parse_docker(const char *text, const char *s, struct o2v_ref *ret, st
 	memset(ret, 0, sizeof(*ret));
 	ret->transport = strdup("docker");
 	ret->api_host = strdup(!strcmp(domain, "docker.io") ? "registry-1.docker.io" : domain);
-	if (asprintf(&ret->normalized, "%s/%s%s%s", domain, path, digest ? "@" : ":",
-		     digest ? digest : tag) < 0)
+	/* A registry host named like a local transport ("oci:5000") keeps its docker:// in the
+	 * normalized form, which must parse back to the same reference (fuzz_reference). */
+	bool ambiguous = !strcmp(domain, "oci") || !strncmp(domain, "oci:", 4) ||
+			 !strncmp(domain, "oci-archive", 11) || !strncmp(domain, "docker-archive", 14);
+	if (asprintf(&ret->normalized, "%s%s/%s%s%s", ambiguous ? "docker://" : "", domain, path,
+		     digest ? "@" : ":", digest ? digest : tag) < 0)
 		ret->normalized = NULL;
 	ret->domain = TAKE_PTR(domain);
 	ret->repository = TAKE_PTR(path);
