@@ -11,9 +11,13 @@
 
 #include "../../common/o2v.h"
 
+#include <dirent.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "../../common/fsutil.h"
 
 #define FUZZ_CHECK(cond, ...)                                                                      \
 	do {                                                                                       \
@@ -94,6 +98,36 @@ static inline bool fuzz_no_ctl(const char *s)
 		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
 			return false;
 	return true;
+}
+
+/* A private directory for a harness's files, made once per process:
+ * $TMPDIR (else /dev/shm, else /tmp)/o2v-fuzz-NAME.PID.XXXXXX. A process that crashed
+ * cannot remove its own: directories of dead processes are removed here. */
+static inline void fuzz_private_dir(char *buf, size_t size, const char *name)
+{
+	const char *base = getenv("TMPDIR");
+	char prefix[64];
+	struct dirent *de;
+
+	if (!base || !*base || strlen(base) > 150 || access(base, W_OK) < 0)
+		base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	snprintf(prefix, sizeof(prefix), "o2v-fuzz-%s.", name);
+	DIR *d = opendir(base);
+	while (d && (de = readdir(d))) {
+		char *end;
+		if (strncmp(de->d_name, prefix, strlen(prefix)))
+			continue;
+		long pid = strtol(de->d_name + strlen(prefix), &end, 10);
+		if (*end == '.' && pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
+			char stale[512];
+			snprintf(stale, sizeof(stale), "%s/%s", base, de->d_name);
+			o2v_rm_rf(stale, NULL);
+		}
+	}
+	if (d)
+		closedir(d);
+	snprintf(buf, size, "%s/%s%ld.XXXXXX", base, prefix, (long)getpid());
+	FUZZ_CHECK(mkdtemp(buf), "mkdtemp %s: %s", buf, strerror(errno));
 }
 
 #endif

@@ -15,8 +15,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <json-c/json.h>
-
 #include "../../registry/auth.h"
 #include "../../registry/http.h"
 
@@ -45,53 +43,11 @@ static void fuzz_challenges(const char *value, unsigned param)
 	}
 }
 
-/* Known bug (tests/fuzz/crashes/auth/rfc3339-short-offset): parse_rfc3339() steps 6 bytes
- * over a numeric offset whatever its length, so "…T11:36:10+1:2" reads past the string's
- * end. Such issued_at values are left out unless O2V_FUZZ_STRICT is set. */
-static bool short_offset(const char *json, size_t len)
-{
-	struct json_tokener *tok = json_tokener_new();
-	struct json_object *o = tok ? json_tokener_parse_ex(tok, json, (int)len) : NULL, *v;
-	bool bad = false;
-
-	if (tok)
-		json_tokener_free(tok);
-	if (o && json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, "issued_at", &v) &&
-	    json_object_is_type(v, json_type_string)) {
-		const char *s = json_object_get_string(v), *t = strchr(s, 'T');
-		const char *z = t ? t + strcspn(t, "+-") : NULL;
-		bad = z && *z && strlen(z) < 6;
-	}
-	json_object_put(o);
-	return bad;
-}
-
-/* Known bug (tests/fuzz/crashes/auth/token-expiry-overflow): expiry = issued +
- * expires_in overflows time_t (UBSan: signed overflow) for an expires_in near INT64_MAX.
- * Left out unless O2V_FUZZ_STRICT is set. */
-static bool huge_expiry(const char *json, size_t len)
-{
-	struct json_tokener *tok = json_tokener_new();
-	struct json_object *o = tok ? json_tokener_parse_ex(tok, json, (int)len) : NULL, *v;
-	bool bad = false;
-
-	if (tok)
-		json_tokener_free(tok);
-	if (o && json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, "expires_in", &v))
-		bad = json_object_get_int64(v) > INT64_MAX / 2;
-	json_object_put(o);
-	return bad;
-}
-
 static void fuzz_token(const char *json, size_t len)
 {
 	struct o2v_token t = {0};
 	struct o2v_error err = {0};
 
-	if (!getenv("O2V_FUZZ_STRICT") && (short_offset(json, len) || huge_expiry(json, len)))
-		return;
 	int r = o2v_token_parse(json, len, NOW, &t, &err);
 
 	if (r < 0) {
@@ -133,16 +89,9 @@ static void fuzz_misc(const char *value, size_t len)
 	x.body = (char *)value;
 	x.body_len = len;
 	o2v_http_describe(&x, buf, sizeof(buf));
-	/* Known bug (tests/fuzz/crashes/auth/): the error "code" is shown unsanitized (only
-	 * "message" is); checked only with O2V_FUZZ_STRICT set. */
-	const char *c = strstr(value, "\"code\"");
-	char code[64] = "";
-	if (c && !getenv("O2V_FUZZ_STRICT") &&
-	    sscanf(c, "\"code\"%*[ :]\"%63[^\"]\"", code) == 1 && !fuzz_no_ctl(code))
-		return;
 	for (const char *c = buf; *c; c++)
-		FUZZ_CHECK((unsigned char)*c >= ' ', "described error holds byte 0x%02x",
-			   (unsigned char)*c);
+		FUZZ_CHECK((unsigned char)*c >= ' ' && *c != 0x7f,
+			   "described error holds byte 0x%02x", (unsigned char)*c);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -57,8 +57,10 @@ static int fake_spawnp(pid_t *pid, const char *prog, const posix_spawn_file_acti
 
 	FUZZ_CHECK(!strncmp(prog, "docker-credential-", 18) && !strchr(prog, '/'),
 		   "helper program '%s'", prog);
-	FUZZ_CHECK(argv[1] && (!strcmp(argv[1], "get") || !strcmp(argv[1], "store") ||
-			       !strcmp(argv[1], "erase")) && !argv[2],
+	FUZZ_CHECK(argv[1] &&
+		       (!strcmp(argv[1], "get") || !strcmp(argv[1], "store") ||
+			!strcmp(argv[1], "erase")) &&
+		       !argv[2],
 		   "helper arguments");
 	FUZZ_CHECK(f->stdin_fd >= 0 && f->stdout_fd >= 0, "helper without stdin/stdout");
 	f->calls++;
@@ -88,8 +90,8 @@ static pid_t fake_waitpid(pid_t pid, int *status, int options)
 }
 
 #define posix_spawn_file_actions_adddup2 fake_adddup2
-#define posix_spawnp fake_spawnp
-#define waitpid fake_waitpid
+#define posix_spawnp			 fake_spawnp
+#define waitpid				 fake_waitpid
 #include "../../registry/credentials.c"
 #undef posix_spawn_file_actions_adddup2
 #undef posix_spawnp
@@ -97,7 +99,7 @@ static pid_t fake_waitpid(pid_t pid, int *status, int options)
 
 /* ---- the private directory ---- */
 
-static char dir[64], docker_path[128], podman_path[128];
+static char dir[256], docker_path[352], podman_path[352];
 
 static void cleanup(void)
 {
@@ -107,13 +109,10 @@ static void cleanup(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	char sub[160];
+	char sub[320];
 	(void)argc, (void)argv;
 
-	snprintf(dir, sizeof(dir), "%s/o2v-fuzz-cred.XXXXXX", base);
-	if (!mkdtemp(dir))
-		abort();
+	fuzz_private_dir(dir, sizeof(dir), "cred");
 	atexit(cleanup);
 	snprintf(sub, sizeof(sub), "%s/docker", dir);
 	setenv("DOCKER_CONFIG", sub, 1);
@@ -144,8 +143,8 @@ static void check_creds(const struct o2v_credentials *c)
 	FUZZ_CHECK(c->kind >= O2V_CRED_NONE && c->kind <= O2V_CRED_REGISTRY_TOKEN, "kind %d",
 		   c->kind);
 	FUZZ_CHECK(strnlen(c->username, sizeof(c->username)) < sizeof(c->username) &&
-			   strnlen(c->secret, sizeof(c->secret)) < sizeof(c->secret) &&
-			   strnlen(c->source, sizeof(c->source)) < sizeof(c->source),
+		       strnlen(c->secret, sizeof(c->secret)) < sizeof(c->secret) &&
+		       strnlen(c->source, sizeof(c->source)) < sizeof(c->source),
 		   "unterminated field");
 	if (c->kind == O2V_CRED_BASIC)
 		FUZZ_CHECK(c->username[0], "basic credentials without a username");
@@ -284,7 +283,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned flags = *in.p++;
 	in.n--;
 	unsigned status = (unsigned)fuzz_u64(&in, 1);
-	f.status = status < 250 ? (int)(status % 4 == 3 ? status : 0)
+	f.status = status < 250	  ? (int)(status % 4 == 3 ? status : 0)
 		   : status < 253 ? 1
 		   : status < 255 ? 256
 				  : 257;
@@ -364,7 +363,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(r == 0 && f.calls == 0, "lookup after store: r=%d calls=%u '%s'",
 				   r, f.calls, r < 0 ? err.msg : "");
 			FUZZ_CHECK(c.kind == O2V_CRED_BASIC && !strcmp(c.username, user) &&
-					   !strcmp(c.secret, pass),
+				       !strcmp(c.secret, pass),
 				   "stored '%s' but read back kind %d user '%s'", user, c.kind,
 				   c.username);
 			o2v_credentials_clear(&c);

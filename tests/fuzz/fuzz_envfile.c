@@ -27,9 +27,11 @@ static const char *lookup(const char *name)
 static bool utf8_ok(const unsigned char *s)
 {
 	while (*s) {
-		unsigned c = *s, k = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2
-						 : (c & 0xf8) == 0xf0			? 3
-											: 9;
+		unsigned c = *s, k = c < 0x80		  ? 0
+				     : (c & 0xe0) == 0xc0 ? 1
+				     : (c & 0xf0) == 0xe0 ? 2
+				     : (c & 0xf8) == 0xf0 ? 3
+							  : 9;
 		if (k == 9)
 			return false;
 		for (unsigned j = 1; j <= k; j++)
@@ -64,11 +66,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			   "first file");
 		before = 1;
 	}
-	int r = o2v_runmerge_env_file(text, len, "fuzz.env", flags & 2 ? lookup : NULL, &list,
-				      &err);
+	int r =
+	    o2v_runmerge_env_file(text, len, "fuzz.env", flags & 2 ? lookup : NULL, &list, &err);
 	if (r < 0) {
 		FUZZ_CHECK((r == -EINVAL || r == -E2BIG) && err.code == r &&
-				   strstr(err.msg, "fuzz.env"),
+			       strstr(err.msg, "fuzz.env"),
 			   "r=%d '%s'", r, err.msg);
 		FUZZ_CHECK(!list, "list left on failure");
 		free(text);
@@ -89,14 +91,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* merge with an image's Env, as `oci2vm run --env-file` does */
 	char *image_env[] = {"PATH=/bin", "HOME=/", "A=image", NULL};
 	char **env = NULL;
-	r = o2v_runmerge_env(image_env, list, flags & 2 ? lookup : NULL,
-			     flags & 4 ? "host" : NULL, flags & 8, &env, &err);
+	r = o2v_runmerge_env(image_env, list, flags & 2 ? lookup : NULL, flags & 4 ? "host" : NULL,
+			     flags & 8, &env, &err);
 	FUZZ_CHECK(r == 0, "merge failed: %s", err.msg);
 	FUZZ_CHECK(env[0] && !strncmp(env[0], "PATH=", 5), "PATH not first");
 	for (size_t i = 0; env[i]; i++)
 		for (size_t j = i + 1; env[j]; j++)
 			FUZZ_CHECK(name_len(env[i]) != name_len(env[j]) ||
-					   memcmp(env[i], env[j], name_len(env[i])),
+				       memcmp(env[i], env[j], name_len(env[i])),
 				   "'%s' twice", env[i]);
 
 	/* and carried to the guest */

@@ -17,11 +17,12 @@
  *   must then fail); bit 4: write a gzip cpio; bits 5-6: small decompression limits
  *   (o2v_layer_limits) instead of o2v_rootfs_build()'s defaults.
  * Checks after each layer: an error is negative, names the layer and leaves a tree that
- * can be released; the unpacked budget only shrinks; the tree is well formed (children strictly sorted, names valid, every
- * directory's parent right, each node's refs = the dentries naming it, n_nodes = the
- * nodes reachable, no entry named like a whiteout after a successful apply, lookups of every path
- * find their node); the ext4 estimate counts every node once; the cpio holds one entry
- * per dentry (when the content is small enough to write in a fuzz run). */
+ * can be released; the unpacked budget only shrinks; the tree is well formed (children
+ * strictly sorted, names valid, every directory's parent right, each node's refs = the
+ * dentries naming it, n_nodes = the nodes reachable, no entry named like a whiteout after
+ * a successful apply, lookups of every path find their node); the ext4 estimate counts
+ * every node once. After the last layer, the cpio of the image (the tree under
+ * /app_root) holds one entry per name, when the content is small enough to write. */
 #include "fuzz.h"
 
 #include <archive.h>
@@ -37,9 +38,9 @@
  * called here). */
 #include "../../rootfs/ext4.c"
 
-#define LAYER_NAME    "sha256:fuzzlayer"
+#define LAYER_NAME	 "sha256:fuzzlayer"
 #define CPIO_CONTENT_MAX (1 << 20) /* write the cpio only for this much content */
-#define LOOKUPS_MAX   256
+#define LOOKUPS_MAX	 256
 
 /* ---- reading the input from the front ---- */
 
@@ -122,7 +123,7 @@ static int writer_close(struct writer *w)
 
 static void write_entry(struct writer *w, struct rd *r)
 {
-	static const mode_t types[] = {AE_IFREG, AE_IFDIR,  AE_IFLNK, AE_IFREG,
+	static const mode_t types[] = {AE_IFREG, AE_IFDIR, AE_IFLNK, AE_IFREG,
 				       AE_IFCHR, AE_IFIFO, 0,	     AE_IFBLK};
 	unsigned op = rd_byte(r);
 	unsigned perm = rd_byte(r) << 8;
@@ -140,7 +141,7 @@ static void write_entry(struct writer *w, struct rd *r)
 	archive_entry_set_gid(e, owner >> 4);
 	if (op & 0x10)
 		archive_entry_set_mtime(e, (int64_t)(int8_t)rd_byte(r) * ((int64_t)1 << 40),
-				       rd_byte(r) * 3906250L);
+					rd_byte(r) * 3906250L);
 	else
 		archive_entry_set_mtime(e, 1700000000, 0);
 	switch (op & 7) {
@@ -195,13 +196,12 @@ static void count(struct walk *w, struct o2v_node *dir)
 	for (size_t i = 0; i < dir->n_children; i++) {
 		struct o2v_dentry *d = &dir->children[i];
 		struct o2v_node *n = d->node;
-		FUZZ_CHECK(d->name && d->name[0] && !strchr(d->name, '/') &&
-				   strcmp(d->name, ".") && strcmp(d->name, "..") &&
-				   strlen(d->name) <= O2V_TREE_NAME_MAX,
+		FUZZ_CHECK(d->name && d->name[0] && !strchr(d->name, '/') && strcmp(d->name, ".") &&
+			       strcmp(d->name, "..") && strlen(d->name) <= O2V_TREE_NAME_MAX,
 			   "bad name '%s'", d->name ? d->name : "(null)");
 		FUZZ_CHECK(i == 0 || strcmp(dir->children[i - 1].name, d->name) < 0,
-			   "children not strictly sorted: '%s' then '%s'", dir->children[i - 1].name,
-			   d->name);
+			   "children not strictly sorted: '%s' then '%s'",
+			   dir->children[i - 1].name, d->name);
 		/* (a directory made while resolving a symlink's target may be named anything,
 		 * as when containerd extracts the layer: only entries are checked) */
 		FUZZ_CHECK(!w->applied || !d->explicit_ || strncmp(d->name, ".wh.", 4),
@@ -215,7 +215,7 @@ static void count(struct walk *w, struct o2v_node *dir)
 			count(w, n);
 		} else if (S_ISLNK(n->mode)) {
 			FUZZ_CHECK(n->target && n->target[0] &&
-					   strlen(n->target) <= O2V_TREE_SYMLINK_MAX,
+				       strlen(n->target) <= O2V_TREE_SYMLINK_MAX,
 				   "'%s': symlink target", d->name);
 		} else if (S_ISREG(n->mode)) {
 			FUZZ_CHECK(n->spool_off + n->size <= w->sp->end,
@@ -249,8 +249,8 @@ static void verify(struct walk *w, struct o2v_node *dir, size_t plen)
 		memcpy(w->path + plen + 1, d->name, nl + 1);
 		if (w->lookups < LOOKUPS_MAX) {
 			w->lookups++;
-			FUZZ_CHECK(o2v_tree_lookup(w->t, w->path) == n, "lookup '%s' misses its node",
-				   w->path);
+			FUZZ_CHECK(o2v_tree_lookup(w->t, w->path) == n,
+				   "lookup '%s' misses its node", w->path);
 		}
 		if (S_ISDIR(n->mode))
 			verify(w, n, plen + 1 + nl);
@@ -276,11 +276,11 @@ static uint64_t check_tree(struct o2v_tree *t, struct o2v_spool *sp, bool applie
 	struct walk w = {.t = t, .sp = sp, .applied = applied};
 
 	FUZZ_CHECK(t->root && S_ISDIR(t->root->mode) && t->root->parent == t->root &&
-			   t->root->refs == 1,
+		       t->root->refs == 1,
 		   "root");
 	count(&w, t->root);
-	FUZZ_CHECK(w.distinct + 1 == t->n_nodes, "%zu nodes reachable, %zu counted",
-		   w.distinct + 1, t->n_nodes);
+	FUZZ_CHECK(w.distinct + 1 == t->n_nodes, "%zu nodes reachable, %zu counted", w.distinct + 1,
+		   t->n_nodes);
 	verify(&w, t->root, 0);
 	FUZZ_CHECK(o2v_tree_lookup(t, "/") == t->root, "lookup /");
 
@@ -349,9 +349,9 @@ static int apply(struct o2v_tree *t, struct o2v_spool *sp, int fd, uint32_t laye
 		 unsigned flags, struct o2v_layer_limits *lim, uint64_t *content)
 {
 	static const char *const media_types[] = {
-		NULL, "application/vnd.oci.image.layer.v1.tar+gzip",
-		"application/vnd.docker.image.rootfs.diff.tar",
-		"application/vnd.oci.image.layer.v1.tar+gzip+encrypted"};
+	    NULL, "application/vnd.oci.image.layer.v1.tar+gzip",
+	    "application/vnd.docker.image.rootfs.diff.tar",
+	    "application/vnd.oci.image.layer.v1.tar+gzip+encrypted"};
 	char path[64];
 	struct o2v_layer_src src = {.path = path, .digest = LAYER_NAME};
 	struct o2v_error err = {0};
@@ -359,7 +359,8 @@ static int apply(struct o2v_tree *t, struct o2v_spool *sp, int fd, uint32_t laye
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	src.media_type = media_types[(flags >> 1) & 3];
 	if (flags & 8)
-		src.diff_id = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+		src.diff_id =
+		    "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 	uint64_t left = lim->unpacked_left;
 	int r = o2v_layer_apply(t, sp, &src, layer_no, lim, &err);
 	FUZZ_CHECK(lim->unpacked_left <= left && lim->unpacked_left <= lim->max_unpacked,
@@ -395,8 +396,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t content = 0;
 	/* the decompression limits: o2v_rootfs_build()'s defaults, or a small budget */
 	struct o2v_layer_limits lim = {
-		.max_unpacked = flags & 32 ? 20000 : O2V_MAX_UNPACKED_DEFAULT,
-		.max_expansion = flags & 64 ? 1 : O2V_MAX_EXPANSION_DEFAULT,
+	    .max_unpacked = flags & 32 ? 20000 : O2V_MAX_UNPACKED_DEFAULT,
+	    .max_expansion = flags & 64 ? 1 : O2V_MAX_EXPANSION_DEFAULT,
 	};
 	lim.unpacked_left = lim.max_unpacked;
 	/* as o2v_rootfs_build: names are converted with a UTF-8 locale on this thread */
@@ -421,7 +422,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		while (r.n) {
 			if ((r.p[0] & 7) == 6) { /* next layer */
 				rd_byte(&r);
-				if (apply(&t, &sp, writer_close(&w), layer++, flags, &lim, &content) < 0)
+				if (apply(&t, &sp, writer_close(&w), layer++, flags, &lim,
+					  &content) < 0)
 					goto out;
 				writer_open(&w, rd_byte(&r));
 				continue;

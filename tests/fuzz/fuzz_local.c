@@ -35,7 +35,7 @@
 
 #define EMPTY_INDEX_JSON "{\"schemaVersion\": 2, \"manifests\": []}\n" /* as cache.c */
 
-static char dir[64];
+static char dir[256];
 
 static void cleanup(void)
 {
@@ -45,12 +45,9 @@ static void cleanup(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 	(void)argc, (void)argv;
 
-	snprintf(dir, sizeof(dir), "%s/o2v-fuzz-local.XXXXXX", base);
-	if (!mkdtemp(dir))
-		abort();
+	fuzz_private_dir(dir, sizeof(dir), "local");
 	atexit(cleanup);
 	return 0;
 }
@@ -75,8 +72,8 @@ static void check_resolve(const struct symlinks *sl, const char *name)
 	if (n) {
 		check_clean_path(n);
 		_cleanup_free_ char *again = normalize_entry_path(n);
-		FUZZ_CHECK(again && !strcmp(again, n), "normalize('%s') = '%s', then '%s'", name,
-			   n, again ? again : "(null)");
+		FUZZ_CHECK(again && !strcmp(again, n), "normalize('%s') = '%s', then '%s'", name, n,
+			   again ? again : "(null)");
 	}
 	_cleanup_free_ char *r = resolve_entry(sl, name);
 	if (!r)
@@ -139,7 +136,7 @@ static void parsers(struct fuzz_in *in)
 				size_t n = json_object_array_length(layers);
 				for (size_t i = 0; i < n && i < 256; i++) {
 					const char *ln = json_object_get_string(
-						json_object_array_get_idx(layers, i));
+					    json_object_array_get_idx(layers, i));
 					if (ln)
 						check_resolve(&sl, ln);
 				}
@@ -147,30 +144,33 @@ static void parsers(struct fuzz_in *in)
 				for (size_t i = 0; i < n && i < 64; i++) {
 					char hex[O2V_DIGEST_MAX];
 					const char *ln = json_object_get_string(
-						json_object_array_get_idx(layers, i));
+					    json_object_array_get_idx(layers, i));
 					FUZZ_CHECK(o2v_digest_buf(ln ? ln : "", ln ? strlen(ln) : 0,
 								  NULL, hex, NULL) == 0,
 						   "digest");
 					FUZZ_CHECK(want_add(&im, ln ? ln : "x", hex,
-							    (int64_t)(ln ? strlen(ln) : 0), NULL) == 0,
+							    (int64_t)(ln ? strlen(ln) : 0),
+							    NULL) == 0,
 						   "want_add");
 					im.wants[i].compression = (int)(hex[7] - '0') % 3;
 					if (im.wants[i].compression < 0)
 						im.wants[i].compression = 0;
 				}
 				char cfg[O2V_DIGEST_MAX];
-				FUZZ_CHECK(o2v_digest_buf(text, len, NULL, cfg, NULL) == 0, "digest");
+				FUZZ_CHECK(o2v_digest_buf(text, len, NULL, cfg, NULL) == 0,
+					   "digest");
 				char *built = docker_build_manifest(&im, cfg, len);
 				FUZZ_CHECK(built, "no manifest built");
 				struct o2v_manifest m;
 				int mr = o2v_manifest_parse(built, strlen(built), NULL, &m, &err);
 				FUZZ_CHECK(mr == 0 && m.kind == O2V_MANIFEST_IMAGE &&
-						   m.n_layers == im.n_wants,
+					       m.n_layers == im.n_wants,
 					   "built manifest does not parse back: %s", err.msg);
 				for (size_t i = 0; i < m.n_layers; i++)
-					FUZZ_CHECK(!strcmp(m.layers[i].digest, im.wants[i].digest) &&
-							   o2v_media_type_is_layer(m.layers[i].media_type),
-						   "layer %zu", i);
+					FUZZ_CHECK(
+					    !strcmp(m.layers[i].digest, im.wants[i].digest) &&
+						o2v_media_type_is_layer(m.layers[i].media_type),
+					    "layer %zu", i);
 				o2v_manifest_release(&m);
 				free(built);
 				wants_free(&im);
@@ -258,7 +258,7 @@ static char *write_archive(struct fuzz_in *in, const char *path, char **ret_tag)
 
 static size_t count_blobs(const char *cache_dir)
 {
-	char p[256];
+	char p[352];
 	size_t n = 0;
 	struct dirent *de;
 
@@ -276,20 +276,20 @@ static void check_image(struct o2v_cache *c, const struct o2v_image *img)
 	FUZZ_CHECK(o2v_digest_valid(img->manifest_digest) && o2v_digest_valid(img->config_digest),
 		   "image digests");
 	FUZZ_CHECK(o2v_cache_has_blob(c, img->manifest_digest, -1) &&
-			   o2v_cache_has_blob(c, img->config_digest, -1),
+		       o2v_cache_has_blob(c, img->config_digest, -1),
 		   "manifest or config missing");
 	FUZZ_CHECK(img->config_json, "no config");
 	for (size_t i = 0; i < img->n_layers; i++) {
 		FUZZ_CHECK(o2v_digest_valid(img->layers[i].digest), "layer %zu digest", i);
-		FUZZ_CHECK(o2v_cache_has_blob(c, img->layers[i].digest,
-					      (int64_t)img->layers[i].size),
-			   "layer %zu not in the cache", i);
+		FUZZ_CHECK(
+		    o2v_cache_has_blob(c, img->layers[i].digest, (int64_t)img->layers[i].size),
+		    "layer %zu not in the cache", i);
 	}
 }
 
 static void import(struct fuzz_in *in, unsigned flags)
 {
-	char archive_path[128], cache_dir[128], *tag = NULL;
+	char archive_path[320], cache_dir[320], *tag = NULL;
 	struct o2v_cache *c = NULL;
 	struct o2v_error err = {0};
 	struct o2v_ref ref = {0}, tagref = {0};
@@ -308,7 +308,7 @@ static void import(struct fuzz_in *in, unsigned flags)
 		ref.tag = tagref.normalized;
 	else if (tag && !docker && tag[0])
 		ref.tag = tag;
-	char normalized[512];
+	char normalized[1024];
 	snprintf(normalized, sizeof(normalized), "%s:%s%s%s", ref.transport, archive_path,
 		 ref.tag ? ":" : "", ref.tag ? ref.tag : "");
 	ref.normalized = normalized;
@@ -317,15 +317,15 @@ static void import(struct fuzz_in *in, unsigned flags)
 	if (getenv("O2V_FUZZ_DEBUG"))
 		fprintf(stderr, "import: %d %s\n", r, r < 0 ? err.msg : img->manifest_digest);
 	if (r < 0) {
-		char prefix[600];
+		char prefix[1100];
 		snprintf(prefix, sizeof(prefix), "import '%s': ", normalized);
-		FUZZ_CHECK(err.code == r && !strncmp(err.msg, prefix, strlen(prefix)),
-			   "r=%d '%s'", r, err.msg);
+		FUZZ_CHECK(err.code == r && !strncmp(err.msg, prefix, strlen(prefix)), "r=%d '%s'",
+			   r, err.msg);
 		FUZZ_CHECK(!img, "image on failure");
 		/* the cache is exactly as before */
 		char *index = NULL;
 		size_t ilen;
-		char ip[160];
+		char ip[352];
 		snprintf(ip, sizeof(ip), "%s/index.json", cache_dir);
 		FUZZ_CHECK(o2v_read_file(ip, 1 << 20, &index, &ilen, NULL) == 0, "read index");
 		FUZZ_CHECK(!strcmp(index, EMPTY_INDEX_JSON), "index.json changed: %s", index);

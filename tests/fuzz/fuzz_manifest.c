@@ -18,14 +18,14 @@
 #include "../../registry/platform.h"
 
 static const char *const content_types[] = {
-	NULL,
-	O2V_MT_OCI_MANIFEST,
-	O2V_MT_OCI_INDEX,
-	O2V_MT_DOCKER_MANIFEST,
-	O2V_MT_DOCKER_LIST,
-	"application/json",
-	"application/vnd.docker.distribution.manifest.v1+prettyjws",
-	O2V_MT_OCI_INDEX "; charset=utf-8",
+    NULL,
+    O2V_MT_OCI_MANIFEST,
+    O2V_MT_OCI_INDEX,
+    O2V_MT_DOCKER_MANIFEST,
+    O2V_MT_DOCKER_LIST,
+    "application/json",
+    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+    O2V_MT_OCI_INDEX "; charset=utf-8",
 };
 
 static bool printable(const char *s)
@@ -39,8 +39,7 @@ static bool printable(const char *s)
 static void check_descriptor(const struct o2v_descriptor *d)
 {
 	FUZZ_CHECK(o2v_digest_valid(d->digest), "digest '%s'", d->digest);
-	FUZZ_CHECK(d->media_type[0] && printable(d->media_type), "media type '%s'",
-		   d->media_type);
+	FUZZ_CHECK(d->media_type[0] && printable(d->media_type), "media type '%s'", d->media_type);
 	if (d->has_platform)
 		FUZZ_CHECK(d->platform.os[0] && d->platform.arch[0], "empty platform");
 }
@@ -84,7 +83,7 @@ static void check_platform_text(const char *text)
 	}
 	FUZZ_CHECK(p.os[0] && p.arch[0], "'%s': empty fields", text);
 	FUZZ_CHECK(o2v_platform_match(&p, &p) == 0 || !strcmp(p.os, "unknown") ||
-			   !strcmp(p.arch, "unknown"),
+		       !strcmp(p.arch, "unknown"),
 		   "'%s': does not match itself", text);
 	o2v_platform_format(&p, buf, sizeof(buf));
 	FUZZ_CHECK(o2v_platform_parse(buf, &q, &err) == 0, "'%s' -> '%s' does not parse", text,
@@ -132,7 +131,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(m.media_type[0] && printable(m.media_type), "media type '%s'",
 			   m.media_type);
 		if (m.kind == O2V_MANIFEST_INDEX) {
-			FUZZ_CHECK(o2v_media_type_is_index(m.media_type), "index '%s'", m.media_type);
+			FUZZ_CHECK(o2v_media_type_is_index(m.media_type), "index '%s'",
+				   m.media_type);
 			FUZZ_CHECK(!m.n_layers && m.n_manifests <= O2V_DESCRIPTORS_MAX, "counts");
 			for (size_t i = 0; i < m.n_manifests; i++)
 				check_descriptor(&m.manifests[i]);

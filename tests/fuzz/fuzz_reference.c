@@ -42,22 +42,9 @@ static void check_docker(const char *text, const struct o2v_ref *ref)
 	const char *norm = ref->normalized;
 	if (!strncmp(norm, "docker://", 9))
 		norm += 9;
-	FUZZ_CHECK(!strcmp(want, norm), "'%s': normalized '%s', want '%s'", text,
-		   ref->normalized, want);
+	FUZZ_CHECK(!strcmp(want, norm), "'%s': normalized '%s', want '%s'", text, ref->normalized,
+		   want);
 	free(want);
-}
-
-/* "oci:5000/x..." starts like a local reference */
-static bool names_local_transport(const char *s)
-{
-	size_t tl = strcspn(s, ":/");
-	char t[16];
-
-	if (s[tl] != ':' || tl >= sizeof(t))
-		return false;
-	memcpy(t, s, tl);
-	t[tl] = '\0';
-	return o2v_local_transport(t);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -84,23 +71,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_docker(text, &ref);
 	} else {
 		FUZZ_CHECK(ref.path && ref.path[0] == '/', "'%s': path", text);
-		FUZZ_CHECK(!ref.domain && !ref.repository && !ref.digest, "'%s': local fields", text);
+		FUZZ_CHECK(!ref.domain && !ref.repository && !ref.digest, "'%s': local fields",
+			   text);
 	}
-
-	/* Known bug (tests/fuzz/crashes/reference/): a registry host named like a local
-	 * transport ("docker://oci:5000/foo") normalises to "oci:5000/foo:latest", which
-	 * parses again as an oci: directory (also as docker-archive's REF). Checked only
-	 * with O2V_FUZZ_STRICT set, so fuzzing goes on past it. */
-	if (!getenv("O2V_FUZZ_STRICT") &&
-	    ((!local && names_local_transport(ref.normalized)) ||
-	     (local && ref.tag && !strcmp(ref.transport, "docker-archive") &&
-	      names_local_transport(ref.tag))))
-		goto out;
 
 	/* A local path from realpath() may hold ':' or spaces (a symlink, the cwd): then
 	 * normalized is not meant to be parsed again. */
-	bool reparsable = !local || (!strchr(ref.path, ':') && fuzz_no_ctl(ref.path) &&
-				     !strchr(ref.path, ' '));
+	bool reparsable =
+	    !local || (!strchr(ref.path, ':') && fuzz_no_ctl(ref.path) && !strchr(ref.path, ' '));
 	if (reparsable) {
 		r = o2v_ref_parse(ref.normalized, &again, &err);
 		FUZZ_CHECK(r == 0, "'%s': normalized '%s' does not parse: %s", text, ref.normalized,
@@ -115,7 +93,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			   ref.transport, again.normalized, again.transport);
 		o2v_ref_release(&again);
 	}
-out:
 	o2v_ref_release(&ref);
 	free(text);
 	return 0;

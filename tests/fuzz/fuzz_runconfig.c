@@ -50,18 +50,18 @@ static bool rc_eq(const struct o2v_runconfig *a, const struct o2v_runconfig *b)
 			return false;
 	return a->network == b->network && a->terminal == b->terminal &&
 	       a->stdin_open == b->stdin_open && a->rows == b->rows && a->cols == b->cols &&
-	       a->stop_grace == b->stop_grace && a->verbose == b->verbose &&
-	       a->shell == b->shell && a->ephemeral == b->ephemeral && a->hold == b->hold;
+	       a->stop_grace == b->stop_grace && a->verbose == b->verbose && a->shell == b->shell &&
+	       a->ephemeral == b->ephemeral && a->hold == b->hold;
 }
 
 static void check_valid(const struct o2v_runconfig *rc)
 {
 	FUZZ_CHECK(rc->shell || (rc->argv && rc->argv[0][0]), "no command");
 	FUZZ_CHECK(strv_len(rc->argv) <= O2V_RUNCONFIG_LIST_MAX &&
-			   strv_len(rc->env) <= O2V_RUNCONFIG_LIST_MAX &&
-			   strv_len(rc->dns) <= O2V_RUNCONFIG_LIST_MAX &&
-			   strv_len(rc->hosts) <= O2V_RUNCONFIG_LIST_MAX &&
-			   rc->n_volumes <= O2V_RUNCONFIG_LIST_MAX,
+		       strv_len(rc->env) <= O2V_RUNCONFIG_LIST_MAX &&
+		       strv_len(rc->dns) <= O2V_RUNCONFIG_LIST_MAX &&
+		       strv_len(rc->hosts) <= O2V_RUNCONFIG_LIST_MAX &&
+		       rc->n_volumes <= O2V_RUNCONFIG_LIST_MAX,
 		   "list too long");
 	for (char **e = rc->env; e && *e; e++)
 		FUZZ_CHECK(strchr(*e, '=') && (*e)[0] != '=', "env entry '%s'", *e);
@@ -71,7 +71,7 @@ static void check_valid(const struct o2v_runconfig *rc)
 	FUZZ_CHECK(!rc->hostname || strlen(rc->hostname) <= 64, "hostname");
 	for (size_t i = 0; i < rc->n_volumes; i++)
 		FUZZ_CHECK(rc->volumes[i].tag && rc->volumes[i].tag[0] &&
-				   rc->volumes[i].guest_path && rc->volumes[i].guest_path[0] == '/',
+			       rc->volumes[i].guest_path && rc->volumes[i].guest_path[0] == '/',
 			   "volume %zu", i);
 	FUZZ_CHECK(rc->rows <= 65535 && rc->cols <= 65535, "winsize %u %u", rc->rows, rc->cols);
 	FUZZ_CHECK(rc->stop_grace <= 7 * 24 * 3600u, "stop_grace %u", rc->stop_grace);

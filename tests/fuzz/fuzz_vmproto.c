@@ -130,7 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(!memchr(p, '\n', (size_t)(end - p)), "a newline without a report");
 	for (size_t i = 0; i < whole.n; i++) {
 		FUZZ_CHECK(!whole.v[i] == !parts.v[i] &&
-				   (!whole.v[i] || !strcmp(whole.v[i], parts.v[i])),
+			       (!whole.v[i] || !strcmp(whole.v[i], parts.v[i])),
 			   "line %zu differs", i);
 		if (!whole.v[i])
 			continue;

@@ -10,9 +10,9 @@
 # TODO ("not ok # TODO") while the bug is there, "ok" once it is fixed (then drop the
 # harness's skip and move the file to the corpus).
 #
-# The five bugs the first 10-minute runs found (registry/auth.c, http.c, reference.c) are
-# fixed; their inputs are in the corpora as regress-*. O2V_FUZZ_STRICT=1 (set here) makes
-# the harnesses check the invariants those bugs broke, too.
+# The bugs the first 10-minute runs found (registry/auth.c, http.c, reference.c) are
+# fixed, their skips removed, and their inputs are in the corpora as regress-*: the
+# harnesses check those invariants unconditionally now.
 #
 #   O2V_FUZZ_RUNS=N    fuzzing runs per harness (default 5000)
 #   O2V_FUZZ_SEED=N    libFuzzer's -seed (default 1; 0 = random)
@@ -53,7 +53,7 @@ for n in "${harnesses[@]}"; do
 	done
 	mkdir -p "$tmp/new-$n" # new units go here, never into the source tree
 	start=$SECONDS
-	(cd "$tmp" && "$bin" -runs="$runs" -seed="$seed" -timeout=25 -rss_limit_mb=2048 \
+	(cd "$tmp" && TMPDIR=$tmp "$bin" -runs="$runs" -seed="$seed" -timeout=25 -rss_limit_mb=2048 \
 		-artifact_prefix="$tmp/$n-" -print_final_stats=1 "$tmp/new-$n" "${dirs[@]}") \
 		>"$tmp/$n.log" 2>&1
 	rc=$?
@@ -70,7 +70,7 @@ for f in "${known[@]}"; do
 	n=${f%/*}
 	n=${n##*/}
 	name=${f#"$top"/}
-	if (cd "$tmp" && O2V_FUZZ_STRICT=1 "$top/build-fuzz/fuzz_$n" "$f") >"$tmp/known.log" 2>&1; then
+	if (cd "$tmp" && TMPDIR=$tmp O2V_FUZZ_STRICT=1 "$top/build-fuzz/fuzz_$n" "$f") >"$tmp/known.log" 2>&1; then
 		pass "$name no longer fails: drop its skip in fuzz_$n.c # TODO known bug fixed"
 	else
 		echo "not ok $((TAP_N + 1)) - $name reproduces # TODO known bug"
