@@ -13,7 +13,7 @@
 #endif
 
 #include "../common/fsutil.h"
-#include "../common/paths.h"
+#include "bootcache.h"
 #include "host.h"
 #include "qemu.h"
 
@@ -163,28 +163,21 @@ static unsigned long measure_tsc_khz(bool *clean)
 }
 
 /* The rate is fixed until the host reboots, so one measurement serves every VM started
- * until then: "BOOT_ID KHZ" in the runtime dir (which a reboot usually empties anyway).
- * Any failure just measures again. */
+ * until then (bootcache.h). */
+#define TSC_CACHE "host-tsc-khz"
 unsigned long o2v_host_tsc_khz(void)
 {
-	_cleanup_free_ char *dir = NULL, *path = NULL, *boot_id = NULL, *cached = NULL;
-	char line[128], want[64];
+	char text[32];
 	unsigned long khz;
-
 	bool clean;
 
-	if (o2v_read_file("/proc/sys/kernel/random/boot_id", 64, &boot_id, NULL, NULL) < 0 ||
-	    o2v_runtime_dir(&dir, NULL) < 0 || !(path = o2v_path_join(dir, "host-tsc-khz")))
-		return measure_tsc_khz(&clean);
-	boot_id[strcspn(boot_id, "\n")] = '\0';
-	if (o2v_read_file(path, sizeof(line), &cached, NULL, NULL) == 0 &&
-	    sscanf(cached, "%63s %lu", want, &khz) == 2 && !strcmp(want, boot_id) &&
+	if (o2v_boot_cache_get(TSC_CACHE, text, sizeof(text)) && sscanf(text, "%lu", &khz) == 1 &&
 	    khz >= TSC_KHZ_MIN && khz <= TSC_KHZ_MAX)
 		return khz;
 	khz = measure_tsc_khz(&clean);
-	if (khz > 0 && clean && o2v_mkdir_p(dir, 0700, NULL) == 0) {
-		int n = snprintf(line, sizeof(line), "%s %lu\n", boot_id, khz);
-		o2v_write_file_atomic(path, line, (size_t)n, 0600, NULL);
+	if (khz > 0 && clean) {
+		snprintf(text, sizeof(text), "%lu", khz);
+		o2v_boot_cache_put(TSC_CACHE, text);
 	}
 	return khz;
 }

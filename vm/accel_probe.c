@@ -5,7 +5,7 @@
  * the probe boots a real guest: our kernel, with no root and panic=-1 reboot=t, which
  * panics at the end of its boot and reboots, which ends QEMU (-no-reboot). A QEMU still
  * running at the deadline is killed and the verdict is "no". The verdict holds until the
- * host reboots ("BOOT_ID yes|no" in the runtime directory), so runs do not pay for it.
+ * host reboots (bootcache.h), so runs do not pay for it.
  */
 #include "../common/o2v.h"
 
@@ -13,8 +13,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "../common/fsutil.h"
-#include "../common/paths.h"
+#include "bootcache.h"
 #include "host.h"
 #include "relay.h"
 #include "spawn.h"
@@ -65,35 +64,16 @@ int o2v_accel_probe(const char *qemu, const char *kernel, enum o2v_accel accel, 
 	}
 }
 
-/* The remembered verdict for this host boot: 1 yes, 0 no, -1 none. */
-static int cached_verdict(const char *path, const char *boot_id)
-{
-	_cleanup_free_ char *text = NULL;
-	char id[64], verdict[8];
-
-	if (o2v_read_file(path, 128, &text, NULL, NULL) < 0 ||
-	    sscanf(text, "%63s %7s", id, verdict) != 2 || strcmp(id, boot_id))
-		return -1;
-	return !strcmp(verdict, "yes") ? 1 : !strcmp(verdict, "no") ? 0 : -1;
-}
-
 bool o2v_kvm_works(const char *qemu, const char *kernel)
 {
-	_cleanup_free_ char *boot_id = NULL, *dir = NULL, *path = NULL;
-	char line[128];
-	int v;
+	char verdict[8];
+	bool v;
 
-	if (o2v_read_file("/proc/sys/kernel/random/boot_id", 64, &boot_id, NULL, NULL) < 0 ||
-	    o2v_runtime_dir(&dir, NULL) < 0 || !(path = o2v_path_join(dir, PROBE_FILE)))
-		return o2v_accel_probe(qemu, kernel, O2V_ACCEL_KVM, O2V_KVM_PROBE_MS);
-	boot_id[strcspn(boot_id, "\n")] = '\0';
-	if ((v = cached_verdict(path, boot_id)) >= 0)
-		return v;
+	if (o2v_boot_cache_get(PROBE_FILE, verdict, sizeof(verdict)) &&
+	    (!strcmp(verdict, "yes") || !strcmp(verdict, "no")))
+		return !strcmp(verdict, "yes");
 	v = o2v_accel_probe(qemu, kernel, O2V_ACCEL_KVM, O2V_KVM_PROBE_MS);
-	if (o2v_mkdir_p(dir, 0700, NULL) == 0) {
-		int n = snprintf(line, sizeof(line), "%s %s\n", boot_id, v ? "yes" : "no");
-		o2v_write_file_atomic(path, line, (size_t)n, 0600, NULL);
-	}
+	o2v_boot_cache_put(PROBE_FILE, v ? "yes" : "no");
 	return v;
 }
 
