@@ -473,13 +473,15 @@ O2V_NORETURN static void detached_child(struct run *r, int ready_fd)
 		close(lock);
 	}
 	o2v_logfile_close(&lf);
+	/* Removed before the waiting caller hears of it: once `run -d` returns, nothing of a
+	 * --rm VM is left. */
+	if (r->vm.remove_on_exit || code < 0)
+		o2v_vm_remove(&r->vm, NULL);
 	if (r->ready_fd >= 0)
 		report_not_started(r->ready_fd, code < 0 ? O2V_EXIT_RUN_FAILED : code,
 				   code < 0    ? err.msg
 				   : ex.message[0] ? ex.message
 						   : "the VM ended before its workload started");
-	if (r->vm.remove_on_exit || code < 0)
-		o2v_vm_remove(&r->vm, NULL);
 	_exit(0);
 }
 
