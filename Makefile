@@ -76,7 +76,7 @@ LIBS := $(LIB_CLI) $(LIB_VM) $(LIB_ROOTFS) $(LIB_REGISTRY) $(LIB_INIT) $(LIB_COM
 
 # Preloaded into QEMU when a VM publishes ports (see the source): built without sanitizers,
 # since QEMU is not instrumented.
-PRELOAD := $(BUILD)/oci2vm-listen.so
+PRELOAD := $(BUILD)/oci2vm-qemu-net.so
 
 TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
@@ -132,9 +132,10 @@ $(BUILD)/init: $(INIT_SRC) $(COMMON_SRC) $(wildcard common/*.h bootstrap-init/*.
 		echo "bootstrap-init has no sources yet"; rm -f $@; touch $@; \
 	fi
 
-$(PRELOAD): oci2vm/preload/listen_backlog.c
+$(PRELOAD): oci2vm/preload/qemu_net.c vm/netguard.c vm/netguard.h
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(WARN) -O2 -fPIC -shared -Wl,-z,relro,-z,now -o $@ $< -ldl
+	$(CC) -std=gnu11 $(WARN) -O2 -fPIC -shared -Wl,-z,relro,-z,now -o $@ \
+		oci2vm/preload/qemu_net.c vm/netguard.c -ldl
 
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(LIBS)
 	@mkdir -p $(dir $@)
@@ -164,7 +165,7 @@ install: all kernel
 		$(DESTDIR)$(PREFIX)/lib/oci2vm
 	install -m 0755 $(BUILD)/oci2vm $(DESTDIR)$(PREFIX)/bin/oci2vm
 	install -m 0755 $(BUILD)/init $(DESTDIR)$(PREFIX)/libexec/oci2vm/init
-	install -m 0644 $(PRELOAD) $(DESTDIR)$(PREFIX)/libexec/oci2vm/oci2vm-listen.so
+	install -m 0644 $(PRELOAD) $(DESTDIR)$(PREFIX)/libexec/oci2vm/oci2vm-qemu-net.so
 	install -m 0644 "$$(kernel/build.sh --path)" $(DESTDIR)$(PREFIX)/lib/oci2vm/vmlinux
 
 # oci2vm_VERSION_amd64.deb in DEB_DIR: the install above, a man page, Depends computed by

@@ -83,9 +83,9 @@ static bool preloadable(const char *path)
 	return !strpbrk(path, " :");
 }
 
-char *o2v_find_listen_preload(void)
+char *o2v_find_qemu_net_preload(void)
 {
-	return find_beside_exe(O2V_LISTEN_PRELOAD, preloadable);
+	return find_beside_exe(O2V_QEMU_NET_PRELOAD, preloadable);
 }
 
 int o2v_find_busybox(char **ret_path, struct o2v_error *err)
@@ -96,7 +96,8 @@ int o2v_find_busybox(char **ret_path, struct o2v_error *err)
 	*ret_path = NULL;
 	if (!usable_file(path)) {
 		if (env && *env)
-			return o2v_error_set(err, -ENOENT, "OCI2VM_BUSYBOX='%s' does not exist", env);
+			return o2v_error_set(err, -ENOENT, "OCI2VM_BUSYBOX='%s' does not exist",
+					     env);
 		return 0;
 	}
 	if (!o2v_is_static_elf(path)) {

@@ -17,13 +17,14 @@ int o2v_find_init(char **ret_path, struct o2v_error *err);
  * $OCI2VM_BUSYBOX is unset: the shim is for debugging and optional. */
 int o2v_find_busybox(char **ret_path, struct o2v_error *err);
 
-/* The listen-backlog shim preloaded into QEMU when ports are published
- * (oci2vm/preload/listen_backlog.c): next to the binary or in
- * PREFIX/libexec/oci2vm. NULL when absent (or in a path with a space or a
- * colon, which LD_PRELOAD cannot name): ports then work with QEMU's own
- * backlog of 1, which drops bursts of simultaneous connects. */
-#define O2V_LISTEN_PRELOAD "oci2vm-listen.so"
-char *o2v_find_listen_preload(void);
+/* The library preloaded into QEMU for a VM with a network
+ * (oci2vm/preload/qemu_net.c): it keeps the guest off the host's loopback and
+ * deepens the listen backlog of published ports. Next to the binary or in
+ * PREFIX/libexec/oci2vm; NULL when absent (or in a path with a space or a
+ * colon, which LD_PRELOAD cannot name): such a VM then does not start unless
+ * it may reach the host's loopback anyway. */
+#define O2V_QEMU_NET_PRELOAD "oci2vm-qemu-net.so"
+char *o2v_find_qemu_net_preload(void);
 
 /* True when path is an ELF executable without a program interpreter. */
 bool o2v_is_static_elf(const char *path);

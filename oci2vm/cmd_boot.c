@@ -13,6 +13,7 @@
 #include "../common/fsutil.h"
 #include "../vm/host.h"
 #include "../vm/vm.h"
+#include "assets.h"
 #include "cli.h"
 #include "commands.h"
 #include "values.h"
@@ -131,7 +132,7 @@ static int check_inputs(const struct boot_opts *o, struct o2v_error *err)
 static int boot(const struct boot_opts *o, const char *rundir, struct o2v_vm_exit *ret,
 		struct o2v_error *err)
 {
-	_cleanup_free_ char *kernel = NULL, *qemu = NULL;
+	_cleanup_free_ char *kernel = NULL, *qemu = NULL, *net_guard = o2v_find_qemu_net_preload();
 	enum o2v_accel accel;
 	const char *note;
 	struct o2v_launch l;
@@ -154,6 +155,7 @@ static int boot(const struct boot_opts *o, const char *rundir, struct o2v_vm_exi
 	l.vm.append = o->append;
 	l.vm.verbose = o->verbose;
 	l.vm.net = o->net;
+	l.net_guard = net_guard;
 	l.vm.volumes = o->volumes;
 	l.vm.n_volumes = o->n_volumes;
 	l.state_dir = rundir;

@@ -44,7 +44,7 @@ static void show_accel(const char *qemu, const char *kernel)
 int cmd_info(int argc, char **argv)
 {
 	_cleanup_free_ char *kernel = NULL, *init = NULL, *busybox = NULL, *qemu = NULL,
-			    *cache = NULL, *runtime = NULL, *preload = o2v_find_listen_preload();
+			    *cache = NULL, *runtime = NULL, *preload = o2v_find_qemu_net_preload();
 	struct o2v_error err = {0};
 	const char *how = NULL, *bb_env = getenv("OCI2VM_BUSYBOX");
 	bool ok = true;
@@ -67,8 +67,7 @@ int cmd_info(int argc, char **argv)
 	     &err);
 	printf("%-9s %s\n", "preload:",
 	       preload ? preload
-		       : "none (published ports accept one "
-			 "connection at a time)");
+		       : "none: VMs with a network need --host-loopback (reinstall oci2vm)");
 	show_accel(qemu, kernel);
 	r = o2v_cache_dir(&cache, &err);
 	ok &= show("cache:", r, cache,

@@ -52,10 +52,13 @@ const char cmd_run_usage[] =
 	"  -u, --user USER[:GROUP] run as this user (name or id, resolved in the image)\n"
 	"      --entrypoint CMD    replace the image's entrypoint ('' clears it)\n"
 	"  -h, --hostname NAME     the VM's hostname (default: its id)\n"
-	"      --network bridge|none  bridge (default): eth0 on QEMU's user network (NAT,\n"
-	"                          10.0.2.15); none: only the loopback interface\n"
-	"      --dns IP            nameserver for /etc/resolv.conf (default 10.0.2.3)\n"
-	"      --add-host NAME:IP  an /etc/hosts line; IP host-gateway is the host (10.0.2.2)\n"
+	"      --network bridge|none  bridge (default): eth0 10.0.2.15 on QEMU's user network\n"
+	"                          (NAT) without the host's loopback; none: lo only\n"
+	"      --host-loopback     let the VM reach services on the host's loopback, at\n"
+	"                          10.0.2.2 (off by default: they are meant to be local)\n"
+	"      --dns IP            nameserver for /etc/resolv.conf (default 10.0.2.3: the\n"
+	"                          host's own resolvers)\n"
+	"      --add-host NAME:IP  an /etc/hosts line; IP host-gateway is the host's address\n"
 	"  -m, --memory SIZE       guest memory (default 512M, at least 64M)\n"
 	"      --cpus N            virtual CPUs (default 1)\n"
 	"      --rm                remove the VM's state when it exits\n"
@@ -80,7 +83,7 @@ const char cmd_run_usage[] =
 struct run {
 	struct o2v_run_opts o;
 	char *kernel, *qemu, *init, *busybox, *cache_dir, *runtime_dir;
-	char *listen_preload;	/* QEMU's listen-backlog shim; NULL: none found or no ports */
+	char *net_guard;	/* QEMU's network preload (assets.h); NULL: none found */
 	struct o2v_cache *cache;
 	struct o2v_image *img;
 	char *vmimage;		/* cached ext4 or cpio.gz */
@@ -99,7 +102,7 @@ static void run_release(struct run *r)
 	free(r->qemu);
 	free(r->init);
 	free(r->busybox);
-	free(r->listen_preload);
+	free(r->net_guard);
 	free(r->cache_dir);
 	free(r->runtime_dir);
 	if (r->img)
@@ -146,8 +149,9 @@ static int check_host(struct run *r, struct o2v_error *err)
 		return rc;
 	if ((rc = o2v_ports_check_free(r->o.ports, r->o.n_ports, err)) < 0)
 		return rc;
-	if (r->o.n_ports)
-		r->listen_preload = o2v_find_listen_preload();
+	if ((rc = o2v_hosts_resolve(r->o.hosts, !r->o.no_network, r->o.host_loopback, err)) < 0)
+		return rc;
+	r->net_guard = o2v_find_qemu_net_preload();
 	if ((rc = o2v_cache_dir(&r->cache_dir, err)) < 0 ||
 	    (rc = o2v_runtime_dir(&r->runtime_dir, err)) < 0)
 		return rc;
@@ -194,7 +198,7 @@ static int build_runconfig(struct run *r, struct o2v_error *err)
 	    .user = r->o.user,
 	    .hostname = r->o.hostname ? r->o.hostname : r->vm.id,
 	    .network = !r->o.no_network,
-	    .dns = r->o.dns, /* NULL: init writes the user network's 10.0.2.3 */
+	    .dns = r->o.dns, /* NULL: init writes O2V_NET_DNS */
 	    .hosts = r->o.hosts,
 	    .volumes = vols,
 	    .n_volumes = r->o.n_volumes,
@@ -314,13 +318,14 @@ static int launch(struct run *r, struct o2v_logfile *log, int out_fd, int err_fd
 	l.vm.accel = r->o.accel;
 	l.vm.verbose = r->o.verbose;
 	l.vm.net = !r->o.no_network;
+	l.vm.host_loopback = r->o.host_loopback;
 	l.vm.ports = r->o.ports;
 	l.vm.n_ports = r->o.n_ports;
 	l.vm.volumes = r->volumes;
 	l.vm.n_volumes = r->o.n_volumes;
 	l.vm.stdio_ports = !r->o.tty; /* with -t the terminal carries both */
 	l.state_dir = r->vm.dir;
-	l.qemu_preload = r->listen_preload;
+	l.net_guard = r->net_guard;
 	l.in_fd = r->o.interactive ? STDIN_FILENO : -1;
 	l.out_fd = out_fd;
 	l.err_fd = err_fd;

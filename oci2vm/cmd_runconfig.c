@@ -13,6 +13,7 @@
 #include "../common/fsutil.h"
 #include "../common/runbuild.h"
 #include "../common/strv.h"
+#include "../vm/host.h"
 #include "cli.h"
 #include "commands.h"
 #include "values.h"
@@ -245,6 +246,9 @@ static int finish_request(struct rc_args *a, char **args, char ***env, struct o2
 	a->req.args = args && *args ? args : NULL;
 	a->req.env = *env;
 	a->req.dns = a->dns;
+	/* For `oci2vm boot --net` on this host. */
+	if (r == 0)
+		r = o2v_hosts_resolve(a->hosts, a->req.network, false, err);
 	a->req.hosts = a->hosts;
 	a->req.volumes = a->volumes;
 	a->req.n_volumes = a->n_volumes;

@@ -16,7 +16,7 @@ enum opt_id {
 	OPT_HOSTNAME, OPT_MEMORY, OPT_CPUS, OPT_RM, OPT_DETACH, OPT_NAME, OPT_INTERACTIVE,
 	OPT_TTY, OPT_ACCEL, OPT_KERNEL, OPT_PLATFORM, OPT_PULL, OPT_VERBOSE, OPT_QUIET,
 	OPT_FORMAT, OPT_DISK_SIZE, OPT_STOP_TIMEOUT, OPT_INSECURE, OPT_SHELL, OPT_NETWORK,
-	OPT_DNS, OPT_ADD_HOST, OPT_LOG_OPT,
+	OPT_DNS, OPT_ADD_HOST, OPT_LOG_OPT, OPT_HOST_LOOPBACK,
 };
 
 struct opt_def {
@@ -38,6 +38,7 @@ static const struct opt_def opt_defs[] = {
 	{ "env", 'e', true, OPT_ENV },
 	{ "env-file", 0, true, OPT_ENV_FILE },
 	{ "format", 0, true, OPT_FORMAT },
+	{ "host-loopback", 0, false, OPT_HOST_LOOPBACK },
 	{ "hostname", 'h', true, OPT_HOSTNAME },
 	{ "insecure-registry", 0, true, OPT_INSECURE },
 	{ "interactive", 'i', false, OPT_INTERACTIVE },
@@ -151,8 +152,9 @@ static int add_host(struct o2v_run_opts *o, const char *val, struct o2v_error *e
 	return r < 0 ? r : strv_push(&o->hosts, line, err);
 }
 
-/* Docker's network names: its default bridge network is, like QEMU's user network, a
- * private NAT'ed subnet whose ports are published with -p. */
+/* Docker's network names: its default bridge network is, like QEMU's user network with our
+ * guard (vm/netguard.h), a private NAT'ed subnet whose ports are published with -p and from
+ * which the host's loopback is not reachable. */
 static const struct o2v_choice network_choices[] = {
     {"bridge", 0}, {"default", 0}, {"none", 1}, {NULL, 0}};
 static const struct o2v_choice pull_choices[] = {{"missing", O2V_WHEN_MISSING},
@@ -184,9 +186,26 @@ static int apply_network(struct o2v_run_opts *o, enum opt_id id, const char *val
 					     val);
 		o->no_network = v;
 		return 0;
+	case OPT_HOST_LOOPBACK:
+		o->host_loopback = true;
+		return 0;
 	default:
 		return 1;
 	}
+}
+
+static int check_network(const struct o2v_run_opts *o, struct o2v_error *err)
+{
+	if (o->no_network && o->n_ports)
+		return o2v_error_set(err, -EINVAL, "-p publishes a port of the VM's network: it "
+						   "cannot be combined with --network none");
+	if (o->no_network && o->dns)
+		return o2v_error_set(err, -EINVAL, "--dns needs a network: it cannot be combined "
+						   "with --network none");
+	if (o->no_network && o->host_loopback)
+		return o2v_error_set(err, -EINVAL, "--host-loopback needs a network: it cannot be "
+						   "combined with --network none");
+	return 0;
 }
 
 /* The workload's process: 0 if id was one of its options, 1 if not, or an error. */
@@ -420,12 +439,8 @@ int o2v_run_opts_parse(struct o2v_run_opts *o, int argc, char **argv, struct o2v
 	for (; i < argc; i++)
 		if ((r = strv_push(&o->command, argv[i], err)) < 0)
 			return r;
-	if (o->no_network && o->n_ports)
-		return o2v_error_set(err, -EINVAL, "-p publishes a port of the VM's network: it "
-						   "cannot be combined with --network none");
-	if (o->no_network && o->dns)
-		return o2v_error_set(err, -EINVAL, "--dns needs a network: it cannot be combined "
-						   "with --network none");
+	if ((r = check_network(o, err)) < 0)
+		return r;
 	/* -d with --rm is allowed: the supervisor removes the VM when it exits. */
 	if (o->tty && o->detach)
 		return o2v_error_set(err, -EINVAL, "-t needs a terminal: it cannot be combined "

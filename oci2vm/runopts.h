@@ -35,8 +35,9 @@ struct o2v_run_opts {
 	char *workdir, *user, *hostname, *name, *kernel, *platform;
 	char *entrypoint;    /* NULL: the image's; "": none */
 	char **insecure_registries;
-	char **dns;	     /* --dns: nameservers (default: the user network's 10.0.2.3) */
-	char **hosts;	     /* --add-host, as /etc/hosts lines "ADDR\tNAME" */
+	char **dns;	     /* --dns: nameservers (default: O2V_NET_DNS, the host's resolvers) */
+	char **hosts;	     /* --add-host, as /etc/hosts lines "ADDR\tNAME" (host-gateway
+			      * unresolved: o2v_hosts_resolve()) */
 	uint64_t memory_mib;
 	unsigned cpus;
 	unsigned stop_timeout; /* seconds between SIGTERM and SIGKILL */
@@ -46,6 +47,7 @@ struct o2v_run_opts {
 	bool rm, detach, interactive, tty, verbose, quiet, shell;
 	bool cpio;	       /* --format cpio: initramfs only, no root disk */
 	bool no_network;       /* --network none: no eth0, only lo */
+	bool host_loopback;    /* --host-loopback: the VM may reach the host's loopback */
 	enum o2v_accel accel;
 	enum o2v_pull_when pull;
 };

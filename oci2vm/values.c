@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../vm/host.h"
 #include "../vm/logfile.h"
 #include "values.h"
 
@@ -244,8 +245,12 @@ int o2v_parse_add_host(const char *spec, char **ret_line, struct o2v_error *err)
 				     "--add-host '%s': expected NAME:ADDRESS (an IP address or "
 				     "host-gateway)",
 				     spec);
-	if (!strcmp(addr, "host-gateway"))
-		addr = O2V_HOST_GATEWAY; /* Docker's name for the host as the guest reaches it */
+	if (!strcmp(addr, O2V_HOST_GATEWAY_NAME)) {
+		/* Where the host is depends on the VM's network: o2v_hosts_resolve(). */
+		if (asprintf(ret_line, "%s\t%s", addr, name) < 0)
+			return o2v_error_sys(err, -ENOMEM, "parse --add-host");
+		return 0;
+	}
 	size_t an = strlen(addr);
 	if (an > 2 && addr[0] == '[' && addr[an - 1] == ']') {
 		if (!(bare = strndup(addr + 1, an - 2)))
@@ -258,6 +263,30 @@ int o2v_parse_add_host(const char *spec, char **ret_line, struct o2v_error *err)
 				     spec, addr);
 	if (asprintf(ret_line, "%s\t%s", addr, name) < 0)
 		return o2v_error_sys(err, -ENOMEM, "parse --add-host");
+	return 0;
+}
+
+int o2v_hosts_resolve(char **hosts, bool net, bool host_loopback, struct o2v_error *err)
+{
+	const size_t plen = strlen(O2V_HOST_GATEWAY_NAME "\t");
+	char addr[64];
+	int r;
+	bool resolved = false;
+
+	for (char **h = hosts; h && *h; h++) {
+		char *line;
+		if (strncmp(*h, O2V_HOST_GATEWAY_NAME "\t", plen))
+			continue;
+		/* Asked once, and only when used: it may be an error (no network). */
+		if (!resolved &&
+		    (r = o2v_net_host_gateway(net, host_loopback, addr, sizeof(addr), err)) < 0)
+			return r;
+		resolved = true;
+		if (asprintf(&line, "%s\t%s", addr, *h + plen) < 0)
+			return o2v_error_sys(err, -ENOMEM, "resolve host-gateway");
+		free(*h);
+		*h = line;
+	}
 	return 0;
 }
 
@@ -378,18 +407,18 @@ int o2v_parse_log_opt(const char *spec, uint64_t *max_size, unsigned *max_files,
 
 	if (!strncmp(spec, "max-size=", 9)) {
 		if (o2v_parse_size(spec + 9, max_size, err) < 0 || *max_size < 4096)
-			return o2v_error_set(err, -EINVAL,
-					     "--log-opt %s: expected a size of at least 4k (e.g. 10m)",
-					     spec);
+			return o2v_error_set(
+			    err, -EINVAL, "--log-opt %s: expected a size of at least 4k (e.g. 10m)",
+			    spec);
 		return 0;
 	}
 	if (!strncmp(spec, "max-file=", 9)) {
 		if (parse_uint(spec + 9, O2V_LOG_MAX_FILES, &n) < 0 || n == 0)
-			return o2v_error_set(err, -EINVAL, "--log-opt %s: expected 1-%d files", spec,
-					     O2V_LOG_MAX_FILES);
+			return o2v_error_set(err, -EINVAL, "--log-opt %s: expected 1-%d files",
+					     spec, O2V_LOG_MAX_FILES);
 		*max_files = (unsigned)n;
 		return 0;
 	}
-	return o2v_error_set(err, -EINVAL,
-			     "--log-opt '%s': expected max-size=SIZE or max-file=N", spec);
+	return o2v_error_set(err, -EINVAL, "--log-opt '%s': expected max-size=SIZE or max-file=N",
+			     spec);
 }

@@ -51,8 +51,14 @@ int o2v_parse_winsize(const char *spec, unsigned *ret_rows, unsigned *ret_cols,
 		      struct o2v_error *err);
 
 /* --add-host NAME:ADDR or NAME=ADDR (ADDR an IP address, [IPv6] too, or host-gateway: the
- * host as the VM reaches it) → the /etc/hosts line "ADDR\tNAME" (malloc'ed). */
+ * host as the VM reaches it) → the /etc/hosts line "ADDR\tNAME" (malloc'ed); host-gateway
+ * stays a word until o2v_hosts_resolve(). */
+#define O2V_HOST_GATEWAY_NAME "host-gateway"
 int o2v_parse_add_host(const char *spec, char **ret_line, struct o2v_error *err);
+
+/* Put the host's address for a VM with or without a network (o2v_net_host_gateway()) into
+ * every host-gateway line of hosts; an error (no network, no address) only if one asks. */
+int o2v_hosts_resolve(char **hosts, bool net, bool host_loopback, struct o2v_error *err);
 
 /* One of a fixed set of words → its value; -EINVAL listing the words otherwise. */
 struct o2v_choice {

@@ -46,13 +46,13 @@ oci2vm: statically-linked-binary [usr/lib/oci2vm/vmlinux]
 oci2vm: initial-upload-closes-no-bugs [usr/share/doc/oci2vm/changelog.Debian.gz:1]
 EOT
 strip --strip-unneeded --remove-section=.comment --remove-section=.note \
-	"$root/usr/bin/oci2vm" "$root/usr/libexec/oci2vm/oci2vm-listen.so"
+	"$root/usr/bin/oci2vm" "$root/usr/libexec/oci2vm/oci2vm-qemu-net.so"
 
 # Shared-library dependencies of what runs on the host, as Debian computes them.
 mkdir -p "$work/src/debian"
 printf 'Source: oci2vm\n\nPackage: oci2vm\nArchitecture: amd64\n' >"$work/src/debian/control"
 shlibs=$(cd "$work/src" && dpkg-shlibdeps -O -e"$root/usr/bin/oci2vm" \
-	-e"$root/usr/libexec/oci2vm/oci2vm-listen.so" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
+	-e"$root/usr/libexec/oci2vm/oci2vm-qemu-net.so" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
 [ -n "$shlibs" ] || { echo "mkdeb: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
 
 cat >"$root/DEBIAN/control" <<EOT

@@ -12,6 +12,9 @@
  * package to install. ret_path is malloc'ed. */
 int o2v_qemu_find(const char *explicit_path, char **ret_path, struct o2v_error *err);
 
+/* The first executable regular file called name in $PATH (malloc'ed), or NULL. */
+char *o2v_find_in_path(const char *name);
+
 /* "auto", "kvm", "tcg" → enum; anything else is -EINVAL naming the value. */
 int o2v_accel_parse(const char *s, enum o2v_accel *ret, struct o2v_error *err);
 
@@ -44,8 +47,8 @@ bool o2v_kvm_works(const char *qemu, const char *kernel);
  * (else --accel kvm is -ENODEV saying why, within O2V_KVM_PROBE_MS); AUTO is KVM where
  * /dev/kvm, the CPU flags and the probe agree, else TCG, with *ret_note a one-line hint for
  * the user when KVM exists but is not used (a static string; NULL: nothing to say). */
-int o2v_accel_pick(enum o2v_accel want, const char *qemu, const char *kernel,
-		   enum o2v_accel *ret, const char **ret_note, struct o2v_error *err);
+int o2v_accel_pick(enum o2v_accel want, const char *qemu, const char *kernel, enum o2v_accel *ret,
+		   const char **ret_note, struct o2v_error *err);
 
 /* The host's TSC rate in kHz, measured (about 10 ms, once per host boot); 0 where it cannot
  * be known (no invariant TSC, not x86-64). Under TCG the guest reads the host's TSC, and a
@@ -56,6 +59,13 @@ unsigned long o2v_host_tsc_khz(void);
 /* The 9p model for dir when asked for O2V_9P_AUTO: mapped-xattr, or mapped-file where dir
  * takes no user xattrs (volumes.c). */
 enum o2v_9p_model o2v_volume_model(const char *dir);
+
+/* Docker's "host-gateway" for a VM (net_host.c): an address of the host at which services
+ * bound to a non-loopback address or to 0.0.0.0 answer - its IPv4 address on the default
+ * route's interface (else another one that is up), or with host_loopback and none of those,
+ * the gateway. -ENETUNREACH (no network) / -EADDRNOTAVAIL saying why. */
+int o2v_net_host_gateway(bool net, bool host_loopback, char *buf, size_t len,
+			 struct o2v_error *err);
 
 /* Where an installed kernel lives relative to the oci2vm binary, and the build tree's link. */
 #define O2V_KERNEL_INSTALLED "../lib/oci2vm/vmlinux"

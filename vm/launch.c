@@ -10,6 +10,7 @@
 #include "../common/strv.h"
 #include "helpers.h"
 #include "host.h"
+#include "netguard.h"
 #include "qemu.h"
 #include "supervise.h"
 
@@ -95,13 +96,22 @@ int o2v_vm_launch(const struct o2v_launch *l, struct o2v_vm_exit *ret, struct o2
 		return o2v_error_sys(err, -ENOMEM, "launch");
 	if ((r = o2v_qemu_find(l->qemu, &qemu, err)) < 0)
 		return r;
+	/* The guard is the boundary: without it, no network that should not reach the host. */
+	if ((l->vm.net || l->vm.n_ports) && !l->vm.host_loopback && !l->net_guard)
+		return o2v_error_set(
+		    err, -ENOENT,
+		    "the network guard that keeps VMs off the host's loopback "
+		    "(oci2vm-qemu-net.so) is missing: reinstall oci2vm, or run with "
+		    "--host-loopback or --network none");
 	if ((r = o2v_vm_files_init(&files, l->state_dir, err)) < 0)
 		return r;
 	if ((r = fill_spec(&spec, l, &files, qemu, err)) == 0 &&
 	    (spec.r.volumes = volumes, r = o2v_qemu_argv(&spec, &argv, err)) == 0) {
 		struct o2v_supervise sup = {
 		    .qemu = {.argv = argv,
-			     .preload = l->qemu_preload,
+			     .preload = l->net_guard,
+			     .setenv = l->vm.host_loopback ? O2V_NETGUARD_ENV "=1"
+							   : O2V_NETGUARD_ENV "=0",
 			     .pass_fds = l->pass_fds,
 			     .n_pass_fds = l->n_pass_fds,
 			     .netns = l->netns},

@@ -13,38 +13,53 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-/* The environment with lib first in LD_PRELOAD. Built before fork(): the child only execs.
- * NULL on allocation failure. */
-static char **env_with_preload(const char *lib)
+/* The child's environment: environ's entries (borrowed) with LD_PRELOAD and one variable
+ * replaced by strings of ours. */
+struct child_env {
+	char **v;      /* NULL: environ unchanged */
+	char *preload; /* "LD_PRELOAD=lib[:inherited]" or NULL */
+	char *set;     /* a copy of s->setenv or NULL */
+};
+
+static bool named(const char *entry, const char *name_eq)
+{
+	return name_eq && !strncmp(entry, name_eq, strcspn(name_eq, "=") + 1);
+}
+
+/* Built before fork(): the child only execs. -ENOMEM. */
+static int child_env_build(struct child_env *e, const char *lib, const char *set)
 {
 	extern char **environ;
 	const char *old = getenv("LD_PRELOAD");
-	size_t n = 0;
-	char **env;
+	size_t n = 0, j = 0;
 
+	*e = (struct child_env){0};
+	if (!lib && !set)
+		return 0;
 	while (environ[n])
 		n++;
-	if (!(env = calloc(n + 2, sizeof(*env))))
-		return NULL;
-	if (asprintf(&env[0], "LD_PRELOAD=%s%s%s", lib, old && *old ? ":" : "", old ? old : "") <
-	    0) {
-		free(env);
-		return NULL;
-	}
-	for (size_t i = 0, j = 1; i < n; i++)
-		if (strncmp(environ[i], "LD_PRELOAD=", 11))
-			env[j++] = environ[i];
-	return env;
+	if (!(e->v = calloc(n + 3, sizeof(*e->v))))
+		return -ENOMEM;
+	if (lib && asprintf(&e->preload, "LD_PRELOAD=%s%s%s", lib, old && *old ? ":" : "",
+			    old ? old : "") < 0)
+		return e->preload = NULL, -ENOMEM;
+	if (set && !(e->set = strdup(set)))
+		return -ENOMEM;
+	if (e->preload)
+		e->v[j++] = e->preload;
+	if (e->set)
+		e->v[j++] = e->set;
+	for (size_t i = 0; i < n; i++)
+		if (!(e->preload && named(environ[i], e->preload)) && !named(environ[i], e->set))
+			e->v[j++] = environ[i];
+	return 0;
 }
 
-static void env_free(char **env)
+static void child_env_release(struct child_env *e)
 {
-	extern char **environ;
-
-	if (env && env != environ) {
-		free(env[0]);
-		free(env);
-	}
+	free(e->v);
+	free(e->preload);
+	free(e->set);
 }
 
 /* In the child: everything but exec. Returns only on failure, with the exit code. */
@@ -105,7 +120,7 @@ pid_t o2v_spawn(const struct o2v_spawn *s, struct o2v_error *err)
 {
 	extern char **environ;
 	_cleanup_close_ int logfd = -1, nsfd = -1;
-	char **env = environ;
+	struct child_env env;
 	pid_t parent = getpid(), pid;
 
 	for (size_t i = 0; i < s->n_pass_fds; i++)
@@ -116,22 +131,24 @@ pid_t o2v_spawn(const struct o2v_spawn *s, struct o2v_error *err)
 		return o2v_error_sys(err, -errno, "network namespace '%s'", s->netns);
 	if ((logfd = open_log(s->log_path, s->log_append, err)) < 0)
 		return logfd;
-	if (s->preload && !(env = env_with_preload(s->preload)))
+	if (child_env_build(&env, s->preload, s->setenv) < 0) {
+		child_env_release(&env);
 		return o2v_error_sys(err, -ENOMEM, "start '%s'", s->argv[0]);
+	}
 	long open_max = sysconf(_SC_OPEN_MAX);
 	int max_fd = open_max > 0 && open_max < 65536 ? (int)open_max : 65536;
 	pid = fork();
 	if (pid == 0) {
 		int code = child_setup(s, parent, logfd, nsfd, max_fd);
 		if (code == 0) {
-			execvpe(s->argv[0], s->argv, env);
+			execvpe(s->argv[0], s->argv, env.v ? env.v : environ);
 			code = errno == ENOENT ? 127 : 126;
 			child_say(2, code == 127 ? "not found: " : "cannot execute: ", s->argv[0]);
 		}
 		_exit(code);
 	}
 	int e = errno;
-	env_free(env);
+	child_env_release(&env);
 	if (pid < 0)
 		return o2v_error_sys(err, -e, "start '%s'", s->argv[0]);
 	return pid;

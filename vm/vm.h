@@ -24,8 +24,10 @@
 
 /* The platform of the images our x86-64 kernel runs. */
 #define O2V_VM_PLATFORM "linux/amd64"
-/* QEMU's user network: the host as the guest reaches it (Docker's "host-gateway"). */
-#define O2V_HOST_GATEWAY "10.0.2.2"
+/* The guest's side of QEMU's user network (init configures it statically, no DHCP). */
+#define O2V_NET_GUEST_ADDR "10.0.2.15"
+#define O2V_NET_GATEWAY	   "10.0.2.2" /* QEMU maps it to the host's loopback (host_loopback) */
+#define O2V_NET_DNS	   "10.0.2.3" /* QEMU forwards it to the host's resolvers */
 
 /* Limits every command applies (oci2vm/values.c parses against them). */
 #define O2V_MEMORY_MIN_MIB     64
@@ -86,6 +88,9 @@ struct o2v_vm_resources {
 	enum o2v_accel accel; /* AUTO is resolved by the launch */
 	bool verbose;	      /* kernel messages on the console, early ones on the serial port */
 	bool net;	      /* virtio-net with user-mode networking (implied by ports) */
+	/* The guest may reach services on the host's loopback (at O2V_NET_GATEWAY, as QEMU's
+	 * user network maps it). Off: the launch's net_guard refuses it (vm/netguard.h). */
+	bool host_loopback;
 	const struct o2v_port *ports;
 	size_t n_ports;
 	const struct o2v_vm_volume *volumes;
@@ -104,7 +109,10 @@ struct o2v_launch {
 
 	/* Where and how QEMU runs. */
 	const char *state_dir;	  /* existing directory for sockets, status and QEMU's log */
-	const char *qemu_preload; /* library QEMU runs with (LD_PRELOAD, first); NULL: none */
+	/* The library QEMU runs with (LD_PRELOAD, first) that keeps its user network off the
+	 * host's loopback (vm/netguard.h); a VM with a network and without vm.host_loopback
+	 * does not start without it. NULL: none. */
+	const char *net_guard;
 	const char *netns;	  /* network namespace (a path such as /run/netns/X) QEMU and
 				   * the helpers enter; NULL: ours */
 	const int *pass_fds;	  /* kept open in QEMU under the same numbers (a tap device, a */

@@ -23,7 +23,7 @@ trap '_run_cleanup; registry_stop; rm -rf "$dest" "$home" "/tmp/oci2vm-$user"' E
 env -u OCI2VM_CACHE make -s -C "$top" install DESTDIR="$dest" PREFIX=/usr BUILD="$O2V_BUILD" \
 	>"$T/install.log" 2>&1
 ok $? "make install DESTDIR" || diag <"$T/install.log"
-for f in usr/bin/oci2vm usr/libexec/oci2vm/init usr/libexec/oci2vm/oci2vm-listen.so \
+for f in usr/bin/oci2vm usr/libexec/oci2vm/init usr/libexec/oci2vm/oci2vm-qemu-net.so \
 	usr/lib/oci2vm/vmlinux; do
 	[ -f "$dest/$f" ] && [ ! -L "$dest/$f" ]
 	ok $? "installed: $f (a file, not a link into the builder's cache)"

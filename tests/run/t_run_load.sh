@@ -7,7 +7,7 @@
 # The burst is what QEMU's user network alone gets wrong: libslirp (4.7, Debian 12) listens on
 # a forwarded port with backlog 1, so a burst of connects overflows the host's accept queue and
 # (with SYN cookies) the clients believe they are connected while nobody will accept them.
-# oci2vm preloads oci2vm-listen.so into QEMU to give those listeners a real backlog; the test
+# oci2vm preloads oci2vm-qemu-net.so into QEMU to give those listeners a real backlog; the test
 # checks the backlog the forwarded port got (ss's Send-Q) and that the burst completes.
 . "$(dirname "$0")/lib.sh"
 command -v redis-cli >/dev/null || skip_all "redis-cli missing (apt-get install redis-tools)"

@@ -24,7 +24,7 @@ static int parse(struct o2v_run_opts *o, struct o2v_error *err, const char *cons
 	return o2v_run_opts_parse(o, argc, argv, err);
 }
 
-#define PARSE(o, err, ...) parse(o, err, (const char *const[]){ __VA_ARGS__, NULL })
+#define PARSE(o, err, ...) parse(o, err, (const char *const[]){__VA_ARGS__, NULL})
 
 static void test_design_card_example(void)
 {
@@ -75,7 +75,8 @@ static void test_command_split(void)
 	TAP_OK(o.detach && o.n_ports == 1 && o.ports[0].guest == 80, "-d and -p bundled");
 	TAP_IS_INT(o.memory_mib, 1024, "-m 1g");
 	TAP_IS_INT(o.cpus, 2, "--cpus 2");
-	TAP_OK(!o.no_network, "a network by default");
+	TAP_OK(!o.no_network && !o.host_loopback,
+	       "a network by default, without the host's loopback");
 	o2v_run_opts_release(&o);
 
 	TAP_IS_INT(PARSE(&o, &err, "--net=none", "img"), 0, "--net=none");
@@ -85,6 +86,17 @@ static void test_command_split(void)
 		   "--network bridge after none");
 	TAP_OK(!o.no_network, "the last --network wins");
 	o2v_run_opts_release(&o);
+	TAP_IS_INT(PARSE(&o, &err, "--host-loopback", "img"), 0, "--host-loopback");
+	TAP_OK(o.host_loopback, "the opt-in to the host's loopback");
+	o2v_run_opts_release(&o);
+	TAP_IS_INT(PARSE(&o, &err, "--network", "none", "--host-loopback", "img"), -EINVAL,
+		   "--host-loopback without a network is refused");
+	TAP_OK(strstr(err.msg, "--host-loopback") && strstr(err.msg, "--network none"),
+	       "... saying why (%s)", err.msg);
+	o2v_run_opts_release(&o);
+	TAP_IS_INT(PARSE(&o, &err, "--network", "tap0", "img"), -EINVAL, "an unknown network");
+	TAP_OK(strstr(err.msg, "'tap0'") != NULL, "... named (%s)", err.msg);
+	o2v_run_opts_release(&o);
 
 	TAP_IS_INT(PARSE(&o, &err, "--add-host", "db:10.0.0.5", "--add-host=gw=host-gateway",
 			 "--add-host", "v6:[2001:db8::1]", "--add-host", "w6=fe80::1", "--dns",
@@ -93,9 +105,19 @@ static void test_command_split(void)
 	TAP_OK(o.hosts && o.hosts[0] && o.hosts[1] && o.hosts[2] && o.hosts[3] && !o.hosts[4],
 	       "four host lines");
 	TAP_IS_STR(o.hosts[0], "10.0.0.5\tdb", "NAME:ADDR");
-	TAP_IS_STR(o.hosts[1], "10.0.2.2\tgw", "NAME=host-gateway: the host as the VM reaches it");
+	TAP_IS_STR(o.hosts[1], "host-gateway\tgw", "NAME=host-gateway: resolved at run time");
 	TAP_IS_STR(o.hosts[2], "2001:db8::1\tv6", "NAME:[IPv6] loses its brackets");
 	TAP_IS_STR(o.hosts[3], "fe80::1\tw6", "NAME=IPv6");
+	struct o2v_error gw_err = {0};
+	TAP_IS_INT(o2v_hosts_resolve(o.hosts, false, false, &gw_err), -ENETUNREACH,
+		   "host-gateway without a network: an error");
+	TAP_OK(strstr(gw_err.msg, "host-gateway") != NULL, "... naming it (%s)", gw_err.msg);
+	TAP_IS_INT(o2v_hosts_resolve(o.hosts, true, false, &gw_err), 0, "host-gateway resolved");
+	TAP_OK(strncmp(o.hosts[1], "host-gateway", 12) && strncmp(o.hosts[1], "127.", 4) &&
+		   strncmp(o.hosts[1], "10.0.2.2\t", 9) && strstr(o.hosts[1], "\tgw"),
+	       "... to an address of the host that is not loopback nor the gateway (%s)",
+	       o.hosts[1]);
+	TAP_IS_STR(o.hosts[0], "10.0.0.5\tdb", "... other lines unchanged");
 	TAP_OK(o.dns && !strcmp(o.dns[0], "1.1.1.1") && !strcmp(o.dns[1], "2606:4700::1111") &&
 		   !o.dns[2],
 	       "two nameservers, in order");
@@ -224,7 +246,7 @@ static void test_sizes_and_ports(void)
 	TAP_OK(o2v_parse_size("-1", &b, &err) < 0, "negative size refused");
 	TAP_OK(o2v_parse_size("99999999999999999999", &b, &err) < 0, "overflow refused");
 	TAP_OK(o2v_parse_port("0.0.0.0:8080:80/udp", &p, &err) == 0 && p.udp &&
-		       !strcmp(p.bind, "0.0.0.0") && p.host == 8080,
+		   !strcmp(p.bind, "0.0.0.0") && p.host == 8080,
 	       "0.0.0.0:8080:80/udp");
 	TAP_OK(o2v_parse_port("[::1]:8080:80", &p, &err) == 0 && !strcmp(p.bind, "::1"),
 	       "[::1]:8080:80");
@@ -234,14 +256,14 @@ static void test_sizes_and_ports(void)
 static void test_port_in_use(void)
 {
 	struct o2v_error err;
-	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t len = sizeof(a);
 	struct o2v_port p;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
 	TAP_OK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 1) == 0 &&
-		       getsockname(fd, (struct sockaddr *)&a, &len) == 0,
+		   getsockname(fd, (struct sockaddr *)&a, &len) == 0,
 	       "listen on a free port");
 	memset(&p, 0, sizeof(p));
 	strcpy(p.bind, "127.0.0.1");
