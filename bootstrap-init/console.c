@@ -30,8 +30,8 @@ void init_console_winsize(int fd, unsigned rows, unsigned cols)
 		ioctl(fd, TIOCSWINSZ, &ws);
 }
 
-int init_console_attach(bool terminal, bool stdin_open, unsigned rows, unsigned cols,
-			struct o2v_error *err)
+int init_console_attach(const char *path, bool terminal, bool stdin_open, unsigned rows,
+			unsigned cols, struct o2v_error *err)
 {
 	if (setsid() < 0)
 		return o2v_error_sys(err, -errno, "start a session");
@@ -45,14 +45,15 @@ int init_console_attach(bool terminal, bool stdin_open, unsigned rows, unsigned 
 		close(fd);
 		return 0;
 	}
-	/* Open the device itself: /dev/console cannot be a controlling tty. */
-	int fd = open(O2V_GUEST_CONSOLE, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	/* The device itself (hvc0, or the container's console node of it): the kernel's
+	 * /dev/console (5:1) cannot be a controlling tty. */
+	int fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
-		return o2v_error_sys(err, -errno, "open '%s'", O2V_GUEST_CONSOLE);
+		return o2v_error_sys(err, -errno, "open '%s'", path);
 	if (ioctl(fd, TIOCSCTTY, 1) < 0) {
 		int e = -errno;
 		close(fd);
-		return o2v_error_sys(err, e, "make '%s' the controlling terminal", O2V_GUEST_CONSOLE);
+		return o2v_error_sys(err, e, "make '%s' the controlling terminal", path);
 	}
 	init_console_winsize(fd, rows, cols);
 	for (int i = 0; i < 3; i++)

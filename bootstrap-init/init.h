@@ -61,7 +61,7 @@ void init_mount_late(void);
 /* Mount the ext4 root disk on INIT_DISK_MNT. */
 int init_mount_rootdisk(const char *dev, bool ephemeral, struct o2v_error *err);
 /* The container's /proc, /sys, /dev, ... inside root_fd, and its 9p volumes. */
-int init_mount_container(int root_fd, struct o2v_error *err);
+int init_mount_container(int root_fd, bool terminal, struct o2v_error *err);
 int init_mount_volumes(int root_fd, const struct o2v_volume *v, size_t n, struct o2v_error *err);
 /* Bind-mount the file src on path inside root_fd (created empty if missing). */
 int init_bind_in_root(int root_fd, const char *src, const char *path, struct o2v_error *err);
@@ -97,10 +97,11 @@ int init_user_resolve(const char *passwd_path, const char *group_path, const cha
 /* Console line settings: raw bytes without a terminal, a sane tty with one. */
 void init_console_mode(bool terminal);
 void init_console_winsize(int fd, unsigned rows, unsigned cols);
-/* In the child: new session; with terminal, the console becomes its controlling tty;
- * without one, stdin is /dev/null unless stdin_open (Docker without -i). */
-int init_console_attach(bool terminal, bool stdin_open, unsigned rows, unsigned cols,
-			struct o2v_error *err);
+/* In the child: new session; with terminal, the console at path becomes its controlling
+ * tty; without one, stdin is /dev/null unless stdin_open (Docker without -i). */
+#define INIT_CONTAINER_CONSOLE "/dev/console" /* hvc0's node in the container's /dev */
+int init_console_attach(const char *path, bool terminal, bool stdin_open, unsigned rows,
+			unsigned cols, struct o2v_error *err);
 
 /* ---- spawn.c: fork, set up, exec; errors come back through a CLOEXEC pipe ---- */
 struct init_spawn {
@@ -117,6 +118,9 @@ struct init_spawn {
 	int stdout_fd;	 /* >= 0: the workload's fd 1 (the stdout relay's pipe); -1: as is */
 	int stderr_fd;	 /* >= 0: the workload's fd 2 (the stderr relay's pipe); -1: as is */
 	unsigned rows, cols;
+	int tty_fd; /* >= 0: a pty's slave, the controlling terminal and stdio (exec -t) */
+	const struct init_confine *confine; /* NULL: none (the debug shell) */
+	uint64_t caps;			    /* with confine: the bounding set */
 };
 /* Start the workload. Returns its pid, or a negative errno with err set and
  * *ret_code the exit code to report (125/126/127): the child's exec failure
@@ -124,6 +128,34 @@ struct init_spawn {
 pid_t init_spawn(const struct init_spawn *s, int *ret_code, struct o2v_error *err);
 /* The exit code for an execve() errno: 127 not found, 126 otherwise. */
 int init_exec_errno_code(int e);
+
+/* ---- confine.c: the workload's devices and capabilities (see the file) ---- */
+struct init_confine {
+	int procs_fd; /* the workload cgroup's cgroup.procs; -1: no confinement */
+};
+/* In PID 1: the workload's cgroup with its device rule (plus the console with terminal). */
+int init_confine_prepare(struct init_confine *c, bool terminal, struct o2v_error *err);
+/* In the workload's process before exec: into the cgroup and a cgroup namespace, the
+ * bounding set cut down to caps. */
+int init_confine_enter(const struct init_confine *c, uint64_t caps, struct o2v_error *err);
+
+/* ---- execd.c: `oci2vm exec` in the guest (see the file) ---- */
+struct init_execd_ctx {
+	const char *root;	 /* the container root */
+	char *const *env;	 /* the container's environment */
+	const char *user, *workdir; /* the container's */
+	const struct init_confine *confine;
+	uint64_t caps;
+};
+/* Open the exec port; -ENOENT when the VM has none (then execd stays idle). */
+int init_execd_open(const struct init_execd_ctx *ctx);
+/* Fill up to max pollfds (at most INIT_EXECD_POLL_MAX); returns how many. */
+#define INIT_EXECD_POLL_MAX (1 + 3 * 64)
+size_t init_execd_poll(struct pollfd *p, size_t max);
+void init_execd_events(const struct pollfd *p, size_t n);
+/* A child was reaped: true if it was an exec's. */
+bool init_execd_reaped(pid_t pid, int status);
+void init_execd_kill_all(void);
 
 /* ---- supervise.c ---- */
 /* ---- stdin.c: stdin for -i without a terminal (see the file) ---- */

@@ -7,10 +7,12 @@
  * runs (the console log level, unmounting at the end), so it is mounted then
  * (init_mount_late), not on the way to the workload's first instruction.
  * The container gets its own set inside its root, as runc would set them up:
- * /proc, /sys, /sys/fs/cgroup (cgroup2), /dev (devtmpfs: the VM's devices
- * belong to the container), /dev/pts (a private devpts instance), /dev/shm,
- * /dev/mqueue, plus /run and /tmp as tmpfs only where the image has them as
- * empty directories.
+ * /proc, /sys and /sys/fs/cgroup (cgroup2) read-only as Docker mounts them,
+ * /dev (a tmpfs with Docker's nodes: null zero full random urandom tty, the
+ * fd links, ptmx; console with a terminal - the VM's own devices stay out of
+ * it, and confine.c denies them even to a workload that makes the nodes),
+ * /dev/pts (a private devpts instance), /dev/shm, /dev/mqueue, plus /run and
+ * /tmp as tmpfs only where the image has them as empty directories.
  *
  * Mount points are resolved inside the container root (rootfs.c) and
  * reached through their fds: a directory by fchdir() and ".", a file by
@@ -34,6 +36,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 
 /* From <linux/mount.h>, which musl-gcc does not see (glibc's <sys/mount.h> has them). */
 #ifndef OPEN_TREE_CLONE
@@ -142,9 +145,9 @@ struct cmount {
 
 static const struct cmount container_mounts[] = {
     {"proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false},
-    {"sysfs", "/sys", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false},
-    {"cgroup2", "/sys/fs/cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false},
-    {"devtmpfs", "/dev", MS_NOSUID, "mode=0755", false},
+    {"sysfs", "/sys", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL, false},
+    {"cgroup2", "/sys/fs/cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL, false},
+    {"tmpfs", "/dev", MS_NOSUID | MS_NOEXEC, "mode=0755,size=65536", false},
     {"devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5",
      false},
     {"tmpfs", "/dev/shm", MS_NOSUID | MS_NODEV, "mode=1777", false},
@@ -180,6 +183,19 @@ static bool empty_dir(int root_fd, const char *path)
 	return n == 0;
 }
 
+/* Read-only for the mount just made on the current directory alone: sysfs and cgroup2
+ * share their superblock with init's own mounts, which stay writable (the workload's cgroup
+ * is made after the container's mounts). The current directory is the one mounted over:
+ * its parent and name again reach the new mount's root. */
+static int remount_readonly(const char *path, unsigned long flags)
+{
+	const char *name = strrchr(path, '/');
+
+	if (chdir("..") < 0 || chdir(name ? name + 1 : path) < 0)
+		return -1;
+	return mount(NULL, ".", NULL, MS_REMOUNT | MS_BIND | flags, NULL);
+}
+
 /* Mount on path resolved inside the container root, creating it if asked. */
 static int mount_in_root(int root_fd, const char *src, const char *path, const char *type,
 			 unsigned long flags, const char *data, enum init_root_how how,
@@ -190,7 +206,8 @@ static int mount_in_root(int root_fd, const char *src, const char *path, const c
 
 	if (fd < 0)
 		return fd;
-	if (fchdir(fd) < 0 || mount(src, ".", type, flags, data) < 0)
+	if (fchdir(fd) < 0 || mount(src, ".", type, flags & ~MS_RDONLY, data) < 0 ||
+	    ((flags & MS_RDONLY) && remount_readonly(path, flags) < 0))
 		r = o2v_error_sys(err, -errno, "mount %s on '%s' in the container",
 				  type ? type : src, path);
 	if (chdir("/") < 0 && r == 0)
@@ -212,30 +229,44 @@ int init_bind_in_root(int root_fd, const char *src, const char *path, struct o2v
 	return 0;
 }
 
-/* What runc adds to /dev: the fd links and the private pty multiplexer. */
-static void dev_links(int root_fd)
+/* Docker's /dev: its character devices, the fd links, the private pty multiplexer, and with
+ * a terminal the console (the VM's hvc0, which the workload gets as its terminal). */
+static void dev_populate(int root_fd, bool terminal)
 {
+	static const struct {
+		const char *name;
+		unsigned major, minor;
+	} nodes[] = {{"null", 1, 3},	{"zero", 1, 5}, {"full", 1, 7},
+		     {"random", 1, 8},	{"urandom", 1, 9}, {"tty", 5, 0}};
 	static const char *const links[][2] = {
 	    {"/proc/self/fd", "fd"},
 	    {"/proc/self/fd/0", "stdin"},
 	    {"/proc/self/fd/1", "stdout"},
 	    {"/proc/self/fd/2", "stderr"},
+	    {"pts/ptmx", "ptmx"},
 	};
 	/* The mounted /dev: an O_PATH fd serves as the *at() calls' directory. */
 	_cleanup_close_ int dfd = init_root_open(root_fd, "/dev", INIT_ROOT_EXISTING, NULL);
+	struct stat con;
 
 	if (dfd < 0)
 		return;
+	/* 0666 whatever init's umask: a user's workload opens them too. */
+	mode_t old = umask(0);
+	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++)
+		if (mknodat(dfd, nodes[i].name, S_IFCHR | 0666,
+			    makedev(nodes[i].major, nodes[i].minor)) < 0)
+			init_debug("/dev/%s: %s", nodes[i].name, strerror(errno));
+	if (terminal && stat(O2V_GUEST_CONSOLE, &con) == 0 &&
+	    mknodat(dfd, "console", S_IFCHR | 0620, con.st_rdev) < 0)
+		init_debug("/dev/console: %s", strerror(errno));
+	umask(old);
 	for (size_t i = 0; i < ARRAY_SIZE(links); i++)
 		if (symlinkat(links[i][0], dfd, links[i][1]) < 0 && errno != EEXIST)
 			init_debug("/dev/%s: %s", links[i][1], strerror(errno));
-	/* devtmpfs's ptmx would open the kernel's initial devpts instance. */
-	if ((unlinkat(dfd, "ptmx", 0) == 0 || errno == ENOENT) &&
-	    symlinkat("pts/ptmx", dfd, "ptmx") < 0)
-		init_debug("/dev/ptmx: %s", strerror(errno));
 }
 
-int init_mount_container(int root_fd, struct o2v_error *err)
+int init_mount_container(int root_fd, bool terminal, struct o2v_error *err)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(container_mounts); i++) {
 		const struct cmount *m = &container_mounts[i];
@@ -249,7 +280,7 @@ int init_mount_container(int root_fd, struct o2v_error *err)
 		if (r < 0)
 			return r;
 		if (!strcmp(m->path, "/dev"))
-			dev_links(root_fd);
+			dev_populate(root_fd, terminal);
 	}
 	return 0;
 }

@@ -100,7 +100,7 @@ void init_main(void)
 		o2v_error_sys(&err, -errno, "open the container root '%s'", root);
 		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	}
-	if (init_mount_container(root_fd, &err) < 0)
+	if (init_mount_container(root_fd, rc.terminal, &err) < 0)
 		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	init_trace("mounts");
 	if (init_net_setup(rc.network, &err) < 0)
@@ -120,6 +120,7 @@ void init_main(void)
 	    .stdin_fd = -1,
 	    .stdout_fd = -1,
 	    .stderr_fd = -1,
+	    .tty_fd = -1,
 	    .rows = rc.rows,
 	    .cols = rc.cols,
 	};
@@ -153,6 +154,23 @@ void init_main(void)
 		/* No such ports (an image booted by hand): the console carries both. */
 		init_outrelay_open(&io.out[0], O2V_PORT_STDOUT, O2V_PORT_STDOUT_GUESS, &sp.stdout_fd);
 		init_outrelay_open(&io.out[1], O2V_PORT_STDERR, O2V_PORT_STDERR_GUESS, &sp.stderr_fd);
+	}
+	static struct init_confine confine;
+	static struct init_execd_ctx exec_ctx;
+	if (!rc.shell) {
+		if (init_confine_prepare(&confine, rc.terminal, &err) < 0)
+			init_fail(O2V_EXIT_INIT_FAILED, &err);
+		sp.confine = &confine;
+		sp.caps = rc.caps;
+		/* `oci2vm exec` runs processes the way the workload runs. */
+		exec_ctx = (struct init_execd_ctx){.root = root,
+						   .env = rc.env,
+						   .user = sp.user,
+						   .workdir = rc.workdir,
+						   .confine = &confine,
+						   .caps = rc.caps};
+		if (init_execd_open(&exec_ctx) < 0)
+			init_debug("no exec port: oci2vm exec is not available");
 	}
 	if (rc.hold)
 		init_hold(ctl_fd);

@@ -25,6 +25,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 
 #include "../common/fsutil.h"
@@ -165,9 +166,18 @@ static int child(void *arg)
 			child_fail(rep, O2V_EXIT_INIT_FAILED, &err);
 		}
 	}
-	/* After chroot, so the terminal is the container's /dev/hvc0. */
-	if (init_console_attach(s->terminal, s->stdin_open, s->rows, s->cols, &err) < 0)
+	/* After chroot, so the terminal is the container's /dev/console (mounts.c). */
+	if (s->tty_fd >= 0) {
+		if (setsid() < 0 || ioctl(s->tty_fd, TIOCSCTTY, 0) < 0 ||
+		    dup2(s->tty_fd, STDIN_FILENO) < 0 || dup2(s->tty_fd, STDOUT_FILENO) < 0 ||
+		    dup2(s->tty_fd, STDERR_FILENO) < 0) {
+			o2v_error_sys(&err, -errno, "attach the terminal");
+			child_fail(rep, O2V_EXIT_INIT_FAILED, &err);
+		}
+	} else if (init_console_attach(s->root ? INIT_CONTAINER_CONSOLE : O2V_GUEST_CONSOLE,
+				       s->terminal, s->stdin_open, s->rows, s->cols, &err) < 0) {
 		child_fail(rep, O2V_EXIT_INIT_FAILED, &err);
+	}
 	if (s->stdin_fd >= 0 && dup2(s->stdin_fd, STDIN_FILENO) < 0) {
 		o2v_error_sys(&err, -errno, "attach the stdin pipe");
 		child_fail(rep, O2V_EXIT_INIT_FAILED, &err);
@@ -186,6 +196,9 @@ static int child(void *arg)
 		child_fail(rep, O2V_EXIT_INIT_FAILED, &err);
 	}
 	char *const *env = s->env;
+	/* Last as root: the cgroup and the capabilities, once everything needing them is done. */
+	if (s->confine && init_confine_enter(s->confine, s->caps, &err) < 0)
+		child_fail(rep, O2V_EXIT_INIT_FAILED, &err);
 	if (s->user)
 		become_user(s, &env, rep);
 	r = exec_path(s->argv, env, &err);

@@ -82,6 +82,8 @@ static void reap(struct sup *s)
 		if (p == s->pid) {
 			s->alive = false;
 			s->status = st;
+		} else {
+			init_execd_reaped(p, st);
 		}
 }
 
@@ -210,7 +212,7 @@ int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace, struct init_stdio
 	}
 	reap(&s);
 	while (s.alive) {
-		struct pollfd pfd[9] = {
+		struct pollfd pfd[9 + INIT_EXECD_POLL_MAX] = {
 		    {.fd = sfd, .events = POLLIN},
 		    {.fd = tfd, .events = POLLIN},
 		    {.fd = s.ctl_poll ? ctl_fd : -1, .events = POLLIN},
@@ -221,6 +223,7 @@ int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace, struct init_stdio
 			init_stdin_poll(in, &pfd[3], &pfd[4]);
 		for (int i = 0; i < 2; i++)
 			init_outrelay_poll(&io->out[i], &pfd[5 + 2 * i], &pfd[6 + 2 * i]);
+		size_t n_exec = init_execd_poll(&pfd[9], INIT_EXECD_POLL_MAX);
 		if (sfd < 0) {
 			/* Degraded: block on the workload alone. */
 			int st;
@@ -230,7 +233,7 @@ int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace, struct init_stdio
 			}
 			continue;
 		}
-		if (poll(pfd, ARRAY_SIZE(pfd), -1) < 0) {
+		if (poll(pfd, 9 + n_exec, -1) < 0) {
 			if (errno != EINTR)
 				init_log("poll: %s", strerror(errno));
 			continue;
@@ -255,7 +258,9 @@ int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace, struct init_stdio
 			init_outrelay_events(&io->out[i], pfd[5 + 2 * i].revents,
 					     pfd[6 + 2 * i].revents);
 		reap(&s); /* SIGCHLD is coalesced: never rely on one per child */
+		init_execd_events(&pfd[9], n_exec);
 	}
+	init_execd_kill_all();
 	kill_rest(sfd);
 	for (int i = 0; i < 2; i++)
 		init_outrelay_finish(&io->out[i]);

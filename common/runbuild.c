@@ -87,6 +87,8 @@ int o2v_runconfig_build(const struct o2v_image_defaults *img, const struct o2v_r
 	rc->shell = req->shell;
 	rc->ephemeral = req->ephemeral;
 	rc->hold = req->hold;
+	if (req->caps_set)
+		rc->caps = req->caps;
 	return 0;
 }
 

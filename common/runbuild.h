@@ -48,6 +48,8 @@ struct o2v_run_request {
 	const char *rootdisk; /* NULL: the root is in the initramfs */
 	bool ephemeral;
 	bool hold; /* init waits for `start` before the workload (docs/vm-contract.md) */
+	bool caps_set; /* caps replaces Docker's default bounding set (common/caps.h) */
+	uint64_t caps;
 };
 
 /* Build ret (initialized here; release with o2v_runconfig_release, also on failure).

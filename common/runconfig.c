@@ -32,6 +32,8 @@
  *	rootdisk DEVICE       e.g. /dev/vda; absent = root in the initramfs
  *	ephemeral 0|1         the root disk's writes are thrown away when the VM ends (QEMU's
  *	                      snapshot): init neither syncs nor unmounts it; absent = 0
+ *	caps HEX              the workload's capability bounding set (common/caps.h); absent:
+ *	                      Docker's default set
  *	hold 0|1              set up, report `held`, run the workload only on the control
  *	                      port's `start` (an OCI runtime's create/start); written only
  *	                      when 1, so an init that predates it refuses such a config
@@ -44,10 +46,12 @@
  */
 #include "o2v.h"
 
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <string.h>
 
+#include "caps.h"
 #include "runconfig.h"
 
 #define MAGIC	     "oci2vm-runconfig"
@@ -59,6 +63,7 @@ void o2v_runconfig_init(struct o2v_runconfig *rc)
 {
 	memset(rc, 0, sizeof(*rc));
 	rc->stop_grace = O2V_STOP_GRACE_DEFAULT;
+	rc->caps = O2V_CAPS_DEFAULT;
 }
 
 void o2v_runconfig_release(struct o2v_runconfig *rc)
@@ -230,6 +235,11 @@ int o2v_runconfig_write(const struct o2v_runconfig *rc, char **ret_text, size_t 
 	put_uint(&b, "ephemeral", rc->ephemeral);
 	if (rc->hold)
 		put_uint(&b, "hold", rc->hold);
+	if (rc->caps != O2V_CAPS_DEFAULT) {
+		char hex[32];
+		snprintf(hex, sizeof(hex), "%" PRIx64, rc->caps);
+		put_str(&b, "caps", hex);
+	}
 	buf_str(&b, "end\n");
 
 	if (b.oom) {
@@ -383,6 +393,27 @@ static int parse_uint(struct parser *ps, const char *s, size_t n, unsigned max, 
 	return 0;
 }
 
+/* Lowercase hex, only capabilities Linux knows. */
+static int parse_caps(struct parser *ps, const char *s, size_t n, uint64_t *ret)
+{
+	uint64_t v = 0;
+
+	if (n == 0 || n > 16)
+		return perr(ps, -EBADMSG, "not a capability mask");
+	for (size_t i = 0; i < n; i++) {
+		int d = s[i] >= '0' && s[i] <= '9' ? s[i] - '0'
+			: s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10
+						     : -1;
+		if (d < 0)
+			return perr(ps, -EBADMSG, "not a capability mask");
+		v = v << 4 | (uint64_t)d;
+	}
+	if (v & ~O2V_CAPS_ALL)
+		return perr(ps, -ERANGE, "capabilities past the last one Linux knows");
+	*ret = v;
+	return 0;
+}
+
 static int parse_bool(struct parser *ps, const char *s, size_t n, bool *ret)
 {
 	if (n == 1 && (s[0] == '0' || s[0] == '1')) {
@@ -449,7 +480,8 @@ enum {
 	K_SHELL,
 	K_ROOTDISK,
 	K_EPHEMERAL,
-	K_HOLD
+	K_HOLD,
+	K_CAPS
 };
 
 static const char *const scalar_keys[] = {
@@ -458,6 +490,7 @@ static const char *const scalar_keys[] = {
     [K_STDIN] = "stdin",
     [K_GRACE] = "stop_grace",  [K_VERBOSE] = "verbose",	  [K_SHELL] = "shell",
     [K_ROOTDISK] = "rootdisk", [K_EPHEMERAL] = "ephemeral", [K_HOLD] = "hold",
+    [K_CAPS] = "caps",
 };
 
 static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
@@ -503,6 +536,8 @@ static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
 		return parse_bool(ps, v, vn, &rc->ephemeral);
 	case K_HOLD:
 		return parse_bool(ps, v, vn, &rc->hold);
+	case K_CAPS:
+		return parse_caps(ps, v, vn, &rc->caps);
 	case K_GRACE:
 		return parse_uint(ps, v, vn, GRACE_MAX, &rc->stop_grace);
 	case K_WINSIZE: {

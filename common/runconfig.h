@@ -12,6 +12,8 @@
 #ifndef O2V_RUNCONFIG_H
 #define O2V_RUNCONFIG_H
 
+#include <stdint.h>
+
 #include "error.h"
 
 #define O2V_RUNCONFIG_VERSION 1
@@ -45,6 +47,7 @@ struct o2v_runconfig {
 	char *rootdisk;	   /* NULL: the root is /app_root in the initramfs; else e.g. "/dev/vda" */
 	bool ephemeral;	   /* rootdisk's writes are discarded at exit: no sync, no unmount */
 	bool hold;	   /* set everything up, report `held`, start the workload on `start` */
+	uint64_t caps;	   /* the workload's bounding set (caps.h); default O2V_CAPS_DEFAULT */
 	/* Extensions (format version 1 keys "dns" and "host"): */
 	char **dns;	   /* nameservers for /etc/resolv.conf; NULL = the user-net DNS 10.0.2.3 */
 	char **hosts;	   /* extra /etc/hosts lines "ADDR NAME...", like --add-host */

@@ -54,6 +54,8 @@ const char cmd_run_usage[] =
 	"  -h, --hostname NAME     the VM's hostname (default: its id)\n"
 	"      --network bridge|none  bridge (default): eth0 10.0.2.15 on QEMU's user network\n"
 	"                          (NAT) without the host's loopback; none: lo only\n"
+	"      --cap-add CAP, --cap-drop CAP  capabilities of a root workload beyond or out of\n"
+	"                          Docker's default set (ALL: every one)\n"
 	"      --host-loopback     let the VM reach services on the host's loopback, at\n"
 	"                          10.0.2.2 (off by default: they are meant to be local)\n"
 	"      --dns IP            nameserver for /etc/resolv.conf (default 10.0.2.3: the\n"
@@ -209,6 +211,8 @@ static int build_runconfig(struct run *r, struct o2v_error *err)
 	    .shell = r->o.shell,
 	    .rootdisk = r->o.cpio ? NULL : "/dev/vda",
 	    .ephemeral = true, /* the disk is QEMU's snapshot of the cached image (launch()) */
+	    .caps_set = r->o.caps_set,
+	    .caps = r->o.caps,
 	};
 	struct winsize ws;
 	int e;
@@ -324,6 +328,7 @@ static int launch(struct run *r, struct o2v_logfile *log, int out_fd, int err_fd
 	l.vm.volumes = r->volumes;
 	l.vm.n_volumes = r->o.n_volumes;
 	l.vm.stdio_ports = !r->o.tty; /* with -t the terminal carries both */
+	l.vm.exec_port = !r->o.shell;
 	l.state_dir = r->vm.dir;
 	l.net_guard = r->net_guard;
 	l.in_fd = r->o.interactive ? STDIN_FILENO : -1;

@@ -26,6 +26,8 @@ extern const char cmd_run_usage[];
 int cmd_ps(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
 int cmd_kill(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_login(int argc, char **argv);

@@ -48,6 +48,23 @@ static const struct o2v_command commands[] = {
 	  "Print the console output of a VM started with 'oci2vm run -d'.\n\n"
 	  "  -f, --follow  keep printing new output until the VM stops\n",
 	  false },
+	{ "exec", cmd_exec, "run a command in a running VM",
+	  "usage: oci2vm exec [OPTIONS] NAME|ID COMMAND [ARG...]\n\n"
+	  "Run COMMAND in the running VM's container, as 'docker exec': its root, user,\n"
+	  "working directory, environment, cgroup and capabilities; its exit status is\n"
+	  "oci2vm's (126: not executable, 127: not found). Ending oci2vm ends it.\n\n"
+	  "  -i, --interactive     keep stdin open and forward it\n"
+	  "  -t, --tty             give the command a terminal\n"
+	  "  -d, --detach          run it in the background (output discarded)\n"
+	  "  -e, --env K=V | K     set a variable (K alone: take it from this environment)\n"
+	  "  -u, --user USER[:GROUP]  run as this user (default: the container's)\n"
+	  "  -w, --workdir DIR     working directory (default: the container's)\n",
+	  false },
+	{ "wait", cmd_wait, "wait until VMs stop and print their exit codes",
+	  "usage: oci2vm wait NAME|ID...\n\n"
+	  "Block until each VM has stopped, then print its exit code on a line of its own\n"
+	  "(as 'docker wait'; a VM that was killed shows 137).\n",
+	  false },
 	{ "stop", cmd_stop, "stop VMs gracefully (SIGTERM, then kill)",
 	  "usage: oci2vm stop [-t SECONDS] NAME|ID...\n\n"
 	  "Ask the VM's init to stop the workload: SIGTERM, then SIGKILL after the VM's\n"

@@ -4,11 +4,13 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "../common/runconfig.h"
 #include "../common/strv.h"
 #include "../vm/host.h"
+#include "../common/caps.h"
 #include "runopts.h"
 
 enum opt_id {
@@ -16,7 +18,7 @@ enum opt_id {
 	OPT_HOSTNAME, OPT_MEMORY, OPT_CPUS, OPT_RM, OPT_DETACH, OPT_NAME, OPT_INTERACTIVE,
 	OPT_TTY, OPT_ACCEL, OPT_KERNEL, OPT_PLATFORM, OPT_PULL, OPT_VERBOSE, OPT_QUIET,
 	OPT_FORMAT, OPT_DISK_SIZE, OPT_STOP_TIMEOUT, OPT_INSECURE, OPT_SHELL, OPT_NETWORK,
-	OPT_DNS, OPT_ADD_HOST, OPT_LOG_OPT, OPT_HOST_LOOPBACK,
+	OPT_DNS, OPT_ADD_HOST, OPT_LOG_OPT, OPT_HOST_LOOPBACK, OPT_CAP_ADD, OPT_CAP_DROP,
 };
 
 struct opt_def {
@@ -30,6 +32,8 @@ struct opt_def {
 static const struct opt_def opt_defs[] = {
 	{ "accel", 0, true, OPT_ACCEL },
 	{ "add-host", 0, true, OPT_ADD_HOST },
+	{ "cap-add", 0, true, OPT_CAP_ADD },
+	{ "cap-drop", 0, true, OPT_CAP_DROP },
 	{ "cpus", 0, true, OPT_CPUS },
 	{ "detach", 'd', false, OPT_DETACH },
 	{ "disk-size", 0, true, OPT_DISK_SIZE },
@@ -70,6 +74,7 @@ void o2v_run_opts_init(struct o2v_run_opts *o)
 	o->stop_timeout = O2V_STOP_GRACE_DEFAULT;
 	o->accel = O2V_ACCEL_AUTO;
 	o->pull = O2V_WHEN_MISSING;
+	o->caps = O2V_CAPS_DEFAULT;
 }
 
 void o2v_run_opts_release(struct o2v_run_opts *o)
@@ -163,6 +168,42 @@ static const struct o2v_choice pull_choices[] = {{"missing", O2V_WHEN_MISSING},
 						 {NULL, 0}};
 static const struct o2v_choice format_choices[] = {{"ext4", 0}, {"cpio", 1}, {NULL, 0}};
 
+/* --cap-add / --cap-drop NAME[,NAME...], NAME a capability with or without CAP_, or ALL. */
+static int add_caps(struct o2v_run_opts *o, bool add, const char *val, struct o2v_error *err)
+{
+	const char *opt = add ? "--cap-add" : "--cap-drop";
+	_cleanup_free_ char *copy = strdup(val);
+	char *save = NULL;
+
+	if (!copy)
+		return o2v_error_sys(err, -ENOMEM, "parse options");
+	for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		int cap = o2v_cap_from_name(w);
+		if (!strcasecmp(w, "ALL"))
+			*(add ? &o->cap_add_all : &o->cap_drop_all) = true;
+		else if (cap < 0)
+			return o2v_error_set(err, -EINVAL,
+					     "%s '%s': not a capability (e.g. NET_ADMIN, SYS_PTRACE, "
+					     "ALL)",
+					     opt, w);
+		else
+			*(add ? &o->cap_add : &o->cap_drop) |= O2V_CAP(cap);
+	}
+	o->caps_set = true;
+	return 0;
+}
+
+/* Docker's order: --cap-drop ALL empties the default set, --cap-add ALL fills it, then
+ * the named ones are added and dropped. */
+static void finish_caps(struct o2v_run_opts *o)
+{
+	uint64_t caps = o->cap_drop_all ? 0 : O2V_CAPS_DEFAULT;
+
+	if (o->cap_add_all)
+		caps = O2V_CAPS_ALL;
+	o->caps = (caps | o->cap_add) & ~o->cap_drop;
+}
+
 /* The network: 0 if id was one of its options, 1 if not, or an error. */
 static int apply_network(struct o2v_run_opts *o, enum opt_id id, const char *val,
 			 struct o2v_error *err)
@@ -189,6 +230,9 @@ static int apply_network(struct o2v_run_opts *o, enum opt_id id, const char *val
 	case OPT_HOST_LOOPBACK:
 		o->host_loopback = true;
 		return 0;
+	case OPT_CAP_ADD:
+	case OPT_CAP_DROP:
+		return add_caps(o, id == OPT_CAP_ADD, val, err);
 	default:
 		return 1;
 	}
@@ -441,6 +485,7 @@ int o2v_run_opts_parse(struct o2v_run_opts *o, int argc, char **argv, struct o2v
 			return r;
 	if ((r = check_network(o, err)) < 0)
 		return r;
+	finish_caps(o);
 	/* -d with --rm is allowed: the supervisor removes the VM when it exits. */
 	if (o->tty && o->detach)
 		return o2v_error_set(err, -EINVAL, "-t needs a terminal: it cannot be combined "

@@ -48,6 +48,10 @@ struct o2v_run_opts {
 	bool cpio;	       /* --format cpio: initramfs only, no root disk */
 	bool no_network;       /* --network none: no eth0, only lo */
 	bool host_loopback;    /* --host-loopback: the VM may reach the host's loopback */
+	uint64_t caps;	       /* the workload's bounding set (common/caps.h), after parsing */
+	bool caps_set;	       /* --cap-add or --cap-drop given */
+	uint64_t cap_add, cap_drop;
+	bool cap_add_all, cap_drop_all;
 	enum o2v_accel accel;
 	enum o2v_pull_when pull;
 };

@@ -16,6 +16,7 @@ clang-format
 cpio
 curl
 debootstrap
+dnsmasq-base
 docker-registry
 e2fsprogs
 flex

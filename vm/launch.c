@@ -5,6 +5,7 @@
  */
 #include "../common/o2v.h"
 
+#include <fcntl.h>
 #include <string.h>
 
 #include "../common/strv.h"
@@ -14,7 +15,8 @@
 #include "qemu.h"
 #include "supervise.h"
 
-#define HELPERS_MAX 8
+#define HELPERS_MAX  8
+#define PASS_FDS_MAX 64
 
 void o2v_launch_init(struct o2v_launch *l)
 {
@@ -46,6 +48,7 @@ static int fill_spec(struct o2v_vm_spec *spec, const struct o2v_launch *l,
 	spec->control_path = f->path[O2V_VM_CTL_SOCK];
 	spec->stdout_sock = l->vm.stdio_ports ? f->path[O2V_VM_STDOUT_SOCK] : NULL;
 	spec->stderr_sock = l->vm.stdio_ports ? f->path[O2V_VM_STDERR_SOCK] : NULL;
+	spec->exec_sock = l->vm.exec_port ? f->path[O2V_VM_EXEC_PORT_SOCK] : NULL;
 	return 0;
 }
 
@@ -79,6 +82,50 @@ static int run_with_helpers(const struct o2v_launch *l, const struct o2v_supervi
 	return r;
 }
 
+/* QEMU with the network guard: preloaded, told whether the loopback is open, and given the
+ * write end of a pipe on which the guard acknowledges (netguard.h). Without a network (or
+ * without a guard, allowed only with host_loopback) QEMU runs as it is. */
+struct guard {
+	int ack[2];
+	int fds[PASS_FDS_MAX];
+	char loopback_env[64], fd_env[64];
+	char *env[3];
+};
+
+static int guard_prepare(struct guard *g, const struct o2v_launch *l, struct o2v_supervise *sup,
+			 struct o2v_error *err)
+{
+	*g = (struct guard){.ack = {-1, -1}};
+	sup->qemu.pass_fds = l->pass_fds;
+	sup->qemu.n_pass_fds = l->n_pass_fds;
+	if (!l->net_guard || !(l->vm.net || l->vm.n_ports))
+		return 0;
+	if (l->n_pass_fds + 1 > PASS_FDS_MAX)
+		return o2v_error_set(err, -E2BIG, "at most %d descriptors", PASS_FDS_MAX - 1);
+	if (pipe2(g->ack, O_CLOEXEC) < 0)
+		return o2v_error_sys(err, -errno, "start QEMU");
+	memcpy(g->fds, l->pass_fds, l->n_pass_fds * sizeof(*g->fds));
+	g->fds[l->n_pass_fds] = g->ack[1];
+	snprintf(g->fd_env, sizeof(g->fd_env), "%s=%d", O2V_NETGUARD_ACK_ENV, g->ack[1]);
+	snprintf(g->loopback_env, sizeof(g->loopback_env), "%s=%d", O2V_NETGUARD_ENV,
+		 l->vm.host_loopback);
+	g->env[0] = g->loopback_env;
+	g->env[1] = g->fd_env;
+	sup->qemu.preload = l->net_guard;
+	sup->qemu.setenv = g->env;
+	sup->qemu.pass_fds = g->fds;
+	sup->qemu.n_pass_fds = l->n_pass_fds + 1;
+	sup->guard_ack = g->ack[0];
+	sup->guard_ack_wr = &g->ack[1];
+	return 0;
+}
+
+static void guard_release(struct guard *g)
+{
+	o2v_closep(&g->ack[0]);
+	o2v_closep(&g->ack[1]);
+}
+
 int o2v_vm_launch(const struct o2v_launch *l, struct o2v_vm_exit *ret, struct o2v_error *err)
 {
 	_cleanup_free_ char *qemu = NULL;
@@ -107,20 +154,19 @@ int o2v_vm_launch(const struct o2v_launch *l, struct o2v_vm_exit *ret, struct o2
 		return r;
 	if ((r = fill_spec(&spec, l, &files, qemu, err)) == 0 &&
 	    (spec.r.volumes = volumes, r = o2v_qemu_argv(&spec, &argv, err)) == 0) {
+		struct guard g;
 		struct o2v_supervise sup = {
-		    .qemu = {.argv = argv,
-			     .preload = l->net_guard,
-			     .setenv = l->vm.host_loopback ? O2V_NETGUARD_ENV "=1"
-							   : O2V_NETGUARD_ENV "=0",
-			     .pass_fds = l->pass_fds,
-			     .n_pass_fds = l->n_pass_fds,
-			     .netns = l->netns},
+		    .qemu = {.argv = argv, .netns = l->netns},
 		    .files = &files,
 		    .serial = l->vm.verbose,
 		    .stdio_ports = l->vm.stdio_ports,
+		    .exec_port = l->vm.exec_port,
 		    .io = l,
+		    .guard_ack = -1,
 		};
-		r = run_with_helpers(l, &sup, ret, err);
+		if ((r = guard_prepare(&g, l, &sup, err)) == 0)
+			r = run_with_helpers(l, &sup, ret, err);
+		guard_release(&g);
 	}
 	o2v_vm_files_release(&files);
 	return r;

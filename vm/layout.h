@@ -6,6 +6,8 @@
  *   stdout.sock   the workload's stdout and stderr ports (without a terminal)
  *   stderr.sock
  *   status.sock   the status port, served by QEMU (waits for the client), read by the relay
+ *   execport.sock the exec port, served by QEMU (waits), multiplexed by the supervisor
+ *   exec.sock     where `oci2vm exec` clients connect (the supervisor listens; execmux.h)
  *   qemu.log      QEMU's own stdout and stderr
  *   console.log   a detached VM's console output (written by the CLI's supervisor)
  *   initrd        the per-run initramfs (image + run configuration)
@@ -27,6 +29,8 @@ enum o2v_vm_file {
 	O2V_VM_STDOUT_SOCK,
 	O2V_VM_STDERR_SOCK,
 	O2V_VM_STATUS_SOCK,
+	O2V_VM_EXEC_PORT_SOCK,
+	O2V_VM_EXEC_SOCK,
 	O2V_VM_QEMU_LOG,
 	O2V_VM_CONSOLE_LOG,
 	O2V_VM_INITRD,

@@ -25,6 +25,12 @@
  * always sets it, so an inherited value never decides. Anything else: the rule holds. */
 #define O2V_NETGUARD_ENV "OCI2VM_HOST_LOOPBACK"
 
+/* QEMU's environment: the descriptor on which the library, once loaded into a process whose
+ * executable is named qemu-system-*, writes "1" and which it then closes. The launch waits
+ * for it: a QEMU that ignores LD_PRELOAD (a static build) or a wrapper that drops it never
+ * writes it, and does not get to start the guest. */
+#define O2V_NETGUARD_ACK_ENV "OCI2VM_NETGUARD_FD"
+
 #define O2V_NETGUARD_DNS_MAX 8
 
 struct o2v_netguard {

@@ -36,6 +36,7 @@ struct o2v_vm_spec {
 	const char *control_path; /* unix socket QEMU serves for the control port */
 	const char *stdout_sock;  /* unix sockets for the stdout and stderr ports: both or */
 	const char *stderr_sock;  /* neither (then the console carries the workload's stdio) */
+	const char *exec_sock;	  /* the exec port's socket (QEMU serves, waits); NULL: none */
 };
 
 void o2v_vm_spec_init(struct o2v_vm_spec *spec);

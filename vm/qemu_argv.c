@@ -36,6 +36,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "../common/muxproto.h"
 #include "../common/strv.h"
 #include "qemu.h"
 
@@ -200,7 +201,8 @@ static void push_console(struct argv_builder *b, const struct o2v_vm_spec *spec)
 	/* Only as many ports as are used: the guest driver sets up two virtqueues for each
 	 * possible port (QEMU's default of 31 makes 64), ~30 ms of probing under TCG. */
 	argv_push(b, "-device");
-	argv_pushf(b, "virtio-serial-device,max_ports=%d", spec->stdout_sock ? 5 : 3);
+	argv_pushf(b, "virtio-serial-device,max_ports=%d",
+		   3 + (spec->stdout_sock ? 2 : 0) + (spec->exec_sock ? 1 : 0));
 	opt_path(b, "-chardev", "socket,id=con,path=", spec->console_sock, ",server=on,wait=on");
 	opt_pair(b, "-device", "virtconsole,chardev=con");
 	if (spec->r.verbose) {
@@ -222,6 +224,11 @@ static void push_console(struct argv_builder *b, const struct o2v_vm_spec *spec)
 		opt_path(b, "-chardev", "socket,id=err,path=", spec->stderr_sock,
 			 ",server=on,wait=on");
 		opt_pair(b, "-device", "virtserialport,chardev=err,name=" O2V_PORT_STDERR);
+	}
+	if (spec->exec_sock) {
+		opt_path(b, "-chardev", "socket,id=exec,path=", spec->exec_sock,
+			 ",server=on,wait=on");
+		opt_pair(b, "-device", "virtserialport,chardev=exec,name=" O2V_PORT_EXEC);
 	}
 }
 

@@ -238,7 +238,7 @@ void o2v_relay_loop(struct relay *r)
 
 	while (!r->qemu_done || con_open || outcon_open || errcon_open || sercon_open ||
 	       stcon_open) {
-		struct pollfd p[8] = {
+		struct pollfd p[8 + O2V_EXECMUX_POLL_MAX] = {
 		    {.fd = r->sfd, .events = POLLIN},
 		    {.fd = con_open ? r->con : -1, .events = POLLIN | (r->in_len ? POLLOUT : 0)},
 		    /* stdin only once the workload runs: before that the guest's console is
@@ -263,7 +263,8 @@ void o2v_relay_loop(struct relay *r)
 		}
 		if (r->qemu_done)
 			timeout = 200; /* drain what the sockets still hold, then stop */
-		int n = poll(p, ARRAY_SIZE(p), timeout);
+		size_t n_mux = o2v_execmux_poll(r->mux, &p[8], O2V_EXECMUX_POLL_MAX);
+		int n = poll(p, 8 + n_mux, timeout);
 		if (n < 0 && errno != EINTR)
 			break;
 		if (n == 0 && r->qemu_done)
@@ -290,6 +291,7 @@ void o2v_relay_loop(struct relay *r)
 			    pump(r, r->sercon, con_to, con_to_open); /* with the console's */
 		if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
 			read_stdin(r);
+		o2v_execmux_events(r->mux, &p[8], n_mux);
 		o2v_relay_reap(r);
 	}
 	/* What the terminal has not taken yet: now we can wait for it. */

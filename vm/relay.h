@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include "execmux.h"
 #include "supervise.h"
 
 struct relay {
@@ -45,6 +46,7 @@ struct relay {
 	bool running_seen; /* the status port said `started` (or nobody asked) */
 	bool held_seen;	   /* ... `held` */
 	int stops;	   /* stop requests seen */
+	struct o2v_execmux *mux; /* exec streams (execmux.h); NULL: none */
 };
 
 /* Collect QEMU's exit status if it has exited. */

@@ -13,44 +13,51 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-/* The child's environment: environ's entries (borrowed) with LD_PRELOAD and one variable
- * replaced by strings of ours. */
+/* The child's environment: environ's entries (borrowed) with LD_PRELOAD and the variables
+ * set replaced. */
 struct child_env {
 	char **v;      /* NULL: environ unchanged */
 	char *preload; /* "LD_PRELOAD=lib[:inherited]" or NULL */
-	char *set;     /* a copy of s->setenv or NULL */
 };
 
 static bool named(const char *entry, const char *name_eq)
 {
-	return name_eq && !strncmp(entry, name_eq, strcspn(name_eq, "=") + 1);
+	return !strncmp(entry, name_eq, strcspn(name_eq, "=") + 1);
+}
+
+static bool set_here(const char *entry, char *const *set)
+{
+	for (; set && *set; set++)
+		if (named(entry, *set))
+			return true;
+	return false;
 }
 
 /* Built before fork(): the child only execs. -ENOMEM. */
-static int child_env_build(struct child_env *e, const char *lib, const char *set)
+static int child_env_build(struct child_env *e, const char *lib, char *const *set)
 {
 	extern char **environ;
 	const char *old = getenv("LD_PRELOAD");
-	size_t n = 0, j = 0;
+	size_t n = 0, n_set = 0, j = 0;
 
 	*e = (struct child_env){0};
 	if (!lib && !set)
 		return 0;
 	while (environ[n])
 		n++;
-	if (!(e->v = calloc(n + 3, sizeof(*e->v))))
+	while (set && set[n_set])
+		n_set++;
+	if (!(e->v = calloc(n + n_set + 2, sizeof(*e->v))))
 		return -ENOMEM;
 	if (lib && asprintf(&e->preload, "LD_PRELOAD=%s%s%s", lib, old && *old ? ":" : "",
 			    old ? old : "") < 0)
 		return e->preload = NULL, -ENOMEM;
-	if (set && !(e->set = strdup(set)))
-		return -ENOMEM;
 	if (e->preload)
 		e->v[j++] = e->preload;
-	if (e->set)
-		e->v[j++] = e->set;
+	for (size_t i = 0; i < n_set; i++)
+		e->v[j++] = set[i];
 	for (size_t i = 0; i < n; i++)
-		if (!(e->preload && named(environ[i], e->preload)) && !named(environ[i], e->set))
+		if (!(e->preload && named(environ[i], e->preload)) && !set_here(environ[i], set))
 			e->v[j++] = environ[i];
 	return 0;
 }
@@ -59,7 +66,6 @@ static void child_env_release(struct child_env *e)
 {
 	free(e->v);
 	free(e->preload);
-	free(e->set);
 }
 
 /* In the child: everything but exec. Returns only on failure, with the exit code. */

@@ -13,7 +13,7 @@
 struct o2v_spawn {
 	char *const *argv;    /* argv[0] looked up in PATH */
 	const char *preload;  /* put first in LD_PRELOAD; NULL: environment unchanged */
-	const char *setenv;   /* "NAME=VALUE" for the child, replacing an inherited NAME */
+	char *const *setenv;  /* "NAME=VALUE"s for the child (replacing inherited NAMEs); NULL */
 	const char *log_path; /* stdout and stderr go here (created, truncated); NULL: /dev/null */
 	bool log_append;      /* ... appended to instead of truncated */
 	const int *pass_fds;  /* kept open (without FD_CLOEXEC) under the same numbers */

@@ -310,6 +310,19 @@ int o2v_vm_lock(const struct o2v_vm *vm, struct o2v_error *err)
 	return fd;
 }
 
+void o2v_vm_wait_stopped(const struct o2v_vm *vm)
+{
+	_cleanup_free_ char *path = o2v_vm_path(vm, O2V_VM_LOCK);
+	_cleanup_close_ int fd = -1;
+
+	/* The supervisor holds the lock exclusively for its whole life. */
+	if (!path || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	while (flock(fd, LOCK_SH) < 0 && errno == EINTR)
+		;
+	flock(fd, LOCK_UN);
+}
+
 bool o2v_vm_is_running(const struct o2v_vm *vm)
 {
 	_cleanup_free_ char *path = o2v_vm_path(vm, O2V_VM_LOCK);

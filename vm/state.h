@@ -55,6 +55,9 @@ int o2v_vm_lock(const struct o2v_vm *vm, struct o2v_error *err);
 /* True while a supervisor holds the lock. */
 bool o2v_vm_is_running(const struct o2v_vm *vm);
 
+/* Block until the VM's supervisor has ended (at once if it has). */
+void o2v_vm_wait_stopped(const struct o2v_vm *vm);
+
 /* Remove the state directory and the name link. The VM must not be running. */
 int o2v_vm_remove(const struct o2v_vm *vm, struct o2v_error *err);
 

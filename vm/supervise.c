@@ -3,16 +3,19 @@
 #include "../common/o2v.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <termios.h>
 
+#include "execmux.h"
 #include "relay.h"
 #include "supervise.h"
 
 #define CONNECT_TIMEOUT_MS 30000 /* QEMU start-up under TCG on a loaded machine */
+#define GUARD_ACK_MS	   10000 /* the guard speaks before QEMU's main(): exec + loading */
 
 /* What the relay loop reads from its signalfd (relay.c says what each does). */
 static const int handled_signals[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH};
@@ -83,7 +86,48 @@ static int connect_all(struct relay *r, const struct o2v_supervise *s, struct o2
 			return fd;
 		r->errcon = fd;
 	}
+	if (s->exec_port) {
+		if ((fd = connect_socket(r, qemu, O2V_VM_EXEC_PORT_SOCK, err)) < 0)
+			return fd;
+		int e = o2v_execmux_new(fd, s->files->path[O2V_VM_EXEC_SOCK], &r->mux, err);
+		if (e < 0)
+			return e;
+	}
 	return 0;
+}
+
+/* QEMU's network guard said it is in place. QEMU waits for our console connection before
+ * it starts the guest, so nothing has run yet. A QEMU that exits first is left to
+ * connect_all() to report. */
+static int wait_guard(struct relay *r, const struct o2v_supervise *s, struct o2v_error *err)
+{
+	int64_t deadline = o2v_now_ms() + GUARD_ACK_MS;
+	char c = 0;
+
+	if (s->guard_ack < 0)
+		return 0;
+	/* QEMU has its copy: EOF once QEMU closed it or exited. */
+	o2v_closep(s->guard_ack_wr);
+	*s->guard_ack_wr = -1;
+	for (;;) {
+		struct pollfd p = {.fd = s->guard_ack, .events = POLLIN};
+		if (poll(&p, 1, 50) > 0) {
+			if (read(s->guard_ack, &c, 1) == 1 && c == '1')
+				return 0;
+			break; /* EOF: QEMU exited, or exec'd without the guard */
+		}
+		o2v_relay_reap(r);
+		if (r->qemu_done || o2v_now_ms() > deadline)
+			break;
+	}
+	o2v_relay_reap(r);
+	if (r->qemu_done)
+		return qemu_start_error(r, s->qemu.argv[0], err);
+	return o2v_error_set(err, -ENOEXEC,
+			     "QEMU ('%s') did not load the network guard (oci2vm-qemu-net.so), so "
+			     "its VM could reach the host's loopback: use a dynamically linked QEMU "
+			     "(Debian's), or run with --host-loopback",
+			     s->qemu.argv[0]);
 }
 
 /* After QEMU exited: the workload's code from the status port, else why the VM ended. */
@@ -156,6 +200,8 @@ static void end_qemu(struct relay *r)
 	close_fd(&r->q_fd);
 	free(r->q);
 	r->q = NULL;
+	o2v_execmux_free(r->mux);
+	r->mux = NULL;
 }
 
 int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret, struct o2v_error *err)
@@ -199,7 +245,7 @@ int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret, st
 		rc = r.qemu;
 		goto out_sfd;
 	}
-	if ((rc = connect_all(&r, s, err)) == 0)
+	if ((rc = wait_guard(&r, s, err)) == 0 && (rc = connect_all(&r, s, err)) == 0)
 		run_relay(&r, io);
 	end_qemu(&r);
 	if (rc == 0)

@@ -24,7 +24,12 @@ struct o2v_supervise {
 	const struct o2v_vm_files *files; /* the state directory's sockets and files */
 	bool serial;			  /* verbose: QEMU serves the serial port too */
 	bool stdio_ports;		  /* QEMU serves the workload's stdout and stderr ports */
+	bool exec_port;			  /* ... and the exec port (execmux.h) */
 	const struct o2v_launch *io;	  /* stdio, stop grace and callbacks */
+	/* The network guard's pipe (launch.c, netguard.h): QEMU gets the write end; the guest
+	 * is not started until "1" came on the read end. -1: no guard to wait for. */
+	int guard_ack;
+	int *guard_ack_wr; /* closed (and set to -1) once QEMU has its copy */
 };
 
 /* Run QEMU to completion. Returns 0 when the VM ran and ended (see ret->code),

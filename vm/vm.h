@@ -98,6 +98,9 @@ struct o2v_vm_resources {
 	/* The workload's stdout and stderr on ports of their own (our init without a
 	 * terminal); false: the console carries everything. */
 	bool stdio_ports;
+	/* A port for `oci2vm exec` (common/muxproto.h), multiplexed by the supervisor on the
+	 * state directory's exec.sock. */
+	bool exec_port;
 	const char *incoming;	/* QEMU -incoming URI (e.g. "fd:N" with N in pass_fds): resume a
 				 * saved VM instead of booting the kernel; NULL: boot */
 	char *const *qemu_args; /* extra QEMU arguments, after ours (for pass_fds); NULL: none */
@@ -158,6 +161,25 @@ struct o2v_vm_exit {
  * helper failed...). On every return QEMU and the helpers have exited and been reaped;
  * QEMU runs with PR_SET_PDEATHSIG, so killing the caller never leaves one behind. */
 int o2v_vm_launch(const struct o2v_launch *l, struct o2v_vm_exit *ret, struct o2v_error *err);
+
+/* `oci2vm exec`: run req (common/muxproto.h) in the running VM whose state directory is
+ * state_dir, with io's descriptors as its stdio (-1: none), until it ends; with tty the
+ * caller's terminal (in_fd) is raw meanwhile and follows its size; SIGINT, SIGTERM and
+ * SIGHUP are passed to the process. detach: return once it runs. 0 with ret->code Docker's
+ * status (0-255, 128+N); when it never ran (not found: 127, not executable: 126, a bad user
+ * or directory: 125) ret->message says why, sanitized. Negative when nothing could be asked
+ * (no exec socket) or the VM stopped first (-ECONNRESET). */
+struct o2v_mux_exec;
+struct o2v_exec_io {
+	int in_fd, out_fd, err_fd;
+	bool detach;
+};
+struct o2v_exec_result {
+	int code;
+	char message[O2V_VM_MESSAGE_MAX];
+};
+int o2v_vm_exec(const char *state_dir, const struct o2v_mux_exec *req,
+		const struct o2v_exec_io *io, struct o2v_exec_result *ret, struct o2v_error *err);
 
 /* Send one control message to the running VM whose state directory is state_dir. */
 int o2v_vm_send(const char *state_dir, const struct o2v_ctl_msg *msg, struct o2v_error *err);

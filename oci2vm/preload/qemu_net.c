@@ -19,6 +19,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -34,6 +35,19 @@ static int (*real_connect)(int, const struct sockaddr *, socklen_t);
 static ssize_t (*real_sendto)(int, const void *, size_t, int, const struct sockaddr *,
 			      socklen_t);
 static ssize_t (*real_sendmsg)(int, const struct msghdr *, int);
+
+static bool in_qemu(void)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	const char *base;
+
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	base = strrchr(exe, '/');
+	return !strncmp(base ? base + 1 : exe, "qemu-system-", 12);
+}
 
 /* Before QEMU's main() and its seccomp filter: the rule and the resolvers, read once
  * (bounded; an unreadable resolv.conf leaves no exception). */
@@ -54,6 +68,15 @@ __attribute__((constructor)) static void guard_init(void)
 	real_sendto = (ssize_t(*)(int, const void *, size_t, int, const struct sockaddr *,
 				  socklen_t))dlsym(RTLD_NEXT, "sendto");
 	real_sendmsg = (ssize_t(*)(int, const struct msghdr *, int))dlsym(RTLD_NEXT, "sendmsg");
+	/* Tell the launch the rule is in place in QEMU itself (netguard.h): not in a wrapper
+	 * script's shell, which might exec QEMU without us. */
+	const char *ack = getenv(O2V_NETGUARD_ACK_ENV);
+	if (ack && real_connect && real_sendto && real_sendmsg && in_qemu()) {
+		int afd = atoi(ack);
+		if (afd > 2 && write(afd, "1", 1) == 1)
+			close(afd);
+		unsetenv(O2V_NETGUARD_ACK_ENV);
+	}
 }
 
 static bool datagram(int fd)

@@ -111,7 +111,7 @@ is "$(line LO)" "127.0.0.1/8" "lo up with 127.0.0.1"
 is "$(line ETH0)" "10.0.2.15/24" "eth0 has 10.0.2.15/24"
 is "$(line ETH0UP)" "yes" "eth0 is up"
 is "$(line GW)" "10.0.2.2" "default route via 10.0.2.2"
-for m in "/proc proc" "/sys sysfs" "/sys/fs/cgroup cgroup2" "/dev devtmpfs" "/dev/pts devpts" \
+for m in "/proc proc" "/sys sysfs" "/sys/fs/cgroup cgroup2" "/dev tmpfs" "/dev/pts devpts" \
 	"/dev/shm tmpfs" "/dev/mqueue mqueue" "/tmp tmpfs" "/run tmpfs" "/etc/resolv.conf" \
 	"/etc/hosts" "/etc/hostname"; do
 	like "$out" "MNT $m" "mounted in the container: $m"
@@ -141,7 +141,7 @@ like "$BOOT_OUT" $'keep\n0' "a non-empty /tmp of the image is not hidden by a tm
 # --- terminal mode ------------------------------------------------------------------------
 image tty -- --no-network -t --winsize 33x101 -- sh -c 'tty; stty size; echo "TERM=$TERM"'
 init_boot "$IMG"
-like "$BOOT_OUT" "/dev/hvc0" "terminal: the console is the controlling tty"
+like "$BOOT_OUT" "/dev/console" "terminal: the console (hvc0 as the container's /dev/console) is the controlling tty"
 like "$BOOT_OUT" "33 101" "terminal: window size from the config"
 like "$BOOT_OUT" "TERM=xterm" "terminal: TERM=xterm (Docker's -t)"
 

@@ -105,10 +105,12 @@ o2v run --rm --network none "$BB" sh -c 'ip -4 -o addr show | awk "{ print \$2, 
 is "$out" $'lo 127.0.0.1/8\nlo' "--network none: only lo, and it is up" || diag "$errout"
 
 o2v run --rm --add-host db:10.1.2.3 --add-host gw:host-gateway --dns 192.0.2.53 "$BB" \
-	sh -c 'grep -E "^(10\.1\.2\.3|10\.0\.2\.2)[[:space:]]" /etc/hosts; cat /etc/resolv.conf'
-is "$out" $'10.1.2.3\tdb\n10.0.2.2\tgw\nnameserver 192.0.2.53' \
+	sh -c 'grep -E "[[:space:]](db|gw)$" /etc/hosts; cat /etc/resolv.conf'
+like "$out" $'^10\\.1\\.2\\.3\tdb\n[0-9.]+\tgw\nnameserver 192\\.0\\.2\\.53$' \
 	"--add-host (host-gateway is the host) and --dns reach /etc/hosts and /etc/resolv.conf" ||
 	diag "$errout"
+unlike "$out" $'(127\\.[0-9.]+|10\\.0\\.2\\.2)\tgw' \
+	"host-gateway is the host's own address, not its loopback (the gateway)"
 
 mkdir -p "$T/vol" "$T/rovol"
 echo host-file >"$T/vol/from-host"
@@ -288,7 +290,7 @@ rc=$?
 is "$rc" 7 "-it: the workload's exit status"
 like "$out" "got:hello" "-it: typed input is read by line"
 like "$out" "33 101" "-it: the terminal's window size"
-like "$out" "/dev/hvc0" "-it: stdin is the console, a terminal"
+like "$out" "/dev/console" "-it: stdin is the console (hvc0 as /dev/console), a terminal"
 # A terminal that falls behind: oci2vm keeps reading the console (which drops what is not
 # read in time) and queues for the terminal. The end arrives, in order; QEMU may still drop a
 # few lines while oci2vm waits for a CPU (TODO: a pty in the guest relayed over a port).

@@ -175,6 +175,23 @@ static void test_argv_incoming_and_extra(void)
 		   "argv: -incoming after the devices, then the extra arguments verbatim");
 }
 
+static void test_argv_exec_port(void)
+{
+	struct o2v_vm_spec spec;
+	struct o2v_error err = {0};
+	_cleanup_strv_ char **argv = NULL;
+
+	base_spec(&spec);
+	spec.exec_sock = "/s/execport.sock";
+	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), 0, "argv: with the exec port");
+	_cleanup_free_ char *got = argv ? join_argv(argv) : NULL;
+	TAP_OK(got && strstr(got, "virtio-serial-device,max_ports=4\n"),
+	       "argv: one port more (max_ports=4 without stdio ports)");
+	TAP_OK(got && strstr(got, "-chardev\nsocket,id=exec,path=/s/execport.sock,server=on,"
+				  "wait=on\n-device\nvirtserialport,chardev=exec,name=oci2vm.exec\n"),
+	       "argv: the exec port's socket, served and waited for, named oci2vm.exec");
+}
+
 static void test_argv_rejects(void)
 {
 	struct o2v_vm_spec spec;
@@ -336,6 +353,7 @@ int main(void)
 	test_argv_minimal_kvm_verbose();
 	test_argv_rejects();
 	test_argv_incoming_and_extra();
+	test_argv_exec_port();
 	test_accel(dir);
 	test_kernel_find(dir);
 	test_qemu_find(dir);

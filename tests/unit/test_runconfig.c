@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../../common/runconfig.h"
+#include "../../common/caps.h"
 #include "tap.h"
 
 /* The struct holds char *; the literals here are never written through. */
@@ -118,6 +119,7 @@ static void test_minimal_defaults(void)
 	TAP_OK(!rc.env && !rc.workdir && !rc.user && !rc.hostname && !rc.network && !rc.rootdisk,
 	       "absent keys stay unset");
 	TAP_IS_INT(rc.stop_grace, 10, "stop_grace defaults to Docker's 10 s");
+	TAP_OK(rc.caps == O2V_CAPS_DEFAULT, "capabilities default to Docker's set");
 	o2v_runconfig_release(&rc);
 
 	const char *sh = "oci2vm-runconfig 1\nshell 1\nend\n";
@@ -156,6 +158,14 @@ static void test_rejections(void)
 	    {"cut mid-line", "oci2vm-runconfig 1\narg x\nen", -EBADMSG, "line 3: truncated"},
 	    {"data after end", "oci2vm-runconfig 1\narg x\nend\nextra\n", -EBADMSG,
 	     "line 4: data after the 'end' line"},
+	    {"caps not hex", "oci2vm-runconfig 1\narg x\ncaps 0xff\nend\n", -EBADMSG,
+	     "not a capability mask"},
+	    {"caps in capitals", "oci2vm-runconfig 1\narg x\ncaps FF\nend\n", -EBADMSG,
+	     "not a capability mask"},
+	    {"caps too long", "oci2vm-runconfig 1\narg x\ncaps 00000000000000001\nend\n",
+	     -EBADMSG, "not a capability mask"},
+	    {"caps past the last", "oci2vm-runconfig 1\narg x\ncaps 20000000000\nend\n", -ERANGE,
+	     "past the last"},
 	    {"unknown key", "oci2vm-runconfig 1\narg x\nmemory 512\nend\n", -EBADMSG,
 	     "line 3 ('memory'): unknown key"},
 	    {"key without value", "oci2vm-runconfig 1\narg\nend\n", -EBADMSG,
@@ -268,9 +278,37 @@ static void test_caps(void)
 	free(t);
 }
 
+/* The capability set: written only when it is not Docker's default, read back exactly. */
+static void test_capability_set(void)
+{
+	struct o2v_runconfig rc, back;
+	struct o2v_error err = {0};
+	static char a0[] = "true";
+	static char *argv[] = {a0, NULL};
+	_cleanup_free_ char *text = NULL, *dflt = NULL;
+
+	o2v_runconfig_init(&rc);
+	rc.argv = argv;
+	TAP_IS_INT(o2v_runconfig_write(&rc, &dflt, NULL, &err), 0, "write with the default set");
+	TAP_OK(dflt && !strstr(dflt, "\ncaps "), "the default set is not written");
+	rc.caps = O2V_CAPS_ALL;
+	TAP_IS_INT(o2v_runconfig_write(&rc, &text, NULL, &err), 0, "write with every capability");
+	TAP_OK(text && strstr(text, "\ncaps 1ffffffffff\n"), "caps as lowercase hex");
+	o2v_runconfig_init(&back);
+	TAP_IS_INT(o2v_runconfig_parse(&back, text, strlen(text), &err), 0, "parse it back");
+	TAP_OK(back.caps == O2V_CAPS_ALL, "the same set");
+	o2v_runconfig_release(&back);
+	const char *none = "oci2vm-runconfig 1\narg x\ncaps 0\nend\n";
+	o2v_runconfig_init(&back);
+	TAP_IS_INT(o2v_runconfig_parse(&back, none, strlen(none), &err), 0, "caps 0 parses");
+	TAP_OK(back.caps == 0, "no capability at all");
+	o2v_runconfig_release(&back);
+}
+
 int main(void)
 {
 	test_round_trip();
+	test_capability_set();
 	test_minimal_defaults();
 	test_rejections();
 	test_caps();

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "../../common/caps.h"
 #include "../../oci2vm/runopts.h"
 #include "tap.h"
 
@@ -77,6 +78,7 @@ static void test_command_split(void)
 	TAP_IS_INT(o.cpus, 2, "--cpus 2");
 	TAP_OK(!o.no_network && !o.host_loopback,
 	       "a network by default, without the host's loopback");
+	TAP_OK(o.caps == O2V_CAPS_DEFAULT && !o.caps_set, "Docker's default capabilities");
 	o2v_run_opts_release(&o);
 
 	TAP_IS_INT(PARSE(&o, &err, "--net=none", "img"), 0, "--net=none");
@@ -93,6 +95,25 @@ static void test_command_split(void)
 		   "--host-loopback without a network is refused");
 	TAP_OK(strstr(err.msg, "--host-loopback") && strstr(err.msg, "--network none"),
 	       "... saying why (%s)", err.msg);
+	o2v_run_opts_release(&o);
+	TAP_IS_INT(PARSE(&o, &err, "--cap-add", "NET_ADMIN,cap_sys_ptrace", "--cap-drop", "MKNOD",
+			 "img"),
+		   0, "--cap-add A,B --cap-drop C");
+	TAP_OK(o.caps_set && o.caps == ((O2V_CAPS_DEFAULT | O2V_CAP(12) | O2V_CAP(19)) &
+					 ~O2V_CAP(27)),
+	       "added and dropped, any case, with or without CAP_");
+	o2v_run_opts_release(&o);
+	TAP_IS_INT(PARSE(&o, &err, "--cap-drop=ALL", "--cap-add", "CHOWN", "img"), 0,
+		   "--cap-drop ALL --cap-add CHOWN");
+	TAP_OK(o.caps == O2V_CAP(0), "only CHOWN (Docker's order)");
+	o2v_run_opts_release(&o);
+	TAP_IS_INT(PARSE(&o, &err, "--cap-add", "all", "--cap-drop", "SYS_ADMIN", "img"), 0,
+		   "--cap-add all --cap-drop SYS_ADMIN");
+	TAP_OK(o.caps == (O2V_CAPS_ALL & ~O2V_CAP(21)), "every one but SYS_ADMIN");
+	o2v_run_opts_release(&o);
+	TAP_IS_INT(PARSE(&o, &err, "--cap-add", "NET_ADMIN,,BOGUS", "img"), -EINVAL,
+		   "an unknown capability");
+	TAP_OK(strstr(err.msg, "'BOGUS'") != NULL, "... named (%s)", err.msg);
 	o2v_run_opts_release(&o);
 	TAP_IS_INT(PARSE(&o, &err, "--network", "tap0", "img"), -EINVAL, "an unknown network");
 	TAP_OK(strstr(err.msg, "'tap0'") != NULL, "... named (%s)", err.msg);
