@@ -186,6 +186,9 @@ static int start(struct stream *s, const struct o2v_mux_exec *e, struct o2v_erro
 	    .tty_fd = -1,
 	    .confine = d.ctx->confine,
 	    .caps = d.ctx->caps,
+	    .ulimits = d.ctx->ulimits,
+	    .n_ulimits = d.ctx->n_ulimits,
+	    .no_new_privs = d.ctx->no_new_privs,
 	};
 
 	if (!env)

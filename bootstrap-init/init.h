@@ -18,6 +18,7 @@
 
 #include "../common/error.h"
 #include "../common/runconfig.h"
+#include "../common/ulimit.h"
 #include "../common/vmproto.h"
 
 #define INIT_DISK_MNT	     "/.oci2vm/disk"
@@ -62,6 +63,12 @@ void init_mount_late(void);
 int init_mount_rootdisk(const char *dev, bool ephemeral, struct o2v_error *err);
 /* The container's /proc, /sys, /dev, ... inside root_fd, and its 9p volumes. */
 int init_mount_container(int root_fd, bool terminal, struct o2v_error *err);
+/* --tmpfs: "PATH[:OPTIONS]" each, Docker's default noexec,nosuid,nodev unless OPTIONS say. */
+int init_mount_tmpfs(int root_fd, char *const *specs, struct o2v_error *err);
+/* --read-only: root (a path) becomes a mount of its own first (before anything is mounted
+ * in it), then read-only with tmpfs on /tmp, /run and /var/tmp (last, after every mount). */
+int init_root_bind_self(const char *root, struct o2v_error *err);
+int init_root_readonly(const char *root, int root_fd, struct o2v_error *err);
 int init_mount_volumes(int root_fd, const struct o2v_volume *v, size_t n, struct o2v_error *err);
 /* Bind-mount the file src on path inside root_fd (created empty if missing). */
 int init_bind_in_root(int root_fd, const char *src, const char *path, struct o2v_error *err);
@@ -121,6 +128,9 @@ struct init_spawn {
 	int tty_fd; /* >= 0: a pty's slave, the controlling terminal and stdio (exec -t) */
 	const struct init_confine *confine; /* NULL: none (the debug shell) */
 	uint64_t caps;			    /* with confine: the bounding set */
+	const struct o2v_ulimit *ulimits;   /* set before the exec */
+	size_t n_ulimits;
+	bool no_new_privs;
 };
 /* Start the workload. Returns its pid, or a negative errno with err set and
  * *ret_code the exit code to report (125/126/127): the child's exec failure
@@ -146,6 +156,9 @@ struct init_execd_ctx {
 	const char *user, *workdir; /* the container's */
 	const struct init_confine *confine;
 	uint64_t caps;
+	const struct o2v_ulimit *ulimits;
+	size_t n_ulimits;
+	bool no_new_privs;
 };
 /* Open the exec port; -ENOENT when the VM has none (then execd stays idle). */
 int init_execd_open(const struct init_execd_ctx *ctx);

@@ -352,3 +352,79 @@ void init_unmount_all(void)
 		umount2(targets[n], MNT_DETACH);
 	}
 }
+
+/* Docker's --tmpfs options: the mount flags by name, the rest is tmpfs's data (size=,
+ * mode=, uid=, gid=, nr_inodes=...; tmpfs refuses what it does not know). */
+static void tmpfs_options(char *opts, unsigned long *flags, char *data, size_t len)
+{
+	static const struct {
+		const char *name;
+		unsigned long set, clear;
+	} words[] = {
+	    {"ro", MS_RDONLY, 0},	{"rw", 0, MS_RDONLY},	    {"nosuid", MS_NOSUID, 0},
+	    {"suid", 0, MS_NOSUID},	{"nodev", MS_NODEV, 0},	    {"dev", 0, MS_NODEV},
+	    {"noexec", MS_NOEXEC, 0},	{"exec", 0, MS_NOEXEC},	    {"sync", MS_SYNCHRONOUS, 0},
+	    {"async", 0, MS_SYNCHRONOUS}, {"noatime", MS_NOATIME, 0}, {"relatime", MS_RELATIME, 0},
+	    {"nodiratime", MS_NODIRATIME, 0},
+	};
+	char *save = NULL;
+
+	data[0] = '\0';
+	for (char *w = strtok_r(opts, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		bool known = false;
+		for (size_t i = 0; i < ARRAY_SIZE(words) && !known; i++)
+			if (!strcmp(w, words[i].name)) {
+				*flags = (*flags | words[i].set) & ~words[i].clear;
+				known = true;
+			}
+		if (!known && *w) {
+			size_t used = strlen(data);
+			snprintf(data + used, len - used, "%s%s", used ? "," : "", w);
+		}
+	}
+}
+
+int init_mount_tmpfs(int root_fd, char *const *specs, struct o2v_error *err)
+{
+	for (size_t i = 0; specs && specs[i]; i++) {
+		char path[4096], opts[1024] = "", data[1024];
+		unsigned long flags = MS_NOEXEC | MS_NOSUID | MS_NODEV;
+		size_t n = strcspn(specs[i], ":");
+		int r;
+
+		snprintf(path, sizeof(path), "%.*s", (int)n, specs[i]);
+		if (specs[i][n])
+			snprintf(opts, sizeof(opts), "%s", specs[i] + n + 1);
+		tmpfs_options(opts, &flags, data, sizeof(data));
+		if ((r = mount_in_root(root_fd, "tmpfs", path, "tmpfs", flags, data[0] ? data : NULL,
+				       INIT_ROOT_MKDIR, err)) < 0) {
+			o2v_error_prefix(err, "--tmpfs '%s'", specs[i]);
+			return r;
+		}
+	}
+	return 0;
+}
+
+int init_root_bind_self(const char *root, struct o2v_error *err)
+{
+	if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return o2v_error_sys(err, -errno, "make the container root a mount of its own");
+	return 0;
+}
+
+int init_root_readonly(const char *root, int root_fd, struct o2v_error *err)
+{
+	static const char *const writable[] = {"/tmp", "/run", "/var/tmp"};
+	int r;
+
+	/* What a read-only container still writes to, as podman arranges it. */
+	for (size_t i = 0; i < ARRAY_SIZE(writable); i++) {
+		unsigned long fl = MS_NOSUID | MS_NODEV;
+		if ((r = mount_in_root(root_fd, "tmpfs", writable[i], "tmpfs", fl,
+				       i == 1 ? "mode=0755" : "mode=1777", INIT_ROOT_MKDIR, err)) < 0)
+			return r;
+	}
+	if (mount(NULL, root, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+		return o2v_error_sys(err, -errno, "make the container root read-only");
+	return 0;
+}

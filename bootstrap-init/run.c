@@ -95,6 +95,8 @@ void init_main(void)
 		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	init_trace("disk");
 	const char *root = rc.rootdisk ? ROOT_DISK : ROOT_INITRAMFS;
+	if (rc.read_only && init_root_bind_self(root, &err) < 0)
+		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root_fd < 0) {
 		o2v_error_sys(&err, -errno, "open the container root '%s'", root);
@@ -107,7 +109,9 @@ void init_main(void)
 		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	init_trace("net");
 	if (init_etc_files(root_fd, &rc, &err) < 0 ||
-	    init_mount_volumes(root_fd, rc.volumes, rc.n_volumes, &err) < 0)
+	    init_mount_volumes(root_fd, rc.volumes, rc.n_volumes, &err) < 0 ||
+	    init_mount_tmpfs(root_fd, rc.tmpfs, &err) < 0 ||
+	    (rc.read_only && init_root_readonly(root, root_fd, &err) < 0))
 		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	init_trace("etc");
 
@@ -157,18 +161,29 @@ void init_main(void)
 	}
 	static struct init_confine confine;
 	static struct init_execd_ctx exec_ctx;
+	static struct o2v_ulimit ulimits[64]; /* 16 names; a later one of a name wins */
+	size_t n_ulimits = 0;
+	for (char **u = rc.ulimits; u && *u && n_ulimits < ARRAY_SIZE(ulimits); u++)
+		if (o2v_ulimit_parse_line(*u, &ulimits[n_ulimits]) == 0) /* checked by the parser */
+			n_ulimits++;
 	if (!rc.shell) {
 		if (init_confine_prepare(&confine, rc.terminal, &err) < 0)
 			init_fail(O2V_EXIT_INIT_FAILED, &err);
 		sp.confine = &confine;
 		sp.caps = rc.caps;
+		sp.ulimits = ulimits;
+		sp.n_ulimits = n_ulimits;
+		sp.no_new_privs = rc.no_new_privs;
 		/* `oci2vm exec` runs processes the way the workload runs. */
 		exec_ctx = (struct init_execd_ctx){.root = root,
 						   .env = rc.env,
 						   .user = sp.user,
 						   .workdir = rc.workdir,
 						   .confine = &confine,
-						   .caps = rc.caps};
+						   .caps = rc.caps,
+						   .ulimits = ulimits,
+						   .n_ulimits = n_ulimits,
+						   .no_new_privs = rc.no_new_privs};
 		if (init_execd_open(&exec_ctx) < 0)
 			init_debug("no exec port: oci2vm exec is not available");
 	}

@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -196,11 +197,25 @@ static int child(void *arg)
 		child_fail(rep, O2V_EXIT_INIT_FAILED, &err);
 	}
 	char *const *env = s->env;
+	/* Limits while still root: raising a hard one needs CAP_SYS_RESOURCE. */
+	for (size_t i = 0; i < s->n_ulimits; i++) {
+		const struct o2v_ulimit *u = &s->ulimits[i];
+		struct rlimit rl = {u->soft == O2V_ULIMIT_UNLIMITED ? RLIM_INFINITY : u->soft,
+				    u->hard == O2V_ULIMIT_UNLIMITED ? RLIM_INFINITY : u->hard};
+		if (setrlimit(u->resource, &rl) < 0) {
+			o2v_error_sys(&err, -errno, "--ulimit");
+			child_fail(rep, O2V_EXIT_INIT_FAILED, &err);
+		}
+	}
 	/* Last as root: the cgroup and the capabilities, once everything needing them is done. */
 	if (s->confine && init_confine_enter(s->confine, s->caps, &err) < 0)
 		child_fail(rep, O2V_EXIT_INIT_FAILED, &err);
 	if (s->user)
 		become_user(s, &env, rep);
+	if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		o2v_error_sys(&err, -errno, "no-new-privileges");
+		child_fail(rep, O2V_EXIT_INIT_FAILED, &err);
+	}
 	r = exec_path(s->argv, env, &err);
 	child_fail(rep, init_exec_errno_code(-r), &err);
 }

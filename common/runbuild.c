@@ -75,6 +75,8 @@ int o2v_runconfig_build(const struct o2v_image_defaults *img, const struct o2v_r
 	    (r = dup_opt(req->rootdisk, &rc->rootdisk, err)) < 0 ||
 	    (r = dup_list(req->dns, &rc->dns, err)) < 0 ||
 	    (r = dup_list(req->hosts, &rc->hosts, err)) < 0 ||
+	    (r = dup_list(req->tmpfs, &rc->tmpfs, err)) < 0 ||
+	    (r = dup_list(req->ulimits, &rc->ulimits, err)) < 0 ||
 	    (r = build_volumes(req, rc, err)) < 0)
 		return r;
 	rc->network = req->network;
@@ -89,6 +91,8 @@ int o2v_runconfig_build(const struct o2v_image_defaults *img, const struct o2v_r
 	rc->hold = req->hold;
 	if (req->caps_set)
 		rc->caps = req->caps;
+	rc->read_only = req->read_only;
+	rc->no_new_privs = req->no_new_privs;
 	return 0;
 }
 

@@ -50,6 +50,9 @@ struct o2v_run_request {
 	bool hold; /* init waits for `start` before the workload (docs/vm-contract.md) */
 	bool caps_set; /* caps replaces Docker's default bounding set (common/caps.h) */
 	uint64_t caps;
+	bool read_only, no_new_privs;
+	char *const *tmpfs;   /* "PATH[:OPTIONS]" */
+	char *const *ulimits; /* "NAME SOFT HARD" (common/ulimit.h) */
 };
 
 /* Build ret (initialized here; release with o2v_runconfig_release, also on failure).

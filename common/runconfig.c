@@ -34,6 +34,10 @@
  *	                      snapshot): init neither syncs nor unmounts it; absent = 0
  *	caps HEX              the workload's capability bounding set (common/caps.h); absent:
  *	                      Docker's default set
+ *	read_only 0|1         the container root read-only (tmpfs on /tmp, /run, /var/tmp)
+ *	no_new_privs 0|1      PR_SET_NO_NEW_PRIVS for the workload
+ *	tmpfs PATH[:OPTIONS]  repeated: a tmpfs at the absolute PATH (Docker's --tmpfs)
+ *	ulimit NAME SOFT HARD repeated: a resource limit (common/ulimit.h)
  *	hold 0|1              set up, report `held`, run the workload only on the control
  *	                      port's `start` (an OCI runtime's create/start); written only
  *	                      when 1, so an init that predates it refuses such a config
@@ -52,6 +56,7 @@
 #include <string.h>
 
 #include "caps.h"
+#include "ulimit.h"
 #include "runconfig.h"
 
 #define MAGIC	     "oci2vm-runconfig"
@@ -72,6 +77,8 @@ void o2v_runconfig_release(struct o2v_runconfig *rc)
 	o2v_strv_free(rc->env);
 	o2v_strv_free(rc->dns);
 	o2v_strv_free(rc->hosts);
+	o2v_strv_free(rc->tmpfs);
+	o2v_strv_free(rc->ulimits);
 	free(rc->workdir);
 	free(rc->user);
 	free(rc->hostname);
@@ -196,7 +203,9 @@ int o2v_runconfig_write(const struct o2v_runconfig *rc, char **ret_text, size_t 
 	if (strv_len(rc->argv) > O2V_RUNCONFIG_LIST_MAX ||
 	    strv_len(rc->env) > O2V_RUNCONFIG_LIST_MAX ||
 	    strv_len(rc->dns) > O2V_RUNCONFIG_LIST_MAX ||
-	    strv_len(rc->hosts) > O2V_RUNCONFIG_LIST_MAX || rc->n_volumes > O2V_RUNCONFIG_LIST_MAX)
+	    strv_len(rc->hosts) > O2V_RUNCONFIG_LIST_MAX || rc->n_volumes > O2V_RUNCONFIG_LIST_MAX ||
+	    strv_len(rc->tmpfs) > O2V_RUNCONFIG_LIST_MAX ||
+	    strv_len(rc->ulimits) > O2V_RUNCONFIG_LIST_MAX)
 		return o2v_error_set(err, -E2BIG, "write run config: more than %d list entries",
 				     O2V_RUNCONFIG_LIST_MAX);
 
@@ -235,6 +244,12 @@ int o2v_runconfig_write(const struct o2v_runconfig *rc, char **ret_text, size_t 
 	put_uint(&b, "ephemeral", rc->ephemeral);
 	if (rc->hold)
 		put_uint(&b, "hold", rc->hold);
+	if (rc->read_only)
+		put_uint(&b, "read_only", 1);
+	if (rc->no_new_privs)
+		put_uint(&b, "no_new_privs", 1);
+	put_list(&b, "tmpfs", rc->tmpfs);
+	put_list(&b, "ulimit", rc->ulimits);
 	if (rc->caps != O2V_CAPS_DEFAULT) {
 		char hex[32];
 		snprintf(hex, sizeof(hex), "%" PRIx64, rc->caps);
@@ -273,7 +288,7 @@ struct parser {
 	struct o2v_error *err;
 	size_t lineno;
 	const char *key;
-	size_t n_argv, n_env, n_dns, n_hosts;
+	size_t n_argv, n_env, n_dns, n_hosts, n_tmpfs, n_ulimits;
 	unsigned seen; /* bit per scalar key */
 };
 
@@ -481,7 +496,9 @@ enum {
 	K_ROOTDISK,
 	K_EPHEMERAL,
 	K_HOLD,
-	K_CAPS
+	K_CAPS,
+	K_READ_ONLY,
+	K_NNP
 };
 
 static const char *const scalar_keys[] = {
@@ -490,7 +507,7 @@ static const char *const scalar_keys[] = {
     [K_STDIN] = "stdin",
     [K_GRACE] = "stop_grace",  [K_VERBOSE] = "verbose",	  [K_SHELL] = "shell",
     [K_ROOTDISK] = "rootdisk", [K_EPHEMERAL] = "ephemeral", [K_HOLD] = "hold",
-    [K_CAPS] = "caps",
+    [K_CAPS] = "caps",	       [K_READ_ONLY] = "read_only", [K_NNP] = "no_new_privs",
 };
 
 static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
@@ -538,6 +555,10 @@ static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
 		return parse_bool(ps, v, vn, &rc->hold);
 	case K_CAPS:
 		return parse_caps(ps, v, vn, &rc->caps);
+	case K_READ_ONLY:
+		return parse_bool(ps, v, vn, &rc->read_only);
+	case K_NNP:
+		return parse_bool(ps, v, vn, &rc->no_new_privs);
 	case K_GRACE:
 		return parse_uint(ps, v, vn, GRACE_MAX, &rc->stop_grace);
 	case K_WINSIZE: {
@@ -593,6 +614,24 @@ static int parse_line(struct parser *ps, const char *line, size_t n)
 	}
 	if (!strcmp(key, "volume"))
 		return parse_volume(ps, v, vn);
+	if (!strcmp(key, "tmpfs") || !strcmp(key, "ulimit")) {
+		struct o2v_ulimit u;
+		if ((r = unescape(ps, v, vn, &s)) < 0)
+			return r;
+		if (key[0] == 'u') {
+			if (o2v_ulimit_parse_line(s, &u) < 0) {
+				free(s);
+				return perr(ps, -EBADMSG, "expected 'NAME SOFT HARD'");
+			}
+			return push(ps, &rc->ulimits, &ps->n_ulimits, s);
+		}
+		if (s[0] != '/' || !s[1] || s[1] == ':' || strstr(s, "/../") ||
+		    !strncmp(s, "/..", 3)) {
+			free(s);
+			return perr(ps, -EBADMSG, "expected an absolute path other than '/'");
+		}
+		return push(ps, &rc->tmpfs, &ps->n_tmpfs, s);
+	}
 	for (size_t k = 0; k < ARRAY_SIZE(scalar_keys); k++)
 		if (!strcmp(key, scalar_keys[k]))
 			return parse_scalar(ps, (int)k, v, vn);

@@ -48,6 +48,10 @@ struct o2v_runconfig {
 	bool ephemeral;	   /* rootdisk's writes are discarded at exit: no sync, no unmount */
 	bool hold;	   /* set everything up, report `held`, start the workload on `start` */
 	uint64_t caps;	   /* the workload's bounding set (caps.h); default O2V_CAPS_DEFAULT */
+	bool read_only;	   /* the container root read-only; /tmp, /run, /var/tmp tmpfs */
+	bool no_new_privs; /* PR_SET_NO_NEW_PRIVS for the workload (and exec) */
+	char **tmpfs;	   /* "PATH[:OPTIONS]": a tmpfs each (--tmpfs) */
+	char **ulimits;	   /* "NAME SOFT HARD" (ulimit.h), set in the guest */
 	/* Extensions (format version 1 keys "dns" and "host"): */
 	char **dns;	   /* nameservers for /etc/resolv.conf; NULL = the user-net DNS 10.0.2.3 */
 	char **hosts;	   /* extra /etc/hosts lines "ADDR NAME...", like --add-host */

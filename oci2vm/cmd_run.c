@@ -54,6 +54,10 @@ const char cmd_run_usage[] =
 	"  -h, --hostname NAME     the VM's hostname (default: its id)\n"
 	"      --network bridge|none  bridge (default): eth0 10.0.2.15 on QEMU's user network\n"
 	"                          (NAT) without the host's loopback; none: lo only\n"
+	"      --read-only         the container's root read-only (tmpfs /tmp, /run, /var/tmp)\n"
+	"      --tmpfs PATH[:OPTS] a tmpfs at PATH (Docker's options: size=, mode=, noexec...)\n"
+	"      --ulimit NAME=SOFT[:HARD]  a resource limit, set in the guest (nofile, nproc...)\n"
+	"      --security-opt no-new-privileges  setuid binaries gain nothing\n"
 	"      --cap-add CAP, --cap-drop CAP  capabilities of a root workload beyond or out of\n"
 	"                          Docker's default set (ALL: every one)\n"
 	"      --host-loopback     let the VM reach services on the host's loopback, at\n"
@@ -213,6 +217,10 @@ static int build_runconfig(struct run *r, struct o2v_error *err)
 	    .ephemeral = true, /* the disk is QEMU's snapshot of the cached image (launch()) */
 	    .caps_set = r->o.caps_set,
 	    .caps = r->o.caps,
+	    .read_only = r->o.read_only,
+	    .no_new_privs = r->o.no_new_privs,
+	    .tmpfs = r->o.tmpfs,
+	    .ulimits = r->o.ulimits,
 	};
 	struct winsize ws;
 	int e;

@@ -11,6 +11,7 @@
 #include "../common/strv.h"
 #include "../vm/host.h"
 #include "../common/caps.h"
+#include "../common/ulimit.h"
 #include "runopts.h"
 
 enum opt_id {
@@ -19,6 +20,7 @@ enum opt_id {
 	OPT_TTY, OPT_ACCEL, OPT_KERNEL, OPT_PLATFORM, OPT_PULL, OPT_VERBOSE, OPT_QUIET,
 	OPT_FORMAT, OPT_DISK_SIZE, OPT_STOP_TIMEOUT, OPT_INSECURE, OPT_SHELL, OPT_NETWORK,
 	OPT_DNS, OPT_ADD_HOST, OPT_LOG_OPT, OPT_HOST_LOOPBACK, OPT_CAP_ADD, OPT_CAP_DROP,
+	OPT_READ_ONLY, OPT_TMPFS, OPT_ULIMIT, OPT_SECURITY_OPT,
 };
 
 struct opt_def {
@@ -56,10 +58,14 @@ static const struct opt_def opt_defs[] = {
 	{ "publish", 'p', true, OPT_PUBLISH },
 	{ "pull", 0, true, OPT_PULL },
 	{ "quiet", 'q', false, OPT_QUIET },
+	{ "read-only", 0, false, OPT_READ_ONLY },
 	{ "rm", 0, false, OPT_RM },
+	{ "security-opt", 0, true, OPT_SECURITY_OPT },
 	{ "shell", 0, false, OPT_SHELL },
 	{ "stop-timeout", 0, true, OPT_STOP_TIMEOUT },
+	{ "tmpfs", 0, true, OPT_TMPFS },
 	{ "tty", 't', false, OPT_TTY },
+	{ "ulimit", 0, true, OPT_ULIMIT },
 	{ "user", 'u', true, OPT_USER },
 	{ "verbose", 0, false, OPT_VERBOSE },
 	{ "volume", 'v', true, OPT_VOLUME },
@@ -97,6 +103,8 @@ void o2v_run_opts_release(struct o2v_run_opts *o)
 	o2v_strv_free(o->insecure_registries);
 	o2v_strv_free(o->dns);
 	o2v_strv_free(o->hosts);
+	o2v_strv_free(o->tmpfs);
+	o2v_strv_free(o->ulimits);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -204,6 +212,50 @@ static void finish_caps(struct o2v_run_opts *o)
 	o->caps = (caps | o->cap_add) & ~o->cap_drop;
 }
 
+/* --tmpfs PATH[:OPTIONS], Docker's. */
+static int add_tmpfs(struct o2v_run_opts *o, const char *val, struct o2v_error *err)
+{
+	size_t n = strcspn(val, ":");
+
+	if (val[0] != '/' || n == 1 || strstr(val, "/../") || !strncmp(val, "/..", 3) ||
+	    (n >= 3 && !strncmp(val + n - 3, "/..", 3)))
+		return o2v_error_set(err, -EINVAL, "--tmpfs '%s': expected an absolute path other "
+						   "than '/' (PATH[:OPTIONS])",
+				     val);
+	return strv_push(&o->tmpfs, val, err);
+}
+
+/* --ulimit NAME=SOFT[:HARD] → the run configuration's "NAME SOFT HARD". */
+static int add_ulimit(struct o2v_run_opts *o, const char *val, struct o2v_error *err)
+{
+	struct o2v_ulimit u;
+	char line[80];
+	int r = o2v_ulimit_parse(val, &u, err);
+
+	if (r < 0)
+		return r;
+	o2v_ulimit_format_line(&u, line);
+	return strv_push(&o->ulimits, line, err);
+}
+
+/* --security-opt: no-new-privileges[=true|false] or no-new-privileges:true|false. */
+static int security_opt(struct o2v_run_opts *o, const char *val, struct o2v_error *err)
+{
+	static const char nnp[] = "no-new-privileges";
+	size_t n = strlen(nnp);
+
+	if (!strncmp(val, nnp, n) &&
+	    (!val[n] || ((val[n] == '=' || val[n] == ':') &&
+			 (!strcmp(val + n + 1, "true") || !strcmp(val + n + 1, "false"))))) {
+		o->no_new_privs = !val[n] || !strcmp(val + n + 1, "true");
+		return 0;
+	}
+	return o2v_error_set(err, -EINVAL,
+			     "--security-opt '%s': oci2vm knows no-new-privileges[=true|false] "
+			     "(the VM is the sandbox: no seccomp, AppArmor or SELinux profiles)",
+			     val);
+}
+
 /* The network: 0 if id was one of its options, 1 if not, or an error. */
 static int apply_network(struct o2v_run_opts *o, enum opt_id id, const char *val,
 			 struct o2v_error *err)
@@ -233,6 +285,15 @@ static int apply_network(struct o2v_run_opts *o, enum opt_id id, const char *val
 	case OPT_CAP_ADD:
 	case OPT_CAP_DROP:
 		return add_caps(o, id == OPT_CAP_ADD, val, err);
+	case OPT_READ_ONLY:
+		o->read_only = true;
+		return 0;
+	case OPT_TMPFS:
+		return add_tmpfs(o, val, err);
+	case OPT_ULIMIT:
+		return add_ulimit(o, val, err);
+	case OPT_SECURITY_OPT:
+		return security_opt(o, val, err);
 	default:
 		return 1;
 	}

@@ -52,6 +52,10 @@ struct o2v_run_opts {
 	bool caps_set;	       /* --cap-add or --cap-drop given */
 	uint64_t cap_add, cap_drop;
 	bool cap_add_all, cap_drop_all;
+	bool read_only;	       /* --read-only */
+	bool no_new_privs;     /* --security-opt no-new-privileges */
+	char **tmpfs;	       /* --tmpfs PATH[:OPTIONS] */
+	char **ulimits;	       /* --ulimit, as "NAME SOFT HARD" */
 	enum o2v_accel accel;
 	enum o2v_pull_when pull;
 };

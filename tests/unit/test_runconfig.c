@@ -158,6 +158,16 @@ static void test_rejections(void)
 	    {"cut mid-line", "oci2vm-runconfig 1\narg x\nen", -EBADMSG, "line 3: truncated"},
 	    {"data after end", "oci2vm-runconfig 1\narg x\nend\nextra\n", -EBADMSG,
 	     "line 4: data after the 'end' line"},
+	    {"ulimit unknown", "oci2vm-runconfig 1\narg x\nulimit files 1 2\nend\n", -EBADMSG,
+	     "expected 'NAME SOFT HARD'"},
+	    {"ulimit soft > hard", "oci2vm-runconfig 1\narg x\nulimit nofile 9 2\nend\n",
+	     -EBADMSG, "expected 'NAME SOFT HARD'"},
+	    {"tmpfs relative", "oci2vm-runconfig 1\narg x\ntmpfs tmp\nend\n", -EBADMSG,
+	     "absolute path"},
+	    {"tmpfs on /", "oci2vm-runconfig 1\narg x\ntmpfs /:size=1m\nend\n", -EBADMSG,
+	     "absolute path"},
+	    {"tmpfs escaping", "oci2vm-runconfig 1\narg x\ntmpfs /../etc\nend\n", -EBADMSG,
+	     "absolute path"},
 	    {"caps not hex", "oci2vm-runconfig 1\narg x\ncaps 0xff\nend\n", -EBADMSG,
 	     "not a capability mask"},
 	    {"caps in capitals", "oci2vm-runconfig 1\narg x\ncaps FF\nend\n", -EBADMSG,
@@ -298,6 +308,20 @@ static void test_capability_set(void)
 	TAP_IS_INT(o2v_runconfig_parse(&back, text, strlen(text), &err), 0, "parse it back");
 	TAP_OK(back.caps == O2V_CAPS_ALL, "the same set");
 	o2v_runconfig_release(&back);
+	static char t0[] = "/cache:size=1m", u0[] = "nofile unlimited unlimited";
+	static char *tl[] = {t0, NULL}, *ul[] = {u0, NULL};
+	_cleanup_free_ char *more = NULL;
+	rc.tmpfs = tl;
+	rc.ulimits = ul;
+	rc.read_only = rc.no_new_privs = true;
+	TAP_IS_INT(o2v_runconfig_write(&rc, &more, NULL, &err), 0, "write tmpfs, ulimit, flags");
+	o2v_runconfig_init(&back);
+	TAP_IS_INT(o2v_runconfig_parse(&back, more, strlen(more), &err), 0, "... parse back");
+	TAP_OK(back.read_only && back.no_new_privs && back.tmpfs && !strcmp(back.tmpfs[0], t0) &&
+		   back.ulimits && !strcmp(back.ulimits[0], u0),
+	       "... the same read_only, no_new_privs, tmpfs and ulimit");
+	o2v_runconfig_release(&back);
+	rc.tmpfs = rc.ulimits = NULL;
 	const char *none = "oci2vm-runconfig 1\narg x\ncaps 0\nend\n";
 	o2v_runconfig_init(&back);
 	TAP_IS_INT(o2v_runconfig_parse(&back, none, strlen(none), &err), 0, "caps 0 parses");

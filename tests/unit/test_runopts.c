@@ -96,11 +96,11 @@ static void test_command_split(void)
 	TAP_OK(strstr(err.msg, "--host-loopback") && strstr(err.msg, "--network none"),
 	       "... saying why (%s)", err.msg);
 	o2v_run_opts_release(&o);
-	TAP_IS_INT(PARSE(&o, &err, "--cap-add", "NET_ADMIN,cap_sys_ptrace", "--cap-drop", "MKNOD",
-			 "img"),
-		   0, "--cap-add A,B --cap-drop C");
-	TAP_OK(o.caps_set && o.caps == ((O2V_CAPS_DEFAULT | O2V_CAP(12) | O2V_CAP(19)) &
-					 ~O2V_CAP(27)),
+	TAP_IS_INT(
+	    PARSE(&o, &err, "--cap-add", "NET_ADMIN,cap_sys_ptrace", "--cap-drop", "MKNOD", "img"),
+	    0, "--cap-add A,B --cap-drop C");
+	TAP_OK(o.caps_set &&
+		   o.caps == ((O2V_CAPS_DEFAULT | O2V_CAP(12) | O2V_CAP(19)) & ~O2V_CAP(27)),
 	       "added and dropped, any case, with or without CAP_");
 	o2v_run_opts_release(&o);
 	TAP_IS_INT(PARSE(&o, &err, "--cap-drop=ALL", "--cap-add", "CHOWN", "img"), 0,
@@ -114,6 +114,16 @@ static void test_command_split(void)
 	TAP_IS_INT(PARSE(&o, &err, "--cap-add", "NET_ADMIN,,BOGUS", "img"), -EINVAL,
 		   "an unknown capability");
 	TAP_OK(strstr(err.msg, "'BOGUS'") != NULL, "... named (%s)", err.msg);
+	o2v_run_opts_release(&o);
+	TAP_IS_INT(PARSE(&o, &err, "--read-only", "--tmpfs", "/run:size=1m", "--ulimit",
+			 "nofile=1024:-1", "--ulimit", "core=0", "--security-opt",
+			 "no-new-privileges:true", "img"),
+		   0, "--read-only --tmpfs --ulimit --security-opt");
+	TAP_OK(o.read_only && o.no_new_privs, "read-only, no-new-privileges");
+	TAP_OK(o.tmpfs && !strcmp(o.tmpfs[0], "/run:size=1m") && !o.tmpfs[1], "the tmpfs as given");
+	TAP_OK(o.ulimits && !strcmp(o.ulimits[0], "nofile 1024 unlimited") &&
+		   !strcmp(o.ulimits[1], "core 0 0"),
+	       "ulimits in the run configuration's form (hard = soft when not given)");
 	o2v_run_opts_release(&o);
 	TAP_IS_INT(PARSE(&o, &err, "--network", "tap0", "img"), -EINVAL, "an unknown network");
 	TAP_OK(strstr(err.msg, "'tap0'") != NULL, "... named (%s)", err.msg);
