@@ -214,7 +214,8 @@ struct init_stdio {
 /* Stay PID 1 until the workload ends: reap, forward signals, obey the
  * control port, relay the workload's stdio (io). Kills what is left, drains
  * the output relays and returns the workload's exit code. */
-int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace, struct init_stdio *io);
+int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace, int stop_signal,
+		   struct init_stdio *io);
 /* Block the signals supervise consumes (before fork, so none is lost). */
 void init_signals_block(void);
 void init_signals_unblock(void);

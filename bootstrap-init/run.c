@@ -210,5 +210,5 @@ void init_main(void)
 		quiet_kernel();
 	init_trace("ports");
 	init_debug("workload started (pid %d)", (int)pid);
-	init_shutdown(init_supervise(pid, ctl_fd, rc.stop_grace, &io));
+	init_shutdown(init_supervise(pid, ctl_fd, rc.stop_grace, (int)rc.stop_signal, &io));
 }

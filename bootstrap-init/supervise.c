@@ -69,6 +69,7 @@ struct sup {
 	struct o2v_line_reader ctl;
 	int timer_fd;
 	unsigned grace;
+	int stop_signal;
 	bool stopping;
 	struct init_stdio *io;
 };
@@ -92,8 +93,8 @@ static void stop(struct sup *s)
 	if (s->stopping)
 		return;
 	s->stopping = true;
-	init_debug("stop: SIGTERM, SIGKILL after %u s", s->grace);
-	kill(s->pid, SIGTERM);
+	init_debug("stop: signal %d, SIGKILL after %u s", s->stop_signal, s->grace);
+	kill(s->pid, s->stop_signal);
 	struct itimerspec its = {.it_value = {.tv_sec = s->grace, .tv_nsec = s->grace ? 0 : 1}};
 	timerfd_settime(s->timer_fd, 0, &its, NULL);
 }
@@ -188,13 +189,15 @@ static void kill_rest(int sfd)
 	}
 }
 
-int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace, struct init_stdio *io)
+int init_supervise(pid_t pid, int ctl_fd, unsigned stop_grace, int stop_signal,
+		   struct init_stdio *io)
 {
 	struct sup s = {.pid = pid,
 			.alive = true,
 			.ctl_fd = ctl_fd,
 			.ctl = {.max = O2V_CTL_LINE_MAX},
 			.grace = stop_grace,
+			.stop_signal = stop_signal,
 			.io = io};
 	struct init_stdin *in = io->in;
 	_cleanup_close_ int sfd = sigfd_open();

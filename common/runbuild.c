@@ -85,6 +85,8 @@ int o2v_runconfig_build(const struct o2v_image_defaults *img, const struct o2v_r
 	rc->rows = req->rows;
 	rc->cols = req->cols;
 	rc->stop_grace = req->stop_grace;
+	if (req->stop_signal)
+		rc->stop_signal = req->stop_signal;
 	rc->verbose = req->verbose;
 	rc->shell = req->shell;
 	rc->ephemeral = req->ephemeral;

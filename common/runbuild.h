@@ -43,6 +43,7 @@ struct o2v_run_request {
 	bool terminal, stdin_open;
 	unsigned rows, cols;
 	unsigned stop_grace;
+	unsigned stop_signal; /* 0: the default (SIGTERM) */
 	bool verbose;
 	bool shell;	      /* BusyBox's sh instead of the command (which may then be empty) */
 	const char *rootdisk; /* NULL: the root is in the initramfs */

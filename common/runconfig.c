@@ -34,6 +34,7 @@
  *	                      snapshot): init neither syncs nor unmounts it; absent = 0
  *	caps HEX              the workload's capability bounding set (common/caps.h); absent:
  *	                      Docker's default set
+ *	stop_signal N         what `stop` sends first (1-64; absent: 15, SIGTERM)
  *	read_only 0|1         the container root read-only (tmpfs on /tmp, /run, /var/tmp)
  *	no_new_privs 0|1      PR_SET_NO_NEW_PRIVS for the workload
  *	tmpfs PATH[:OPTIONS]  repeated: a tmpfs at the absolute PATH (Docker's --tmpfs)
@@ -69,6 +70,7 @@ void o2v_runconfig_init(struct o2v_runconfig *rc)
 	memset(rc, 0, sizeof(*rc));
 	rc->stop_grace = O2V_STOP_GRACE_DEFAULT;
 	rc->caps = O2V_CAPS_DEFAULT;
+	rc->stop_signal = 15;
 }
 
 void o2v_runconfig_release(struct o2v_runconfig *rc)
@@ -244,6 +246,8 @@ int o2v_runconfig_write(const struct o2v_runconfig *rc, char **ret_text, size_t 
 	put_uint(&b, "ephemeral", rc->ephemeral);
 	if (rc->hold)
 		put_uint(&b, "hold", rc->hold);
+	if (rc->stop_signal != 15)
+		put_uint(&b, "stop_signal", rc->stop_signal);
 	if (rc->read_only)
 		put_uint(&b, "read_only", 1);
 	if (rc->no_new_privs)
@@ -498,7 +502,8 @@ enum {
 	K_HOLD,
 	K_CAPS,
 	K_READ_ONLY,
-	K_NNP
+	K_NNP,
+	K_STOP_SIGNAL
 };
 
 static const char *const scalar_keys[] = {
@@ -508,6 +513,7 @@ static const char *const scalar_keys[] = {
     [K_GRACE] = "stop_grace",  [K_VERBOSE] = "verbose",	  [K_SHELL] = "shell",
     [K_ROOTDISK] = "rootdisk", [K_EPHEMERAL] = "ephemeral", [K_HOLD] = "hold",
     [K_CAPS] = "caps",	       [K_READ_ONLY] = "read_only", [K_NNP] = "no_new_privs",
+    [K_STOP_SIGNAL] = "stop_signal",
 };
 
 static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
@@ -559,6 +565,10 @@ static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
 		return parse_bool(ps, v, vn, &rc->read_only);
 	case K_NNP:
 		return parse_bool(ps, v, vn, &rc->no_new_privs);
+	case K_STOP_SIGNAL:
+		if ((r = parse_uint(ps, v, vn, 64, &rc->stop_signal)) < 0)
+			return r;
+		return rc->stop_signal ? 0 : perr(ps, -ERANGE, "signal 0");
 	case K_GRACE:
 		return parse_uint(ps, v, vn, GRACE_MAX, &rc->stop_grace);
 	case K_WINSIZE: {

@@ -42,6 +42,7 @@ struct o2v_runconfig {
 	bool stdin_open;   /* -i: the workload reads the console; else /dev/null, as Docker */
 	unsigned rows, cols; /* initial window size when terminal */
 	unsigned stop_grace; /* seconds between SIGTERM and SIGKILL on "stop" */
+	unsigned stop_signal; /* what "stop" sends first (default SIGTERM, 15) */
 	bool verbose;	   /* init prints what it does */
 	bool shell;	   /* start /bin/busybox sh (outside /app_root) instead of argv */
 	char *rootdisk;	   /* NULL: the root is /app_root in the initramfs; else e.g. "/dev/vda" */

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "health.h"
 #include "commands.h"
 #include "vmcli.h"
 
@@ -69,9 +70,23 @@ int cmd_ps(int argc, char **argv)
 			o2v_vm_release(vm);
 			continue;
 		}
-		if (running) {
-			format_age(now - vm->created, age, sizeof(age));
-			snprintf(status, sizeof(status), "Up %s", age);
+		if (running && vm->finished) {
+			/* between two starts of its restart policy (Docker's word) */
+			format_age(now - vm->finished, age, sizeof(age));
+			snprintf(status, sizeof(status), "Restarting (%d) %s ago", vm->exit_code, age);
+		} else if (running) {
+			char health[32], extra[64] = "";
+			format_age(now - (vm->started ? vm->started : vm->created), age, sizeof(age));
+			o2v_health_status(vm, health, sizeof(health));
+			if (health[0] && vm->restarts)
+				snprintf(extra, sizeof(extra), " (%s, %u restart%s)", health,
+					 vm->restarts, vm->restarts > 1 ? "s" : "");
+			else if (health[0])
+				snprintf(extra, sizeof(extra), " (%s)", health);
+			else if (vm->restarts)
+				snprintf(extra, sizeof(extra), " (%u restart%s)", vm->restarts,
+					 vm->restarts > 1 ? "s" : "");
+			snprintf(status, sizeof(status), "Up %s%s", age, extra);
 		} else {
 			format_age(now - (vm->finished ? vm->finished : now), age, sizeof(age));
 			if (vm->exit_code >= 0)

@@ -3,7 +3,9 @@
 
 #include <getopt.h>
 
+#include "../common/paths.h"
 #include "cli.h"
+#include "container.h"
 #include "commands.h"
 #include "vmcli.h"
 
@@ -12,10 +14,16 @@ static int rm_one(struct o2v_vm *vm, const char *name, void *userdata)
 	bool force = *(bool *)userdata;
 	struct o2v_error err;
 
-	if (force && o2v_vm_is_running(vm))
+	if (force && o2v_vm_is_running(vm)) {
+		o2v_vmcli_mark_stopped(vm);
 		o2v_vmcli_kill_now(vm);
+	}
 	if (o2v_vm_remove(vm, &err) < 0)
 		return o2v_cli_fail(&err);
+	/* The container's layer goes with it (container.h). */
+	_cleanup_free_ char *cache = NULL;
+	if (o2v_cache_dir(&cache, NULL) == 0)
+		o2v_container_disk_remove(cache, vm->id);
 	puts(name);
 	return O2V_EXIT_OK;
 }

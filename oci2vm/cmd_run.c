@@ -30,6 +30,8 @@
 #include "../vm/state.h"
 #include "../vm/vm.h"
 #include "assets.h"
+#include "container.h"
+#include "health.h"
 #include "cli.h"
 #include "commands.h"
 #include "pullopts.h"
@@ -67,12 +69,18 @@ const char cmd_run_usage[] =
 	"      --add-host NAME:IP  an /etc/hosts line; IP host-gateway is the host's address\n"
 	"  -m, --memory SIZE       guest memory (default 512M, at least 64M)\n"
 	"      --cpus N            virtual CPUs (default 1)\n"
-	"      --rm                remove the VM's state when it exits\n"
+	"      --rm                remove the VM's state when it exits (else a container keeps\n"
+	"                          its writes for 'oci2vm start' until 'oci2vm rm')\n"
+	"      --health-cmd CMD    a healthcheck (sh -c CMD); --health-interval, -timeout,\n"
+	"                          -start-period DURATION, --health-retries N; --no-healthcheck\n"
+	"      --restart no|on-failure[:N]|always|unless-stopped  (-d) start it again when it\n"
+	"                          ends, with Docker's backoff; not after stop or kill\n"
 	"  -d, --detach            run in the background and print the VM id\n"
 	"      --name NAME         name for ps/logs/stop/kill/rm\n"
 	"  -i, --interactive       forward stdin to the workload\n"
 	"  -t, --tty               give the workload a terminal (with -i)\n"
 	"      --stop-timeout N    seconds between SIGTERM and SIGKILL on stop (default 10)\n"
+	"      --stop-signal SIG   what stop sends first (default: the image's, else TERM)\n"
 	"      --log-opt max-size=SIZE | max-file=N  -d: keep at most N console logs of at\n"
 	"                          most SIZE each (default 10m and 3: 30 MB)\n"
 	"      --format ext4|cpio  root on a virtio-blk ext4 disk (default) or in the initramfs\n"
@@ -98,6 +106,10 @@ struct run {
 	struct o2v_vm_volume *volumes; /* -v, as the VM library takes them */
 	struct o2v_vm vm;
 	int ready_fd;		/* detached: tells the parent QEMU is up */
+	char *disk;		/* the container's layer (container.h); NULL: --rm or cpio */
+	struct o2v_health health; /* health.h; argv NULL: none */
+	pid_t health_pid;	/* its monitor while the workload runs; -1: none */
+	bool resume;		/* `start`: vm is an existing container, run again */
 };
 
 static void run_release(struct run *r)
@@ -118,6 +130,8 @@ static void run_release(struct run *r)
 	free(r->vmimage);
 	free(r->runconfig);
 	free(r->initrd);
+	free(r->disk);
+	o2v_health_release(&r->health);
 	o2v_vm_release(&r->vm);
 }
 
@@ -183,6 +197,18 @@ static const char *host_env(const char *name)
 	return getenv(name);
 }
 
+/* --stop-signal, else the image's StopSignal (a bad one is ignored, as Docker warns), else
+ * 0: SIGTERM. */
+static unsigned stop_signal(const struct run *r)
+{
+	const char *img = r->img->config.stop_signal;
+	int sig;
+
+	if (r->o.stop_signal)
+		return r->o.stop_signal;
+	return img && *img && o2v_parse_signal(img, &sig, NULL) == 0 ? (unsigned)sig : 0;
+}
+
 /* The image's defaults and the command line → the run configuration init reads. */
 static int build_runconfig(struct run *r, struct o2v_error *err)
 {
@@ -211,10 +237,13 @@ static int build_runconfig(struct run *r, struct o2v_error *err)
 	    .terminal = r->o.tty,
 	    .stdin_open = r->o.interactive,
 	    .stop_grace = r->o.stop_timeout,
+	    .stop_signal = stop_signal(r),
 	    .verbose = r->o.verbose,
 	    .shell = r->o.shell,
 	    .rootdisk = r->o.cpio ? NULL : "/dev/vda",
-	    .ephemeral = true, /* the disk is QEMU's snapshot of the cached image (launch()) */
+	    /* --rm: the disk is QEMU's snapshot of the cached image; a container's layer is
+	     * kept, so init syncs and unmounts it at the end. */
+	    .ephemeral = !r->disk,
 	    .caps_set = r->o.caps_set,
 	    .caps = r->o.caps,
 	    .read_only = r->o.read_only,
@@ -299,11 +328,14 @@ static void on_started(pid_t qemu_pid, void *userdata)
 	o2v_vm_save(&r->vm, NULL);
 }
 
-/* run -d: the workload's exec succeeded, so the waiting caller can report success. */
+/* The workload's exec succeeded: its healthcheck starts, and the waiting caller of run -d
+ * can report success. */
 static void on_running(void *userdata)
 {
 	struct run *r = userdata;
 
+	if (r->health_pid < 0)
+		r->health_pid = o2v_health_start(&r->vm, &r->health);
 	if (r->ready_fd >= 0) {
 		o2v_write_all(r->ready_fd, "", 1); /* one NUL byte: running */
 		close(TAKE_FD(r->ready_fd));
@@ -323,8 +355,9 @@ static int launch(struct run *r, struct o2v_logfile *log, int out_fd, int err_fd
 	l.qemu = r->qemu;
 	l.vm.kernel = r->kernel;
 	l.vm.initrd = r->initrd;
-	l.vm.disk = r->o.cpio ? NULL : r->vmimage;
-	l.vm.disk_snapshot = true;
+	l.vm.disk = r->o.cpio ? NULL : r->disk ? r->disk : r->vmimage;
+	l.vm.disk_format = r->disk ? "qcow2" : NULL;
+	l.vm.disk_snapshot = !r->disk;
 	l.vm.memory_mib = r->o.memory_mib;
 	l.vm.cpus = r->o.cpus;
 	l.vm.accel = r->o.accel;
@@ -348,10 +381,12 @@ static int launch(struct run *r, struct o2v_logfile *log, int out_fd, int err_fd
 	l.stdin_eof = r->o.interactive && !r->o.tty;
 	l.stop_grace = r->o.stop_timeout;
 	l.started = on_started;
-	l.running = r->ready_fd >= 0 ? on_running : NULL;
+	l.running = on_running;
 	l.userdata = r;
 	r->vm.supervisor_pid = getpid();
-	if ((e = o2v_vm_launch(&l, ex, err)) < 0)
+	e = o2v_vm_launch(&l, ex, err);
+	o2v_health_stop(&r->health_pid);
+	if (e < 0)
 		return e;
 	r->vm.exit_code = ex->code;
 	r->vm.finished = (int64_t)time(NULL);
@@ -461,6 +496,78 @@ static void report_not_started(int fd, int code, const char *why)
 	o2v_write_all(fd, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --restart: another start after this end? Not after `stop`/`kill` (their mark), not
+ * beyond on-failure's count. */
+static bool restart_wanted(const struct run *r, int code)
+{
+	_cleanup_free_ char *mark = o2v_vm_path(&r->vm, O2V_VM_STOP_MARK);
+
+	if (!mark || access(mark, F_OK) == 0)
+		return false;
+	switch (r->o.restart) {
+	case O2V_RESTART_ON_FAILURE:
+		return code != 0 && (!r->o.restart_max || r->vm.restarts < r->o.restart_max);
+	case O2V_RESTART_ALWAYS:
+	case O2V_RESTART_UNLESS_STOPPED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Docker's backoff: 100 ms, doubling to at most a minute, back to 100 ms once a run lasted
+ * 10 s. Cut short by a stop request. False if one came. */
+static bool restart_delay(const struct run *r, int64_t *delay_ms, int64_t ran_ms)
+{
+	_cleanup_free_ char *mark = o2v_vm_path(&r->vm, O2V_VM_STOP_MARK);
+
+	*delay_ms = ran_ms >= 10000 ? 100 : (*delay_ms ? *delay_ms * 2 : 100);
+	if (*delay_ms > 60000)
+		*delay_ms = 60000;
+	for (int64_t waited = 0; waited < *delay_ms; waited += 50) {
+		if (!mark || access(mark, F_OK) == 0)
+			return false;
+		usleep(50000);
+	}
+	return true;
+}
+
+/* Launch, and launch again while the restart policy says so; the last exit's code. */
+static int supervise_restarts(struct run *r, struct o2v_logfile *lf, struct o2v_vm_exit *ex,
+			      char *why, size_t why_len, struct o2v_error *err)
+{
+	int64_t delay = 0;
+	int code = -1;
+
+	for (;;) {
+		int64_t t0 = now_ms();
+		if (launch(r, lf, O2V_OUT_LOG, O2V_OUT_LOG, ex, err) < 0)
+			return code < 0 ? -1 : code;
+		code = exit_code(ex, why, why_len);
+		if (why[0]) {
+			char line[O2V_VM_MESSAGE_MAX + 16];
+			int n = snprintf(line, sizeof(line), "oci2vm: %s\n", why);
+			o2v_logfile_write(lf, line, (size_t)n < sizeof(line) ? (size_t)n : 0);
+		}
+		if (!restart_wanted(r, code) || !restart_delay(r, &delay, now_ms() - t0))
+			return code;
+		r->ready_fd = -1; /* the caller of `run -d` heard of the first start only */
+		r->vm.restarts++;
+		r->vm.finished = 0;
+		r->vm.exit_code = -1;
+		r->vm.started = (int64_t)time(NULL);
+		o2v_vm_save(&r->vm, NULL);
+	}
+}
+
 /* The background supervisor of `run -d`: never returns. */
 O2V_NORETURN static void detached_child(struct run *r, int ready_fd)
 {
@@ -468,8 +575,8 @@ O2V_NORETURN static void detached_child(struct run *r, int ready_fd)
 	_cleanup_free_ char *log = o2v_vm_path(&r->vm, O2V_VM_CONSOLE_LOG);
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	struct o2v_logfile lf = {.fd = -1};
-	struct o2v_vm_exit ex;
-	char why[O2V_VM_MESSAGE_MAX] = "", line[O2V_VM_MESSAGE_MAX + 16];
+	struct o2v_vm_exit ex = {0};
+	char why[O2V_VM_MESSAGE_MAX] = "";
 	int lock, code = -1;
 
 	setsid();
@@ -483,18 +590,17 @@ O2V_NORETURN static void detached_child(struct run *r, int ready_fd)
 		dup2(devnull, STDOUT_FILENO);
 		dup2(devnull, STDERR_FILENO); /* everything worth keeping goes through lf */
 		r->vm.detached = true;
-		if (launch(r, &lf, O2V_OUT_LOG, O2V_OUT_LOG, &ex, &err) == 0 &&
-		    ((code = exit_code(&ex, why, sizeof(why))), why[0])) {
-			int n = snprintf(line, sizeof(line), "oci2vm: %s\n", why);
-			o2v_logfile_write(&lf, line, (size_t)n < sizeof(line) ? (size_t)n : 0);
-		}
+		code = supervise_restarts(r, &lf, &ex, why, sizeof(why), &err);
 		close(lock);
 	}
 	o2v_logfile_close(&lf);
 	/* Removed before the waiting caller hears of it: once `run -d` returns, nothing of a
-	 * --rm VM is left. */
-	if (r->vm.remove_on_exit || code < 0)
+	 * --rm VM is left; a new container that never started leaves nothing either. */
+	if (r->vm.remove_on_exit || (code < 0 && !r->resume)) {
 		o2v_vm_remove(&r->vm, NULL);
+		if (r->disk)
+			o2v_container_disk_remove(r->cache_dir, r->vm.id);
+	}
 	if (r->ready_fd >= 0)
 		report_not_started(r->ready_fd, code < 0 ? O2V_EXIT_RUN_FAILED : code,
 				   code < 0    ? err.msg
@@ -533,7 +639,8 @@ static int run_detached(struct run *r)
 	n = O2V_RETRY(read(pfd[0], buf, sizeof(buf) - 1));
 	close(pfd[0]);
 	if (n == 1 && buf[0] == '\0') {
-		printf("%s\n", r->vm.id);
+		if (!r->resume) /* `start` prints the name it was given */
+			printf("%s\n", r->vm.id);
 		return O2V_EXIT_OK;
 	}
 	if (n > 0) {
@@ -551,38 +658,105 @@ static int run_detached(struct run *r)
 	return O2V_EXIT_RUN_FAILED;
 }
 
+/* A container's layer (not for --rm or an initramfs root): made now, or the existing one for
+ * `start`. */
+static int get_disk(struct run *r, struct o2v_error *err)
+{
+	if (r->o.rm || r->o.cpio)
+		return 0;
+	return o2v_container_disk(r->cache_dir, r->vm.id, r->vmimage, !r->resume, &r->disk, err);
+}
+
+/* The VM's record: a new one (its command line saved for `start`), or for `start` the
+ * existing one, set running again. */
+static int take_record(struct run *r, int argc, char **argv, struct o2v_error *err)
+{
+	_cleanup_free_ char *mark = NULL;
+	int e;
+
+	if (!r->resume) {
+		if ((e = o2v_vm_create(r->runtime_dir, r->o.name, &r->vm, err)) < 0)
+			return e;
+		if (!r->o.rm && (e = o2v_container_args_save(&r->vm, argc, argv, err)) < 0)
+			return e;
+	}
+	if ((mark = o2v_vm_path(&r->vm, O2V_VM_STOP_MARK)))
+		unlink(mark);
+	free(r->vm.image);
+	free(r->vm.ports);
+	r->vm.image = strdup(r->img->reference ? r->img->reference : r->o.ref);
+	r->vm.ports = ports_text(&r->o);
+	r->vm.remove_on_exit = r->o.rm;
+	r->vm.detached = r->o.detach;
+	r->vm.finished = 0;
+	r->vm.exit_code = -1;
+	r->vm.started = (int64_t)time(NULL);
+	return 0;
+}
+
 /* Everything before the launch: options, host, image, VM image, the VM's record. */
 static int prepare(struct run *r, int argc, char **argv, struct o2v_error *err)
 {
 	int e;
 
 	o2v_run_opts_init(&r->o);
-	if ((e = o2v_run_opts_parse(&r->o, argc, argv, err)) < 0 || (e = check_host(r, err)) < 0 ||
-	    (e = get_image(r, err)) < 0 || (e = check_architecture(r->img, err)) < 0 ||
-	    (e = get_vmimage(r, err)) < 0 ||
-	    (e = o2v_vm_create(r->runtime_dir, r->o.name, &r->vm, err)) < 0)
+	if ((e = o2v_run_opts_parse(&r->o, argc, argv, err)) < 0)
 		return e;
-	r->vm.image = strdup(r->img->reference ? r->img->reference : r->o.ref);
-	r->vm.ports = ports_text(&r->o);
-	r->vm.remove_on_exit = r->o.rm;
-	r->vm.detached = r->o.detach;
+	if (r->resume) {
+		/* `start` does not attach: the container runs in the background. */
+		r->o.detach = true;
+		r->o.tty = r->o.interactive = false;
+		r->o.quiet = true;
+		/* Docker's start never pulls: the cached image (pulled again only if gone). */
+		r->o.pull = O2V_WHEN_MISSING;
+	}
+	if ((e = check_host(r, err)) < 0 || (e = get_image(r, err)) < 0 ||
+	    (e = check_architecture(r->img, err)) < 0 ||
+	    (e = o2v_health_resolve(&r->img->config, &r->o, &r->health, err)) < 0 ||
+	    (e = get_vmimage(r, err)) < 0 ||
+	    (e = take_record(r, argc, argv, err)) < 0)
+		return e;
 	r->volumes = calloc(r->o.n_volumes + 1, sizeof(*r->volumes));
 	if (!r->vm.image || !r->vm.ports || !r->volumes)
 		e = o2v_error_sys(err, -ENOMEM, "run");
 	for (size_t i = 0; e == 0 && i < r->o.n_volumes; i++)
 		r->volumes[i] = (struct o2v_vm_volume){r->o.volumes[i].host, r->o.volumes[i].readonly};
-	if (e < 0 || (e = o2v_vm_save(&r->vm, err)) < 0 || (e = build_runconfig(r, err)) < 0 ||
-	    (e = write_initrd(r, err)) < 0) {
-		/* Nothing started: leave no trace of this VM. */
-		o2v_vm_remove(&r->vm, NULL);
+	if (e < 0 || (e = get_disk(r, err)) < 0 || (e = o2v_vm_save(&r->vm, err)) < 0 ||
+	    (e = build_runconfig(r, err)) < 0 || (e = write_initrd(r, err)) < 0) {
+		/* Nothing started: leave no trace of a new VM (a container to `start` stays). */
+		if (!r->resume) {
+			o2v_vm_remove(&r->vm, NULL);
+			o2v_container_disk_remove(r->cache_dir, r->vm.id);
+		}
 		return e;
 	}
 	return 0;
 }
 
+int o2v_run_start(struct o2v_vm *vm)
+{
+	struct run r = {.ready_fd = -1, .resume = true, .health_pid = -1};
+	struct o2v_error err = {0};
+	_cleanup_strv_ char **argv = NULL;
+	int argc, code;
+
+	if (o2v_container_args_load(vm, &argv, &argc, &err) < 0) {
+		o2v_cli_error("VM '%s' cannot be started again: %s", vm->name, err.msg);
+		return O2V_EXIT_RUN_FAILED;
+	}
+	r.vm = *vm;
+	*vm = (struct o2v_vm){0}; /* r owns it now */
+	if (prepare(&r, argc, argv, &err) < 0)
+		code = fail(&err);
+	else
+		code = run_detached(&r);
+	run_release(&r);
+	return code;
+}
+
 int cmd_run(int argc, char **argv)
 {
-	struct run r = {.ready_fd = -1};
+	struct run r = {.ready_fd = -1, .health_pid = -1};
 	struct o2v_error err = {0};
 	int code;
 

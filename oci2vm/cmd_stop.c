@@ -23,6 +23,7 @@ static int stop_one(struct o2v_vm *vm, const char *name, void *userdata)
 		puts(name);
 		return O2V_EXIT_OK; /* already stopped, as docker stop */
 	}
+	o2v_vmcli_mark_stopped(vm);
 	if (o2v_vm_send(vm->dir, &(struct o2v_ctl_msg){.kind = O2V_CTL_STOP}, &err) < 0)
 		timeout = 0; /* no control channel: nothing graceful is possible */
 	if (!o2v_vmcli_wait_stopped(vm, (int)timeout * 1000 + STOP_MARGIN_MS)) {
@@ -66,6 +67,7 @@ static int kill_one(struct o2v_vm *vm, const char *name, void *userdata)
 		return O2V_EXIT_FAILURE;
 	}
 	if (sig == SIGKILL) {
+		o2v_vmcli_mark_stopped(vm);
 		o2v_vmcli_kill_now(vm); /* Docker's kill default: end it now, no grace */
 		puts(name);
 		return O2V_EXIT_OK;

@@ -28,6 +28,12 @@ int cmd_logs(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
+int cmd_start(int argc, char **argv);
+int cmd_restart(int argc, char **argv);
+/* Start an existing container again (cmd_run.c): its saved command line, its layer, in the
+ * background. Takes vm over. An exit code. */
+struct o2v_vm;
+int o2v_run_start(struct o2v_vm *vm);
 int cmd_kill(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_login(int argc, char **argv);

@@ -60,6 +60,15 @@ static const struct o2v_command commands[] = {
 	  "  -u, --user USER[:GROUP]  run as this user (default: the container's)\n"
 	  "  -w, --workdir DIR     working directory (default: the container's)\n",
 	  false },
+	{ "start", cmd_start, "start stopped containers again, with what they wrote",
+	  "usage: oci2vm start NAME|ID...\n\n"
+	  "Run a stopped container again in the background, with the command line it was\n"
+	  "created with and the writes it made (kept until 'oci2vm rm').\n",
+	  false },
+	{ "restart", cmd_restart, "stop, then start containers",
+	  "usage: oci2vm restart [-t SECONDS] NAME|ID...\n\n"
+	  "  -t, --time SECONDS   how long to wait for the stop before killing (default 10)\n",
+	  false },
 	{ "wait", cmd_wait, "wait until VMs stop and print their exit codes",
 	  "usage: oci2vm wait NAME|ID...\n\n"
 	  "Block until each VM has stopped, then print its exit code on a line of its own\n"

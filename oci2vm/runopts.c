@@ -20,7 +20,9 @@ enum opt_id {
 	OPT_TTY, OPT_ACCEL, OPT_KERNEL, OPT_PLATFORM, OPT_PULL, OPT_VERBOSE, OPT_QUIET,
 	OPT_FORMAT, OPT_DISK_SIZE, OPT_STOP_TIMEOUT, OPT_INSECURE, OPT_SHELL, OPT_NETWORK,
 	OPT_DNS, OPT_ADD_HOST, OPT_LOG_OPT, OPT_HOST_LOOPBACK, OPT_CAP_ADD, OPT_CAP_DROP,
-	OPT_READ_ONLY, OPT_TMPFS, OPT_ULIMIT, OPT_SECURITY_OPT,
+	OPT_READ_ONLY, OPT_TMPFS, OPT_ULIMIT, OPT_SECURITY_OPT, OPT_RESTART, OPT_HEALTH_CMD,
+	OPT_HEALTH_INTERVAL, OPT_HEALTH_TIMEOUT, OPT_HEALTH_RETRIES, OPT_HEALTH_START, OPT_NO_HEALTH,
+	OPT_STOP_SIGNAL,
 };
 
 struct opt_def {
@@ -45,6 +47,11 @@ static const struct opt_def opt_defs[] = {
 	{ "env-file", 0, true, OPT_ENV_FILE },
 	{ "format", 0, true, OPT_FORMAT },
 	{ "host-loopback", 0, false, OPT_HOST_LOOPBACK },
+	{ "health-cmd", 0, true, OPT_HEALTH_CMD },
+	{ "health-interval", 0, true, OPT_HEALTH_INTERVAL },
+	{ "health-retries", 0, true, OPT_HEALTH_RETRIES },
+	{ "health-start-period", 0, true, OPT_HEALTH_START },
+	{ "health-timeout", 0, true, OPT_HEALTH_TIMEOUT },
 	{ "hostname", 'h', true, OPT_HOSTNAME },
 	{ "insecure-registry", 0, true, OPT_INSECURE },
 	{ "interactive", 'i', false, OPT_INTERACTIVE },
@@ -54,14 +61,17 @@ static const struct opt_def opt_defs[] = {
 	{ "name", 0, true, OPT_NAME },
 	{ "net", 0, true, OPT_NETWORK }, /* Docker's older spelling */
 	{ "network", 0, true, OPT_NETWORK },
+	{ "no-healthcheck", 0, false, OPT_NO_HEALTH },
 	{ "platform", 0, true, OPT_PLATFORM },
 	{ "publish", 'p', true, OPT_PUBLISH },
 	{ "pull", 0, true, OPT_PULL },
 	{ "quiet", 'q', false, OPT_QUIET },
 	{ "read-only", 0, false, OPT_READ_ONLY },
+	{ "restart", 0, true, OPT_RESTART },
 	{ "rm", 0, false, OPT_RM },
 	{ "security-opt", 0, true, OPT_SECURITY_OPT },
 	{ "shell", 0, false, OPT_SHELL },
+	{ "stop-signal", 0, true, OPT_STOP_SIGNAL },
 	{ "stop-timeout", 0, true, OPT_STOP_TIMEOUT },
 	{ "tmpfs", 0, true, OPT_TMPFS },
 	{ "tty", 't', false, OPT_TTY },
@@ -86,6 +96,7 @@ void o2v_run_opts_init(struct o2v_run_opts *o)
 void o2v_run_opts_release(struct o2v_run_opts *o)
 {
 	free(o->ref);
+	free(o->health_cmd);
 	o2v_strv_free(o->command);
 	free(o->ports);
 	o2v_strv_free(o->env);
@@ -212,6 +223,41 @@ static void finish_caps(struct o2v_run_opts *o)
 	o->caps = (caps | o->cap_add) & ~o->cap_drop;
 }
 
+/* --restart no|on-failure[:N]|always|unless-stopped, Docker's. */
+static int restart_policy(struct o2v_run_opts *o, const char *val, struct o2v_error *err)
+{
+	static const struct o2v_choice policies[] = {{"no", O2V_RESTART_NO},
+						     {"on-failure", O2V_RESTART_ON_FAILURE},
+						     {"always", O2V_RESTART_ALWAYS},
+						     {"unless-stopped", O2V_RESTART_UNLESS_STOPPED},
+						     {NULL, 0}};
+	_cleanup_free_ char *name = strndup(val, strcspn(val, ":"));
+	const char *max = strchr(val, ':');
+	int v;
+
+	if (!name)
+		return o2v_error_sys(err, -ENOMEM, "parse options");
+	o->restart_max = 0;
+	if (o2v_parse_choice("--restart", name, policies, &v, err) < 0 ||
+	    (max && v != O2V_RESTART_ON_FAILURE))
+		return o2v_error_set(err, -EINVAL,
+				     "--restart '%s': expected no, on-failure[:N], always or "
+				     "unless-stopped",
+				     val);
+	if (max) {
+		char *end;
+		unsigned long n = strtoul(max + 1, &end, 10);
+		if (!max[1] || *end || max[1] == '-' || n < 1 || n > 1000000)
+			return o2v_error_set(err, -EINVAL,
+					     "--restart '%s': the retry count must be a positive "
+					     "number",
+					     val);
+		o->restart_max = (unsigned)n;
+	}
+	o->restart = (enum o2v_restart)v;
+	return 0;
+}
+
 /* --tmpfs PATH[:OPTIONS], Docker's. */
 static int add_tmpfs(struct o2v_run_opts *o, const char *val, struct o2v_error *err)
 {
@@ -288,6 +334,39 @@ static int apply_network(struct o2v_run_opts *o, enum opt_id id, const char *val
 	case OPT_READ_ONLY:
 		o->read_only = true;
 		return 0;
+	case OPT_RESTART:
+		return restart_policy(o, val, err);
+	case OPT_HEALTH_CMD:
+		if (!*val)
+			return o2v_error_set(err, -EINVAL, "--health-cmd: an empty command");
+		return set_str(&o->health_cmd, val, err);
+	case OPT_HEALTH_INTERVAL:
+		return o2v_parse_duration("--health-interval", val, &o->health_interval_ms, err);
+	case OPT_HEALTH_TIMEOUT:
+		return o2v_parse_duration("--health-timeout", val, &o->health_timeout_ms, err);
+	case OPT_HEALTH_START:
+		return o2v_parse_duration("--health-start-period", val, &o->health_start_ms, err);
+	case OPT_HEALTH_RETRIES: {
+		char *end;
+		unsigned long n = strtoul(val, &end, 10);
+		if (!*val || *end || val[0] == '-' || n < 1 || n > 1000000)
+			return o2v_error_set(err, -EINVAL,
+					     "--health-retries '%s': expected a positive number", val);
+		o->health_retries = (unsigned)n;
+		return 0;
+	}
+	case OPT_NO_HEALTH:
+		o->no_healthcheck = true;
+		return 0;
+	case OPT_STOP_SIGNAL: {
+		int sig, e = o2v_parse_signal(val, &sig, err);
+		if (e < 0) {
+			o2v_error_prefix(err, "--stop-signal");
+			return e;
+		}
+		o->stop_signal = (unsigned)sig;
+		return 0;
+	}
 	case OPT_TMPFS:
 		return add_tmpfs(o, val, err);
 	case OPT_ULIMIT:
@@ -547,6 +626,14 @@ int o2v_run_opts_parse(struct o2v_run_opts *o, int argc, char **argv, struct o2v
 	if ((r = check_network(o, err)) < 0)
 		return r;
 	finish_caps(o);
+	if (o->no_healthcheck && o->health_cmd)
+		return o2v_error_set(err, -EINVAL, "--no-healthcheck conflicts with --health-cmd");
+	if (o->restart != O2V_RESTART_NO && o->rm)
+		return o2v_error_set(err, -EINVAL, "--restart keeps a container for its next start: "
+						   "it cannot be combined with --rm");
+	if (o->restart != O2V_RESTART_NO && !o->detach)
+		return o2v_error_set(err, -EINVAL, "--restart needs -d: the VM's background "
+						   "supervisor restarts it");
 	/* -d with --rm is allowed: the supervisor removes the VM when it exits. */
 	if (o->tty && o->detach)
 		return o2v_error_set(err, -EINVAL, "-t needs a terminal: it cannot be combined "

@@ -41,6 +41,7 @@ struct o2v_run_opts {
 	uint64_t memory_mib;
 	unsigned cpus;
 	unsigned stop_timeout; /* seconds between SIGTERM and SIGKILL */
+	unsigned stop_signal;  /* --stop-signal; 0: the image's StopSignal, else SIGTERM */
 	uint64_t disk_size;    /* bytes, 0 = automatic */
 	uint64_t log_max_size; /* --log-opt max-size (bytes); 0: the default */
 	unsigned log_max_files; /* --log-opt max-file; 0: the default */
@@ -52,6 +53,14 @@ struct o2v_run_opts {
 	bool caps_set;	       /* --cap-add or --cap-drop given */
 	uint64_t cap_add, cap_drop;
 	bool cap_add_all, cap_drop_all;
+	enum o2v_restart { O2V_RESTART_NO, O2V_RESTART_ON_FAILURE, O2V_RESTART_ALWAYS,
+			   O2V_RESTART_UNLESS_STOPPED } restart;
+	unsigned restart_max;  /* on-failure:N; 0: no limit */
+	/* --health-*: override the image's Healthcheck (health.h); 0 / NULL: the image's */
+	char *health_cmd;
+	uint64_t health_interval_ms, health_timeout_ms, health_start_ms;
+	unsigned health_retries;
+	bool no_healthcheck;
 	bool read_only;	       /* --read-only */
 	bool no_new_privs;     /* --security-opt no-new-privileges */
 	char **tmpfs;	       /* --tmpfs PATH[:OPTIONS] */

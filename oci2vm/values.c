@@ -230,6 +230,49 @@ bool o2v_ip_literal(const char *s)
 	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
+int o2v_parse_duration(const char *opt, const char *spec, uint64_t *ret_ms, struct o2v_error *err)
+{
+	static const struct {
+		const char *unit;
+		double ms;
+	} units[] = {{"ns", 1e-6}, {"us", 1e-3}, {"\xc2\xb5s", 1e-3}, {"ms", 1}, {"s", 1000},
+		     {"m", 60000}, {"h", 3600000}};
+	double total = 0;
+	const char *p = spec;
+
+	if (!*p)
+		goto bad;
+	while (*p) {
+		char *end;
+		if (!((*p >= '0' && *p <= '9') || *p == '.'))
+			goto bad;
+		double v = strtod(p, &end);
+		size_t best = 0, best_len = 0;
+		if (end == p)
+			goto bad;
+		for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+			size_t n = strlen(units[i].unit);
+			if (!strncmp(end, units[i].unit, n) && n > best_len) {
+				best = i;
+				best_len = n;
+			}
+		}
+		if (!best_len)
+			goto bad;
+		total += v * units[best].ms;
+		p = end + best_len;
+	}
+	if (total > 86400000.0 || total <= 0)
+		return o2v_error_set(err, -ERANGE, "%s '%s': expected more than 0 and at most 24h",
+				     opt, spec);
+	*ret_ms = (uint64_t)total + ((double)(uint64_t)total < total);
+	return 0;
+bad:
+	return o2v_error_set(err, -EINVAL, "%s '%s': expected a duration such as 30s, 1m30s or "
+					   "500ms",
+			     opt, spec);
+}
+
 int o2v_parse_add_host(const char *spec, char **ret_line, struct o2v_error *err)
 {
 	/* Docker's NAME:ADDR, or its newer NAME=ADDR (a name never holds either). */

@@ -39,6 +39,10 @@ int o2v_parse_cpus(const char *opt, const char *spec, unsigned *ret, struct o2v_
 /* A stop timeout in whole seconds, 0..O2V_STOP_TIMEOUT_MAX (run, stop, runconfig). */
 int o2v_parse_seconds(const char *opt, const char *spec, unsigned *ret, struct o2v_error *err);
 
+/* A Go duration as Docker takes it ("30s", "1m30s", "500ms", "1h"; a unit is required)
+ * → milliseconds (rounded up), at least 1 ms, at most a day. */
+int o2v_parse_duration(const char *opt, const char *spec, uint64_t *ret_ms, struct o2v_error *err);
+
 /* A signal: a number 1..64 or a name with or without "SIG" (TERM, SIGKILL, ...). */
 int o2v_parse_signal(const char *spec, int *ret, struct o2v_error *err);
 

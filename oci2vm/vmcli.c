@@ -1,6 +1,8 @@
 /* vmcli.c - see vmcli.h. */
 #include "../common/o2v.h"
 
+#include <fcntl.h>
+
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -96,4 +98,13 @@ int o2v_vmcli_each(int argc, char **argv, int first,
 			rc = r;
 	}
 	return rc;
+}
+
+void o2v_vmcli_mark_stopped(const struct o2v_vm *vm)
+{
+	_cleanup_free_ char *mark = o2v_vm_path(vm, O2V_VM_STOP_MARK);
+	int fd = mark ? open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
+
+	if (fd >= 0)
+		close(fd);
 }

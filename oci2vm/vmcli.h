@@ -25,6 +25,9 @@ void o2v_vmcli_kill_now(const struct o2v_vm *vm);
 int o2v_vmcli_each(int argc, char **argv, int first,
 		   int (*fn)(struct o2v_vm *vm, const char *name, void *userdata), void *userdata);
 
+/* `stop` or `kill` asked for this end: the supervisor does not restart the VM (--restart). */
+void o2v_vmcli_mark_stopped(const struct o2v_vm *vm);
+
 /* Record a VM that ended without its supervisor as exited; remove it if --rm. */
 void o2v_vmcli_reconcile(struct o2v_vm *vm);
 

@@ -373,6 +373,7 @@ void o2v_image_config_release(struct o2v_image_config *c)
 	o2v_strv_free(c->cmd);
 	o2v_strv_free(c->env);
 	o2v_strv_free(c->exposed_ports);
+	o2v_strv_free(c->health_test);
 	free(c->working_dir);
 	free(c->user);
 	free(c->stop_signal);
@@ -380,6 +381,39 @@ void o2v_image_config_release(struct o2v_image_config *c)
 	free(c->architecture);
 	free(c->variant);
 	memset(c, 0, sizeof(*c));
+}
+
+/* A duration in nanoseconds (a JSON integer, never negative); 0 when absent. */
+static int64_t get_ns(json_object *o, const char *key)
+{
+	json_object *v;
+	int64_t n;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return 0;
+	n = json_object_get_int64(v);
+	return n > 0 ? n : 0;
+}
+
+/* config.Healthcheck, Docker's: {Test, Interval, Timeout, StartPeriod, Retries}. */
+static int get_healthcheck(json_object *cfg, struct o2v_image_config *ret, struct o2v_error *err)
+{
+	json_object *hc, *v;
+	int r;
+
+	if (!json_object_object_get_ex(cfg, "Healthcheck", &hc) ||
+	    !json_object_is_type(hc, json_type_object))
+		return 0;
+	if ((r = get_strv(hc, "Test", &ret->health_test, err)) < 0)
+		return r;
+	ret->health_interval = get_ns(hc, "Interval");
+	ret->health_timeout = get_ns(hc, "Timeout");
+	ret->health_start_period = get_ns(hc, "StartPeriod");
+	if (json_object_object_get_ex(hc, "Retries", &v) && json_object_is_type(v, json_type_int)) {
+		int64_t n = json_object_get_int64(v);
+		ret->health_retries = n > 0 && n < 1000000 ? (int)n : 0;
+	}
+	return 0;
 }
 
 int o2v_image_config_parse(const char *json, size_t len, struct o2v_image_config *ret,
@@ -407,6 +441,8 @@ int o2v_image_config_parse(const char *json, size_t len, struct o2v_image_config
 		    (r = dup_opt_str(cfg, "WorkingDir", &ret->working_dir, true, err)) < 0 ||
 		    (r = dup_opt_str(cfg, "User", &ret->user, true, err)) < 0 ||
 		    (r = dup_opt_str(cfg, "StopSignal", &ret->stop_signal, true, err)) < 0)
+			goto fail;
+		if ((r = get_healthcheck(cfg, ret, err)) < 0)
 			goto fail;
 		if (json_object_object_get_ex(cfg, "ExposedPorts", &v) &&
 		    json_object_is_type(v, json_type_object)) {

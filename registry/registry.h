@@ -48,6 +48,11 @@ struct o2v_image_config {
 	char *user;	      /* NULL = unset */
 	char **exposed_ports; /* "6379/tcp" */
 	char *stop_signal;    /* NULL = unset */
+	/* Healthcheck: Test ["CMD", args...], ["CMD-SHELL", cmd] or ["NONE"]; NULL = unset.
+	 * Durations in nanoseconds, 0 = Docker's default. */
+	char **health_test;
+	int64_t health_interval, health_timeout, health_start_period;
+	int health_retries;
 	char *os, *architecture, *variant;
 };
 

@@ -43,6 +43,7 @@ python3-cryptography
 python3-jwt
 python3-zstandard
 qemu-system-x86
+qemu-utils
 redis-tools
 skopeo
 strace

@@ -61,7 +61,7 @@ Version: $version-1
 Architecture: amd64
 Maintainer: oci2vm developers <dev@oci2vm.invalid>
 Installed-Size: $(du -sk --apparent-size --exclude=DEBIAN "$root" | cut -f1)
-Depends: $shlibs, qemu-system-x86 (>= 1:7.2), e2fsprogs
+Depends: $shlibs, qemu-system-x86 (>= 1:7.2), qemu-utils, e2fsprogs
 Recommends: busybox-static
 Section: admin
 Priority: optional

@@ -15,6 +15,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <termios.h>
+#include <time.h>
 
 #include "../common/fsutil.h"
 #include "../common/muxproto.h"
@@ -176,17 +177,34 @@ static void on_signals(struct client *c, int sfd)
 	}
 }
 
-static void relay(struct client *c, int sfd)
+static int64_t mono_ms(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* false: the timeout passed first. */
+static bool relay(struct client *c, int sfd)
+{
+	int64_t deadline = c->io->timeout_ms > 0 ? mono_ms() + c->io->timeout_ms : 0;
 	bool sock_open = true;
 
 	while (sock_open && !c->exited && !(c->io->detach && c->started)) {
+		int wait = -1;
+		if (deadline) {
+			int64_t left = deadline - mono_ms();
+			if (left <= 0)
+				return false;
+			wait = (int)left;
+		}
 		struct pollfd p[3] = {
 		    {.fd = c->sock, .events = POLLIN},
 		    {.fd = c->in_open && c->in_credit ? c->io->in_fd : -1, .events = POLLIN},
 		    {.fd = sfd, .events = POLLIN},
 		};
-		if (poll(p, ARRAY_SIZE(p), -1) < 0) {
+		if (poll(p, ARRAY_SIZE(p), wait) < 0) {
 			if (errno != EINTR)
 				break;
 			continue;
@@ -198,6 +216,7 @@ static void relay(struct client *c, int sfd)
 		if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
 			read_stdin(c);
 	}
+	return true;
 }
 
 int o2v_vm_exec(const char *state_dir, const struct o2v_mux_exec *req, const struct o2v_exec_io *io,
@@ -234,10 +253,11 @@ int o2v_vm_exec(const char *state_dir, const struct o2v_mux_exec *req, const str
 		cfmakeraw(&t);
 		raw = tcsetattr(io->in_fd, TCSANOW, &t) == 0;
 	}
+	bool in_time = true;
 	if (send_frame(c.sock, O2V_MUX_OPEN, 0, open_req, len) == 0) {
 		if (req->tty)
 			send_winsize(&c);
-		relay(&c, sfd);
+		in_time = relay(&c, sfd);
 	}
 	if (raw)
 		tcsetattr(io->in_fd, TCSANOW, &saved);
@@ -246,6 +266,9 @@ int o2v_vm_exec(const char *state_dir, const struct o2v_mux_exec *req, const str
 		close(sfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	memset(ret, 0, sizeof(*ret));
+	if (!in_time)
+		return o2v_error_set(err, -ETIMEDOUT, "the command did not end within %d ms",
+				     io->timeout_ms);
 	if (io->detach && c.started && !c.exited)
 		return 0;
 	if (!c.exited)

@@ -19,6 +19,9 @@ static const char *const names[O2V_VM_FILE_COUNT] = {
     [O2V_VM_INITRD] = "initrd",
     [O2V_VM_HELPERS_LOG] = "helpers.log",
     [O2V_VM_STATE] = "state",
+    [O2V_VM_RUNARGS] = "runargs",
+    [O2V_VM_HEALTH] = "health",
+    [O2V_VM_STOP_MARK] = "stop-requested",
     [O2V_VM_LOCK] = "lock",
 };
 

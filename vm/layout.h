@@ -13,6 +13,9 @@
  *   initrd        the per-run initramfs (image + run configuration)
  *   helpers.log   the output of the launch's helper processes (virtiofsd, passt)
  *   state         key=value lines of the CLI's VM record (state.c)
+ *   health        the healthcheck's verdict (oci2vm/health.c), rewritten after each check
+ *   runargs       the `run` command line a container was created with (`start` runs it again)
+ *   stop-requested  made by `stop`/`kill`: the supervisor does not restart the VM
  *   lock          flock()ed by the VM's supervisor for its whole life (state.c)
  *
  * Socket paths must fit sun_path (108 bytes): state directories are kept short.
@@ -36,6 +39,9 @@ enum o2v_vm_file {
 	O2V_VM_INITRD,
 	O2V_VM_HELPERS_LOG,
 	O2V_VM_STATE,
+	O2V_VM_RUNARGS,
+	O2V_VM_HEALTH,
+	O2V_VM_STOP_MARK,
 	O2V_VM_LOCK,
 	O2V_VM_FILE_COUNT,
 };

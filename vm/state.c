@@ -126,10 +126,10 @@ int o2v_vm_save(const struct o2v_vm *vm, struct o2v_error *err)
 	n = asprintf(&text,
 		     "id=%s\nname=%s\nimage=%s\nports=%s\ncreated=%" PRId64 "\nfinished=%" PRId64
 		     "\nqemu_pid=%d\nsupervisor_pid=%d\nexit_code=%d\nremove_on_exit=%d\n"
-		     "detached=%d\n",
+		     "detached=%d\nrestarts=%u\nstarted=%" PRId64 "\n",
 		     vm->id, vm->name, vm->image ? vm->image : "", vm->ports ? vm->ports : "",
 		     vm->created, vm->finished, (int)vm->qemu_pid, (int)vm->supervisor_pid,
-		     vm->exit_code, vm->remove_on_exit, vm->detached);
+		     vm->exit_code, vm->remove_on_exit, vm->detached, vm->restarts, vm->started);
 	if (n < 0 || !path)
 		return o2v_error_sys(err, -ENOMEM, "save VM state");
 	return o2v_write_file_atomic(path, text, (size_t)n, 0600, err);
@@ -160,6 +160,10 @@ static int set_field(struct o2v_vm *vm, const char *key, const char *val)
 		vm->remove_on_exit = n != 0;
 	else if (!strcmp(key, "detached"))
 		vm->detached = n != 0;
+	else if (!strcmp(key, "started"))
+		vm->started = n;
+	else if (!strcmp(key, "restarts"))
+		vm->restarts = n > 0 && n < 1000000 ? (unsigned)n : 0;
 	if (s) {
 		free(*s);
 		if (!(*s = strdup(val)))

@@ -24,12 +24,14 @@ struct o2v_vm {
 	char *ports;	  /* human-readable "127.0.0.1:2229->6379/tcp, ..." */
 	char *dir;	  /* RUNTIME/vms/ID */
 	int64_t created;  /* unix seconds */
+	int64_t started;  /* unix seconds of the current (or last) start; 0: created */
 	int64_t finished; /* unix seconds, 0 while running */
 	pid_t qemu_pid;
 	pid_t supervisor_pid;
 	int exit_code; /* -1 while running or unknown */
 	bool remove_on_exit;
 	bool detached;
+	unsigned restarts; /* times its restart policy started it again */
 };
 
 void o2v_vm_release(struct o2v_vm *vm);

@@ -173,6 +173,7 @@ struct o2v_mux_exec;
 struct o2v_exec_io {
 	int in_fd, out_fd, err_fd;
 	bool detach;
+	int timeout_ms; /* > 0: give up (-ETIMEDOUT; the process is killed) after this long */
 };
 struct o2v_exec_result {
 	int code;

@@ -2,7 +2,7 @@
 # t_run_opts.sh - Docker's run options for the workload's environment, applied inside the
 # guest: --read-only (the root refuses writes; /tmp, /run and the /etc files stay writable),
 # --tmpfs PATH[:OPTIONS], --ulimit (higher than the host's limits works), --security-opt
-# no-new-privileges; and their bad inputs, refused before anything starts.
+# no-new-privileges, --stop-signal; and their bad inputs, refused before anything starts.
 set -u
 top=${O2V_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 export O2V_TOP=$top O2V_BUILD=${O2V_BUILD:-$top/build}
@@ -39,7 +39,17 @@ like "$out" "NoNewPrivs:[[:space:]]+1" "--security-opt no-new-privileges"
 o2v run --rm "$BB" grep NoNewPrivs /proc/self/status
 like "$out" "NoNewPrivs:[[:space:]]+0" "... not by default (as Docker)"
 
-for bad in "--ulimit nofile=10:5|soft limit is above" "--ulimit files=10|unknown limit 'files'" \
+o2v run -d -q --name sig --stop-signal USR1 "$BB" sh -c \
+	'trap "echo got-usr1; exit 9" USR1; trap "echo got-term; exit 8" TERM; while :; do sleep 0.1; done'
+sleep 1
+o2v stop sig
+o2v wait sig
+is "$out" "9" "--stop-signal USR1: stop sends SIGUSR1 first"
+o2v logs sig
+is "$out" "got-usr1" "... and not SIGTERM"
+o2v rm sig
+
+for bad in "--stop-signal BOGUS|unknown signal" "--ulimit nofile=10:5|soft limit is above" "--ulimit files=10|unknown limit 'files'" \
 	"--ulimit nofile=ten|expected numbers" "--tmpfs relative|absolute path" \
 	"--tmpfs /|absolute path other than" "--security-opt seccomp=unconfined|no-new-privileges" \
 	"--security-opt no-new-privileges=maybe|no-new-privileges"; do

@@ -174,7 +174,9 @@ static void test_config(void)
 	const char *cfg = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{"
 			  "\"Entrypoint\":[\"/e\",\"x\"],\"Cmd\":null,\"Env\":[\"A=1\",\"B=2\"],"
 			  "\"WorkingDir\":\"/w\",\"User\":\"1000:1000\",\"ExposedPorts\":{"
-			  "\"6379/tcp\":{},\"53/udp\":{}},\"StopSignal\":\"SIGQUIT\"},"
+			  "\"6379/tcp\":{},\"53/udp\":{}},\"StopSignal\":\"SIGQUIT\","
+			  "\"Healthcheck\":{\"Test\":[\"CMD-SHELL\",\"redis-cli ping\"],"
+			  "\"Interval\":5000000000,\"Timeout\":-1,\"Retries\":4}},"
 			  "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" DA "\",\"" DB "\"]}}";
 	struct o2v_image_config c;
 	char **diff = NULL;
@@ -188,6 +190,10 @@ static void test_config(void)
 	TAP_IS_STR(c.user, "1000:1000", "User");
 	TAP_IS_STR(c.exposed_ports ? c.exposed_ports[0] : NULL, "6379/tcp", "ExposedPorts");
 	TAP_IS_STR(c.stop_signal, "SIGQUIT", "StopSignal");
+	TAP_IS_STR(c.health_test ? c.health_test[1] : NULL, "redis-cli ping", "Healthcheck.Test");
+	TAP_OK(c.health_interval == 5000000000LL && c.health_timeout == 0 &&
+		   c.health_retries == 4 && c.health_start_period == 0,
+	       "Healthcheck durations (a negative one ignored) and retries");
 	TAP_IS_STR(c.architecture, "amd64", "architecture");
 	TAP_IS_STR(diff ? diff[1] : NULL, DB, "diff_ids");
 	o2v_image_config_release(&c);

@@ -120,6 +120,7 @@ static void test_minimal_defaults(void)
 	       "absent keys stay unset");
 	TAP_IS_INT(rc.stop_grace, 10, "stop_grace defaults to Docker's 10 s");
 	TAP_OK(rc.caps == O2V_CAPS_DEFAULT, "capabilities default to Docker's set");
+	TAP_IS_INT((int)rc.stop_signal, 15, "stop_signal defaults to SIGTERM");
 	o2v_runconfig_release(&rc);
 
 	const char *sh = "oci2vm-runconfig 1\nshell 1\nend\n";
@@ -168,6 +169,10 @@ static void test_rejections(void)
 	     "absolute path"},
 	    {"tmpfs escaping", "oci2vm-runconfig 1\narg x\ntmpfs /../etc\nend\n", -EBADMSG,
 	     "absolute path"},
+	    {"stop_signal 0", "oci2vm-runconfig 1\narg x\nstop_signal 0\nend\n", -ERANGE,
+	     "signal 0"},
+	    {"stop_signal 65", "oci2vm-runconfig 1\narg x\nstop_signal 65\nend\n", -ERANGE,
+	     "out of range"},
 	    {"caps not hex", "oci2vm-runconfig 1\narg x\ncaps 0xff\nend\n", -EBADMSG,
 	     "not a capability mask"},
 	    {"caps in capitals", "oci2vm-runconfig 1\narg x\ncaps FF\nend\n", -EBADMSG,
@@ -314,10 +319,12 @@ static void test_capability_set(void)
 	rc.tmpfs = tl;
 	rc.ulimits = ul;
 	rc.read_only = rc.no_new_privs = true;
+	rc.stop_signal = 3;
 	TAP_IS_INT(o2v_runconfig_write(&rc, &more, NULL, &err), 0, "write tmpfs, ulimit, flags");
 	o2v_runconfig_init(&back);
 	TAP_IS_INT(o2v_runconfig_parse(&back, more, strlen(more), &err), 0, "... parse back");
-	TAP_OK(back.read_only && back.no_new_privs && back.tmpfs && !strcmp(back.tmpfs[0], t0) &&
+	TAP_OK(back.read_only && back.no_new_privs && back.stop_signal == 3 && back.tmpfs &&
+		   !strcmp(back.tmpfs[0], t0) &&
 		   back.ulimits && !strcmp(back.ulimits[0], u0),
 	       "... the same read_only, no_new_privs, tmpfs and ulimit");
 	o2v_runconfig_release(&back);

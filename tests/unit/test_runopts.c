@@ -3,12 +3,14 @@
 #include "../../common/o2v.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "../../common/caps.h"
 #include "../../oci2vm/runopts.h"
+#include "../../oci2vm/values.h"
 #include "tap.h"
 
 static int parse(struct o2v_run_opts *o, struct o2v_error *err, const char *const *words)
@@ -124,6 +126,33 @@ static void test_command_split(void)
 	TAP_OK(o.ulimits && !strcmp(o.ulimits[0], "nofile 1024 unlimited") &&
 		   !strcmp(o.ulimits[1], "core 0 0"),
 	       "ulimits in the run configuration's form (hard = soft when not given)");
+	o2v_run_opts_release(&o);
+	static const struct {
+		const char *spec;
+		uint64_t ms;
+	} durations[] = {{"30s", 30000}, {"1m30s", 90000}, {"500ms", 500}, {"1h", 3600000},
+			 {"1.5s", 1500}, {"250us", 1}, {"2h0m1s", 7201000}};
+	for (size_t i = 0; i < ARRAY_SIZE(durations); i++) {
+		uint64_t ms = 0;
+		TAP_OK(o2v_parse_duration("-x", durations[i].spec, &ms, &err) == 0 &&
+			   ms == durations[i].ms,
+		       "duration %s = %" PRIu64 " ms", durations[i].spec, durations[i].ms);
+	}
+	static const char *const bad_durations[] = {"", "10", "s", "1x", "-1s", "1s-", "25h", "0s"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad_durations); i++) {
+		uint64_t ms = 0;
+		TAP_OK(o2v_parse_duration("-x", bad_durations[i], &ms, &err) < 0,
+		       "duration '%s' refused", bad_durations[i]);
+	}
+	TAP_IS_INT(PARSE(&o, &err, "--health-cmd", "curl -f localhost", "--health-interval", "2s",
+			 "--health-retries", "5", "img"),
+		   0, "--health-cmd --health-interval --health-retries");
+	TAP_OK(o.health_cmd && o.health_interval_ms == 2000 && o.health_retries == 5,
+	       "the healthcheck options");
+	o2v_run_opts_release(&o);
+	TAP_IS_INT(PARSE(&o, &err, "--restart", "on-failure:3", "-d", "img"), 0,
+		   "--restart on-failure:3 -d");
+	TAP_OK(o.restart == O2V_RESTART_ON_FAILURE && o.restart_max == 3, "the restart policy");
 	o2v_run_opts_release(&o);
 	TAP_IS_INT(PARSE(&o, &err, "--network", "tap0", "img"), -EINVAL, "an unknown network");
 	TAP_OK(strstr(err.msg, "'tap0'") != NULL, "... named (%s)", err.msg);
