@@ -1,5 +1,5 @@
-/* cmd_inspect.c - `oci2vm inspect REF`: the image config as JSON, without
- * downloading layers (from the cache when the image is there). */
+/* cmd_inspect.c - `oci2vm inspect NAME|REF`: a container's record (vminspect.c), else the
+ * image config as JSON, without downloading layers (from the cache when it is there). */
 #include "../common/o2v.h"
 
 #include <string.h>
@@ -8,7 +8,9 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "../common/paths.h"
 #include "pullopts.h"
+#include "vminspect.h"
 
 static json_object *strv_json(char **v)
 {
@@ -68,15 +70,75 @@ static json_object *image_json(const struct o2v_image *img)
 	return o;
 }
 
+static void print_json(json_object *j)
+{
+	printf("%s\n",
+	       json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+						     JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(j);
+}
+
+/* --type container|image (taken out of argv); "" when absent: a container's name or id
+ * first, else an image (as docker inspect). -1 for a bad value. */
+static int take_type(int *argc, char **argv, const char **ret)
+{
+	*ret = "";
+	for (int i = 1; i < *argc; i++) {
+		const char *v = NULL;
+		int used = 0;
+		if (!strcmp(argv[i], "--type") && i + 1 < *argc)
+			v = argv[i + 1], used = 2;
+		else if (!strncmp(argv[i], "--type=", 7))
+			v = argv[i] + 7, used = 1;
+		else if (!strcmp(argv[i], "--"))
+			break;
+		if (!used)
+			continue;
+		if (strcmp(v, "container") && strcmp(v, "image"))
+			return -1;
+		*ret = v;
+		memmove(&argv[i], &argv[i + used], (size_t)(*argc - i - used + 1) * sizeof(*argv));
+		*argc -= used;
+		i--;
+	}
+	return 0;
+}
+
+/* The container named by the last argument, if there is one. 1: printed, 0: none, else an
+ * exit code (with --type container only). */
+static int inspect_container(int argc, char **argv, bool required)
+{
+	_cleanup_free_ char *runtime = NULL;
+	struct o2v_error err;
+	struct o2v_vm vm;
+
+	if (argc < 2 || argv[argc - 1][0] == '-' || o2v_runtime_dir(&runtime, &err) < 0)
+		return required ? o2v_cli_usage_error("inspect", "expected a VM name or id") : 0;
+	if (o2v_vm_load(runtime, argv[argc - 1], &vm, &err) < 0) {
+		if (!required)
+			return 0;
+		o2v_cli_error("%s", err.msg);
+		return 1;
+	}
+	print_json(o2v_vm_inspect_json(&vm));
+	o2v_vm_release(&vm);
+	return -1;
+}
+
 int cmd_inspect(int argc, char **argv)
 {
 	struct o2v_pull_cli po;
+	const char *type;
 	struct o2v_error err = {0};
 	struct o2v_ref ref = {0};
 	struct o2v_cache *cache = NULL;
 	struct o2v_image *img = NULL;
 	int r;
 
+	if (take_type(&argc, argv, &type) < 0)
+		return o2v_cli_usage_error("inspect", "--type: expected container or image");
+	if (strcmp(type, "image") && (r = inspect_container(argc, argv, !strcmp(type, "container"))))
+		return r < 0 ? O2V_EXIT_OK : r;
 	o2v_pull_cli_init(&po);
 	r = o2v_pull_cli_parse(&po, "inspect", argc, argv, O2V_PULL_MISSING, &ref, &cache);
 	if (r != 0)
@@ -86,11 +148,7 @@ int cmd_inspect(int argc, char **argv)
 		r = o2v_cli_fail(&err);
 		goto out;
 	}
-	json_object *j = image_json(img);
-	printf("%s\n",
-	       json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-						     JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(j);
+	print_json(image_json(img));
 	r = O2V_EXIT_OK;
 out:
 	o2v_image_free(img);

@@ -47,6 +47,7 @@ const char cmd_run_usage[] =
 	"  -p, --publish [IP:]HOST:GUEST[/tcp|/udp]  forward a host port to the VM; the\n"
 	"                          host side listens on 127.0.0.1 unless IP is given\n"
 	"                          (0.0.0.0: every interface)\n"
+	"  -P, --publish-all       publish the image's exposed ports on free host ports\n"
 	"  -e, --env K=V | K       set a variable (K alone: take it from this environment)\n"
 	"      --env-file FILE     read variables from FILE (Docker's format)\n"
 	"  -v, --volume HOST:GUEST[:ro]  share a host directory (virtio-9p)\n"
@@ -712,6 +713,7 @@ static int prepare(struct run *r, int argc, char **argv, struct o2v_error *err)
 	}
 	if ((e = check_host(r, err)) < 0 || (e = get_image(r, err)) < 0 ||
 	    (e = check_architecture(r->img, err)) < 0 ||
+	    (e = o2v_ports_publish_all(&r->o, r->img->config.exposed_ports, err)) < 0 ||
 	    (e = o2v_health_resolve(&r->img->config, &r->o, &r->health, err)) < 0 ||
 	    (e = get_vmimage(r, err)) < 0 ||
 	    (e = take_record(r, argc, argv, err)) < 0)

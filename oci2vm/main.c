@@ -69,6 +69,10 @@ static const struct o2v_command commands[] = {
 	  "usage: oci2vm restart [-t SECONDS] NAME|ID...\n\n"
 	  "  -t, --time SECONDS   how long to wait for the stop before killing (default 10)\n",
 	  false },
+	{ "port", cmd_port, "list a container's published ports",
+	  "usage: oci2vm port NAME|ID [PORT[/PROTO]]\n\n"
+	  "Print each published port as 'PORT/PROTO -> HOST_IP:HOST_PORT' (docker port).\n",
+	  false },
 	{ "wait", cmd_wait, "wait until VMs stop and print their exit codes",
 	  "usage: oci2vm wait NAME|ID...\n\n"
 	  "Block until each VM has stopped, then print its exit code on a line of its own\n"

@@ -22,7 +22,7 @@ enum opt_id {
 	OPT_DNS, OPT_ADD_HOST, OPT_LOG_OPT, OPT_HOST_LOOPBACK, OPT_CAP_ADD, OPT_CAP_DROP,
 	OPT_READ_ONLY, OPT_TMPFS, OPT_ULIMIT, OPT_SECURITY_OPT, OPT_RESTART, OPT_HEALTH_CMD,
 	OPT_HEALTH_INTERVAL, OPT_HEALTH_TIMEOUT, OPT_HEALTH_RETRIES, OPT_HEALTH_START, OPT_NO_HEALTH,
-	OPT_STOP_SIGNAL,
+	OPT_STOP_SIGNAL, OPT_PUBLISH_ALL,
 };
 
 struct opt_def {
@@ -64,6 +64,7 @@ static const struct opt_def opt_defs[] = {
 	{ "no-healthcheck", 0, false, OPT_NO_HEALTH },
 	{ "platform", 0, true, OPT_PLATFORM },
 	{ "publish", 'p', true, OPT_PUBLISH },
+	{ "publish-all", 'P', false, OPT_PUBLISH_ALL },
 	{ "pull", 0, true, OPT_PULL },
 	{ "quiet", 'q', false, OPT_QUIET },
 	{ "read-only", 0, false, OPT_READ_ONLY },
@@ -358,6 +359,9 @@ static int apply_network(struct o2v_run_opts *o, enum opt_id id, const char *val
 	case OPT_NO_HEALTH:
 		o->no_healthcheck = true;
 		return 0;
+	case OPT_PUBLISH_ALL:
+		o->publish_all = true;
+		return 0;
 	case OPT_STOP_SIGNAL: {
 		int sig, e = o2v_parse_signal(val, &sig, err);
 		if (e < 0) {
@@ -638,6 +642,41 @@ int o2v_run_opts_parse(struct o2v_run_opts *o, int argc, char **argv, struct o2v
 	if (o->tty && o->detach)
 		return o2v_error_set(err, -EINVAL, "-t needs a terminal: it cannot be combined "
 						   "with -d");
+	return 0;
+}
+
+int o2v_ports_publish_all(struct o2v_run_opts *o, char *const *exposed, struct o2v_error *err)
+{
+	for (size_t i = 0; o->publish_all && exposed && exposed[i]; i++) {
+		char *end;
+		unsigned long guest = strtoul(exposed[i], &end, 10);
+		bool udp = !strcmp(end, "/udp");
+		bool taken = false;
+
+		if (!guest || guest > 65535 || (*end && strcmp(end, "/tcp") && !udp))
+			continue; /* a range or a protocol we do not forward: Docker skips it too */
+		for (size_t k = 0; k < o->n_ports && !taken; k++)
+			taken = o->ports[k].guest == guest && o->ports[k].udp == udp;
+		if (taken)
+			continue; /* -p said where */
+		/* A free port now: the kernel's pick among the ephemeral ones, as Docker's. */
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		socklen_t len = sizeof(a);
+		_cleanup_close_ int fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC,
+						0);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+		    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+			return o2v_error_sys(err, -errno, "-P: find a free port");
+		struct o2v_port *np = realloc(o->ports, (o->n_ports + 1) * sizeof(*np));
+		if (!np)
+			return o2v_error_sys(err, -ENOMEM, "-P");
+		o->ports = np;
+		o->ports[o->n_ports] = (struct o2v_port){.host = ntohs(a.sin_port),
+							 .guest = (uint16_t)guest,
+							 .udp = udp};
+		snprintf(o->ports[o->n_ports].bind, sizeof(o->ports[0].bind), "127.0.0.1");
+		o->n_ports++;
+	}
 	return 0;
 }
 

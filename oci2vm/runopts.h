@@ -61,6 +61,7 @@ struct o2v_run_opts {
 	uint64_t health_interval_ms, health_timeout_ms, health_start_ms;
 	unsigned health_retries;
 	bool no_healthcheck;
+	bool publish_all;      /* -P: the image's ExposedPorts on free host ports */
 	bool read_only;	       /* --read-only */
 	bool no_new_privs;     /* --security-opt no-new-privileges */
 	char **tmpfs;	       /* --tmpfs PATH[:OPTIONS] */
@@ -74,6 +75,10 @@ void o2v_run_opts_release(struct o2v_run_opts *o);
 
 /* Parse argv (argv[0] is "run"). */
 int o2v_run_opts_parse(struct o2v_run_opts *o, int argc, char **argv, struct o2v_error *err);
+
+/* -P: add each of the image's exposed ports ("6379/tcp") that -p did not publish, on a free
+ * port of 127.0.0.1 (as -p's default address). */
+int o2v_ports_publish_all(struct o2v_run_opts *o, char *const *exposed, struct o2v_error *err);
 
 /* Fail (-EADDRINUSE) if a forwarded host port cannot be bound right now. */
 int o2v_ports_check_free(const struct o2v_port *ports, size_t n, struct o2v_error *err);

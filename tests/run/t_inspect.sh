@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# t_inspect.sh - what Docker users look a container up with: `inspect NAME` (its state,
+# exit code, times, health, restarts, ports, arguments, as JSON), `--type container|image`,
+# `-P` publishing the image's exposed ports on free host ports, and `port NAME`.
+set -u
+top=${O2V_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+export O2V_TOP=$top O2V_BUILD=${O2V_BUILD:-$top/build}
+. "$top/tests/run/lib.sh"
+
+run_setup redis busybox
+command -v jq >/dev/null || skip_all "jq missing"
+
+o2v run -d -q --name web -P --health-cmd 'redis-cli ping' --health-interval 1s "$REDIS"
+is "$rc" 0 "run -d -P (the redis image exposes 6379/tcp)" || diag "$errout"
+o2v port web
+like "$out" '^6379/tcp -> 127\.0\.0\.1:[0-9]+$' "port web: 6379/tcp on a free port of 127.0.0.1"
+hp=${out##*:}
+for _ in $(seq 600); do
+	[ "$(redis-cli -p "$hp" ping 2>/dev/null)" = PONG ] && break
+	sleep 0.1
+done
+is "$(redis-cli -p "$hp" ping 2>/dev/null)" "PONG" "... and redis answers there"
+o2v port web 6379/tcp
+is "$out" "6379/tcp -> 127.0.0.1:$hp" "port web 6379/tcp"
+o2v port web 80
+is "$rc" 1 "port web 80: not published, exit 1"
+
+for _ in $(seq 100); do
+	o2v inspect web
+	[ "$(jq -r .State.Health.Status <<<"$out")" = healthy ] && break
+	sleep 0.1
+done
+is "$(jq -r '.Name + " " + .State.Status + " " + (.State.Running|tostring)' <<<"$out")" \
+	"web running true" "inspect web: name, status, running"
+is "$(jq -r .State.Health.Status <<<"$out")" "healthy" "inspect web: health"
+is "$(jq -r '.Ports[0] | .HostIp + ":" + .HostPort + "->" + .ContainerPort + "/" + .Protocol' \
+	<<<"$out")" "127.0.0.1:$hp->6379/tcp" "inspect web: ports"
+is "$(jq -r '.Args[-1]' <<<"$out")" "$REDIS" "inspect web: the run arguments"
+like "$(jq -r .State.StartedAt <<<"$out")" '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T' "inspect web: started at"
+o2v stop web
+o2v inspect web
+is "$(jq -r '.State.Status + " " + (.State.ExitCode|tostring)' <<<"$out")" "exited 0" \
+	"after stop: exited, its code"
+unlike "$(jq -r .State.FinishedAt <<<"$out")" "^0001" "... and when"
+
+o2v inspect --type image "$BB"
+is "$(jq -r .Reference <<<"$out")" "$BB" "inspect --type image REF: the image"
+o2v inspect "$BB"
+is "$(jq -r .Reference <<<"$out")" "$BB" "inspect REF (no container of that name): the image"
+o2v inspect --type container "$BB"
+is "$rc" 1 "inspect --type container of an image: exit 1"
+like "$errout" "no VM named" "... saying there is no such container"
+o2v inspect --type volume web
+is "$rc" 2 "--type volume: usage error"
+o2v rm web
+no_leftovers "inspect"
+done_testing
