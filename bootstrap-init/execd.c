@@ -25,10 +25,6 @@
 
 #include "../common/muxproto.h"
 
-#ifndef TIOCGPTPEER
-#define TIOCGPTPEER 0x5441
-#endif
-
 #define OUTQ_MAX (512 * 1024) /* frames waiting for the port: output is read below this */
 #define OUTQ_CAP (OUTQ_MAX + 2 * (O2V_MUX_PAYLOAD_MAX + 64)) /* ... and stored below this */
 
@@ -149,26 +145,6 @@ static char **merged_env(const struct o2v_mux_exec *e)
 	return env;
 }
 
-/* A pty of the container's devpts instance: the master, *slave its other end. */
-static int open_pty(const struct o2v_mux_exec *e, int *slave)
-{
-	char path[512];
-	int unlock = 0;
-
-	snprintf(path, sizeof(path), "%s/dev/pts/ptmx", d.ctx->root);
-	int m = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (m < 0)
-		return -errno;
-	if (ioctl(m, TIOCSPTLCK, &unlock) < 0 ||
-	    (*slave = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
-		int r = -errno;
-		close(m);
-		return r;
-	}
-	init_console_winsize(m, e->rows ? e->rows : 24, e->cols ? e->cols : 80);
-	return m;
-}
-
 static int start(struct stream *s, const struct o2v_mux_exec *e, struct o2v_error *err)
 {
 	int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1}, slave = -1, code = 0;
@@ -198,7 +174,7 @@ static int start(struct stream *s, const struct o2v_mux_exec *e, struct o2v_erro
 		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 		sp.stdout_fd = sp.stderr_fd = null;
 	} else if (e->tty) {
-		if ((s->in_fd = open_pty(e, &slave)) < 0)
+		if ((s->in_fd = init_pty_open(d.ctx->root, e->rows, e->cols, &slave, NULL)) < 0)
 			return o2v_error_sys(err, s->in_fd, "exec: a terminal");
 		s->out_fd[0] = fcntl(s->in_fd, F_DUPFD_CLOEXEC, 3);
 		s->out_done[1] = true;

@@ -106,7 +106,11 @@ void init_console_mode(bool terminal);
 void init_console_winsize(int fd, unsigned rows, unsigned cols);
 /* In the child: new session; with terminal, the console at path becomes its controlling
  * tty; without one, stdin is /dev/null unless stdin_open (Docker without -i). */
-#define INIT_CONTAINER_CONSOLE "/dev/console" /* hvc0's node in the container's /dev */
+#define INIT_CONTAINER_CONSOLE "/dev/console" /* the terminal in the container's /dev */
+/* A pty of the container's devpts (root/dev/pts): the master, *ret_slave its other end,
+ * *ret_index its number (may be NULL); a window of rows x cols (0: 24 x 80). -errno. */
+int init_pty_open(const char *root, unsigned rows, unsigned cols, int *ret_slave,
+		  unsigned *ret_index);
 int init_console_attach(const char *path, bool terminal, bool stdin_open, unsigned rows,
 			unsigned cols, struct o2v_error *err);
 
@@ -182,6 +186,8 @@ struct init_stdin {
 };
 /* The pipe and the console; *ret_child_fd is the read end, for the workload's fd 0. */
 int init_stdin_open(struct init_stdin *in, int *ret_child_fd, struct o2v_error *err);
+/* ... or into sink (a pty's master: the terminal's input), taken over. */
+int init_stdin_open_to(struct init_stdin *in, int sink, struct o2v_error *err);
 /* What to poll for now (fd -1: nothing). */
 void init_stdin_poll(const struct init_stdin *in, struct pollfd *con, struct pollfd *pipe);
 void init_stdin_events(struct init_stdin *in, short con_revents, short pipe_revents);
@@ -199,6 +205,9 @@ struct init_outrelay {
  * such port (an image booted by hand): the workload writes to the console. */
 int init_outrelay_open(struct init_outrelay *o, const char *name, const char *guess,
 		       int *ret_child_fd);
+/* ... or with source as what is relayed (a pty's master: EIO is its end); taken over. */
+int init_outrelay_open_from(struct init_outrelay *o, const char *name, const char *guess,
+			    int source);
 void init_outrelay_poll(const struct init_outrelay *o, struct pollfd *pipe, struct pollfd *port);
 void init_outrelay_events(struct init_outrelay *o, short pipe_revents, short port_revents);
 /* After the workload and everything it left are gone: move the rest, wait until the host
@@ -208,6 +217,7 @@ void init_outrelay_finish(struct init_outrelay *o);
 /* What init relays for the workload's stdio (no terminal); all optional. */
 struct init_stdio {
 	struct init_stdin *in; /* NULL: the workload's stdin is not ours to feed */
+	int tty_fd;	       /* the terminal's master (`winsize` goes there); -1: none */
 	struct init_outrelay out[2]; /* stdout, stderr; port_fd -1: not relayed */
 };
 

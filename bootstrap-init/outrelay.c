@@ -37,6 +37,21 @@ int init_outrelay_open(struct init_outrelay *o, const char *name, const char *gu
 	return 0;
 }
 
+int init_outrelay_open_from(struct init_outrelay *o, const char *name, const char *guess,
+			    int source)
+{
+	*o = (struct init_outrelay){.pipe_fd = -1, .port_fd = -1};
+	int port = init_port_open(name, guess, O_WRONLY);
+	if (port < 0) {
+		close(source);
+		return port;
+	}
+	fcntl(source, F_SETFL, fcntl(source, F_GETFL) | O_NONBLOCK);
+	o->pipe_fd = source;
+	o->port_fd = port;
+	return 0;
+}
+
 void init_outrelay_poll(const struct init_outrelay *o, struct pollfd *pipe, struct pollfd *port)
 {
 	*pipe = (struct pollfd){.fd = o->pipe_fd >= 0 && !o->len ? o->pipe_fd : -1,
@@ -64,8 +79,8 @@ void init_outrelay_events(struct init_outrelay *o, short pipe_revents, short por
 	if (!(pipe_revents & (POLLIN | POLLHUP | POLLERR)) || o->len)
 		return;
 	ssize_t n = read(o->pipe_fd, o->buf, sizeof(o->buf));
-	if (n == 0) {
-		close(o->pipe_fd); /* every writer is gone */
+	if (n == 0 || (n < 0 && errno == EIO)) {
+		close(o->pipe_fd); /* every writer is gone (a pty: EIO) */
 		o->pipe_fd = -1;
 	} else if (n > 0) {
 		o->len = (size_t)n;

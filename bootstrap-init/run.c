@@ -67,6 +67,36 @@ static void read_config(struct o2v_runconfig *rc)
 		init_fail(O2V_EXIT_INIT_FAILED, &err);
 }
 
+/* -t with a stdout port: the workload's terminal is a pty of the container's devpts,
+ * bind-mounted on its /dev/console as Docker does; its output goes over the stdout port,
+ * the console's input into it. The master, or -1 when there is no port (an image booted
+ * by hand): then the console itself is the terminal. */
+static int open_terminal(const char *root, int root_fd, const struct o2v_runconfig *rc,
+			 struct init_outrelay *out, struct init_stdin *in, int *ret_slave)
+{
+	struct o2v_error err = {0};
+	unsigned idx;
+	char slave_path[512];
+	int master = init_pty_open(root, rc->rows, rc->cols, ret_slave, &idx), r;
+
+	if (master < 0) {
+		o2v_error_sys(&err, master, "open a terminal for the workload");
+		init_fail(O2V_EXIT_INIT_FAILED, &err);
+	}
+	if ((r = init_outrelay_open_from(out, O2V_PORT_STDOUT, O2V_PORT_STDOUT_GUESS,
+					 fcntl(master, F_DUPFD_CLOEXEC, 3))) < 0) {
+		close(master);
+		close(*ret_slave);
+		*ret_slave = -1;
+		return -1;
+	}
+	snprintf(slave_path, sizeof(slave_path), "%s/dev/pts/%u", root, idx);
+	if (init_bind_in_root(root_fd, slave_path, INIT_CONTAINER_CONSOLE, &err) < 0 ||
+	    init_stdin_open_to(in, fcntl(master, F_DUPFD_CLOEXEC, 3), &err) < 0)
+		init_fail(O2V_EXIT_INIT_FAILED, &err);
+	return master;
+}
+
 void init_main(void)
 {
 	static char path_env[] = "PATH=/bin:/sbin:/usr/bin:/usr/sbin", home_env[] = "HOME=/";
@@ -114,6 +144,13 @@ void init_main(void)
 	    (rc.read_only && init_root_readonly(root, root_fd, &err) < 0))
 		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	init_trace("etc");
+	/* -t: a pty, its output over the stdout port (console.c says why). */
+	int tty_slave = -1;
+	static struct init_outrelay tty_out = {.pipe_fd = -1, .port_fd = -1};
+	static struct init_stdin tty_in;
+	int tty_master = rc.terminal && !rc.shell
+			     ? open_terminal(root, root_fd, &rc, &tty_out, &tty_in, &tty_slave)
+			     : -1;
 
 	struct init_spawn sp = {
 	    .root = root,
@@ -124,7 +161,7 @@ void init_main(void)
 	    .stdin_fd = -1,
 	    .stdout_fd = -1,
 	    .stderr_fd = -1,
-	    .tty_fd = -1,
+	    .tty_fd = tty_slave,
 	    .rows = rc.rows,
 	    .cols = rc.cols,
 	};
@@ -147,8 +184,13 @@ void init_main(void)
 	 * it, and QEMU drops what a host sends while the guest has the port closed. */
 	int ctl_fd = open_control_port();
 	static struct init_stdin in_relay;
-	static struct init_stdio io = {.out = {{.pipe_fd = -1, .port_fd = -1},
-					       {.pipe_fd = -1, .port_fd = -1}}};
+	static struct init_stdio io = {
+	    .out = {{.pipe_fd = -1, .port_fd = -1}, {.pipe_fd = -1, .port_fd = -1}}, .tty_fd = -1};
+	if (tty_master >= 0) {
+		io.out[0] = tty_out;
+		io.in = &tty_in;
+		io.tty_fd = tty_master;
+	}
 	if (!rc.terminal && sp.stdin_open && !rc.shell) {
 		if (init_stdin_open(&in_relay, &sp.stdin_fd, &err) < 0)
 			init_fail(O2V_EXIT_INIT_FAILED, &err);
@@ -156,8 +198,10 @@ void init_main(void)
 	}
 	if (!rc.terminal) {
 		/* No such ports (an image booted by hand): the console carries both. */
-		init_outrelay_open(&io.out[0], O2V_PORT_STDOUT, O2V_PORT_STDOUT_GUESS, &sp.stdout_fd);
-		init_outrelay_open(&io.out[1], O2V_PORT_STDERR, O2V_PORT_STDERR_GUESS, &sp.stderr_fd);
+		init_outrelay_open(&io.out[0], O2V_PORT_STDOUT, O2V_PORT_STDOUT_GUESS,
+				   &sp.stdout_fd);
+		init_outrelay_open(&io.out[1], O2V_PORT_STDERR, O2V_PORT_STDERR_GUESS,
+				   &sp.stderr_fd);
 	}
 	static struct init_confine confine;
 	static struct init_execd_ctx exec_ctx;
@@ -167,7 +211,8 @@ void init_main(void)
 		if (o2v_ulimit_parse_line(*u, &ulimits[n_ulimits]) == 0) /* checked by the parser */
 			n_ulimits++;
 	if (!rc.shell) {
-		if (init_confine_prepare(&confine, rc.terminal, &err) < 0)
+		/* Only a terminal on the console (no pty) needs the console in the cgroup. */
+		if (init_confine_prepare(&confine, rc.terminal && tty_master < 0, &err) < 0)
 			init_fail(O2V_EXIT_INIT_FAILED, &err);
 		sp.confine = &confine;
 		sp.caps = rc.caps;
@@ -189,11 +234,11 @@ void init_main(void)
 	}
 	if (rc.hold)
 		init_hold(ctl_fd);
-	init_console_mode(rc.terminal);
+	init_console_mode(rc.terminal && tty_master < 0);
 	init_signals_block();
 	pid_t pid = init_spawn(&sp, &code, &err);
 	/* The workload's ends of the pipes: the relays see the end once its side closes. */
-	int child_fds[] = {sp.stdin_fd, sp.stdout_fd, sp.stderr_fd};
+	int child_fds[] = {sp.stdin_fd, sp.stdout_fd, sp.stderr_fd, sp.tty_fd};
 	for (size_t i = 0; i < ARRAY_SIZE(child_fds); i++)
 		if (child_fds[i] >= 0)
 			close(child_fds[i]);

@@ -37,6 +37,20 @@ int init_stdin_open(struct init_stdin *in, int *ret_child_fd, struct o2v_error *
 	return 0;
 }
 
+int init_stdin_open_to(struct init_stdin *in, int sink, struct o2v_error *err)
+{
+	*in = (struct init_stdin){.con_fd = -1, .pipe_fd = -1, .eof_at = UINT64_MAX};
+	in->con_fd = open(O2V_GUEST_CONSOLE, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (in->con_fd < 0) {
+		int e = -errno;
+		close(sink);
+		return o2v_error_sys(err, e, "open '%s' for the terminal", O2V_GUEST_CONSOLE);
+	}
+	fcntl(sink, F_SETFL, fcntl(sink, F_GETFL) | O_NONBLOCK);
+	in->pipe_fd = sink;
+	return 0;
+}
+
 static void close_pipe(struct init_stdin *in)
 {
 	if (in->pipe_fd >= 0) {

@@ -120,7 +120,8 @@ static void ctl_line(const char *line, void *ud)
 		kill(s->pid, (int)m.a);
 		break;
 	case O2V_CTL_WINSIZE:
-		init_console_winsize(STDIN_FILENO, (unsigned)m.a, (unsigned)m.b);
+		init_console_winsize(s->io->tty_fd >= 0 ? s->io->tty_fd : STDIN_FILENO,
+				     (unsigned)m.a, (unsigned)m.b);
 		break;
 	case O2V_CTL_EOF:
 		if (s->io->in)

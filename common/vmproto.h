@@ -29,10 +29,11 @@
 /* Guest-side names of the virtio-serial ports (the guest init looks them up by name). */
 #define O2V_PORT_STATUS	 "oci2vm.status"
 #define O2V_PORT_CONTROL "oci2vm.ctl"
-/* Without a terminal the workload's stdout and stderr have ports of their own, so the host
- * keeps them apart as Docker does. Ports, not consoles: QEMU drops what a console writes
- * while the host falls behind reading it, where a port makes the guest wait. With a
- * terminal the console (hvc0) carries both. */
+/* The workload's stdout and stderr have ports of their own, so the host keeps them apart as
+ * Docker does. Ports, not consoles: QEMU drops what a console writes while the host falls
+ * behind reading it, where a port makes the guest wait. With a terminal, stdout carries the
+ * pty's output (and stderr nothing); a VM booted without these ports (an exported image by
+ * hand) has the console (hvc0) carry both. */
 #define O2V_PORT_STDOUT "oci2vm.stdout"
 #define O2V_PORT_STDERR "oci2vm.stderr"
 /* Where the host's device order puts them (console 0, then these): the guest tries these

@@ -369,7 +369,9 @@ static int launch(struct run *r, struct o2v_logfile *log, int out_fd, int err_fd
 	l.vm.n_ports = r->o.n_ports;
 	l.vm.volumes = r->volumes;
 	l.vm.n_volumes = r->o.n_volumes;
-	l.vm.stdio_ports = !r->o.tty; /* with -t the terminal carries both */
+	/* With -t too: the workload's terminal is a pty in the guest whose output comes over
+	 * the stdout port, which holds the writer back (the console would drop it). */
+	l.vm.stdio_ports = !(r->o.tty && r->o.shell);
 	l.vm.exec_port = !r->o.shell;
 	l.state_dir = r->vm.dir;
 	l.net_guard = r->net_guard;

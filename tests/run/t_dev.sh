@@ -18,11 +18,12 @@ is "$out" "fd full mqueue null ptmx pts random shm stderr stdin stdout tty urand
 	"/dev holds Docker's list and nothing of the VM"
 
 if command -v script >/dev/null; then
-	got=$(script -qec "$OCI2VM run --rm -it $BB sh -c 'ls /dev | tr \"\\n\" \" \"; tty'" \
+	got=$(script -qec "$OCI2VM run --rm -it $BB sh -c 'ls /dev | tr \"\\n\" \" \"; tty; test /dev/console -ef /dev/pts/0 && echo console-is-pts'" \
 		/dev/null </dev/null 2>&1 | tr -d '\r\0')
 	like "$got" "console fd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero" \
 		"-t: /dev/console too"
-	like "$got" "/dev/console" "-t: the terminal is /dev/console"
+	like "$got" "console-is-pts" "-t: /dev/console is the terminal (bind-mounted, as Docker does)"
+	like "$got" "/dev/pts/0" "-t: the terminal is a pty of the container's devpts (as Docker's)"
 else
 	skip 2 "script (util-linux) missing: no terminal to test -t with"
 fi
