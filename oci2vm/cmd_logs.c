@@ -1,4 +1,4 @@
-/* cmd_logs.c - `oci2vm logs [-f] NAME`: the console output of a VM.
+/* cmd_logs.c - `oci2vm logs [-f] [-n|--tail N] NAME`: the console output of a VM.
  *
  * A detached VM's log is capped and rotated (vm/logfile.h): the rotated files are printed
  * oldest first, then the current one; with -f a rotation while following is noticed (the
@@ -41,6 +41,46 @@ static bool copy_rotated(const char *path)
 	return true;
 }
 
+/* --tail N: everything the log holds (rotated files first) into memory, the last n lines
+ * out; fd is then at the end of the current file. */
+static bool copy_tail(const char *path, int *fd, unsigned long n)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	bool ok = f != NULL;
+	char chunk[65536];
+	ssize_t got;
+
+	for (unsigned k = O2V_LOG_MAX_FILES - 1; ok && k > 0; k--) {
+		_cleanup_free_ char *name = o2v_logfile_name(path, k);
+		_cleanup_close_ int rfd = name ? open(name, O_RDONLY | O_CLOEXEC) : -1;
+		while (rfd >= 0 && (got = O2V_RETRY(read(rfd, chunk, sizeof(chunk)))) > 0)
+			fwrite(chunk, 1, (size_t)got, f);
+	}
+	while (ok && (got = O2V_RETRY(read(*fd, chunk, sizeof(chunk)))) > 0)
+		fwrite(chunk, 1, (size_t)got, f);
+	if (!f || fclose(f) != 0) {
+		free(buf);
+		return false;
+	}
+	size_t start = len;
+	/* a last line without its newline counts as a line */
+	size_t end = len && buf[len - 1] == '\n' ? len - 1 : len;
+	for (unsigned long lines = 0; start > 0 && lines < n;) {
+		start--;
+		if (buf[start] == '\n' && start < end && ++lines == n) {
+			start++;
+			break;
+		}
+	}
+	if (n == 0)
+		start = len;
+	ok = o2v_write_all(STDOUT_FILENO, buf + start, len - start) == 0;
+	free(buf);
+	return ok;
+}
+
 /* The log was rotated under us: finish the old file (now PATH.1), go on with the new. */
 static bool follow_rotation(const char *path, int *fd)
 {
@@ -62,15 +102,27 @@ int cmd_logs(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"follow", no_argument, NULL, 'f'},
+	    {"tail", required_argument, NULL, 'n'},
 	    {NULL, 0, NULL, 0},
 	};
-	bool follow = false;
+	bool follow = false, tail = false;
+	unsigned long tail_n = 0;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+:f", longopts, NULL)) != -1) {
-		if (c != 'f')
+	while ((c = getopt_long(argc, argv, "+:fn:", longopts, NULL)) != -1) {
+		if (c == 'f') {
+			follow = true;
+		} else if (c == 'n') {
+			char *end;
+			tail = strcmp(optarg, "all") != 0;
+			tail_n = strtoul(optarg, &end, 10);
+			if (tail && (!*optarg || *end || optarg[0] == '-'))
+				return o2v_cli_usage_error("logs", "--tail '%s': expected a number of "
+								   "lines or all",
+							   optarg);
+		} else {
 			return o2v_cli_option_usage("logs", c, argc, argv);
-		follow = true;
+		}
 	}
 	if (optind + 1 != argc)
 		return o2v_cli_usage_error("logs", "expected one VM name or id");
@@ -90,8 +142,7 @@ int cmd_logs(int argc, char **argv)
 		o2v_vm_release(&vm);
 		return O2V_EXIT_FAILURE;
 	}
-	bool ok = copy_rotated(path);
-	ok = ok && copy_available(fd);
+	bool ok = tail ? copy_tail(path, &fd, tail_n) : copy_rotated(path) && copy_available(fd);
 	/* Follow while the supervisor runs, then one last read for what it wrote last. */
 	while (ok && follow && o2v_vm_is_running(&vm)) {
 		usleep(100000);

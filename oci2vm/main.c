@@ -44,9 +44,10 @@ static const struct o2v_command commands[] = {
 	  "  -q, --quiet   print only the ids\n",
 	  false },
 	{ "logs", cmd_logs, "print the console output of a detached VM",
-	  "usage: oci2vm logs [-f] NAME|ID\n\n"
+	  "usage: oci2vm logs [-f] [-n N] NAME|ID\n\n"
 	  "Print the console output of a VM started with 'oci2vm run -d'.\n\n"
-	  "  -f, --follow  keep printing new output until the VM stops\n",
+	  "  -f, --follow    keep printing new output until the VM stops\n"
+	  "  -n, --tail N    only the last N lines (all: every line)\n",
 	  false },
 	{ "exec", cmd_exec, "run a command in a running VM",
 	  "usage: oci2vm exec [OPTIONS] NAME|ID COMMAND [ARG...]\n\n"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t_inspect.sh - what Docker users look a container up with: `inspect NAME` (its state,
 # exit code, times, health, restarts, ports, arguments, as JSON), `--type container|image`,
-# `-P` publishing the image's exposed ports on free host ports, and `port NAME`.
+# `-P` publishing the image's exposed ports on free host ports, `port NAME`, logs --tail.
 set -u
 top=${O2V_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 export O2V_TOP=$top O2V_BUILD=${O2V_BUILD:-$top/build}
@@ -42,6 +42,18 @@ o2v inspect web
 is "$(jq -r '.State.Status + " " + (.State.ExitCode|tostring)' <<<"$out")" "exited 0" \
 	"after stop: exited, its code"
 unlike "$(jq -r .State.FinishedAt <<<"$out")" "^0001" "... and when"
+
+o2v run -d -q --name lg "$BB" sh -c 'seq 1 10; printf last'
+o2v wait lg
+o2v logs --tail 3 lg
+is "$out" $'9\n10\nlast' "logs --tail 3: the last three lines (one without its newline)"
+o2v logs -n 0 lg
+is "$out" "" "logs -n 0: nothing"
+o2v logs --tail all lg
+is "$(wc -l <<<"$out")" 11 "logs --tail all: every line"
+o2v logs --tail x lg
+is "$rc" 2 "logs --tail x: usage error"
+o2v rm lg
 
 o2v inspect --type image "$BB"
 is "$(jq -r .Reference <<<"$out")" "$BB" "inspect --type image REF: the image"
