@@ -117,8 +117,9 @@ int cmd_logs(int argc, char **argv)
 			tail = strcmp(optarg, "all") != 0;
 			tail_n = strtoul(optarg, &end, 10);
 			if (tail && (!*optarg || *end || optarg[0] == '-'))
-				return o2v_cli_usage_error("logs", "--tail '%s': expected a number of "
-								   "lines or all",
+				return o2v_cli_usage_error("logs",
+							   "--tail '%s': expected a number of "
+							   "lines or all",
 							   optarg);
 		} else {
 			return o2v_cli_option_usage("logs", c, argc, argv);

@@ -29,6 +29,7 @@ int cmd_stop(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
 int cmd_port(int argc, char **argv);
+int cmd_cp(int argc, char **argv);
 int cmd_start(int argc, char **argv);
 int cmd_restart(int argc, char **argv);
 /* Start an existing container again (cmd_run.c): its saved command line, its layer, in the

@@ -70,6 +70,11 @@ static const struct o2v_command commands[] = {
 	  "usage: oci2vm restart [-t SECONDS] NAME|ID...\n\n"
 	  "  -t, --time SECONDS   how long to wait for the stop before killing (default 10)\n",
 	  false },
+	{ "cp", cmd_cp, "copy files between the host and a running container",
+	  "usage: oci2vm cp SRC NAME:DEST | oci2vm cp NAME:SRC DEST\n\n"
+	  "Copy a file or directory into or out of a running container, as 'docker cp':\n"
+	  "into DEST when it is a directory, else as DEST. Needs tar in the image.\n",
+	  false },
 	{ "port", cmd_port, "list a container's published ports",
 	  "usage: oci2vm port NAME|ID [PORT[/PROTO]]\n\n"
 	  "Print each published port as 'PORT/PROTO -> HOST_IP:HOST_PORT' (docker port).\n",

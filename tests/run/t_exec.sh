@@ -4,7 +4,7 @@
 # and the request's own, stdout and stderr apart and streamed live, stdin of 100 MB intact,
 # several at once, a terminal (-it through a real pty), -d, a client killed mid-exec leaving
 # nothing in the guest, and the bad inputs: unknown VM, stopped VM, bad options. Also
-# `oci2vm wait`.
+# `oci2vm wait` and `oci2vm cp`.
 set -u
 top=${O2V_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 export O2V_TOP=$top O2V_BUILD=${O2V_BUILD:-$top/build}
@@ -114,6 +114,30 @@ o2v exec -d -i ex true
 is "$rc" 2 "-d with -i: usage error"
 o2v exec -w relative ex true
 is "$rc" 2 "a relative -w: usage error"
+
+# cp: a tree in, a file in under a new name, both out again; bad inputs
+mkdir -p "$T/cp/tree/sub" "$T/cp/out"
+echo deep >"$T/cp/tree/sub/file"
+chmod 750 "$T/cp/tree/sub"
+echo alone >"$T/cp/single"
+o2v cp "$T/cp/tree" ex:/tmp
+is "$rc" 0 "cp DIR ex:/tmp: into the directory" || diag "$errout"
+o2v cp "$T/cp/single" ex:/tmp/renamed
+is "$rc" 0 "cp FILE ex:/tmp/renamed: as a new name" || diag "$errout"
+o2v exec ex sh -c 'cat /tmp/tree/sub/file /tmp/renamed; stat -c %a /tmp/tree/sub'
+is "$out" $'deep\nalone\n750' "... contents and modes arrived"
+o2v cp ex:/tmp/tree "$T/cp/out"
+o2v cp ex:/tmp/renamed "$T/cp/out/back"
+is "$(cat "$T/cp/out/tree/sub/file" "$T/cp/out/back" 2>&1)" $'deep\nalone' \
+	"cp ex:DIR HOSTDIR and ex:FILE HOST/NEWNAME: back out"
+is "$(ls -A "$T/cp/out")" $'back\ntree' "... and no temporary left beside them"
+o2v cp ex:/no/such "$T/cp/out"
+is "$rc" 1 "cp of a missing path in the container: exit 1"
+like "$errout" "could not read '/no/such'" "... naming it"
+o2v cp "$T/cp/single" "$T/cp/other"
+is "$rc" 2 "cp between two host paths: usage error"
+o2v cp "$T/cp/single" ex:relative
+is "$rc" 2 "cp to a relative container path: usage error"
 
 # wait: blocks until the VM stops, prints its exit code (docker wait).
 o2v run -d -q --name waited "$BB" sh -c 'sleep 1; exit 7'
