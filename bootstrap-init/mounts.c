@@ -32,6 +32,7 @@
 #include "init.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -266,10 +267,18 @@ static void dev_populate(int root_fd, bool terminal)
 			init_debug("/dev/%s: %s", links[i][1], strerror(errno));
 }
 
-int init_mount_container(int root_fd, bool terminal, struct o2v_error *err)
+int init_mount_container(int root_fd, bool terminal, uint64_t shm_size, struct o2v_error *err)
 {
+	char shm_data[64];
+
+	/* Docker's /dev/shm: 64 MiB unless --shm-size */
+	snprintf(shm_data, sizeof(shm_data), "mode=1777,size=%" PRIu64,
+		 shm_size ? shm_size : (uint64_t)64 << 20);
 	for (size_t i = 0; i < ARRAY_SIZE(container_mounts); i++) {
-		const struct cmount *m = &container_mounts[i];
+		struct cmount mm = container_mounts[i];
+		const struct cmount *m = &mm;
+		if (!strcmp(mm.path, "/dev/shm"))
+			mm.data = shm_data;
 		if (m->only_empty_dir && !empty_dir(root_fd, m->path)) {
 			init_debug("not mounting tmpfs on %s: missing or not empty in the image",
 				   m->path);

@@ -94,6 +94,7 @@ int o2v_runconfig_build(const struct o2v_image_defaults *img, const struct o2v_r
 	if (req->caps_set)
 		rc->caps = req->caps;
 	rc->read_only = req->read_only;
+	rc->shm_size = req->shm_size;
 	rc->no_new_privs = req->no_new_privs;
 	return 0;
 }

@@ -35,6 +35,7 @@
  *	caps HEX              the workload's capability bounding set (common/caps.h); absent:
  *	                      Docker's default set
  *	stop_signal N         what `stop` sends first (1-64; absent: 15, SIGTERM)
+ *	shm_size BYTES        /dev/shm's size (absent: 64 MiB)
  *	read_only 0|1         the container root read-only (tmpfs on /tmp, /run, /var/tmp)
  *	no_new_privs 0|1      PR_SET_NO_NEW_PRIVS for the workload
  *	tmpfs PATH[:OPTIONS]  repeated: a tmpfs at the absolute PATH (Docker's --tmpfs)
@@ -248,6 +249,11 @@ int o2v_runconfig_write(const struct o2v_runconfig *rc, char **ret_text, size_t 
 		put_uint(&b, "hold", rc->hold);
 	if (rc->stop_signal != 15)
 		put_uint(&b, "stop_signal", rc->stop_signal);
+	if (rc->shm_size) {
+		char num[24];
+		snprintf(num, sizeof(num), "%" PRIu64, rc->shm_size);
+		put_str(&b, "shm_size", num);
+	}
 	if (rc->read_only)
 		put_uint(&b, "read_only", 1);
 	if (rc->no_new_privs)
@@ -503,7 +509,8 @@ enum {
 	K_CAPS,
 	K_READ_ONLY,
 	K_NNP,
-	K_STOP_SIGNAL
+	K_STOP_SIGNAL,
+	K_SHM_SIZE
 };
 
 static const char *const scalar_keys[] = {
@@ -513,7 +520,7 @@ static const char *const scalar_keys[] = {
     [K_GRACE] = "stop_grace",  [K_VERBOSE] = "verbose",	  [K_SHELL] = "shell",
     [K_ROOTDISK] = "rootdisk", [K_EPHEMERAL] = "ephemeral", [K_HOLD] = "hold",
     [K_CAPS] = "caps",	       [K_READ_ONLY] = "read_only", [K_NNP] = "no_new_privs",
-    [K_STOP_SIGNAL] = "stop_signal",
+    [K_STOP_SIGNAL] = "stop_signal", [K_SHM_SIZE] = "shm_size",
 };
 
 static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
@@ -565,6 +572,18 @@ static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
 		return parse_bool(ps, v, vn, &rc->read_only);
 	case K_NNP:
 		return parse_bool(ps, v, vn, &rc->no_new_privs);
+	case K_SHM_SIZE: {
+		uint64_t size = 0;
+		if (vn == 0 || vn > 19)
+			return perr(ps, -EBADMSG, "not a size");
+		for (size_t i = 0; i < vn; i++) {
+			if (v[i] < '0' || v[i] > '9')
+				return perr(ps, -EBADMSG, "not a size");
+			size = size * 10 + (uint64_t)(v[i] - '0');
+		}
+		rc->shm_size = size;
+		return 0;
+	}
 	case K_STOP_SIGNAL:
 		if ((r = parse_uint(ps, v, vn, 64, &rc->stop_signal)) < 0)
 			return r;

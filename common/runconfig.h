@@ -50,6 +50,7 @@ struct o2v_runconfig {
 	bool hold;	   /* set everything up, report `held`, start the workload on `start` */
 	uint64_t caps;	   /* the workload's bounding set (caps.h); default O2V_CAPS_DEFAULT */
 	bool read_only;	   /* the container root read-only; /tmp, /run, /var/tmp tmpfs */
+	uint64_t shm_size; /* /dev/shm's size in bytes; 0: Docker's 64 MiB */
 	bool no_new_privs; /* PR_SET_NO_NEW_PRIVS for the workload (and exec) */
 	char **tmpfs;	   /* "PATH[:OPTIONS]": a tmpfs each (--tmpfs) */
 	char **ulimits;	   /* "NAME SOFT HARD" (ulimit.h), set in the guest */

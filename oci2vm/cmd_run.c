@@ -58,6 +58,8 @@ const char cmd_run_usage[] =
 	"      --network bridge|none  bridge (default): eth0 10.0.2.15 on QEMU's user network\n"
 	"                          (NAT) without the host's loopback; none: lo only\n"
 	"      --read-only         the container's root read-only (tmpfs /tmp, /run, /var/tmp)\n"
+	"      --shm-size SIZE     /dev/shm's size (default 64m)\n"
+	"  -l, --label KEY=VALUE   a label for inspect\n"
 	"      --tmpfs PATH[:OPTS] a tmpfs at PATH (Docker's options: size=, mode=, noexec...)\n"
 	"      --ulimit NAME=SOFT[:HARD]  a resource limit, set in the guest (nofile, nproc...)\n"
 	"      --security-opt no-new-privileges  setuid binaries gain nothing\n"
@@ -248,6 +250,7 @@ static int build_runconfig(struct run *r, struct o2v_error *err)
 	    .caps_set = r->o.caps_set,
 	    .caps = r->o.caps,
 	    .read_only = r->o.read_only,
+	    .shm_size = r->o.shm_size,
 	    .no_new_privs = r->o.no_new_privs,
 	    .tmpfs = r->o.tmpfs,
 	    .ulimits = r->o.ulimits,

@@ -22,7 +22,7 @@ enum opt_id {
 	OPT_DNS, OPT_ADD_HOST, OPT_LOG_OPT, OPT_HOST_LOOPBACK, OPT_CAP_ADD, OPT_CAP_DROP,
 	OPT_READ_ONLY, OPT_TMPFS, OPT_ULIMIT, OPT_SECURITY_OPT, OPT_RESTART, OPT_HEALTH_CMD,
 	OPT_HEALTH_INTERVAL, OPT_HEALTH_TIMEOUT, OPT_HEALTH_RETRIES, OPT_HEALTH_START, OPT_NO_HEALTH,
-	OPT_STOP_SIGNAL, OPT_PUBLISH_ALL,
+	OPT_STOP_SIGNAL, OPT_PUBLISH_ALL, OPT_SHM_SIZE, OPT_LABEL,
 };
 
 struct opt_def {
@@ -56,6 +56,7 @@ static const struct opt_def opt_defs[] = {
 	{ "insecure-registry", 0, true, OPT_INSECURE },
 	{ "interactive", 'i', false, OPT_INTERACTIVE },
 	{ "kernel", 0, true, OPT_KERNEL },
+	{ "label", 'l', true, OPT_LABEL },
 	{ "log-opt", 0, true, OPT_LOG_OPT },
 	{ "memory", 'm', true, OPT_MEMORY },
 	{ "name", 0, true, OPT_NAME },
@@ -72,6 +73,7 @@ static const struct opt_def opt_defs[] = {
 	{ "rm", 0, false, OPT_RM },
 	{ "security-opt", 0, true, OPT_SECURITY_OPT },
 	{ "shell", 0, false, OPT_SHELL },
+	{ "shm-size", 0, true, OPT_SHM_SIZE },
 	{ "stop-signal", 0, true, OPT_STOP_SIGNAL },
 	{ "stop-timeout", 0, true, OPT_STOP_TIMEOUT },
 	{ "tmpfs", 0, true, OPT_TMPFS },
@@ -116,6 +118,7 @@ void o2v_run_opts_release(struct o2v_run_opts *o)
 	o2v_strv_free(o->dns);
 	o2v_strv_free(o->hosts);
 	o2v_strv_free(o->tmpfs);
+	o2v_strv_free(o->labels);
 	o2v_strv_free(o->ulimits);
 	memset(o, 0, sizeof(*o));
 }
@@ -362,6 +365,22 @@ static int apply_network(struct o2v_run_opts *o, enum opt_id id, const char *val
 	case OPT_PUBLISH_ALL:
 		o->publish_all = true;
 		return 0;
+	case OPT_SHM_SIZE: {
+		/* Docker's: a bare number is bytes (o2v_parse_size would read MiB) */
+		int e = *val && strspn(val, "0123456789") == strlen(val) && strlen(val) < 19
+			    ? (o->shm_size = strtoull(val, NULL, 10), 0)
+			    : o2v_parse_size(val, &o->shm_size, err);
+		if (e < 0)
+			o2v_error_prefix(err, "--shm-size");
+		else if (o->shm_size < 4096)
+			e = o2v_error_set(err, -EINVAL, "--shm-size '%s': at least 4k", val);
+		return e;
+	}
+	case OPT_LABEL:
+		if (!*val || val[0] == '=')
+			return o2v_error_set(err, -EINVAL, "--label '%s': expected KEY=VALUE or KEY",
+					     val);
+		return strv_push(&o->labels, val, err);
 	case OPT_STOP_SIGNAL: {
 		int sig, e = o2v_parse_signal(val, &sig, err);
 		if (e < 0) {

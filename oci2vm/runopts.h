@@ -62,6 +62,8 @@ struct o2v_run_opts {
 	unsigned health_retries;
 	bool no_healthcheck;
 	bool publish_all;      /* -P: the image's ExposedPorts on free host ports */
+	uint64_t shm_size;     /* --shm-size, bytes; 0: Docker's 64 MiB */
+	char **labels;	       /* --label KEY=VALUE (inspect shows them) */
 	bool read_only;	       /* --read-only */
 	bool no_new_privs;     /* --security-opt no-new-privileges */
 	char **tmpfs;	       /* --tmpfs PATH[:OPTIONS] */

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "container.h"
 #include "health.h"
+#include "runopts.h"
 #include "vminspect.h"
 #include "vmcli.h"
 
@@ -79,6 +80,26 @@ static json_object *state_json(const struct o2v_vm *vm)
 	return s;
 }
 
+/* The --label KEY=VALUE of the run arguments, read the way `run` reads them. */
+static json_object *labels_json(int argc, char **argv)
+{
+	json_object *o = json_object_new_object();
+	struct o2v_run_opts opts;
+	struct o2v_error err;
+
+	o2v_run_opts_init(&opts);
+	if (argc > 0 && o2v_run_opts_parse(&opts, argc, argv, &err) == 0)
+		for (char **l = opts.labels; l && *l; l++) {
+			const char *eq = strchr(*l, '=');
+			_cleanup_free_ char *key = strndup(*l, eq ? (size_t)(eq - *l) : strlen(*l));
+			if (key)
+				json_object_object_add(o, key,
+						       json_object_new_string(eq ? eq + 1 : ""));
+		}
+	o2v_run_opts_release(&opts);
+	return o;
+}
+
 json_object *o2v_vm_inspect_json(struct o2v_vm *vm)
 {
 	json_object *o = json_object_new_object(), *args = json_object_new_array();
@@ -97,6 +118,7 @@ json_object *o2v_vm_inspect_json(struct o2v_vm *vm)
 		for (int i = 1; i < argc; i++) /* argv[0] is "run" */
 			json_object_array_add(args, json_object_new_string(argv[i]));
 	json_object_object_add(o, "Args", args);
+	json_object_object_add(o, "Labels", labels_json(argc, argv));
 	json_object_object_add(o, "Ports", ports_json(vm->ports));
 	json_object_object_add(o, "StateDir", json_object_new_string(vm->dir));
 	return o;

@@ -10,7 +10,8 @@ export O2V_TOP=$top O2V_BUILD=${O2V_BUILD:-$top/build}
 run_setup redis busybox
 command -v jq >/dev/null || skip_all "jq missing"
 
-o2v run -d -q --name web -P --health-cmd 'redis-cli ping' --health-interval 1s "$REDIS"
+o2v run -d -q --name web -P -l team=cache --label tier --health-cmd 'redis-cli ping' \
+	--health-interval 1s "$REDIS"
 is "$rc" 0 "run -d -P (the redis image exposes 6379/tcp)" || diag "$errout"
 o2v port web
 like "$out" '^6379/tcp -> 127\.0\.0\.1:[0-9]+$' "port web: 6379/tcp on a free port of 127.0.0.1"
@@ -36,6 +37,7 @@ is "$(jq -r .State.Health.Status <<<"$out")" "healthy" "inspect web: health"
 is "$(jq -r '.Ports[0] | .HostIp + ":" + .HostPort + "->" + .ContainerPort + "/" + .Protocol' \
 	<<<"$out")" "127.0.0.1:$hp->6379/tcp" "inspect web: ports"
 is "$(jq -r '.Args[-1]' <<<"$out")" "$REDIS" "inspect web: the run arguments"
+is "$(jq -c .Labels <<<"$out")" '{"team":"cache","tier":""}' "inspect web: the labels"
 like "$(jq -r .State.StartedAt <<<"$out")" '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T' "inspect web: started at"
 o2v stop web
 o2v inspect web

@@ -2,7 +2,7 @@
 # t_run_opts.sh - Docker's run options for the workload's environment, applied inside the
 # guest: --read-only (the root refuses writes; /tmp, /run and the /etc files stay writable),
 # --tmpfs PATH[:OPTIONS], --ulimit (higher than the host's limits works), --security-opt
-# no-new-privileges, --stop-signal; and their bad inputs, refused before anything starts.
+# no-new-privileges, --stop-signal, --shm-size; and their bad inputs, refused before anything starts.
 set -u
 top=${O2V_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 export O2V_TOP=$top O2V_BUILD=${O2V_BUILD:-$top/build}
@@ -49,7 +49,15 @@ o2v logs sig
 is "$out" "got-usr1" "... and not SIGTERM"
 o2v rm sig
 
-for bad in "--stop-signal BOGUS|unknown signal" "--ulimit nofile=10:5|soft limit is above" "--ulimit files=10|unknown limit 'files'" \
+o2v run --rm "$BB" sh -c 'grep " /dev/shm " /proc/mounts'
+like "$out" "size=65536k" "/dev/shm: Docker's 64 MiB by default"
+o2v run --rm --shm-size 256m "$BB" sh -c 'grep " /dev/shm " /proc/mounts'
+like "$out" "size=262144k" "--shm-size 256m"
+o2v run --rm --shm-size 8388608 "$BB" sh -c 'grep " /dev/shm " /proc/mounts'
+like "$out" "size=8192k" "--shm-size 8388608: a bare number is bytes, as Docker's"
+
+for bad in "--shm-size 1|at least 4k" "--label =x|expected KEY=VALUE" \
+	"--stop-signal BOGUS|unknown signal" "--ulimit nofile=10:5|soft limit is above" "--ulimit files=10|unknown limit 'files'" \
 	"--ulimit nofile=ten|expected numbers" "--tmpfs relative|absolute path" \
 	"--tmpfs /|absolute path other than" "--security-opt seccomp=unconfined|no-new-privileges" \
 	"--security-opt no-new-privileges=maybe|no-new-privileges"; do

@@ -320,10 +320,12 @@ static void test_capability_set(void)
 	rc.ulimits = ul;
 	rc.read_only = rc.no_new_privs = true;
 	rc.stop_signal = 3;
+	rc.shm_size = 1ULL << 30;
 	TAP_IS_INT(o2v_runconfig_write(&rc, &more, NULL, &err), 0, "write tmpfs, ulimit, flags");
 	o2v_runconfig_init(&back);
 	TAP_IS_INT(o2v_runconfig_parse(&back, more, strlen(more), &err), 0, "... parse back");
-	TAP_OK(back.read_only && back.no_new_privs && back.stop_signal == 3 && back.tmpfs &&
+	TAP_OK(back.read_only && back.no_new_privs && back.stop_signal == 3 &&
+		   back.shm_size == 1ULL << 30 && back.tmpfs &&
 		   !strcmp(back.tmpfs[0], t0) &&
 		   back.ulimits && !strcmp(back.ulimits[0], u0),
 	       "... the same read_only, no_new_privs, tmpfs and ulimit");
