@@ -104,7 +104,8 @@ static int guard_prepare(struct guard *g, const struct o2v_launch *l, struct o2v
 		return o2v_error_set(err, -E2BIG, "at most %d descriptors", PASS_FDS_MAX - 1);
 	if (pipe2(g->ack, O_CLOEXEC) < 0)
 		return o2v_error_sys(err, -errno, "start QEMU");
-	memcpy(g->fds, l->pass_fds, l->n_pass_fds * sizeof(*g->fds));
+	if (l->n_pass_fds)
+		memcpy(g->fds, l->pass_fds, l->n_pass_fds * sizeof(*g->fds));
 	g->fds[l->n_pass_fds] = g->ack[1];
 	snprintf(g->fd_env, sizeof(g->fd_env), "%s=%d", O2V_NETGUARD_ACK_ENV, g->ack[1]);
 	snprintf(g->loopback_env, sizeof(g->loopback_env), "%s=%d", O2V_NETGUARD_ENV,

@@ -76,7 +76,7 @@ if command -v script >/dev/null; then
 	got=$(script -qec "$OCI2VM exec -it ex sh -c 'tty; test -t 0 && echo tty-in; exit 4'" \
 		/dev/null </dev/null | tr -d '\r')
 	rc=$?
-	like "$got" "^/dev/pts/[0-9]+" "-it: a terminal of the container's devpts"
+	like "$got" "/dev/pts/[0-9]+" "-it: a terminal of the container's devpts"
 	like "$got" "tty-in" "-it: stdin is that terminal"
 else
 	skip 2 "script (util-linux) missing: no terminal to test -it with"
