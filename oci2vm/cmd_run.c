@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "../common/clock.h"
 #include "../common/fsutil.h"
 #include "../common/paths.h"
 #include "../common/runbuild.h"
@@ -502,14 +503,6 @@ static void report_not_started(int fd, int code, const char *why)
 	o2v_write_all(fd, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* --restart: another start after this end? Not after `stop`/`kill` (their mark), not
  * beyond on-failure's count. */
 static bool restart_wanted(const struct run *r, int code)
@@ -554,7 +547,7 @@ static int supervise_restarts(struct run *r, struct o2v_logfile *lf, struct o2v_
 	int code = -1;
 
 	for (;;) {
-		int64_t t0 = now_ms();
+		int64_t t0 = o2v_now_ms();
 		if (launch(r, lf, O2V_OUT_LOG, O2V_OUT_LOG, ex, err) < 0)
 			return code < 0 ? -1 : code;
 		code = exit_code(ex, why, why_len);
@@ -563,7 +556,7 @@ static int supervise_restarts(struct run *r, struct o2v_logfile *lf, struct o2v_
 			int n = snprintf(line, sizeof(line), "oci2vm: %s\n", why);
 			o2v_logfile_write(lf, line, (size_t)n < sizeof(line) ? (size_t)n : 0);
 		}
-		if (!restart_wanted(r, code) || !restart_delay(r, &delay, now_ms() - t0))
+		if (!restart_wanted(r, code) || !restart_delay(r, &delay, o2v_now_ms() - t0))
 			return code;
 		r->ready_fd = -1; /* the caller of `run -d` heard of the first start only */
 		r->vm.restarts++;

@@ -13,6 +13,7 @@
 #define SYS_close_range 436
 #endif
 
+#include "../common/clock.h"
 #include "../common/fsutil.h"
 #include "../common/muxproto.h"
 #include "../common/strv.h"
@@ -78,14 +79,6 @@ void o2v_health_release(struct o2v_health *h)
 	h->argv = NULL;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void write_status(const struct o2v_vm *vm, const char *status, unsigned failing)
 {
 	_cleanup_free_ char *path = o2v_vm_path(vm, O2V_VM_HEALTH);
@@ -119,7 +112,7 @@ static int check(const struct o2v_vm *vm, const struct o2v_health *h, int devnul
 O2V_NORETURN static void monitor(const struct o2v_vm *vm, const struct o2v_health *h)
 {
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	uint64_t t0 = now_ms();
+	int64_t t0 = o2v_now_ms();
 	unsigned failing = 0;
 	const char *status = "starting";
 
@@ -130,7 +123,7 @@ O2V_NORETURN static void monitor(const struct o2v_vm *vm, const struct o2v_healt
 		if (check(vm, h, devnull) == 0) {
 			status = "healthy";
 			failing = 0;
-		} else if (now_ms() - t0 >= h->start_period_ms || strcmp(status, "starting")) {
+		} else if ((uint64_t)(o2v_now_ms() - t0) >= h->start_period_ms || strcmp(status, "starting")) {
 			/* within the start period, failures do not count */
 			if (++failing >= h->retries)
 				status = "unhealthy";

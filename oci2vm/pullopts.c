@@ -6,6 +6,7 @@
 
 #include "../common/strv.h"
 #include "cli.h"
+#include "../common/clock.h"
 #include "pullopts.h"
 
 #define VIEW_LAYERS_MAX 256
@@ -26,13 +27,6 @@ struct o2v_pull_view {
 	int lines; /* lines currently drawn */
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void o2v_format_bytes(uint64_t n, char *buf, size_t size)
 {
@@ -96,7 +90,7 @@ static void view_clear(struct o2v_pull_view *v)
 
 static void view_draw(struct o2v_pull_view *v, bool force)
 {
-	int64_t now = mono_ms();
+	int64_t now = o2v_now_ms();
 	uint64_t done = 0;
 	char a[32], b[32], s[32];
 
@@ -185,7 +179,7 @@ int o2v_pull_cli_prepare(struct o2v_pull_cli *o, enum o2v_pull_policy policy)
 		return -ENOMEM;
 	o->view->tty = o2v_cli_is_tty();
 	o->view->quiet = o->quiet;
-	o->view->start_ms = mono_ms();
+	o->view->start_ms = o2v_now_ms();
 	o->opts.platform = o->platform;
 	o->opts.policy = policy;
 	o->opts.insecure_registries = (const char *const *)o->insecure;

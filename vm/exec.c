@@ -17,6 +17,7 @@
 #include <termios.h>
 #include <time.h>
 
+#include "../common/clock.h"
 #include "../common/fsutil.h"
 #include "../common/muxproto.h"
 #include "layout.h"
@@ -177,24 +178,16 @@ static void on_signals(struct client *c, int sfd)
 	}
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* false: the timeout passed first. */
 static bool relay(struct client *c, int sfd)
 {
-	int64_t deadline = c->io->timeout_ms > 0 ? mono_ms() + c->io->timeout_ms : 0;
+	int64_t deadline = c->io->timeout_ms > 0 ? o2v_now_ms() + c->io->timeout_ms : 0;
 	bool sock_open = true;
 
 	while (sock_open && !c->exited && !(c->io->detach && c->started)) {
 		int wait = -1;
 		if (deadline) {
-			int64_t left = deadline - mono_ms();
+			int64_t left = deadline - o2v_now_ms();
 			if (left <= 0)
 				return false;
 			wait = (int)left;

@@ -16,14 +16,6 @@
 
 #define KILL_MARGIN_MS 3000 /* after the guest's grace period, before SIGKILL */
 
-int64_t o2v_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void o2v_relay_reap(struct relay *r)
 {
 	int st;

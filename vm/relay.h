@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include "../common/clock.h"
 #include "execmux.h"
 #include "supervise.h"
 
@@ -55,6 +56,5 @@ void o2v_relay_reap(struct relay *r);
 /* Relay until QEMU has exited and every socket is drained. */
 void o2v_relay_loop(struct relay *r);
 
-int64_t o2v_now_ms(void);
 
 #endif
