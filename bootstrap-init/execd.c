@@ -46,13 +46,8 @@ static struct {
 	int port;
 	const struct init_execd_ctx *ctx;
 	struct stream s[O2V_MUX_STREAMS_MAX];
-	uint8_t hdr[O2V_MUX_HDR];
-	size_t hdr_len;
-	struct o2v_mux_hdr h;
-	char *payload; /* O2V_MUX_PAYLOAD_MAX + 1 */
-	size_t payload_len;
-	char *outq;
-	size_t outq_len, outq_off;
+	struct o2v_mux_reader rd; /* frames from the host */
+	struct o2v_mux_queue out; /* frames for the host */
 } d = {.port = -1};
 
 static void closefd(int *fd)
@@ -64,23 +59,8 @@ static void closefd(int *fd)
 
 static void queue(uint8_t type, uint8_t chan, uint32_t stream, const void *p, size_t len)
 {
-	struct o2v_mux_hdr h = {.type = type, .chan = chan, .stream = stream, .len = (uint32_t)len};
-
-	if (d.outq_off && d.outq_off == d.outq_len)
-		d.outq_off = d.outq_len = 0;
-	if (d.outq_off && d.outq_len + O2V_MUX_HDR + len > OUTQ_CAP) {
-		memmove(d.outq, d.outq + d.outq_off, d.outq_len - d.outq_off);
-		d.outq_len -= d.outq_off;
-		d.outq_off = 0;
-	}
-	if (d.outq_len + O2V_MUX_HDR + len > OUTQ_CAP) {
+	if (o2v_mux_queue_frame(&d.out, OUTQ_CAP, type, chan, stream, p, len) < 0)
 		init_log("exec: the port's queue is full; dropping a frame");
-		return;
-	}
-	o2v_mux_hdr_put((uint8_t *)d.outq + d.outq_len, &h);
-	if (len)
-		memcpy(d.outq + d.outq_len + O2V_MUX_HDR, p, len);
-	d.outq_len += O2V_MUX_HDR + len;
 }
 
 static void queue_u32(uint8_t type, uint8_t chan, uint32_t stream, uint32_t v)
@@ -213,7 +193,6 @@ static void on_open(uint32_t id)
 	struct stream *s = NULL;
 	int r;
 
-	d.payload[d.payload_len] = '\0';
 	if (find(id))
 		return fail_open(id, O2V_EXIT_INIT_FAILED, "exec: stream id in use");
 	for (size_t i = 0; i < ARRAY_SIZE(d.s) && !s; i++)
@@ -221,7 +200,7 @@ static void on_open(uint32_t id)
 			s = &d.s[i];
 	if (!s)
 		return fail_open(id, O2V_EXIT_INIT_FAILED, "exec: too many execs at once");
-	if (o2v_mux_exec_parse(d.payload, d.payload_len, &e, &err) < 0)
+	if (o2v_mux_exec_parse((char *)d.rd.payload, d.rd.h.len, &e, &err) < 0)
 		return fail_open(id, O2V_EXIT_INIT_FAILED, err.msg);
 	*s = (struct stream){.used = true,
 			     .id = id,
@@ -244,32 +223,33 @@ static void on_open(uint32_t id)
 
 static void on_frame(void)
 {
-	struct stream *s = d.h.type == O2V_MUX_OPEN ? NULL : find(d.h.stream);
-	const uint8_t *p = (const uint8_t *)d.payload;
+	const struct o2v_mux_hdr *h = &d.rd.h;
+	struct stream *s = h->type == O2V_MUX_OPEN ? NULL : find(h->stream);
+	const uint8_t *p = d.rd.payload;
 
-	if (d.h.type == O2V_MUX_OPEN)
-		return on_open(d.h.stream);
+	if (h->type == O2V_MUX_OPEN)
+		return on_open(h->stream);
 	if (!s)
 		return; /* an old stream's late frame */
-	switch (d.h.type) {
+	switch (h->type) {
 	case O2V_MUX_DATA:
-		if (d.h.chan != O2V_MUX_STDIN || s->in_fd < 0 || s->in_eof)
+		if (h->chan != O2V_MUX_STDIN || s->in_fd < 0 || s->in_eof)
 			return;
-		if (s->in_len + d.payload_len > O2V_MUX_WINDOW) {
+		if (s->in_len + h->len > O2V_MUX_WINDOW) {
 			init_log("exec %u: stdin past its credit; dropped", s->id);
 			return;
 		}
 		if (!s->in_buf && !(s->in_buf = malloc(O2V_MUX_WINDOW)))
 			return;
-		memcpy(s->in_buf + s->in_len, d.payload, d.payload_len);
-		s->in_len += d.payload_len;
+		memcpy(s->in_buf + s->in_len, p, h->len);
+		s->in_len += h->len;
 		return;
 	case O2V_MUX_EOF:
 		s->in_eof = true;
 		return;
 	case O2V_MUX_CREDIT:
-		if (d.h.chan == O2V_MUX_STDOUT || d.h.chan == O2V_MUX_STDERR) {
-			uint32_t *c = &s->credit[d.h.chan - 1];
+		if (h->chan == O2V_MUX_STDOUT || h->chan == O2V_MUX_STDERR) {
+			uint32_t *c = &s->credit[h->chan - 1];
 			uint32_t add = o2v_mux_u32_get(p);
 			*c = *c + add > O2V_MUX_WINDOW * 4u ? O2V_MUX_WINDOW * 4u : *c + add;
 		}
@@ -295,36 +275,19 @@ static void on_frame(void)
 	}
 }
 
-/* Frames from the port; a bad header drops what is buffered and resynchronises on the
- * next read (the host end is trusted, but not blindly). */
+/* Frames from the port; a bad header is dropped and the next bytes are read as a header
+ * (the host end is trusted, but not blindly). */
 static void port_read(void)
 {
-	for (;;) {
-		ssize_t n;
-		if (d.hdr_len < O2V_MUX_HDR) {
-			n = read(d.port, d.hdr + d.hdr_len, O2V_MUX_HDR - d.hdr_len);
-			if (n <= 0)
-				return;
-			d.hdr_len += (size_t)n;
-			if (d.hdr_len < O2V_MUX_HDR)
-				continue;
-			if (o2v_mux_hdr_get(d.hdr, &d.h) < 0) {
-				init_log("exec: a bad frame header; ignored");
-				d.hdr_len = 0;
-				continue;
-			}
-			d.payload_len = 0;
-		}
-		if (d.payload_len < d.h.len) {
-			n = read(d.port, d.payload + d.payload_len, d.h.len - d.payload_len);
-			if (n <= 0)
-				return;
-			d.payload_len += (size_t)n;
-			if (d.payload_len < d.h.len)
-				continue;
-		}
-		on_frame();
-		d.hdr_len = 0;
+	int r;
+
+	while ((r = o2v_mux_read(&d.rd, d.port)) != 0) {
+		if (r == 1)
+			on_frame();
+		else if (r == -EBADMSG)
+			init_log("exec: a bad frame header; ignored");
+		else
+			return; /* no host (EOF), or out of memory: try again on the next event */
 	}
 }
 
@@ -336,12 +299,6 @@ int init_execd_open(const struct init_execd_ctx *ctx)
 	d.port = init_port_open(O2V_PORT_EXEC, NULL, O_RDWR);
 	if (d.port < 0)
 		return d.port; /* a VM booted without it: no exec */
-	d.payload = malloc(O2V_MUX_PAYLOAD_MAX + 1);
-	d.outq = malloc(OUTQ_CAP);
-	if (!d.payload || !d.outq) {
-		closefd(&d.port);
-		return -ENOMEM;
-	}
 	return 0;
 }
 
@@ -352,10 +309,10 @@ size_t init_execd_poll(struct pollfd *p, size_t max)
 	if (d.port < 0 || max < 1)
 		return 0;
 	p[n++] = (struct pollfd){.fd = d.port,
-				 .events = POLLIN | (d.outq_len > d.outq_off ? POLLOUT : 0)};
+				 .events = POLLIN | (o2v_mux_queued(&d.out) ? POLLOUT : 0)};
 	for (size_t i = 0; i < ARRAY_SIZE(d.s) && n + 3 <= max; i++) {
 		struct stream *s = &d.s[i];
-		bool room = d.outq_len - d.outq_off < OUTQ_MAX;
+		bool room = o2v_mux_queued(&d.out) < OUTQ_MAX;
 		p[n++] =
 		    (struct pollfd){.fd = s->used && s->in_len ? s->in_fd : -1, .events = POLLOUT};
 		for (int c = 0; c < 2; c++)
@@ -373,7 +330,7 @@ static void pump_out(struct stream *s, int c)
 {
 	char buf[O2V_MUX_PAYLOAD_MAX];
 
-	while (!s->out_done[c] && s->credit[c] && d.outq_len - d.outq_off < OUTQ_MAX) {
+	while (!s->out_done[c] && s->credit[c] && o2v_mux_queued(&d.out) < OUTQ_MAX) {
 		size_t want = s->credit[c] < sizeof(buf) ? s->credit[c] : sizeof(buf);
 		ssize_t n = read(s->out_fd[c], buf, want);
 		if (n > 0) {
@@ -428,11 +385,8 @@ void init_execd_events(const struct pollfd *p, size_t n)
 {
 	if (d.port < 0 || n < 1)
 		return;
-	if (p[0].revents & POLLOUT) {
-		ssize_t w = write(d.port, d.outq + d.outq_off, d.outq_len - d.outq_off);
-		if (w > 0)
-			d.outq_off += (size_t)w;
-	}
+	if (p[0].revents & POLLOUT)
+		o2v_mux_queue_flush(&d.out, d.port);
 	if (p[0].revents & POLLIN)
 		port_read();
 	for (size_t i = 0, k = 1; i < ARRAY_SIZE(d.s) && k + 3 <= n; i++, k += 3) {

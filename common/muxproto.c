@@ -39,6 +39,94 @@ int o2v_mux_hdr_get(const uint8_t in[O2V_MUX_HDR], struct o2v_mux_hdr *h)
 	}
 }
 
+int o2v_mux_read(struct o2v_mux_reader *r, int fd)
+{
+	ssize_t n;
+
+	if (!r->payload && !(r->payload = malloc(O2V_MUX_PAYLOAD_MAX + 1)))
+		return -ENOMEM;
+	for (;;) {
+		if (r->hdr_len < O2V_MUX_HDR) {
+			n = read(fd, r->hdr + r->hdr_len, O2V_MUX_HDR - r->hdr_len);
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+				return -EPIPE;
+			if (n < 0)
+				return 0;
+			if ((r->hdr_len += (size_t)n) < O2V_MUX_HDR)
+				continue;
+			r->payload_len = 0;
+			if (o2v_mux_hdr_get(r->hdr, &r->h) < 0) {
+				r->hdr_len = 0;
+				return -EBADMSG;
+			}
+		}
+		if (r->payload_len < r->h.len) {
+			n = read(fd, r->payload + r->payload_len, r->h.len - r->payload_len);
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+				return -EPIPE;
+			if (n < 0)
+				return 0;
+			if ((r->payload_len += (size_t)n) < r->h.len)
+				continue;
+		}
+		r->payload[r->h.len] = '\0';
+		r->hdr_len = 0;
+		return 1;
+	}
+}
+
+void o2v_mux_reader_release(struct o2v_mux_reader *r)
+{
+	free(r->payload);
+	*r = (struct o2v_mux_reader){0};
+}
+
+int o2v_mux_queue_frame(struct o2v_mux_queue *q, size_t max, uint8_t type, uint8_t chan,
+			uint32_t stream, const void *payload, size_t len)
+{
+	struct o2v_mux_hdr h = {.type = type, .chan = chan, .stream = stream, .len = (uint32_t)len};
+	size_t need = O2V_MUX_HDR + len;
+
+	if (q->off == q->len)
+		q->off = q->len = 0;
+	if (q->len - q->off + need > max)
+		return -ENOBUFS;
+	if (q->cap < max) {
+		char *np = realloc(q->p, max);
+		if (!np)
+			return -ENOMEM;
+		q->p = np;
+		q->cap = max;
+	}
+	if (q->len + need > q->cap) {
+		memmove(q->p, q->p + q->off, q->len - q->off);
+		q->len -= q->off;
+		q->off = 0;
+	}
+	o2v_mux_hdr_put((uint8_t *)q->p + q->len, &h);
+	if (len)
+		memcpy(q->p + q->len + O2V_MUX_HDR, payload, len);
+	q->len += need;
+	return 0;
+}
+
+bool o2v_mux_queue_flush(struct o2v_mux_queue *q, int fd)
+{
+	while (q->off < q->len) {
+		ssize_t n = write(fd, q->p + q->off, q->len - q->off);
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR;
+		q->off += (size_t)n;
+	}
+	return true;
+}
+
+void o2v_mux_queue_release(struct o2v_mux_queue *q)
+{
+	free(q->p);
+	*q = (struct o2v_mux_queue){0};
+}
+
 static void put(FILE *f, const char *key, const char *value)
 {
 	fprintf(f, "%s=%s", key, value);

@@ -73,6 +73,40 @@ int o2v_mux_exec_format(const struct o2v_mux_exec *e, char **ret, size_t *ret_le
 /* payload is modified in place (and must outlive e). -EBADMSG naming what was wrong. */
 int o2v_mux_exec_parse(char *payload, size_t len, struct o2v_mux_exec *e, struct o2v_error *err);
 
+/* Frames arriving in pieces on a non-blocking descriptor (a socket or the guest's port). */
+struct o2v_mux_reader {
+	uint8_t hdr[O2V_MUX_HDR];
+	size_t hdr_len;
+	struct o2v_mux_hdr h;
+	uint8_t *payload; /* O2V_MUX_PAYLOAD_MAX + 1, allocated on first use */
+	size_t payload_len;
+};
+
+/* Read on from fd: 1 when a whole frame is in (r->h; r->payload, NUL-terminated after
+ * h.len bytes), 0 when more is needed, -EBADMSG for a bad header (dropped: the next bytes
+ * are read as a header), -EPIPE at EOF or an error, -ENOMEM. */
+int o2v_mux_read(struct o2v_mux_reader *r, int fd);
+void o2v_mux_reader_release(struct o2v_mux_reader *r);
+
+/* Frames waiting for a non-blocking descriptor that takes them when it can. */
+struct o2v_mux_queue {
+	char *p;
+	size_t len, off, cap;
+};
+
+/* Add a frame; -ENOBUFS when it would hold more than max bytes, -ENOMEM. */
+int o2v_mux_queue_frame(struct o2v_mux_queue *q, size_t max, uint8_t type, uint8_t chan,
+			uint32_t stream, const void *payload, size_t len);
+/* What fd takes now (write(): a peer that is gone must not raise SIGPIPE, the caller
+ * ignores it); false on an error other than EAGAIN. */
+bool o2v_mux_queue_flush(struct o2v_mux_queue *q, int fd);
+void o2v_mux_queue_release(struct o2v_mux_queue *q);
+
+static inline size_t o2v_mux_queued(const struct o2v_mux_queue *q)
+{
+	return q->len - q->off;
+}
+
 static inline void o2v_mux_u32_put(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)v;

@@ -8,6 +8,7 @@
  */
 #include "../common/o2v.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -31,11 +32,7 @@ struct client {
 	bool in_open, started, exited;
 	int code;
 	char msg[O2V_VM_MESSAGE_MAX];
-	uint8_t hdr[O2V_MUX_HDR];
-	size_t hdr_len;
-	struct o2v_mux_hdr h;
-	uint8_t *payload;
-	size_t payload_len;
+	struct o2v_mux_reader rd;
 };
 
 static int send_all(int sock, const void *p, size_t len)
@@ -44,6 +41,12 @@ static int send_all(int sock, const void *p, size_t len)
 
 	while (len) {
 		ssize_t n = send(sock, b, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EAGAIN) {
+			/* the socket is non-blocking for the reader: wait for room */
+			struct pollfd room = {.fd = sock, .events = POLLOUT};
+			poll(&room, 1, -1);
+			continue;
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -91,25 +94,26 @@ static void send_winsize(struct client *c)
 /* One frame from the supervisor. */
 static void on_frame(struct client *c)
 {
-	const uint8_t *p = c->payload;
+	const uint8_t *p = c->rd.payload;
 
-	switch (c->h.type) {
+	switch (c->rd.h.type) {
 	case O2V_MUX_STARTED:
 		c->started = true;
 		break;
 	case O2V_MUX_DATA: {
-		int fd = c->h.chan == O2V_MUX_STDERR ? c->io->err_fd : c->io->out_fd;
+		int fd = c->rd.h.chan == O2V_MUX_STDERR ? c->io->err_fd : c->io->out_fd;
 		if (fd >= 0)
-			o2v_write_all(fd, p, c->h.len); /* blocking: that is the backpressure */
-		send_u32(c->sock, O2V_MUX_CREDIT, c->h.chan, c->h.len);
+			o2v_write_all(fd, p, c->rd.h.len); /* blocking: that is the backpressure */
+		send_u32(c->sock, O2V_MUX_CREDIT, c->rd.h.chan, c->rd.h.len);
 		break;
 	}
 	case O2V_MUX_CREDIT:
-		if (c->h.chan == O2V_MUX_STDIN)
+		if (c->rd.h.chan == O2V_MUX_STDIN)
 			c->in_credit += o2v_mux_u32_get(p);
 		break;
 	case O2V_MUX_EXIT: {
-		size_t n = c->h.len - 4 < sizeof(c->msg) - 1 ? c->h.len - 4 : sizeof(c->msg) - 1;
+		size_t n =
+		    c->rd.h.len - 4 < sizeof(c->msg) - 1 ? c->rd.h.len - 4 : sizeof(c->msg) - 1;
 		c->exited = true;
 		c->code = (int)(o2v_mux_u32_get(p) & 0xff);
 		memcpy(c->msg, p + 4, n);
@@ -125,30 +129,11 @@ static void on_frame(struct client *c)
 /* Frames as they come: false at EOF or a protocol error. */
 static bool read_frames(struct client *c)
 {
-	for (;;) {
-		ssize_t n;
-		if (c->hdr_len < O2V_MUX_HDR) {
-			n = recv(c->sock, c->hdr + c->hdr_len, O2V_MUX_HDR - c->hdr_len,
-				 MSG_DONTWAIT);
-			if (n <= 0)
-				return n < 0 && (errno == EAGAIN || errno == EINTR);
-			if ((c->hdr_len += (size_t)n) < O2V_MUX_HDR)
-				continue;
-			if (o2v_mux_hdr_get(c->hdr, &c->h) < 0)
-				return false;
-			c->payload_len = 0;
-		}
-		if (c->payload_len < c->h.len) {
-			n = recv(c->sock, c->payload + c->payload_len, c->h.len - c->payload_len,
-				 MSG_DONTWAIT);
-			if (n <= 0)
-				return n < 0 && (errno == EAGAIN || errno == EINTR);
-			if ((c->payload_len += (size_t)n) < c->h.len)
-				continue;
-		}
-		c->hdr_len = 0;
+	int r;
+
+	while ((r = o2v_mux_read(&c->rd, c->sock)) == 1)
 		on_frame(c);
-	}
+	return r == 0;
 }
 
 static void read_stdin(struct client *c)
@@ -217,14 +202,12 @@ int o2v_vm_exec(const char *state_dir, const struct o2v_mux_exec *req, const str
 {
 	_cleanup_free_ char *path = o2v_vm_file(state_dir, O2V_VM_EXEC_SOCK);
 	_cleanup_free_ char *open_req = NULL;
-	_cleanup_free_ uint8_t *payload = malloc(O2V_MUX_PAYLOAD_MAX);
-	struct client c = {
-	    .io = io, .in_credit = O2V_MUX_WINDOW, .in_open = io->in_fd >= 0, .payload = payload};
+	struct client c = {.io = io, .in_credit = O2V_MUX_WINDOW, .in_open = io->in_fd >= 0};
 	size_t len;
 	sigset_t mask, old;
 	int r;
 
-	if (!path || !payload)
+	if (!path)
 		return o2v_error_sys(err, -ENOMEM, "exec");
 	if ((r = o2v_mux_exec_format(req, &open_req, &len, err)) < 0)
 		return r;
@@ -232,6 +215,7 @@ int o2v_vm_exec(const char *state_dir, const struct o2v_mux_exec *req, const str
 		return o2v_error_sys(err, c.sock,
 				     "connect to the VM's exec socket (a VM started before oci2vm "
 				     "had exec cannot run it)");
+	fcntl(c.sock, F_SETFL, fcntl(c.sock, F_GETFL) | O_NONBLOCK); /* o2v_mux_read */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
@@ -255,6 +239,7 @@ int o2v_vm_exec(const char *state_dir, const struct o2v_mux_exec *req, const str
 	if (raw)
 		tcsetattr(io->in_fd, TCSANOW, &saved);
 	close(c.sock);
+	o2v_mux_reader_release(&c.rd);
 	if (sfd >= 0)
 		close(sfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);

@@ -14,114 +14,24 @@
 #define QUEUE_MAX     (4 * O2V_MUX_WINDOW + 4 * (O2V_MUX_PAYLOAD_MAX + O2V_MUX_HDR))
 #define PORT_QUEUE_HI (1024 * 1024) /* stop reading clients above this */
 
-/* Bytes waiting for a descriptor that takes them when it can. */
-struct queue {
-	char *p;
-	size_t len, off;
-};
-
-/* Frames arriving in pieces. */
-struct reader {
-	uint8_t hdr[O2V_MUX_HDR];
-	size_t hdr_len;
-	struct o2v_mux_hdr h;
-	uint8_t *payload;
-	size_t payload_len;
-};
-
 struct client {
 	int fd;
 	uint32_t stream;
 	bool opened; /* its OPEN went to the guest */
 	bool exited; /* the guest sent EXIT: our side ends once the queue is out */
 	bool ended;  /* ... and did (shut down): what the client still sends is dropped */
-	struct reader rd;
-	struct queue out;
+	struct o2v_mux_reader rd;
+	struct o2v_mux_queue out;
 };
 
 struct o2v_execmux {
 	int port, listener;
 	char *listen_path;
-	struct reader rd;
-	struct queue out;
+	struct o2v_mux_reader rd;
+	struct o2v_mux_queue out;
 	struct client c[CLIENTS_MAX];
 	uint32_t next_stream;
 };
-
-static int queue_frame(struct queue *q, size_t max, uint8_t type, uint8_t chan, uint32_t stream,
-		       const void *payload, size_t len)
-{
-	struct o2v_mux_hdr h = {.type = type, .chan = chan, .stream = stream, .len = (uint32_t)len};
-
-	size_t need = O2V_MUX_HDR + len;
-
-	if (q->off == q->len)
-		q->off = q->len = 0;
-	if (q->len - q->off + need > max)
-		return -ENOBUFS;
-	if (!q->p && !(q->p = malloc(max)))
-		return -ENOMEM;
-	if (q->len + need > max) {
-		memmove(q->p, q->p + q->off, q->len - q->off);
-		q->len -= q->off;
-		q->off = 0;
-	}
-	o2v_mux_hdr_put((uint8_t *)q->p + q->len, &h);
-	if (len)
-		memcpy(q->p + q->len + O2V_MUX_HDR, payload, len);
-	q->len += O2V_MUX_HDR + len;
-	return 0;
-}
-
-/* false: the descriptor failed (EPIPE, ...). */
-static bool queue_flush(struct queue *q, int fd)
-{
-	while (q->off < q->len) {
-		ssize_t n = send(fd, q->p + q->off, q->len - q->off, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0)
-			return errno == EAGAIN || errno == EINTR;
-		q->off += (size_t)n;
-	}
-	return true;
-}
-
-/* Read one frame when complete: 1 with rd->h and rd->payload set, 0 if more is needed,
- * -EBADMSG for a bad header, -EPIPE at EOF or an error. */
-static int reader_step(struct reader *rd, int fd)
-{
-	ssize_t n;
-
-	if (!rd->payload && !(rd->payload = malloc(O2V_MUX_PAYLOAD_MAX + 1)))
-		return -ENOMEM;
-	if (rd->hdr_len < O2V_MUX_HDR) {
-		n = recv(fd, rd->hdr + rd->hdr_len, O2V_MUX_HDR - rd->hdr_len, MSG_DONTWAIT);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-			return -EPIPE;
-		if (n < 0)
-			return 0;
-		rd->hdr_len += (size_t)n;
-		if (rd->hdr_len < O2V_MUX_HDR)
-			return 0;
-		rd->payload_len = 0;
-		if (o2v_mux_hdr_get(rd->hdr, &rd->h) < 0) {
-			rd->hdr_len = 0;
-			return -EBADMSG;
-		}
-	}
-	if (rd->payload_len < rd->h.len) {
-		n = recv(fd, rd->payload + rd->payload_len, rd->h.len - rd->payload_len,
-			 MSG_DONTWAIT);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-			return -EPIPE;
-		if (n < 0)
-			return 0;
-		rd->payload_len += (size_t)n;
-		if (rd->payload_len < rd->h.len)
-			return 0;
-	}
-	rd->hdr_len = 0;
-	return 1;
-}
 
 static int listen_on(const char *path, struct o2v_error *err)
 {
@@ -174,11 +84,11 @@ static void client_drop(struct o2v_execmux *m, struct client *c)
 {
 	/* The guest kills what the client ran (a stream it never opened is nothing there). */
 	if (c->opened && !c->exited)
-		queue_frame(&m->out, QUEUE_MAX + PORT_QUEUE_HI, O2V_MUX_CLOSE, 0, c->stream, NULL,
-			    0);
+		o2v_mux_queue_frame(&m->out, QUEUE_MAX + PORT_QUEUE_HI, O2V_MUX_CLOSE, 0, c->stream,
+				    NULL, 0);
 	close(c->fd);
-	free(c->rd.payload);
-	free(c->out.p);
+	o2v_mux_reader_release(&c->rd);
+	o2v_mux_queue_release(&c->out);
 	*c = (struct client){.fd = -1};
 }
 
@@ -203,12 +113,13 @@ static void accept_clients(struct o2v_execmux *m)
 		if (!free_slot) {
 			static const char busy[] = "too many execs at once";
 			uint8_t b[4 + sizeof(busy)];
-			struct queue q = {0};
+			struct o2v_mux_queue q = {0};
 			o2v_mux_u32_put(b, 125);
 			memcpy(b + 4, busy, sizeof(busy) - 1);
-			if (queue_frame(&q, 256, O2V_MUX_EXIT, 0, 0, b, 4 + sizeof(busy) - 1) == 0)
-				queue_flush(&q, fd);
-			free(q.p);
+			if (o2v_mux_queue_frame(&q, 256, O2V_MUX_EXIT, 0, 0, b,
+						4 + sizeof(busy) - 1) == 0)
+				o2v_mux_queue_flush(&q, fd);
+			o2v_mux_queue_release(&q);
 			close(fd);
 			continue;
 		}
@@ -244,8 +155,8 @@ static void from_client(struct o2v_execmux *m, struct client *c)
 		ok = false;
 	}
 	/* The port's queue is bounded: a client outrunning it loses its stream, not bytes. */
-	if (ok && queue_frame(&m->out, QUEUE_MAX + PORT_QUEUE_HI, h->type, h->chan, c->stream,
-			      c->rd.payload, h->len) < 0)
+	if (ok && o2v_mux_queue_frame(&m->out, QUEUE_MAX + PORT_QUEUE_HI, h->type, h->chan,
+				      c->stream, c->rd.payload, h->len) < 0)
 		client_drop(m, c);
 }
 
@@ -278,8 +189,8 @@ static void from_guest(struct o2v_execmux *m)
 	if (!ok)
 		return;
 	/* Past the client's window the guest ignored its credit: that stream ends. */
-	if (queue_frame(&c->out, QUEUE_MAX, h->type, h->chan, h->stream, m->rd.payload, h->len) <
-	    0) {
+	if (o2v_mux_queue_frame(&c->out, QUEUE_MAX, h->type, h->chan, h->stream, m->rd.payload,
+				h->len) < 0) {
 		client_drop(m, c);
 		return;
 	}
@@ -293,9 +204,9 @@ size_t o2v_execmux_poll(struct o2v_execmux *m, struct pollfd *p, size_t max)
 
 	if (!m || max < 2)
 		return 0;
-	bool port_busy = m->out.len - m->out.off > PORT_QUEUE_HI;
+	bool port_busy = o2v_mux_queued(&m->out) > PORT_QUEUE_HI;
 	p[n++] = (struct pollfd){.fd = m->port,
-				 .events = POLLIN | (m->out.len > m->out.off ? POLLOUT : 0)};
+				 .events = POLLIN | (o2v_mux_queued(&m->out) ? POLLOUT : 0)};
 	p[n++] = (struct pollfd){.fd = m->listener, .events = POLLIN};
 	for (size_t i = 0; i < CLIENTS_MAX && n < max; i++) {
 		struct client *c = &m->c[i];
@@ -313,10 +224,10 @@ void o2v_execmux_events(struct o2v_execmux *m, const struct pollfd *p, size_t n)
 	if (!m || n < 2)
 		return;
 	if (p[0].revents & POLLOUT)
-		queue_flush(&m->out, m->port);
+		o2v_mux_queue_flush(&m->out, m->port);
 	if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 		/* Bounded per round, so a chatty guest cannot starve the rest of the loop. */
-		for (int i = 0; i < 64 && (r = reader_step(&m->rd, m->port)) != 0; i++) {
+		for (int i = 0; i < 64 && (r = o2v_mux_read(&m->rd, m->port)) != 0; i++) {
 			if (r == 1)
 				from_guest(m);
 			else if (r == -EPIPE)
@@ -331,18 +242,18 @@ void o2v_execmux_events(struct o2v_execmux *m, const struct pollfd *p, size_t n)
 		short ev = p[i + 2].revents;
 		if (c->fd < 0 || p[i + 2].fd != c->fd)
 			continue;
-		if ((ev & POLLOUT) && !queue_flush(&c->out, c->fd)) {
+		if ((ev & POLLOUT) && !o2v_mux_queue_flush(&c->out, c->fd)) {
 			client_drop(m, c);
 			continue;
 		}
-		if (c->exited && !c->ended && c->out.off == c->out.len) {
+		if (c->exited && !c->ended && !o2v_mux_queued(&c->out)) {
 			/* All said: the client reads EOF after EXIT. Closing now would reset the
 			 * connection under credits it is still sending: wait for its close. */
 			shutdown(c->fd, SHUT_WR);
 			c->ended = true;
 		}
 		if (ev & (POLLIN | POLLHUP | POLLERR)) {
-			for (int k = 0; k < 16 && (r = reader_step(&c->rd, c->fd)) != 0; k++) {
+			for (int k = 0; k < 16 && (r = o2v_mux_read(&c->rd, c->fd)) != 0; k++) {
 				if (r == 1 && !c->ended)
 					from_client(m, c);
 				if (c->fd < 0)
@@ -371,8 +282,8 @@ void o2v_execmux_free(struct o2v_execmux *m)
 	}
 	if (m->port >= 0)
 		close(m->port);
-	free(m->rd.payload);
-	free(m->out.p);
+	o2v_mux_reader_release(&m->rd);
+	o2v_mux_queue_release(&m->out);
 	free(m->listen_path);
 	free(m);
 }

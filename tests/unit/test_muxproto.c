@@ -3,6 +3,7 @@
 #include "../../common/o2v.h"
 
 #include <string.h>
+#include <sys/socket.h>
 
 #include "../../common/muxproto.h"
 #include "tap.h"
@@ -110,9 +111,44 @@ static void test_exec_request(void)
 	TAP_IS_INT(o2v_mux_exec_parse(many, n, &back, &err), -EBADMSG, "refused: too many args");
 }
 
+/* The shared reader and queue over a non-blocking socket pair: a frame in pieces, a bad
+ * header skipped, EOF; a bounded queue that compacts and flushes. */
+static void test_reader_queue(void)
+{
+	struct o2v_mux_queue q = {0};
+	struct o2v_mux_reader rd = {0};
+	int sv[2];
+
+	if (!TAP_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0, "socketpair"))
+		return;
+	TAP_IS_INT(o2v_mux_queue_frame(&q, 64, O2V_MUX_DATA, O2V_MUX_STDOUT, 9, "hello", 5), 0,
+		   "queue a frame");
+	TAP_IS_INT(o2v_mux_queue_frame(&q, 64, O2V_MUX_DATA, 1, 9,
+				       "0123456789012345678901234567890123456789012345678901", 52),
+		   -ENOBUFS, "a frame past the queue's bound is refused");
+	TAP_IS_INT((int)o2v_mux_queued(&q), O2V_MUX_HDR + 5, "... and nothing of it queued");
+	/* write the first 7 bytes by hand, then the rest: the reader waits for the whole */
+	TAP_OK(write(sv[0], q.p, 7) == 7, "part of a header sent");
+	TAP_IS_INT(o2v_mux_read(&rd, sv[1]), 0, "reader: a partial header waits");
+	q.off = 7;
+	TAP_OK(o2v_mux_queue_flush(&q, sv[0]) && !o2v_mux_queued(&q), "flush the rest");
+	TAP_IS_INT(o2v_mux_read(&rd, sv[1]), 1, "reader: the frame, whole");
+	TAP_OK(rd.h.type == O2V_MUX_DATA && rd.h.stream == 9 && rd.h.len == 5 &&
+		   !strcmp((char *)rd.payload, "hello"),
+	       "... its header and NUL-terminated payload");
+	TAP_OK(write(sv[0], "\xff\0\0\0\0\0\0\0\0\0\0\0", 12) == 12, "a bad header sent");
+	TAP_IS_INT(o2v_mux_read(&rd, sv[1]), -EBADMSG, "reader: a bad header is reported");
+	close(sv[0]);
+	TAP_IS_INT(o2v_mux_read(&rd, sv[1]), -EPIPE, "reader: EOF");
+	close(sv[1]);
+	o2v_mux_reader_release(&rd);
+	o2v_mux_queue_release(&q);
+}
+
 int main(void)
 {
 	test_headers();
+	test_reader_queue();
 	test_exec_request();
 	return tap_done();
 }
