@@ -158,7 +158,6 @@ int cmd_cp(int argc, char **argv)
 {
 	struct o2v_error err = {0};
 	const char *src_path = NULL, *dst_path = NULL;
-	_cleanup_free_ char *runtime = NULL;
 	struct o2v_vm vm;
 	int r;
 
@@ -172,16 +171,8 @@ int cmd_cp(int argc, char **argv)
 	if (cpath[0] != '/')
 		return o2v_cli_usage_error("cp", "'%s': the container's path must be absolute",
 					   cpath);
-	if (!(runtime = o2v_vmcli_runtime_dir()))
-		return O2V_EXIT_RUN_FAILED;
-	if ((r = o2v_vmcli_load(runtime, src_vm ? src_vm : dst_vm, &vm)) != 0)
+	if ((r = o2v_vmcli_load_running(src_vm ? src_vm : dst_vm, &vm)) != 0)
 		return r;
-	if (!o2v_vm_is_running(&vm)) {
-		o2v_cli_error("VM '%s' is not running: cp copies into and out of running ones",
-			      vm.name);
-		o2v_vm_release(&vm);
-		return 1;
-	}
 	r = src_vm ? from_container(vm.dir, src_path, argv[2], &err)
 		   : to_container(vm.dir, argv[1], dst_path, &err);
 	o2v_vm_release(&vm);

@@ -107,16 +107,8 @@ int cmd_exec(int argc, char **argv)
 		o2v_cli_error("the input device is not a TTY: drop -t, or run from a terminal");
 		return O2V_EXIT_RUN_FAILED;
 	}
-	_cleanup_free_ char *runtime = o2v_vmcli_runtime_dir();
-	if (!runtime)
-		return O2V_EXIT_RUN_FAILED;
-	if ((r = o2v_vmcli_load(runtime, a.name, &vm)) != 0)
+	if ((r = o2v_vmcli_load_running(a.name, &vm)) != 0)
 		return r;
-	if (!o2v_vm_is_running(&vm)) {
-		o2v_cli_error("VM '%s' is not running", a.name);
-		o2v_vm_release(&vm);
-		return 1; /* as docker exec: the daemon's refusal */
-	}
 	struct o2v_exec_io io = {
 	    .in_fd = a.req.stdin_open ? STDIN_FILENO : -1,
 	    .out_fd = STDOUT_FILENO,

@@ -10,9 +10,9 @@
 
 int cmd_port(int argc, char **argv)
 {
-	_cleanup_free_ char *runtime = NULL, *copy = NULL;
+	_cleanup_free_ char *runtime = NULL;
 	const char *want = argc > 2 ? argv[2] : NULL;
-	char *save = NULL;
+	struct o2v_vmcli_port ports[128];
 	struct o2v_vm vm;
 	bool any = false;
 	int r;
@@ -23,24 +23,18 @@ int cmd_port(int argc, char **argv)
 		return O2V_EXIT_RUN_FAILED;
 	if ((r = o2v_vmcli_load(runtime, argv[1], &vm)) != 0)
 		return r;
-	copy = strdup(vm.ports ? vm.ports : "");
-	/* The record's "127.0.0.1:2229->6379/tcp, ..." */
-	for (char *p = copy ? strtok_r(copy, ", ", &save) : NULL; p;
-	     p = strtok_r(NULL, ", ", &save)) {
-		char *arrow = strstr(p, "->");
-		if (!arrow)
-			continue;
-		*arrow = '\0';
-		const char *guest = arrow + 2;
-		size_t gn = strcspn(guest, "/");
+	size_t n = o2v_vmcli_ports(vm.ports, ports, ARRAY_SIZE(ports));
+	o2v_vm_release(&vm);
+	for (size_t i = 0; i < n; i++) {
+		char guest[24];
+		snprintf(guest, sizeof(guest), "%s/%s", ports[i].guest, ports[i].proto);
+		/* PORT alone means PORT/tcp, as docker port */
 		if (want && strcmp(want, guest) &&
-		    !(strlen(want) == gn && !strncmp(want, guest, gn) &&
-		      !strcmp(guest + gn, "/tcp")))
+		    !(!strcmp(want, ports[i].guest) && !strcmp(ports[i].proto, "tcp")))
 			continue;
-		printf("%s -> %s\n", guest, p);
+		printf("%s -> %s:%s\n", guest, ports[i].bind, ports[i].host);
 		any = true;
 	}
-	o2v_vm_release(&vm);
 	if (want && !any) {
 		o2v_cli_error("no public port '%s' published for '%s'", want, argv[1]);
 		return 1;

@@ -10,8 +10,6 @@
 #include "values.h"
 #include "vmcli.h"
 
-#define STOP_MARGIN_MS 5000
-
 static int start_one(struct o2v_vm *vm, const char *name, void *userdata)
 {
 	(void)userdata;
@@ -27,16 +25,8 @@ static int start_one(struct o2v_vm *vm, const char *name, void *userdata)
 
 static int restart_one(struct o2v_vm *vm, const char *name, void *userdata)
 {
-	unsigned timeout = *(unsigned *)userdata;
-	struct o2v_error err;
-
-	if (o2v_vm_is_running(vm)) {
-		o2v_vmcli_mark_stopped(vm);
-		if (o2v_vm_send(vm->dir, &(struct o2v_ctl_msg){.kind = O2V_CTL_STOP}, &err) < 0)
-			timeout = 0;
-		if (!o2v_vmcli_wait_stopped(vm, (int)timeout * 1000 + STOP_MARGIN_MS))
-			o2v_vmcli_kill_now(vm);
-	}
+	if (o2v_vm_is_running(vm))
+		o2v_vmcli_stop(vm, *(unsigned *)userdata);
 	return start_one(vm, name, NULL);
 }
 

@@ -11,25 +11,12 @@
 #include "values.h"
 #include "vmcli.h"
 
-#define STOP_MARGIN_MS 5000 /* init's own grace ends first; then we wait a little more */
-
 static int stop_one(struct o2v_vm *vm, const char *name, void *userdata)
 {
-	unsigned timeout = *(unsigned *)userdata;
-	struct o2v_error err;
-
-	if (!o2v_vm_is_running(vm)) {
-		o2v_vmcli_reconcile(vm);
-		puts(name);
-		return O2V_EXIT_OK; /* already stopped, as docker stop */
-	}
-	o2v_vmcli_mark_stopped(vm);
-	if (o2v_vm_send(vm->dir, &(struct o2v_ctl_msg){.kind = O2V_CTL_STOP}, &err) < 0)
-		timeout = 0; /* no control channel: nothing graceful is possible */
-	if (!o2v_vmcli_wait_stopped(vm, (int)timeout * 1000 + STOP_MARGIN_MS)) {
-		o2v_cli_warn("VM '%s' did not stop within %u s, killing it", vm->name, timeout);
-		o2v_vmcli_kill_now(vm);
-	}
+	if (!o2v_vm_is_running(vm))
+		o2v_vmcli_reconcile(vm); /* already stopped: fine, as docker stop */
+	else
+		o2v_vmcli_stop(vm, *(unsigned *)userdata);
 	puts(name);
 	return O2V_EXIT_OK;
 }
@@ -37,8 +24,8 @@ static int stop_one(struct o2v_vm *vm, const char *name, void *userdata)
 int cmd_stop(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "time", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
+	    {"time", required_argument, NULL, 't'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct o2v_error err = {0};
 	unsigned timeout = 10;
@@ -82,8 +69,8 @@ static int kill_one(struct o2v_vm *vm, const char *name, void *userdata)
 int cmd_kill(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "signal", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
+	    {"signal", required_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct o2v_error err = {0};
 	int sig = SIGKILL, c;

@@ -42,22 +42,20 @@ int o2v_health_resolve(const struct o2v_image_config *img, const struct o2v_run_
 	memset(ret, 0, sizeof(*ret));
 	if (o->no_healthcheck)
 		return 0;
-	if (o->health_cmd) {
+	/* --health-cmd and CMD-SHELL run in a shell, CMD as given; NONE or nothing: none */
+	const char *shell = o->health_cmd				       ? o->health_cmd
+			    : test && test[0] && !strcmp(test[0], "CMD-SHELL") ? test[1]
+									       : NULL;
+	if (shell) {
 		if ((r = push(&ret->argv, "/bin/sh", err)) < 0 ||
-		    (r = push(&ret->argv, "-c", err)) < 0 ||
-		    (r = push(&ret->argv, o->health_cmd, err)) < 0)
-			return r;
-	} else if (test && test[0] && !strcmp(test[0], "CMD-SHELL") && test[1]) {
-		if ((r = push(&ret->argv, "/bin/sh", err)) < 0 ||
-		    (r = push(&ret->argv, "-c", err)) < 0 ||
-		    (r = push(&ret->argv, test[1], err)) < 0)
+		    (r = push(&ret->argv, "-c", err)) < 0 || (r = push(&ret->argv, shell, err)) < 0)
 			return r;
 	} else if (test && test[0] && !strcmp(test[0], "CMD") && test[1]) {
 		for (size_t i = 1; test[i]; i++)
 			if ((r = push(&ret->argv, test[i], err)) < 0)
 				return r;
 	} else {
-		return 0; /* none, "NONE", or a form Docker does not know either */
+		return 0;
 	}
 	ret->interval_ms = o->health_interval_ms  ? o->health_interval_ms
 			   : img->health_interval ? ns_to_ms(img->health_interval)
@@ -123,7 +121,8 @@ O2V_NORETURN static void monitor(const struct o2v_vm *vm, const struct o2v_healt
 		if (check(vm, h, devnull) == 0) {
 			status = "healthy";
 			failing = 0;
-		} else if ((uint64_t)(o2v_now_ms() - t0) >= h->start_period_ms || strcmp(status, "starting")) {
+		} else if ((uint64_t)(o2v_now_ms() - t0) >= h->start_period_ms ||
+			   strcmp(status, "starting")) {
 			/* within the start period, failures do not count */
 			if (++failing >= h->retries)
 				status = "unhealthy";

@@ -10,6 +10,7 @@
 #include "../common/fsutil.h"
 #include "../common/paths.h"
 #include "cli.h"
+#include "../vm/vm.h"
 #include "vmcli.h"
 
 char *o2v_vmcli_runtime_dir(void)
@@ -107,4 +108,62 @@ void o2v_vmcli_mark_stopped(const struct o2v_vm *vm)
 
 	if (fd >= 0)
 		close(fd);
+}
+
+#define STOP_MARGIN_MS 5000 /* init's own grace ends first; then we wait a little more */
+
+void o2v_vmcli_stop(const struct o2v_vm *vm, unsigned timeout)
+{
+	struct o2v_error err;
+
+	o2v_vmcli_mark_stopped(vm);
+	if (o2v_vm_send(vm->dir, &(struct o2v_ctl_msg){.kind = O2V_CTL_STOP}, &err) < 0)
+		timeout = 0; /* no control channel: nothing graceful is possible */
+	if (!o2v_vmcli_wait_stopped(vm, (int)timeout * 1000 + STOP_MARGIN_MS)) {
+		o2v_cli_warn("VM '%s' did not stop within %u s, killing it", vm->name, timeout);
+		o2v_vmcli_kill_now(vm);
+	}
+}
+
+int o2v_vmcli_load_running(const char *name, struct o2v_vm *ret)
+{
+	_cleanup_free_ char *runtime = o2v_vmcli_runtime_dir();
+	int r;
+
+	if (!runtime)
+		return O2V_EXIT_RUN_FAILED;
+	if ((r = o2v_vmcli_load(runtime, name, ret)) != 0)
+		return r;
+	if (!o2v_vm_is_running(ret)) {
+		o2v_cli_error("VM '%s' is not running", name);
+		o2v_vm_release(ret);
+		return 1; /* as docker exec: the daemon's refusal */
+	}
+	return 0;
+}
+
+size_t o2v_vmcli_ports(const char *text, struct o2v_vmcli_port *out, size_t max)
+{
+	size_t n = 0;
+
+	for (const char *p = text ? text : ""; *p && n < max;) {
+		size_t len = strcspn(p, ",");
+		char item[160];
+		snprintf(item, sizeof(item), "%.*s", (int)len, p);
+		p += len + (p[len] == ',');
+		char *s = item + strspn(item, " ");
+		char *arrow = strstr(s, "->"), *slash = strrchr(s, '/'), *colon;
+		if (!arrow || !slash || slash < arrow)
+			continue;
+		*arrow = *slash = '\0';
+		if (!(colon = strrchr(s, ':')))
+			continue;
+		*colon = '\0';
+		struct o2v_vmcli_port *o = &out[n++];
+		snprintf(o->bind, sizeof(o->bind), "%s", s);
+		snprintf(o->host, sizeof(o->host), "%s", colon + 1);
+		snprintf(o->guest, sizeof(o->guest), "%s", arrow + 2);
+		snprintf(o->proto, sizeof(o->proto), "%s", slash + 1);
+	}
+	return n;
 }

@@ -28,6 +28,20 @@ int o2v_vmcli_each(int argc, char **argv, int first,
 /* `stop` or `kill` asked for this end: the supervisor does not restart the VM (--restart). */
 void o2v_vmcli_mark_stopped(const struct o2v_vm *vm);
 
+/* `stop`: mark it, ask its init (SIGTERM or the stop signal, SIGKILL after its grace), wait
+ * timeout seconds and a margin, then kill it. */
+void o2v_vmcli_stop(const struct o2v_vm *vm, unsigned timeout);
+
+/* Load a VM that must be running (exec, cp): 0, or the exit code with the error printed. */
+int o2v_vmcli_load_running(const char *name, struct o2v_vm *ret);
+
+/* A published port as the record's text holds it ("127.0.0.1:2229->6379/tcp, ..."). */
+struct o2v_vmcli_port {
+	char bind[64], host[8], guest[8], proto[8];
+};
+/* Parse up to max of them into out; how many. */
+size_t o2v_vmcli_ports(const char *text, struct o2v_vmcli_port *out, size_t max);
+
 /* Record a VM that ended without its supervisor as exited; remove it if --rm. */
 void o2v_vmcli_reconcile(struct o2v_vm *vm);
 

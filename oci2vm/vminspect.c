@@ -26,28 +26,19 @@ static json_object *time_json(int64_t t)
 	return json_object_new_string(buf);
 }
 
-/* "127.0.0.1:2229->6379/tcp, ..." (the record's text) → [{HostIp, HostPort, ...}]. */
+/* The record's ports → [{HostIp, HostPort, ContainerPort, Protocol}]. */
 static json_object *ports_json(const char *text)
 {
 	json_object *a = json_object_new_array();
-	_cleanup_free_ char *copy = strdup(text ? text : "");
-	char *save = NULL;
+	struct o2v_vmcli_port ports[128];
+	size_t n = o2v_vmcli_ports(text, ports, ARRAY_SIZE(ports));
 
-	for (char *p = copy ? strtok_r(copy, ", ", &save) : NULL; p;
-	     p = strtok_r(NULL, ", ", &save)) {
-		char *arrow = strstr(p, "->"), *slash = strrchr(p, '/'), *colon;
-		if (!arrow || !slash || slash < arrow)
-			continue;
-		*arrow = *slash = '\0';
-		colon = strrchr(p, ':');
-		if (!colon)
-			continue;
-		*colon = '\0';
+	for (size_t i = 0; i < n; i++) {
 		json_object *o = json_object_new_object();
-		json_object_object_add(o, "HostIp", json_object_new_string(p));
-		json_object_object_add(o, "HostPort", json_object_new_string(colon + 1));
-		json_object_object_add(o, "ContainerPort", json_object_new_string(arrow + 2));
-		json_object_object_add(o, "Protocol", json_object_new_string(slash + 1));
+		json_object_object_add(o, "HostIp", json_object_new_string(ports[i].bind));
+		json_object_object_add(o, "HostPort", json_object_new_string(ports[i].host));
+		json_object_object_add(o, "ContainerPort", json_object_new_string(ports[i].guest));
+		json_object_object_add(o, "Protocol", json_object_new_string(ports[i].proto));
 		json_object_array_add(a, o);
 	}
 	return a;
