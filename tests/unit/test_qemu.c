@@ -72,7 +72,8 @@ static void test_argv_full(void)
 	    "-no-reboot\n-nodefaults\n-no-user-config\n-display\nnone\n"
 	    "-sandbox\non,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny\n"
 	    "-kernel\nvmlinux\n-initrd\ni.cpio\n"
-	    "-append\nconsole=hvc0 quiet reboot=t panic=-1 noreplace-smp tsc_early_khz=2596061 "
+	    "-append\nconsole=hvc0 quiet reboot=t panic=-1 noreplace-smp rcupdate.rcu_expedited=1 "
+	    "tsc_early_khz=2596061 "
 	    "tsc=reliable no_timer_check percpu_alloc=page oci2vm.debug=1\n"
 	    "-device\nvirtio-serial-device,max_ports=5\n"
 	    "-chardev\nsocket,id=con,path=c,server=on,wait=on\n"
@@ -105,15 +106,16 @@ static void test_cmdline_tcg_one_cpu(void)
 	o2v_vm_spec_init(&spec);
 	spec.r.accel = O2V_ACCEL_TCG;
 	_cleanup_free_ char *unknown_tsc = o2v_qemu_cmdline(&spec);
-	TAP_IS_STR(
-	    unknown_tsc,
-	    "console=hvc0 quiet reboot=t panic=-1 noreplace-smp nolapic_timer no_timer_check "
-	    "percpu_alloc=page",
-	    "cmdline: TCG, one vCPU, TSC rate unknown: PIT tick, no TSC flags");
+	TAP_IS_STR(unknown_tsc,
+		   "console=hvc0 quiet reboot=t panic=-1 noreplace-smp rcupdate.rcu_expedited=1 "
+		   "nolapic_timer no_timer_check "
+		   "percpu_alloc=page",
+		   "cmdline: TCG, one vCPU, TSC rate unknown: PIT tick, no TSC flags");
 	spec.tsc_khz = 3000000;
 	_cleanup_free_ char *known_tsc = o2v_qemu_cmdline(&spec);
 	TAP_IS_STR(known_tsc,
-		   "console=hvc0 quiet reboot=t panic=-1 noreplace-smp tsc_early_khz=3000000 "
+		   "console=hvc0 quiet reboot=t panic=-1 noreplace-smp rcupdate.rcu_expedited=1 "
+		   "tsc_early_khz=3000000 "
 		   "tsc=reliable nolapic_timer no_timer_check percpu_alloc=page",
 		   "cmdline: TCG, one vCPU, TSC rate known");
 }
@@ -133,25 +135,26 @@ static void test_argv_minimal_kvm_verbose(void)
 
 	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), 0, "argv: minimal spec builds");
 	_cleanup_free_ char *got = argv ? join_argv(argv) : NULL;
-	TAP_IS_STR(got,
-		   "qemu-system-x86_64\n"
-		   "-M\nmicrovm,x-option-roms=off,isa-serial=on,rtc=on,acpi=off\n"
-		   "-accel\nkvm\n-cpu\nhost\n-m\n512M\n-smp\n1\n"
-		   "-no-reboot\n-nodefaults\n-no-user-config\n-display\nnone\n"
+	TAP_IS_STR(
+	    got,
+	    "qemu-system-x86_64\n"
+	    "-M\nmicrovm,x-option-roms=off,isa-serial=on,rtc=on,acpi=off\n"
+	    "-accel\nkvm\n-cpu\nhost\n-m\n512M\n-smp\n1\n"
+	    "-no-reboot\n-nodefaults\n-no-user-config\n-display\nnone\n"
 	    "-sandbox\non,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny\n"
-		   "-kernel\nvmlinux\n-initrd\ni.cpio\n"
-		   "-append\nconsole=hvc0 earlyprintk=serial,ttyS0,115200 ignore_loglevel reboot=t "
-		   "panic=-1 noreplace-smp\n"
-		   "-device\nvirtio-serial-device,max_ports=3\n"
-		   "-chardev\nsocket,id=con,path=c,server=on,wait=on\n"
-		   "-device\nvirtconsole,chardev=con\n"
-		   "-chardev\nsocket,id=ser,path=ser,server=on,wait=on\n-serial\nchardev:ser\n"
-		   "-chardev\nsocket,id=st,path=s,server=on,wait=on\n"
-		   "-device\nvirtserialport,chardev=st,name=oci2vm.status\n"
-		   "-chardev\nsocket,id=ctl,path=x,server=on,wait=off\n"
-		   "-device\nvirtserialport,chardev=ctl,name=oci2vm.ctl\n"
-		   "-device\nvirtio-rng-device",
-		   "argv: KVM uses -cpu host; verbose gives the serial port a socket, drops quiet");
+	    "-kernel\nvmlinux\n-initrd\ni.cpio\n"
+	    "-append\nconsole=hvc0 earlyprintk=serial,ttyS0,115200 ignore_loglevel reboot=t "
+	    "panic=-1 noreplace-smp rcupdate.rcu_expedited=1\n"
+	    "-device\nvirtio-serial-device,max_ports=3\n"
+	    "-chardev\nsocket,id=con,path=c,server=on,wait=on\n"
+	    "-device\nvirtconsole,chardev=con\n"
+	    "-chardev\nsocket,id=ser,path=ser,server=on,wait=on\n-serial\nchardev:ser\n"
+	    "-chardev\nsocket,id=st,path=s,server=on,wait=on\n"
+	    "-device\nvirtserialport,chardev=st,name=oci2vm.status\n"
+	    "-chardev\nsocket,id=ctl,path=x,server=on,wait=off\n"
+	    "-device\nvirtserialport,chardev=ctl,name=oci2vm.ctl\n"
+	    "-device\nvirtio-rng-device",
+	    "argv: KVM uses -cpu host; verbose gives the serial port a socket, drops quiet");
 }
 
 /* A saved VM resumed instead of booted, and arguments for descriptors passed to QEMU: both
@@ -170,8 +173,7 @@ static void test_argv_incoming_and_extra(void)
 	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), 0, "argv: incoming + extra builds");
 	_cleanup_free_ char *got = argv ? join_argv(argv) : NULL;
 	const char *tail = got ? strstr(got, "-device\nvirtio-rng-device\n") : NULL;
-	TAP_IS_STR(tail,
-		   "-device\nvirtio-rng-device\n-incoming\nfd:7\n-netdev\ntap,id=t0,fd=5",
+	TAP_IS_STR(tail, "-device\nvirtio-rng-device\n-incoming\nfd:7\n-netdev\ntap,id=t0,fd=5",
 		   "argv: -incoming after the devices, then the extra arguments verbatim");
 }
 
@@ -187,8 +189,9 @@ static void test_argv_exec_port(void)
 	_cleanup_free_ char *got = argv ? join_argv(argv) : NULL;
 	TAP_OK(got && strstr(got, "virtio-serial-device,max_ports=4\n"),
 	       "argv: one port more (max_ports=4 without stdio ports)");
-	TAP_OK(got && strstr(got, "-chardev\nsocket,id=exec,path=/s/execport.sock,server=on,"
-				  "wait=on\n-device\nvirtserialport,chardev=exec,name=oci2vm.exec\n"),
+	TAP_OK(got &&
+		   strstr(got, "-chardev\nsocket,id=exec,path=/s/execport.sock,server=on,"
+			       "wait=on\n-device\nvirtserialport,chardev=exec,name=oci2vm.exec\n"),
 	       "argv: the exec port's socket, served and waited for, named oci2vm.exec");
 }
 
@@ -253,7 +256,8 @@ static void test_accel(const char *dir)
 	setenv("OCI2VM_RUNTIME_DIR", rt, 1);
 	unsigned long khz = o2v_host_tsc_khz();
 	TAP_OK(khz == 0 || (khz > 500000 && khz < 10000000), "accel: host TSC rate %lu kHz", khz);
-	if (khz && o2v_read_file("/proc/sys/kernel/random/boot_id", 64, &boot_id, NULL, NULL) == 0) {
+	if (khz &&
+	    o2v_read_file("/proc/sys/kernel/random/boot_id", 64, &boot_id, NULL, NULL) == 0) {
 		boot_id[strcspn(boot_id, "\n")] = '\0';
 		_cleanup_free_ char *cached = NULL;
 		char line[128];
@@ -263,11 +267,13 @@ static void test_accel(const char *dir)
 		int n = snprintf(line, sizeof(line), "%s 1234567\n", boot_id);
 		TAP_IS_INT(o2v_write_file_atomic(cache, line, (size_t)n, 0600, NULL), 0,
 			   "accel: plant another rate for this boot");
-		TAP_IS_INT((long)o2v_host_tsc_khz(), 1234567L, "accel: this boot's cached rate is used");
-		TAP_IS_INT(o2v_write_file_atomic(cache, "another-boot 1234567\n", 21, 0600, NULL), 0,
-			   "accel: a rate cached in another boot");
+		TAP_IS_INT((long)o2v_host_tsc_khz(), 1234567L,
+			   "accel: this boot's cached rate is used");
+		TAP_IS_INT(o2v_write_file_atomic(cache, "another-boot 1234567\n", 21, 0600, NULL),
+			   0, "accel: a rate cached in another boot");
 		khz = o2v_host_tsc_khz();
-		TAP_OK(khz != 1234567 && khz > 500000, "accel: ... is measured again (%lu kHz)", khz);
+		TAP_OK(khz != 1234567 && khz > 500000, "accel: ... is measured again (%lu kHz)",
+		       khz);
 	}
 	unsetenv("OCI2VM_RUNTIME_DIR");
 #endif
@@ -291,7 +297,8 @@ static void test_kernel_find(const char *dir)
 	o2v_write_file_atomic(elf, hdr, sizeof(hdr), 0644, &err);
 
 	setenv("OCI2VM_KERNEL", missing, 1);
-	TAP_IS_INT(o2v_kernel_find(NULL, &path, &err), -ENOENT, "kernel: missing OCI2VM_KERNEL file");
+	TAP_IS_INT(o2v_kernel_find(NULL, &path, &err), -ENOENT,
+		   "kernel: missing OCI2VM_KERNEL file");
 	TAP_OK(strstr(err.msg, missing) && strstr(err.msg, "OCI2VM_KERNEL"),
 	       "kernel: message names the variable and the path (%s)", err.msg);
 	setenv("OCI2VM_KERNEL", text, 1);
@@ -319,7 +326,8 @@ static void test_kernel_find(const char *dir)
 	TAP_OK(strstr(err.msg, text) && strstr(err.msg, "--kernel"),
 	       "kernel: message names --kernel and the path (%s)", err.msg);
 	setenv("OCI2VM_KERNEL", text, 1);
-	TAP_IS_INT(o2v_kernel_find(elf, &path, &err), 0, "kernel: --kernel wins over OCI2VM_KERNEL");
+	TAP_IS_INT(o2v_kernel_find(elf, &path, &err), 0,
+		   "kernel: --kernel wins over OCI2VM_KERNEL");
 	TAP_IS_STR(path, elf, "kernel: the --kernel path returned");
 	free(path);
 	path = NULL;
