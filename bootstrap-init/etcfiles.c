@@ -5,7 +5,8 @@
  *  - the image's own files are untouched underneath, so a root disk that is
  *    booted again (or exported) carries no run-time state, and the next run
  *    with another hostname or DNS gets fresh files;
- *  - the workload can still edit them, like in Docker;
+ *  - the workload can still edit them, like in Docker, unless the root is
+ *    read-only: then they are too (moby's Container.NetworkMounts);
  *  - a path the image made a symlink (resolv.conf -> ../run/...) is followed
  *    inside the container root, and a missing file is created empty first.
  * resolv.conf is only replaced when the network is on: without a network
@@ -34,7 +35,8 @@ static int gen_file(const char *path, const char *text, struct o2v_error *err)
 	return 0;
 }
 
-static int bind_file(int root_fd, const char *name, const char *text, struct o2v_error *err)
+static int bind_file(int root_fd, const char *name, const char *text, bool readonly,
+		     struct o2v_error *err)
 {
 	char src[sizeof(INIT_GEN_DIR) + 32], target[32];
 	int r;
@@ -43,7 +45,7 @@ static int bind_file(int root_fd, const char *name, const char *text, struct o2v
 	snprintf(target, sizeof(target), "/etc/%s", name);
 	if ((r = gen_file(src, text, err)) < 0)
 		return r;
-	return init_bind_in_root(root_fd, src, target, err);
+	return init_bind_in_root(root_fd, src, target, readonly, err);
 }
 
 struct text {
@@ -69,7 +71,7 @@ int init_etc_files(int root_fd, const struct o2v_runconfig *rc, struct o2v_error
 			return o2v_error_sys(err, -errno, "set hostname '%s'", rc->hostname);
 		t.len = 0;
 		add(&t, rc->hostname, "", "");
-		if ((r = bind_file(root_fd, "hostname", t.buf, err)) < 0)
+		if ((r = bind_file(root_fd, "hostname", t.buf, rc->read_only, err)) < 0)
 			return r;
 	}
 
@@ -85,7 +87,7 @@ int init_etc_files(int root_fd, const struct o2v_runconfig *rc, struct o2v_error
 		add(&t, rc->hosts[i], "", "");
 	if (rc->network && rc->hostname && rc->hostname[0])
 		add(&t, GUEST_ADDR "\t", rc->hostname, "");
-	if ((r = bind_file(root_fd, "hosts", t.buf, err)) < 0)
+	if ((r = bind_file(root_fd, "hosts", t.buf, rc->read_only, err)) < 0)
 		return r;
 
 	if (!rc->network)
@@ -95,5 +97,5 @@ int init_etc_files(int root_fd, const struct o2v_runconfig *rc, struct o2v_error
 		add(&t, "nameserver ", rc->dns[i], "");
 	if (!rc->dns || !rc->dns[0])
 		add(&t, "nameserver " DEFAULT_DNS, "", "");
-	return bind_file(root_fd, "resolv.conf", t.buf, err);
+	return bind_file(root_fd, "resolv.conf", t.buf, rc->read_only, err);
 }

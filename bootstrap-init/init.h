@@ -65,13 +65,15 @@ int init_mount_rootdisk(const char *dev, bool ephemeral, struct o2v_error *err);
 int init_mount_container(int root_fd, bool terminal, uint64_t shm_size, struct o2v_error *err);
 /* --tmpfs: "PATH[:OPTIONS]" each, Docker's default noexec,nosuid,nodev unless OPTIONS say. */
 int init_mount_tmpfs(int root_fd, char *const *specs, struct o2v_error *err);
-/* --read-only: root (a path) becomes a mount of its own first (before anything is mounted
- * in it), then read-only with tmpfs on /tmp, /run and /var/tmp (last, after every mount). */
+/* root (a path) becomes a mount of its own first (before anything is mounted in it): the
+ * workload's /proc/mounts then lists its "/" (df / works), and --read-only can remount it.
+ * --read-only: read-only with tmpfs on /tmp, /run and /var/tmp (last, after every mount). */
 int init_root_bind_self(const char *root, struct o2v_error *err);
 int init_root_readonly(const char *root, int root_fd, struct o2v_error *err);
 int init_mount_volumes(int root_fd, const struct o2v_volume *v, size_t n, struct o2v_error *err);
 /* Bind-mount the file src on path inside root_fd (created empty if missing). */
-int init_bind_in_root(int root_fd, const char *src, const char *path, struct o2v_error *err);
+int init_bind_in_root(int root_fd, const char *src, const char *path, bool readonly,
+		      struct o2v_error *err);
 /* Unmount everything but "/", innermost first; the root disk is remounted
  * read-only if it cannot be unmounted. Best effort, never fails. */
 void init_unmount_all(void);

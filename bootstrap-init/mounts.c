@@ -49,6 +49,21 @@
 #define SYS_open_tree  428
 #define SYS_move_mount 429
 #endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#define MOUNT_ATTR_NOSUID 0x00000002
+#define MOUNT_ATTR_NODEV  0x00000004
+#define MOUNT_ATTR_NOEXEC 0x00000008
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+struct o2v_mount_attr { /* struct mount_attr, <linux/mount.h> */
+	uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
 
 #define MOUNTS_MAX    4096 /* entries of /proc/self/mounts we unmount */
 #define MOUNTINFO_MAX (1024 * 1024)
@@ -216,20 +231,6 @@ static int mount_in_root(int root_fd, const char *src, const char *path, const c
 	return r;
 }
 
-int init_bind_in_root(int root_fd, const char *src, const char *path, struct o2v_error *err)
-{
-	_cleanup_close_ int fd = init_root_open(root_fd, path, INIT_ROOT_FILE, err);
-
-	if (fd < 0)
-		return fd;
-	_cleanup_close_ int tree =
-	    (int)syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | O_CLOEXEC);
-	if (tree < 0 || syscall(SYS_move_mount, tree, "", fd, "",
-				MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		return o2v_error_sys(err, -errno, "bind-mount '%s' in the container", path);
-	return 0;
-}
-
 /* Docker's /dev: its character devices, the fd links, the private pty multiplexer, and with
  * a terminal the console (the VM's hvc0, which the workload gets as its terminal). */
 static void dev_populate(int root_fd, bool terminal)
@@ -267,6 +268,83 @@ static void dev_populate(int root_fd, bool terminal)
 			init_debug("/dev/%s: %s", links[i][1], strerror(errno));
 }
 
+/* Docker's read-only and masked paths (moby's oci.DefaultSpec, runc applies them): the VM's
+ * kernel is the workload's own, but a workload should find /proc/sys as under Docker
+ * (read-only: sysctls are not the container's to change) and the timer and kernel-memory
+ * files hidden. Paths this kernel does not have are skipped. */
+static const char *const proc_readonly[] = {"/proc/asound", "/proc/bus", "/proc/fs",
+					    "/proc/irq",    "/proc/sys", "/proc/sysrq-trigger"};
+static const char *const masked_paths[] = {"/proc/acpi",	"/proc/kcore",
+					   "/proc/keys",	"/proc/latency_stats",
+					   "/proc/timer_list",	"/proc/timer_stats",
+					   "/proc/sched_debug", "/proc/scsi",
+					   "/sys/firmware",	"/sys/devices/virtual/powercap"};
+
+/* Put a clone of the mount at src (detached, given attrs first) over target. */
+static int attach_clone(int src_fd, const char *src_path, int target_fd, uint64_t attrs)
+{
+	struct o2v_mount_attr attr = {.attr_set = attrs};
+	unsigned flags = OPEN_TREE_CLONE | O_CLOEXEC | (src_path[0] ? 0 : AT_EMPTY_PATH);
+	_cleanup_close_ int tree = (int)syscall(SYS_open_tree, src_fd, src_path, flags);
+
+	if (tree < 0 ||
+	    (attrs && syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+			      sizeof(attr)) < 0) ||
+	    syscall(SYS_move_mount, tree, "", target_fd, "",
+		    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return -errno;
+	return 0;
+}
+
+#define ATTR_READONLY (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
+
+int init_bind_in_root(int root_fd, const char *src, const char *path, bool readonly,
+		      struct o2v_error *err)
+{
+	_cleanup_close_ int fd = init_root_open(root_fd, path, INIT_ROOT_FILE, err);
+	int r;
+
+	if (fd < 0)
+		return fd;
+	if ((r = attach_clone(AT_FDCWD, src, fd, readonly ? ATTR_READONLY : 0)) < 0)
+		return o2v_error_sys(err, r, "bind-mount '%s' in the container", path);
+	return 0;
+}
+
+static int confine_proc(int root_fd, struct o2v_error *err)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(proc_readonly); i++) {
+		_cleanup_close_ int fd =
+		    init_root_open(root_fd, proc_readonly[i], INIT_ROOT_EXISTING, NULL);
+		int r;
+		if (fd < 0)
+			continue;
+		if ((r = attach_clone(fd, "", fd, ATTR_READONLY)) < 0)
+			return o2v_error_sys(err, r, "make '%s' read-only in the container",
+					     proc_readonly[i]);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(masked_paths); i++) {
+		_cleanup_close_ int fd =
+		    init_root_open(root_fd, masked_paths[i], INIT_ROOT_EXISTING, NULL);
+		struct stat st;
+		int r;
+		if (fd < 0 || fstat(fd, &st) < 0)
+			continue;
+		/* a file: init's /dev/null over it (not nodev: reads find it empty, as runc's
+		 * mask); a directory: an empty read-only tmpfs */
+		if (S_ISDIR(st.st_mode))
+			r = mount_in_root(root_fd, "tmpfs", masked_paths[i], "tmpfs",
+					  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0",
+					  INIT_ROOT_EXISTING, err);
+		else if ((r = attach_clone(AT_FDCWD, "/dev/null", fd,
+					   ATTR_READONLY & ~MOUNT_ATTR_NODEV)) < 0)
+			r = o2v_error_sys(err, r, "mask '%s' in the container", masked_paths[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int init_mount_container(int root_fd, bool terminal, uint64_t shm_size, struct o2v_error *err)
 {
 	char shm_data[64];
@@ -291,7 +369,7 @@ int init_mount_container(int root_fd, bool terminal, uint64_t shm_size, struct o
 		if (!strcmp(m->path, "/dev"))
 			dev_populate(root_fd, terminal);
 	}
-	return 0;
+	return confine_proc(root_fd, err);
 }
 
 int init_mount_volumes(int root_fd, const struct o2v_volume *v, size_t n, struct o2v_error *err)

@@ -91,7 +91,7 @@ static int open_terminal(const char *root, int root_fd, const struct o2v_runconf
 		return -1;
 	}
 	snprintf(slave_path, sizeof(slave_path), "%s/dev/pts/%u", root, idx);
-	if (init_bind_in_root(root_fd, slave_path, INIT_CONTAINER_CONSOLE, &err) < 0 ||
+	if (init_bind_in_root(root_fd, slave_path, INIT_CONTAINER_CONSOLE, false, &err) < 0 ||
 	    init_stdin_open_to(in, fcntl(master, F_DUPFD_CLOEXEC, 3), &err) < 0)
 		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	return master;
@@ -125,7 +125,7 @@ void init_main(void)
 		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	init_trace("disk");
 	const char *root = rc.rootdisk ? ROOT_DISK : ROOT_INITRAMFS;
-	if (rc.read_only && init_root_bind_self(root, &err) < 0)
+	if (init_root_bind_self(root, &err) < 0)
 		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root_fd < 0) {

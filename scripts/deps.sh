@@ -38,6 +38,7 @@ musl-tools
 openssl
 patch
 pkg-config
+podman
 python3
 python3-cryptography
 python3-jwt
@@ -45,7 +46,9 @@ python3-zstandard
 qemu-system-x86
 qemu-utils
 redis-tools
+runc
 skopeo
+slirp4netns
 strace
 umoci
 util-linux
