@@ -44,10 +44,13 @@ static const struct o2v_command commands[] = {
 	  "  -q, --quiet   print only the ids\n",
 	  false },
 	{ "logs", cmd_logs, "print the console output of a detached VM",
-	  "usage: oci2vm logs [-f] [-n N] NAME|ID\n\n"
+	  "usage: oci2vm logs [-f] [-n N] [--since TIME] NAME|ID\n\n"
 	  "Print the console output of a VM started with 'oci2vm run -d'.\n\n"
 	  "  -f, --follow    keep printing new output until the VM stops\n"
-	  "  -n, --tail N    only the last N lines (all: every line)\n",
+	  "  -n, --tail N    only the last N lines (all: every line)\n"
+	  "      --since TIME  only output from TIME on (to the second): 2026-01-02T13:23:37Z,\n"
+	  "                  2026-01-02 (local time without a zone), a Unix time, or a\n"
+	  "                  duration before now such as 10m or 1h30m\n",
 	  false },
 	{ "exec", cmd_exec, "run a command in a running VM",
 	  "usage: oci2vm exec [OPTIONS] NAME|ID COMMAND [ARG...]\n\n"

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include "../vm/host.h"
@@ -230,7 +231,8 @@ bool o2v_ip_literal(const char *s)
 	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
-int o2v_parse_duration(const char *opt, const char *spec, uint64_t *ret_ms, struct o2v_error *err)
+/* A Go duration ("1h30m", "500ms"; a unit is required) → milliseconds; false if not one. */
+static bool go_duration(const char *spec, double *ret_ms)
 {
 	static const struct {
 		const char *unit;
@@ -241,15 +243,15 @@ int o2v_parse_duration(const char *opt, const char *spec, uint64_t *ret_ms, stru
 	const char *p = spec;
 
 	if (!*p)
-		goto bad;
+		return false;
 	while (*p) {
 		char *end;
 		if (!((*p >= '0' && *p <= '9') || *p == '.'))
-			goto bad;
+			return false;
 		double v = strtod(p, &end);
 		size_t best = 0, best_len = 0;
 		if (end == p)
-			goto bad;
+			return false;
 		for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
 			size_t n = strlen(units[i].unit);
 			if (!strncmp(end, units[i].unit, n) && n > best_len) {
@@ -258,18 +260,89 @@ int o2v_parse_duration(const char *opt, const char *spec, uint64_t *ret_ms, stru
 			}
 		}
 		if (!best_len)
-			goto bad;
+			return false;
 		total += v * units[best].ms;
 		p = end + best_len;
 	}
+	*ret_ms = total;
+	return true;
+}
+
+int o2v_parse_duration(const char *opt, const char *spec, uint64_t *ret_ms, struct o2v_error *err)
+{
+	double total;
+
+	if (!go_duration(spec, &total))
+		return o2v_error_set(err, -EINVAL,
+				     "%s '%s': expected a duration such as 30s, 1m30s or 500ms", opt,
+				     spec);
 	if (total > 86400000.0 || total <= 0)
 		return o2v_error_set(err, -ERANGE, "%s '%s': expected more than 0 and at most 24h",
 				     opt, spec);
 	*ret_ms = (uint64_t)total + ((double)(uint64_t)total < total);
 	return 0;
-bad:
-	return o2v_error_set(err, -EINVAL, "%s '%s': expected a duration such as 30s, 1m30s or "
-					   "500ms",
+}
+
+/* "2013-01-02", "2013-01-02T13:23:37", with ".123" and "Z" or "+01:00" after it; without a
+ * zone, local time (as Docker reads it). */
+static bool rfc3339_time(const char *spec, int64_t *ret)
+{
+	struct tm tm = {0};
+	const char *p = strptime(spec, "%Y-%m-%d", &tm);
+	bool zone = false;
+	long offset = 0;
+
+	if (!p)
+		return false;
+	if (*p == 'T' && !(p = strptime(p + 1, "%H:%M:%S", &tm)))
+		return false;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			;
+	if (*p == 'Z') {
+		zone = true;
+		p++;
+	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+		unsigned hh, mm;
+		if (sscanf(p + 1, "%2u:%2u", &hh, &mm) != 2 || hh > 23 || mm > 59)
+			return false;
+		offset = (long)(hh * 3600 + mm * 60) * (*p == '-' ? -1 : 1);
+		zone = true;
+		p += 6;
+	}
+	if (*p)
+		return false;
+	tm.tm_isdst = -1;
+	time_t t = zone ? timegm(&tm) - offset : mktime(&tm);
+	if (t == (time_t)-1)
+		return false;
+	*ret = (int64_t)t;
+	return true;
+}
+
+int o2v_parse_since(const char *opt, const char *spec, int64_t now, int64_t *ret,
+		    struct o2v_error *err)
+{
+	double ms;
+	char *end;
+
+	if (go_duration(spec, &ms) && ms >= 0) {
+		*ret = now - (int64_t)(ms / 1000);
+		return 0;
+	}
+	if (rfc3339_time(spec, ret))
+		return 0;
+	/* a Unix time, seconds with an optional fraction */
+	size_t digits = strspn(spec, "0123456789");
+	if (digits > 0 && digits <= 12 &&
+	    (!spec[digits] || (spec[digits] == '.' && !spec[digits + 1 + strspn(spec + digits + 1,
+									   "0123456789")]))) {
+		*ret = (int64_t)strtoll(spec, &end, 10);
+		return 0;
+	}
+	return o2v_error_set(err, -EINVAL,
+			     "%s '%s': expected a time such as 2026-01-02T13:23:37Z, 2026-01-02, a "
+			     "Unix time, or a duration before now such as 10m",
 			     opt, spec);
 }
 

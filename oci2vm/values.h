@@ -43,6 +43,11 @@ int o2v_parse_seconds(const char *opt, const char *spec, unsigned *ret, struct o
  * → milliseconds (rounded up), at least 1 ms, at most a day. */
 int o2v_parse_duration(const char *opt, const char *spec, uint64_t *ret_ms, struct o2v_error *err);
 
+/* logs --since: an RFC 3339 time or date (local time without a zone), a Unix time, or a
+ * Go duration before now → seconds since the epoch. */
+int o2v_parse_since(const char *opt, const char *spec, int64_t now, int64_t *ret,
+		    struct o2v_error *err);
+
 /* A signal: a number 1..64 or a name with or without "SIG" (TERM, SIGKILL, ...). */
 int o2v_parse_signal(const char *spec, int *ret, struct o2v_error *err);
 

@@ -1,6 +1,11 @@
 /* logfile.h - a detached VM's console log, capped and rotated as Docker's json-file driver
  * caps its logs (--log-opt max-size=SIZE --log-opt max-file=N): at most N files of at most
  * SIZE bytes each, PATH the newest, PATH.1 the one before, up to PATH.(N-1).
+ *
+ * The log stays the console's raw bytes (what `logs` prints); for `logs --since` each file
+ * has a time index beside it, NAME.times: a line "SECONDS OFFSET" for the first output of
+ * every second in which there was output (seconds since the epoch; OFFSET in NAME), so the
+ * index costs at most one small write per second and is rotated with its file.
  */
 #ifndef O2V_VM_LOGFILE_H
 #define O2V_VM_LOGFILE_H
@@ -17,8 +22,9 @@ struct o2v_logfile {
 	char *path;
 	uint64_t max_size;
 	unsigned max_files;
-	int fd;
-	uint64_t size; /* of the current file */
+	int fd, times_fd;
+	uint64_t size;	   /* of the current file */
+	int64_t times_sec; /* the second of the index's last line */
 };
 
 /* Open (append to) path; max_size 0 or max_files 0 mean the defaults. */
@@ -34,5 +40,13 @@ void o2v_logfile_close(struct o2v_logfile *lf);
 
 /* PATH.k (k > 0) or PATH (k == 0), malloc'ed. */
 char *o2v_logfile_name(const char *path, unsigned k);
+
+/* The time index of PATH.k, malloc'ed. */
+char *o2v_logfile_times_name(const char *path, unsigned k);
+
+/* Where output from second `since` on begins: in file k (O2V_LOG_MAX_FILES - 1 is the
+ * oldest there can be) at offset *ret_off. false when no output is that recent. Output of
+ * the second `since` itself is included: the index is as fine as a second. */
+bool o2v_logfile_since(const char *path, int64_t since, unsigned *ret_k, uint64_t *ret_off);
 
 #endif

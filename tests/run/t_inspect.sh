@@ -53,6 +53,27 @@ o2v logs -n 0 lg
 is "$out" "" "logs -n 0: nothing"
 o2v logs --tail all lg
 is "$(wc -l <<<"$out")" 11 "logs --tail all: every line"
+# --since: output of two seconds apart, the cut taken between them
+o2v run -d -q --name ts "$BB" sh -c 'echo early; sleep 3; echo late; sleep 600'
+deadline=$((SECONDS + 60))
+until "$OCI2VM" logs ts 2>/dev/null | grep -q early || [ $SECONDS -gt $deadline ]; do sleep 0.1; done
+sleep 1
+cut=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+until "$OCI2VM" logs ts 2>/dev/null | grep -q late || [ $SECONDS -gt $deadline ]; do sleep 0.2; done
+o2v logs --since "$cut" ts
+is "$out" "late" "logs --since RFC3339: only what came from then on"
+o2v logs --since "$(date -d "$cut" +%s)" ts
+is "$out" "late" "logs --since a Unix time: the same"
+o2v logs --since 10m ts
+is "$out" $'early\nlate' "logs --since 10m: both"
+o2v logs --since 2099-01-01 ts
+is "$out" "" "logs --since a future date: nothing"
+o2v logs --since 10m --tail 1 ts
+is "$out" "late" "logs --since with --tail"
+o2v logs --since yesterday ts
+is "$rc" 2 "logs --since yesterday: a usage error"
+like "$errout" "--since 'yesterday': expected a time" "... naming the value and the forms"
+o2v rm -f ts
 o2v logs --tail x lg
 is "$rc" 2 "logs --tail x: usage error"
 o2v rm lg

@@ -28,14 +28,18 @@ deadline=$((SECONDS + 600))
 while "$OCI2VM" ps -q | grep -qx "$out" && [ $SECONDS -lt $deadline ]; do sleep 1; done
 "$OCI2VM" ps -q | grep -qx "$out"
 ok "$((1 - $?))" "the workload wrote 200 MB and ended"
-files=$(ls "$dir" | grep -c '^console\.log')
+files=$(ls "$dir" | grep -cE '^console\.log(\.[0-9]+)?$')
 ok "$([ "$files" -le 2 ]; echo $?)" "at most max-file=2 log files ($files)"
-bytes=$(cat "$dir"/console.log* | wc -c)
+bytes=$(cat "$dir"/console.log "$dir"/console.log.[0-9] 2>/dev/null | wc -c)
 ok "$([ "$bytes" -le $((2 * 1048576)) ]; echo $?)" \
 	"the logs hold at most 2 x 1 MiB ($bytes bytes, 200 MB written)"
 o2v logs flood
 is "$(printf '%s\n' "$out" | tail -1)" "LAST-LINE" "logs: the last line is there"
 ok "$([ "${#out}" -ge 1048576 ]; echo $?)" "logs: the rotated file is shown too (${#out} bytes)"
+times=$(ls "$dir" | grep -cE '^console\.log(\.[0-9]+)?\.times$')
+ok "$([ "$times" -le 2 ]; echo $?)" "the time indexes rotate with their logs ($times)"
+o2v logs --since 1h flood
+is "$(printf '%s\n' "$out" | tail -1)" "LAST-LINE" "logs --since 1h: across the rotated files too"
 o2v rm flood
 is "$rc" 0 "rm"
 ok "$([ ! -e "$dir" ]; echo $?)" "rm removes the logs with the VM"

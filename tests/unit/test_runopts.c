@@ -144,6 +144,31 @@ static void test_command_split(void)
 		TAP_OK(o2v_parse_duration("-x", bad_durations[i], &ms, &err) < 0,
 		       "duration '%s' refused", bad_durations[i]);
 	}
+	/* logs --since: now is 2026-12-06T07:00:00Z = 1796540400 */
+	static const struct {
+		const char *spec;
+		int64_t sec;
+	} sinces[] = {{"10m", 1796539800},
+		      {"1h30m", 1796535000},
+		      {"2026-12-06T06:00:00Z", 1796536800},
+		      {"2026-12-06T06:00:00.25Z", 1796536800},
+		      {"2026-12-06T07:00:00+01:00", 1796536800},
+		      {"2026-12-06T05:00:00-01:00", 1796536800},
+		      {"1796536800", 1796536800},
+		      {"1796536800.5", 1796536800}};
+	for (size_t i = 0; i < ARRAY_SIZE(sinces); i++) {
+		int64_t sec = 0;
+		TAP_OK(o2v_parse_since("--since", sinces[i].spec, 1796540400, &sec, &err) == 0 &&
+			   sec == sinces[i].sec,
+		       "since %s = %" PRId64, sinces[i].spec, sinces[i].sec);
+	}
+	static const char *const bad_sinces[] = {"", "yesterday", "2026-13-01", "2026-12-07T25:00:00Z",
+						 "2026-12-06T06:00:00+1", "-5m", "1e3"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad_sinces); i++) {
+		int64_t sec = 0;
+		TAP_OK(o2v_parse_since("--since", bad_sinces[i], 1796540400, &sec, &err) < 0,
+		       "since '%s' refused", bad_sinces[i]);
+	}
 	TAP_IS_INT(PARSE(&o, &err, "--health-cmd", "curl -f localhost", "--health-interval", "2s",
 			 "--health-retries", "5", "img"),
 		   0, "--health-cmd --health-interval --health-retries");
