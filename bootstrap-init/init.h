@@ -62,7 +62,8 @@ void init_mount_late(void);
 /* Mount the ext4 root disk on INIT_DISK_MNT. */
 int init_mount_rootdisk(const char *dev, bool ephemeral, struct o2v_error *err);
 /* The container's /proc, /sys, /dev, ... inside root_fd, and its 9p volumes. */
-int init_mount_container(int root_fd, bool terminal, uint64_t shm_size, struct o2v_error *err);
+int init_mount_container(int root_fd, bool terminal, uint64_t shm_size, bool proc_unconfined,
+			 struct o2v_error *err);
 /* --tmpfs: "PATH[:OPTIONS]" each, Docker's default noexec,nosuid,nodev unless OPTIONS say. */
 int init_mount_tmpfs(int root_fd, char *const *specs, struct o2v_error *err);
 /* root (a path) becomes a mount of its own first (before anything is mounted in it): the

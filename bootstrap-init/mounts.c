@@ -345,7 +345,8 @@ static int confine_proc(int root_fd, struct o2v_error *err)
 	return 0;
 }
 
-int init_mount_container(int root_fd, bool terminal, uint64_t shm_size, struct o2v_error *err)
+int init_mount_container(int root_fd, bool terminal, uint64_t shm_size, bool proc_unconfined,
+			 struct o2v_error *err)
 {
 	char shm_data[64];
 
@@ -369,7 +370,7 @@ int init_mount_container(int root_fd, bool terminal, uint64_t shm_size, struct o
 		if (!strcmp(m->path, "/dev"))
 			dev_populate(root_fd, terminal);
 	}
-	return confine_proc(root_fd, err);
+	return proc_unconfined ? 0 : confine_proc(root_fd, err);
 }
 
 int init_mount_volumes(int root_fd, const struct o2v_volume *v, size_t n, struct o2v_error *err)

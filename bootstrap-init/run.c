@@ -132,7 +132,7 @@ void init_main(void)
 		o2v_error_sys(&err, -errno, "open the container root '%s'", root);
 		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	}
-	if (init_mount_container(root_fd, rc.terminal, rc.shm_size, &err) < 0)
+	if (init_mount_container(root_fd, rc.terminal, rc.shm_size, rc.proc_unconfined, &err) < 0)
 		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	init_trace("mounts");
 	if (init_net_setup(rc.network, &err) < 0)

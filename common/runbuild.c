@@ -96,6 +96,7 @@ int o2v_runconfig_build(const struct o2v_image_defaults *img, const struct o2v_r
 	rc->read_only = req->read_only;
 	rc->shm_size = req->shm_size;
 	rc->no_new_privs = req->no_new_privs;
+	rc->proc_unconfined = req->proc_unconfined;
 	return 0;
 }
 

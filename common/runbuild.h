@@ -52,6 +52,7 @@ struct o2v_run_request {
 	bool caps_set; /* caps replaces Docker's default bounding set (common/caps.h) */
 	uint64_t caps;
 	bool read_only, no_new_privs;
+	bool proc_unconfined; /* --security-opt systempaths=unconfined */
 	uint64_t shm_size; /* 0: Docker's 64 MiB */
 	char *const *tmpfs;   /* "PATH[:OPTIONS]" */
 	char *const *ulimits; /* "NAME SOFT HARD" (common/ulimit.h) */

@@ -38,6 +38,8 @@
  *	shm_size BYTES        /dev/shm's size (absent: 64 MiB)
  *	read_only 0|1         the container root read-only (tmpfs on /tmp, /run, /var/tmp)
  *	no_new_privs 0|1      PR_SET_NO_NEW_PRIVS for the workload
+ *	proc_unconfined 0|1   /proc/sys writable, /proc/kcore etc. unmasked (Docker's
+ *	                      --security-opt systempaths=unconfined); absent = 0
  *	tmpfs PATH[:OPTIONS]  repeated: a tmpfs at the absolute PATH (Docker's --tmpfs)
  *	ulimit NAME SOFT HARD repeated: a resource limit (common/ulimit.h)
  *	hold 0|1              set up, report `held`, run the workload only on the control
@@ -258,6 +260,8 @@ int o2v_runconfig_write(const struct o2v_runconfig *rc, char **ret_text, size_t 
 		put_uint(&b, "read_only", 1);
 	if (rc->no_new_privs)
 		put_uint(&b, "no_new_privs", 1);
+	if (rc->proc_unconfined)
+		put_uint(&b, "proc_unconfined", 1);
 	put_list(&b, "tmpfs", rc->tmpfs);
 	put_list(&b, "ulimit", rc->ulimits);
 	if (rc->caps != O2V_CAPS_DEFAULT) {
@@ -510,7 +514,8 @@ enum {
 	K_READ_ONLY,
 	K_NNP,
 	K_STOP_SIGNAL,
-	K_SHM_SIZE
+	K_SHM_SIZE,
+	K_PROC_UNCONFINED
 };
 
 static const char *const scalar_keys[] = {
@@ -521,6 +526,7 @@ static const char *const scalar_keys[] = {
     [K_ROOTDISK] = "rootdisk", [K_EPHEMERAL] = "ephemeral", [K_HOLD] = "hold",
     [K_CAPS] = "caps",	       [K_READ_ONLY] = "read_only", [K_NNP] = "no_new_privs",
     [K_STOP_SIGNAL] = "stop_signal", [K_SHM_SIZE] = "shm_size",
+    [K_PROC_UNCONFINED] = "proc_unconfined",
 };
 
 static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
@@ -572,6 +578,8 @@ static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
 		return parse_bool(ps, v, vn, &rc->read_only);
 	case K_NNP:
 		return parse_bool(ps, v, vn, &rc->no_new_privs);
+	case K_PROC_UNCONFINED:
+		return parse_bool(ps, v, vn, &rc->proc_unconfined);
 	case K_SHM_SIZE: {
 		uint64_t size = 0;
 		if (vn == 0 || vn > 19)

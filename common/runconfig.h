@@ -52,6 +52,7 @@ struct o2v_runconfig {
 	bool read_only;	   /* the container root read-only; /tmp, /run, /var/tmp tmpfs */
 	uint64_t shm_size; /* /dev/shm's size in bytes; 0: Docker's 64 MiB */
 	bool no_new_privs; /* PR_SET_NO_NEW_PRIVS for the workload (and exec) */
+	bool proc_unconfined; /* no read-only or masked /proc paths (systempaths=unconfined) */
 	char **tmpfs;	   /* "PATH[:OPTIONS]": a tmpfs each (--tmpfs) */
 	char **ulimits;	   /* "NAME SOFT HARD" (ulimit.h), set in the guest */
 	/* Extensions (format version 1 keys "dns" and "host"): */

@@ -64,6 +64,7 @@ const char cmd_run_usage[] =
 	"      --tmpfs PATH[:OPTS] a tmpfs at PATH (Docker's options: size=, mode=, noexec...)\n"
 	"      --ulimit NAME=SOFT[:HARD]  a resource limit, set in the guest (nofile, nproc...)\n"
 	"      --security-opt no-new-privileges  setuid binaries gain nothing\n"
+	"      --security-opt systempaths=unconfined  /proc/sys writable, no masked /proc paths\n"
 	"      --cap-add CAP, --cap-drop CAP  capabilities of a root workload beyond or out of\n"
 	"                          Docker's default set (ALL: every one)\n"
 	"      --host-loopback     let the VM reach services on the host's loopback, at\n"
@@ -253,6 +254,7 @@ static int build_runconfig(struct run *r, struct o2v_error *err)
 	    .read_only = r->o.read_only,
 	    .shm_size = r->o.shm_size,
 	    .no_new_privs = r->o.no_new_privs,
+	    .proc_unconfined = r->o.proc_unconfined,
 	    .tmpfs = r->o.tmpfs,
 	    .ulimits = r->o.ulimits,
 	};

@@ -288,12 +288,17 @@ static int add_ulimit(struct o2v_run_opts *o, const char *val, struct o2v_error 
 	return strv_push(&o->ulimits, line, err);
 }
 
-/* --security-opt: no-new-privileges[=true|false] or no-new-privileges:true|false. */
+/* --security-opt: no-new-privileges[=true|false] or no-new-privileges:true|false, and
+ * systempaths=unconfined (Docker's: /proc/sys writable, nothing in /proc masked). */
 static int security_opt(struct o2v_run_opts *o, const char *val, struct o2v_error *err)
 {
 	static const char nnp[] = "no-new-privileges";
 	size_t n = strlen(nnp);
 
+	if (!strcmp(val, "systempaths=unconfined")) {
+		o->proc_unconfined = true;
+		return 0;
+	}
 	if (!strncmp(val, nnp, n) &&
 	    (!val[n] || ((val[n] == '=' || val[n] == ':') &&
 			 (!strcmp(val + n + 1, "true") || !strcmp(val + n + 1, "false"))))) {
@@ -301,7 +306,8 @@ static int security_opt(struct o2v_run_opts *o, const char *val, struct o2v_erro
 		return 0;
 	}
 	return o2v_error_set(err, -EINVAL,
-			     "--security-opt '%s': oci2vm knows no-new-privileges[=true|false] "
+			     "--security-opt '%s': oci2vm knows no-new-privileges[=true|false] and "
+			     "systempaths=unconfined "
 			     "(the VM is the sandbox: no seccomp, AppArmor or SELinux profiles)",
 			     val);
 }

@@ -66,6 +66,7 @@ struct o2v_run_opts {
 	char **labels;	       /* --label KEY=VALUE (inspect shows them) */
 	bool read_only;	       /* --read-only */
 	bool no_new_privs;     /* --security-opt no-new-privileges */
+	bool proc_unconfined;  /* --security-opt systempaths=unconfined */
 	char **tmpfs;	       /* --tmpfs PATH[:OPTIONS] */
 	char **ulimits;	       /* --ulimit, as "NAME SOFT HARD" */
 	enum o2v_accel accel;

@@ -102,7 +102,12 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		return -1;
 	}
 	if (!allowed(fd, sa, len)) {
-		errno = ECONNREFUSED; /* the guest sees a reset, as from a closed port */
+		/* Not ECONNREFUSED: libslirp (4.7.0) answers that with a reset built in the
+		 * guest's own SYN buffer, which it then frees while the reset may still wait
+		 * for the guest's link address (an IPv6 address still tentative, a spoofed
+		 * source): QEMU crashed on it. This errno makes it send an ICMP unreachable
+		 * from a fresh buffer; the guest's connect() fails at once either way. */
+		errno = ENETUNREACH;
 		return -1;
 	}
 	return real_connect(fd, sa, len);

@@ -39,6 +39,14 @@ like "$out" "NoNewPrivs:[[:space:]]+1" "--security-opt no-new-privileges"
 o2v run --rm "$BB" grep NoNewPrivs /proc/self/status
 like "$out" "NoNewPrivs:[[:space:]]+0" "... not by default (as Docker)"
 
+o2v run --rm --cap-add ALL "$BB" sh -c \
+	'echo 1 >/proc/sys/net/ipv4/ip_forward; echo $?; wc -c </proc/timer_list'
+is "$out" $'1\n0' "/proc/sys read-only and /proc/timer_list masked, even with --cap-add ALL (Docker)"
+o2v run --rm --cap-add ALL --security-opt systempaths=unconfined "$BB" sh -c \
+	'echo 1 >/proc/sys/net/ipv4/ip_forward && cat /proc/sys/net/ipv4/ip_forward; [ "$(wc -c </proc/timer_list)" -gt 0 ] && echo shown'
+is "$out" $'1\nshown' "--security-opt systempaths=unconfined: /proc/sys writable, nothing masked" ||
+	diag "$errout"
+
 o2v run -d -q --name sig --stop-signal USR1 "$BB" sh -c \
 	'trap "echo got-usr1; exit 9" USR1; trap "echo got-term; exit 8" TERM; while :; do sleep 0.1; done'
 sleep 1

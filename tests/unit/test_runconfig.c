@@ -318,17 +318,17 @@ static void test_capability_set(void)
 	_cleanup_free_ char *more = NULL;
 	rc.tmpfs = tl;
 	rc.ulimits = ul;
-	rc.read_only = rc.no_new_privs = true;
+	rc.read_only = rc.no_new_privs = rc.proc_unconfined = true;
 	rc.stop_signal = 3;
 	rc.shm_size = 1ULL << 30;
 	TAP_IS_INT(o2v_runconfig_write(&rc, &more, NULL, &err), 0, "write tmpfs, ulimit, flags");
 	o2v_runconfig_init(&back);
 	TAP_IS_INT(o2v_runconfig_parse(&back, more, strlen(more), &err), 0, "... parse back");
-	TAP_OK(back.read_only && back.no_new_privs && back.stop_signal == 3 &&
+	TAP_OK(back.read_only && back.no_new_privs && back.proc_unconfined && back.stop_signal == 3 &&
 		   back.shm_size == 1ULL << 30 && back.tmpfs &&
 		   !strcmp(back.tmpfs[0], t0) &&
 		   back.ulimits && !strcmp(back.ulimits[0], u0),
-	       "... the same read_only, no_new_privs, tmpfs and ulimit");
+	       "... the same read_only, no_new_privs, proc_unconfined, tmpfs and ulimit");
 	o2v_runconfig_release(&back);
 	rc.tmpfs = rc.ulimits = NULL;
 	const char *none = "oci2vm-runconfig 1\narg x\ncaps 0\nend\n";

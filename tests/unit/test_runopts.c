@@ -119,9 +119,11 @@ static void test_command_split(void)
 	o2v_run_opts_release(&o);
 	TAP_IS_INT(PARSE(&o, &err, "--read-only", "--tmpfs", "/run:size=1m", "--ulimit",
 			 "nofile=1024:-1", "--ulimit", "core=0", "--security-opt",
-			 "no-new-privileges:true", "img"),
+			 "no-new-privileges:true", "--security-opt", "systempaths=unconfined",
+			 "img"),
 		   0, "--read-only --tmpfs --ulimit --security-opt");
-	TAP_OK(o.read_only && o.no_new_privs, "read-only, no-new-privileges");
+	TAP_OK(o.read_only && o.no_new_privs && o.proc_unconfined,
+	       "read-only, no-new-privileges, systempaths=unconfined");
 	TAP_OK(o.tmpfs && !strcmp(o.tmpfs[0], "/run:size=1m") && !o.tmpfs[1], "the tmpfs as given");
 	TAP_OK(o.ulimits && !strcmp(o.ulimits[0], "nofile 1024 unlimited") &&
 		   !strcmp(o.ulimits[1], "core 0 0"),
