@@ -160,7 +160,7 @@ static int load_program(const struct dev_rule *extra, size_t n_extra, struct o2v
 	return fd;
 }
 
-int init_confine_prepare(struct init_confine *c, bool terminal, struct o2v_error *err)
+static int confine_make(struct init_confine *c, bool terminal, struct o2v_error *err)
 {
 	struct dev_rule extra[1];
 	size_t n_extra = 0;
@@ -192,6 +192,25 @@ int init_confine_prepare(struct init_confine *c, bool terminal, struct o2v_error
 	if (c->procs_fd < 0)
 		return o2v_error_sys(err, -errno, "open the workload's cgroup.procs");
 	return 0;
+}
+
+int init_confine_prepare(struct init_confine *c, bool terminal, struct o2v_error *err)
+{
+	/* Prepared the same way once already (a snapshot's template, resume.c)? The one
+	 * cgroup serves: a VM runs one workload. */
+	static struct init_confine prepared = {.procs_fd = -1};
+	static bool prepared_terminal;
+	int r;
+
+	if (prepared.procs_fd >= 0 && prepared_terminal == terminal) {
+		*c = prepared;
+		return 0;
+	}
+	if ((r = confine_make(c, terminal, err)) == 0 && prepared.procs_fd < 0) {
+		prepared = *c;
+		prepared_terminal = terminal;
+	}
+	return r;
 }
 
 int init_confine_enter(const struct init_confine *c, uint64_t caps, struct o2v_error *err)

@@ -44,6 +44,11 @@ static void hold_line(const char *line, void *ud)
 		break;
 	case O2V_CTL_EOF:
 		break; /* nothing reads stdin yet: the supervisor's relay has it once running */
+	case O2V_CTL_ENTROPY:
+	case O2V_CTL_TIME:
+	case O2V_CTL_CONFIG:
+		init_log("ignoring a restore message while held");
+		break;
 	}
 }
 

@@ -54,16 +54,22 @@ static int if_addr(int s, const char *name, unsigned long req, const char *addr,
 
 int init_net_setup(bool eth0, struct o2v_error *err)
 {
-	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	static int done = -1; /* configured already (a snapshot's template), with eth0 or not */
+	_cleanup_close_ int s = -1;
 	struct rtentry rt = {0};
 	int r;
 
+	if (done == eth0)
+		return 0;
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return o2v_error_sys(err, -errno, "configure network: socket");
 	/* The kernel gives lo 127.0.0.1/8 and ::1 when it comes up; Docker's --network none
 	 * keeps lo too. */
-	if ((r = if_up(s, "lo", err)) < 0 || !eth0)
+	if ((r = if_up(s, "lo", err)) < 0 || !eth0) {
+		done = r < 0 ? -1 : 0;
 		return r;
+	}
 	if ((r = if_addr(s, "eth0", SIOCSIFADDR, GUEST_ADDR, err)) < 0 ||
 	    (r = if_addr(s, "eth0", SIOCSIFNETMASK, GUEST_MASK, err)) < 0 ||
 	    (r = if_up(s, "eth0", err)) < 0)
@@ -74,5 +80,6 @@ int init_net_setup(bool eth0, struct o2v_error *err)
 	rt.rt_flags = RTF_UP | RTF_GATEWAY;
 	if (ioctl(s, SIOCADDRT, &rt) < 0 && errno != EEXIST)
 		return o2v_error_sys(err, -errno, "add default route via %s", GATEWAY);
+	done = 1;
 	return 0;
 }

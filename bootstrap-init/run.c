@@ -56,14 +56,19 @@ static void quiet_kernel(void)
 	}
 }
 
-static void read_config(struct o2v_runconfig *rc)
+/* run.conf from the initramfs; without one this VM is the template of a snapshot
+ * (resume.c): the configuration comes over the control port, whose fd is kept in *ctl_fd
+ * (closing it would drop what the host sends next). */
+static void read_config(struct o2v_runconfig *rc, int *ctl_fd)
 {
 	struct o2v_error err = {0};
 	_cleanup_free_ char *text = NULL;
 	size_t len;
+	int r = o2v_read_file(O2V_RUNCONFIG_PATH, O2V_RUNCONFIG_MAX, &text, &len, &err);
 
-	if (o2v_read_file(O2V_RUNCONFIG_PATH, O2V_RUNCONFIG_MAX, &text, &len, &err) < 0 ||
-	    o2v_runconfig_parse(rc, text, len, &err) < 0)
+	if (r == -ENOENT && (*ctl_fd = open_control_port()) >= 0)
+		r = init_resume_wait(*ctl_fd, &text, &len, &err);
+	if (r < 0 || o2v_runconfig_parse(rc, text, len, &err) < 0)
 		init_fail(O2V_EXIT_INIT_FAILED, &err);
 }
 
@@ -116,7 +121,8 @@ void init_main(void)
 	ensure_stdio();
 	init_trace("early");
 	o2v_runconfig_init(&rc);
-	read_config(&rc);
+	int ctl_fd = -1;
+	read_config(&rc, &ctl_fd);
 	init_verbose = rc.verbose;
 	init_shutdown_configure(&rc);
 
@@ -182,7 +188,8 @@ void init_main(void)
 
 	/* The control port before `started`: the host may send `eof N` or `stop` right after
 	 * it, and QEMU drops what a host sends while the guest has the port closed. */
-	int ctl_fd = open_control_port();
+	if (ctl_fd < 0)
+		ctl_fd = open_control_port();
 	static struct init_stdin in_relay;
 	static struct init_stdio io = {
 	    .out = {{.pipe_fd = -1, .port_fd = -1}, {.pipe_fd = -1, .port_fd = -1}}, .tty_fd = -1};

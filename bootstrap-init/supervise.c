@@ -129,6 +129,11 @@ static void ctl_line(const char *line, void *ud)
 		break;
 	case O2V_CTL_START:
 		break; /* the workload runs already (a repeated start is harmless) */
+	case O2V_CTL_ENTROPY:
+	case O2V_CTL_TIME:
+	case O2V_CTL_CONFIG:
+		init_log("ignoring a restore message: the workload runs already");
+		break;
 	}
 }
 

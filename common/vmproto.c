@@ -13,6 +13,10 @@
 #define CTL_SIGNAL     "signal "
 #define CTL_WINSIZE    "winsize "
 #define CTL_EOF	       "eof "
+#define CTL_ENTROPY    "entropy "
+#define CTL_TIME       "time "
+#define CTL_CONFIG     "config "
+#define STATUS_READY   "ready"
 #define SIGNAL_MAX     64
 #define WINSIZE_MAX    65535
 
@@ -78,6 +82,36 @@ int o2v_ctl_parse(const char *line, struct o2v_ctl_msg *ret)
 		ret->kind = O2V_CTL_EOF;
 		return 0;
 	}
+	if (parse_prefixed(line, CTL_CONFIG, 0, O2V_CTL_CONFIG_MAX, &ret->a)) {
+		ret->kind = O2V_CTL_CONFIG;
+		return 0;
+	}
+	if (!strncmp(line, CTL_TIME, strlen(CTL_TIME))) {
+		p = line + strlen(CTL_TIME);
+		if (parse_num(&p, O2V_CTL_TIME_MAX, &ret->a) && *p++ == ' ' &&
+		    parse_num(&p, 999999999, &ret->b) && !*p) {
+			ret->kind = O2V_CTL_TIME;
+			return 0;
+		}
+	}
+	if (!strncmp(line, CTL_ENTROPY, strlen(CTL_ENTROPY))) {
+		p = line + strlen(CTL_ENTROPY);
+		size_t n = strlen(p);
+		bool ok = n >= 2 && n % 2 == 0 && n <= 2 * O2V_CTL_ENTROPY_MAX;
+		for (size_t i = 0; ok && i < n; i++) {
+			int c = p[i];
+			int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+			if (v < 0)
+				ok = false;
+			else
+				ret->data[i / 2] = (uint8_t)(ret->data[i / 2] << 4 | v);
+		}
+		if (ok) {
+			ret->kind = O2V_CTL_ENTROPY;
+			ret->a = n / 2;
+			return 0;
+		}
+	}
 	if (!strncmp(line, CTL_WINSIZE, strlen(CTL_WINSIZE))) {
 		p = line + strlen(CTL_WINSIZE);
 		if (parse_num(&p, WINSIZE_MAX, &ret->a) && *p++ == ' ' &&
@@ -115,6 +149,29 @@ int o2v_ctl_format(const struct o2v_ctl_msg *m, char *buf, size_t size)
 		if (m->a > INT64_MAX)
 			return -EINVAL;
 		return fit(snprintf(buf, size, CTL_EOF "%" PRIu64 "\n", m->a), size);
+	case O2V_CTL_CONFIG:
+		if (m->a > O2V_CTL_CONFIG_MAX)
+			return -EINVAL;
+		return fit(snprintf(buf, size, CTL_CONFIG "%" PRIu64 "\n", m->a), size);
+	case O2V_CTL_TIME:
+		if (m->a > O2V_CTL_TIME_MAX || m->b > 999999999)
+			return -EINVAL;
+		return fit(snprintf(buf, size, CTL_TIME "%" PRIu64 " %" PRIu64 "\n", m->a, m->b),
+			   size);
+	case O2V_CTL_ENTROPY: {
+		static const char hex[] = "0123456789abcdef";
+		size_t n = strlen(CTL_ENTROPY);
+		if (m->a < 1 || m->a > O2V_CTL_ENTROPY_MAX || size < n + 2 * m->a + 2)
+			return -EINVAL;
+		memcpy(buf, CTL_ENTROPY, n);
+		for (size_t i = 0; i < m->a; i++) {
+			buf[n++] = hex[m->data[i] >> 4];
+			buf[n++] = hex[m->data[i] & 15];
+		}
+		buf[n++] = '\n';
+		buf[n] = '\0';
+		return (int)n;
+	}
 	}
 	return -EINVAL;
 }
@@ -130,6 +187,10 @@ int o2v_status_parse(const char *line, struct o2v_status_msg *ret)
 	}
 	if (!strcmp(line, STATUS_HELD)) {
 		ret->kind = O2V_STATUS_HELD;
+		return 0;
+	}
+	if (!strcmp(line, STATUS_READY)) {
+		ret->kind = O2V_STATUS_READY;
 		return 0;
 	}
 	if (parse_prefixed(line, STATUS_EXIT, 0, 255, &code)) {
@@ -155,6 +216,8 @@ int o2v_status_format(const struct o2v_status_msg *m, char *buf, size_t size)
 		return fit(snprintf(buf, size, STATUS_STARTED "\n"), size);
 	case O2V_STATUS_HELD:
 		return fit(snprintf(buf, size, STATUS_HELD "\n"), size);
+	case O2V_STATUS_READY:
+		return fit(snprintf(buf, size, STATUS_READY "\n"), size);
 	case O2V_STATUS_EXIT:
 		if (m->code < 0 || m->code > 255)
 			return -EINVAL;
@@ -179,6 +242,9 @@ void o2v_status_note(struct o2v_status_summary *s, const char *line)
 		break;
 	case O2V_STATUS_HELD:
 		s->held = true;
+		break;
+	case O2V_STATUS_READY:
+		s->ready = true;
 		break;
 	case O2V_STATUS_EXIT:
 		s->exited = true;

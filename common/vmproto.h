@@ -10,7 +10,11 @@
  *     started                                            stop
  *     exit N          0..255                             signal N      1..64
  *     error MESSAGE   printable ASCII, one line          winsize R C   0..65535 each
- *                                                        eof N         0..2^63-1
+ *     ready           booted without a run               eof N         0..2^63-1
+ *                     configuration: waiting for one     entropy HEX   1..48 bytes, in hex
+ *                     (a VM about to be saved as a       time S NS     the host's clock
+ *                     snapshot, vm/snapshot.h)           config N      N bytes of run.conf
+ *                                                                      follow the line
  *
  * Every message is one line ending in '\n', exactly as above: no other spaces, no sign, no
  * CR, numbers in decimal. Both sides treat what they read as hostile: a line longer than
@@ -59,12 +63,29 @@ void o2v_proto_volume_tag(size_t index, char buf[O2V_VOLUME_TAG_MAX]);
 
 #define O2V_CTL_LINE_MAX 128 /* with the '\0': longer lines are dropped whole */
 
-enum o2v_ctl_kind { O2V_CTL_STOP, O2V_CTL_SIGNAL, O2V_CTL_WINSIZE, O2V_CTL_EOF, O2V_CTL_START };
+enum o2v_ctl_kind {
+	O2V_CTL_STOP,
+	O2V_CTL_SIGNAL,
+	O2V_CTL_WINSIZE,
+	O2V_CTL_EOF,
+	O2V_CTL_START,
+	/* A VM restored from a snapshot (init sent `ready` before it was saved): fresh random
+	 * state, the time of day, then the run configuration; see docs/vm-contract.md. */
+	O2V_CTL_ENTROPY,
+	O2V_CTL_TIME,
+	O2V_CTL_CONFIG,
+};
+
+#define O2V_CTL_ENTROPY_MAX 48		    /* bytes: 96 hex digits fit a control line */
+#define O2V_CTL_TIME_MAX    (1ull << 40)    /* seconds since the epoch */
+#define O2V_CTL_CONFIG_MAX  (1024 * 1024)   /* = O2V_RUNCONFIG_MAX */
 
 struct o2v_ctl_msg {
 	enum o2v_ctl_kind kind;
-	uint64_t a; /* signal: the number; winsize: rows; eof: the byte total */
-	uint64_t b; /* winsize: columns */
+	uint64_t a; /* signal: the number; winsize: rows; eof: the byte total; entropy: the
+		     * byte count; time: seconds; config: the byte count that follows */
+	uint64_t b; /* winsize: columns; time: nanoseconds */
+	uint8_t data[O2V_CTL_ENTROPY_MAX]; /* entropy: the bytes */
 };
 
 /* One line without its '\n' → msg; -EINVAL for anything not exactly in the table above. */
@@ -78,7 +99,13 @@ int o2v_ctl_format(const struct o2v_ctl_msg *msg, char *buf, size_t size);
 
 #define O2V_STATUS_LINE_MAX 512		/* with the '\n' */
 
-enum o2v_status_kind { O2V_STATUS_STARTED, O2V_STATUS_EXIT, O2V_STATUS_ERROR, O2V_STATUS_HELD };
+enum o2v_status_kind {
+	O2V_STATUS_STARTED,
+	O2V_STATUS_EXIT,
+	O2V_STATUS_ERROR,
+	O2V_STATUS_HELD,
+	O2V_STATUS_READY,
+};
 
 struct o2v_status_msg {
 	enum o2v_status_kind kind;
@@ -95,6 +122,7 @@ int o2v_status_format(const struct o2v_status_msg *msg, char *buf, size_t size);
 
 /* What a whole status port says: the last exit code and error message. */
 struct o2v_status_summary {
+	bool ready;
 	bool held;
 	bool started;
 	bool exited;

@@ -294,6 +294,16 @@ static char *ports_text(const struct o2v_run_opts *o)
 	return s;
 }
 
+/* Start from a pre-booted VM (vm/snapshot.h)? Not for a root in the initramfs (each image
+ * is its own initrd), nor --verbose or --shell (they watch or replace the boot). */
+static bool use_snapshots(const struct run *r)
+{
+	const char *env = getenv("OCI2VM_SNAPSHOT");
+
+	return !r->o.cpio && !r->o.verbose && !r->o.shell && !r->o.no_snapshot &&
+	       !(env && !strcmp(env, "0"));
+}
+
 static int write_initrd(struct run *r, struct o2v_error *err)
 {
 	_cleanup_free_ char *path = o2v_vm_path(&r->vm, O2V_VM_INITRD);
@@ -319,12 +329,18 @@ static int write_initrd(struct run *r, struct o2v_error *err)
 			return o2v_error_sys(err, -errno, "read '%s'", r->vmimage);
 		e = o2v_initrd_write(fd, NULL, r->runconfig, err);
 	} else {
-		e = o2v_initrd_write(fd, r->init, r->runconfig, err);
+		/* With snapshots init gets run.conf over the control port instead. */
+		e = o2v_initrd_write(fd, r->init, use_snapshots(r) ? NULL : r->runconfig, err);
 	}
 	if (e < 0)
 		return e;
 	r->initrd = TAKE_PTR(path);
 	return 0;
+}
+
+static void on_warning(const char *message, void *userdata)
+{
+	o2v_cli_warn("%s", message);
 }
 
 static void on_started(pid_t qemu_pid, void *userdata)
@@ -358,8 +374,17 @@ static int launch(struct run *r, struct o2v_logfile *log, int out_fd, int err_fd
 	struct o2v_launch l;
 	int e;
 
+	_cleanup_free_ char *snapshots = o2v_path_join(r->cache_dir, "snapshots");
+	char *inputs[] = {r->init, NULL};
+
 	o2v_launch_init(&l);
 	l.qemu = r->qemu;
+	if (use_snapshots(r)) {
+		l.runconfig = r->runconfig;
+		l.snapshot_dir = snapshots;
+		l.snapshot_inputs = inputs;
+	}
+	l.warn = on_warning;
 	l.vm.kernel = r->kernel;
 	l.vm.initrd = r->initrd;
 	l.vm.disk = r->o.cpio ? NULL : r->disk ? r->disk : r->vmimage;

@@ -22,7 +22,7 @@ enum opt_id {
 	OPT_DNS, OPT_ADD_HOST, OPT_LOG_OPT, OPT_HOST_LOOPBACK, OPT_CAP_ADD, OPT_CAP_DROP,
 	OPT_READ_ONLY, OPT_TMPFS, OPT_ULIMIT, OPT_SECURITY_OPT, OPT_RESTART, OPT_HEALTH_CMD,
 	OPT_HEALTH_INTERVAL, OPT_HEALTH_TIMEOUT, OPT_HEALTH_RETRIES, OPT_HEALTH_START, OPT_NO_HEALTH,
-	OPT_STOP_SIGNAL, OPT_PUBLISH_ALL, OPT_SHM_SIZE, OPT_LABEL,
+	OPT_STOP_SIGNAL, OPT_PUBLISH_ALL, OPT_SHM_SIZE, OPT_LABEL, OPT_NO_SNAPSHOT,
 };
 
 struct opt_def {
@@ -63,6 +63,7 @@ static const struct opt_def opt_defs[] = {
 	{ "net", 0, true, OPT_NETWORK }, /* Docker's older spelling */
 	{ "network", 0, true, OPT_NETWORK },
 	{ "no-healthcheck", 0, false, OPT_NO_HEALTH },
+	{ "no-snapshot", 0, false, OPT_NO_SNAPSHOT },
 	{ "platform", 0, true, OPT_PLATFORM },
 	{ "publish", 'p', true, OPT_PUBLISH },
 	{ "publish-all", 'P', false, OPT_PUBLISH_ALL },
@@ -515,6 +516,7 @@ static int apply_opt(struct o2v_run_opts *o, enum opt_id id, const char *val, st
 	case OPT_VERBOSE: o->verbose = true; return 0;
 	case OPT_QUIET: o->quiet = true; return 0;
 	case OPT_SHELL: o->shell = true; return 0;
+	case OPT_NO_SNAPSHOT: o->no_snapshot = true; return 0;
 	default:
 		return o2v_error_set(err, -EINVAL, "internal: unknown option id");
 	}

@@ -67,6 +67,7 @@ struct o2v_run_opts {
 	bool read_only;	       /* --read-only */
 	bool no_new_privs;     /* --security-opt no-new-privileges */
 	bool proc_unconfined;  /* --security-opt systempaths=unconfined */
+	bool no_snapshot;      /* --no-snapshot: boot, never restore a pre-booted VM */
 	char **tmpfs;	       /* --tmpfs PATH[:OPTIONS] */
 	char **ulimits;	       /* --ulimit, as "NAME SOFT HARD" */
 	enum o2v_accel accel;

@@ -72,8 +72,8 @@ int o2v_initrd_write(int out_fd, const char *init_path, const char *runconfig,
 	if ((r = add_entry(&o, "dev", AE_IFDIR, 0755, NULL, 0, 0, err)) < 0 ||
 	    (r = add_entry(&o, "dev/console", AE_IFCHR, 0600, NULL, 0, makedev(5, 1), err)) < 0 ||
 	    (r = add_entry(&o, conf_dir + 1, AE_IFDIR, 0755, NULL, 0, 0, err)) < 0 ||
-	    (r = add_entry(&o, O2V_RUNCONFIG_PATH + 1, AE_IFREG, 0644, runconfig,
-			   strlen(runconfig), 0, err)) < 0)
+	    (runconfig && (r = add_entry(&o, O2V_RUNCONFIG_PATH + 1, AE_IFREG, 0644, runconfig,
+					 strlen(runconfig), 0, err)) < 0))
 		goto out;
 	if (init && (r = add_entry(&o, "init", AE_IFREG, 0755, init, init_len, 0, err)) < 0)
 		goto out;

@@ -12,8 +12,9 @@
 
 #include "../common/error.h"
 
-/* Write a newc cpio to out_fd: /dev/console, /.oci2vm/run.conf = runconfig
- * and, when init_path is not NULL, /init = that file. Everything is owned
+/* Write a newc cpio to out_fd: /dev/console, /.oci2vm/run.conf = runconfig (none when
+ * NULL: init then waits for it on the control port, bootstrap-init/resume.c) and, when
+ * init_path is not NULL, /init = that file. Everything is owned
  * by root with mtime 0 so the output depends only on the inputs. */
 int o2v_initrd_write(int out_fd, const char *init_path, const char *runconfig,
 		     struct o2v_error *err);

@@ -3,6 +3,8 @@
 #include "../common/o2v.h"
 
 #include <poll.h>
+#include <sys/random.h>
+#include <time.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -13,6 +15,7 @@
 
 #define CONTROL_CONNECT_MS 2000 /* QEMU serves one client at a time: wait for a turn */
 #define CONTROL_DRAIN_MS   2000 /* for QEMU to take a control line before we hang up */
+#define CONFIGURE_DRAIN_MS 10000 /* ... a run configuration (up to 1 MiB) */
 #define QEMU_LOG_MAX	   (64 * 1024)
 
 int o2v_unix_connect(const char *path)
@@ -38,9 +41,9 @@ int o2v_unix_connect(const char *path)
  * and a close() right after the write races its read. Half-close instead: QEMU reads the
  * line, then the end, and closes its side; we wait for that, bounded in total (a guest
  * that never opened the port leaves QEMU not reading, a hostile one may keep writing). */
-static void drain_and_close(int fd)
+static void drain_and_close(int fd, int drain_ms)
 {
-	int64_t deadline = o2v_now_ms() + CONTROL_DRAIN_MS;
+	int64_t deadline = o2v_now_ms() + drain_ms;
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	char buf[256];
 
@@ -51,25 +54,74 @@ static void drain_and_close(int fd)
 	close(fd);
 }
 
-int o2v_vm_control(const char *ctl_sock, const struct o2v_ctl_msg *msg, struct o2v_error *err)
+/* QEMU serves the control socket to one client at a time: wait for our turn. */
+static int connect_control(const char *ctl_sock)
 {
 	int64_t deadline = o2v_now_ms() + CONTROL_CONNECT_MS;
+	int fd;
+
+	while ((fd = o2v_unix_connect(ctl_sock)) < 0) {
+		if (o2v_now_ms() > deadline || (fd != -ECONNREFUSED && fd != -EAGAIN))
+			return fd;
+		usleep(20000);
+	}
+	return fd;
+}
+
+int o2v_vm_control(const char *ctl_sock, const struct o2v_ctl_msg *msg, struct o2v_error *err)
+{
 	char line[O2V_CTL_LINE_MAX];
 	int n = o2v_ctl_format(msg, line, sizeof(line)), fd, r;
 
 	if (n < 0)
 		return o2v_error_set(err, -EINVAL, "control message out of range");
-	while ((fd = o2v_unix_connect(ctl_sock)) < 0) {
-		if (o2v_now_ms() > deadline || (fd != -ECONNREFUSED && fd != -EAGAIN))
-			return o2v_error_sys(err, fd, "send '%.*s' to the VM", n - 1, line);
-		usleep(20000);
-	}
+	if ((fd = connect_control(ctl_sock)) < 0)
+		return o2v_error_sys(err, fd, "send '%.*s' to the VM", n - 1, line);
 	r = o2v_write_all(fd, line, (size_t)n);
 	if (r < 0) {
 		close(fd);
 		return o2v_error_sys(err, r, "send '%.*s' to the VM", n - 1, line);
 	}
-	drain_and_close(fd);
+	drain_and_close(fd, CONTROL_DRAIN_MS);
+	return 0;
+}
+
+static int send_msg(int fd, const struct o2v_ctl_msg *m)
+{
+	char line[O2V_CTL_LINE_MAX];
+	int n = o2v_ctl_format(m, line, sizeof(line));
+
+	return n < 0 ? n : o2v_write_all(fd, line, (size_t)n);
+}
+
+int o2v_vm_configure(const char *ctl_sock, const char *config, size_t len,
+		     struct o2v_error *err)
+{
+	struct o2v_ctl_msg m = {.kind = O2V_CTL_ENTROPY, .a = O2V_CTL_ENTROPY_MAX};
+	struct timespec now;
+	int fd, r;
+
+	if (getrandom(m.data, O2V_CTL_ENTROPY_MAX, 0) != O2V_CTL_ENTROPY_MAX)
+		return o2v_error_sys(err, -errno, "get entropy for the VM");
+	if ((fd = connect_control(ctl_sock)) < 0)
+		return o2v_error_sys(err, fd, "send the run configuration to the VM");
+	r = send_msg(fd, &m);
+	/* The time last before the configuration: what the guest sets is at most a write old. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	m = (struct o2v_ctl_msg){.kind = O2V_CTL_TIME, .a = (uint64_t)now.tv_sec,
+				 .b = (uint64_t)now.tv_nsec};
+	if (r == 0)
+		r = send_msg(fd, &m);
+	m = (struct o2v_ctl_msg){.kind = O2V_CTL_CONFIG, .a = len};
+	if (r == 0)
+		r = send_msg(fd, &m);
+	if (r == 0)
+		r = o2v_write_all(fd, config, len);
+	if (r < 0) {
+		close(fd);
+		return o2v_error_sys(err, r, "send the run configuration to the VM");
+	}
+	drain_and_close(fd, CONFIGURE_DRAIN_MS);
 	return 0;
 }
 

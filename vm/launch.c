@@ -13,6 +13,7 @@
 #include "host.h"
 #include "netguard.h"
 #include "qemu.h"
+#include "snapshot.h"
 #include "supervise.h"
 
 #define HELPERS_MAX  8
@@ -92,21 +93,22 @@ struct guard {
 	char *env[3];
 };
 
-static int guard_prepare(struct guard *g, const struct o2v_launch *l, struct o2v_supervise *sup,
-			 struct o2v_error *err)
+/* fds: what QEMU keeps (the caller's pass_fds, a snapshot), n of them. */
+static int guard_prepare(struct guard *g, const struct o2v_launch *l, const int *fds, size_t n,
+			 struct o2v_supervise *sup, struct o2v_error *err)
 {
 	*g = (struct guard){.ack = {-1, -1}};
-	sup->qemu.pass_fds = l->pass_fds;
-	sup->qemu.n_pass_fds = l->n_pass_fds;
+	sup->qemu.pass_fds = fds;
+	sup->qemu.n_pass_fds = n;
 	if (!l->net_guard || !(l->vm.net || l->vm.n_ports))
 		return 0;
-	if (l->n_pass_fds + 1 > PASS_FDS_MAX)
+	if (n + 1 > PASS_FDS_MAX)
 		return o2v_error_set(err, -E2BIG, "at most %d descriptors", PASS_FDS_MAX - 1);
 	if (pipe2(g->ack, O_CLOEXEC) < 0)
 		return o2v_error_sys(err, -errno, "start QEMU");
-	if (l->n_pass_fds)
-		memcpy(g->fds, l->pass_fds, l->n_pass_fds * sizeof(*g->fds));
-	g->fds[l->n_pass_fds] = g->ack[1];
+	if (n)
+		memcpy(g->fds, fds, n * sizeof(*g->fds));
+	g->fds[n] = g->ack[1];
 	snprintf(g->fd_env, sizeof(g->fd_env), "%s=%d", O2V_NETGUARD_ACK_ENV, g->ack[1]);
 	snprintf(g->loopback_env, sizeof(g->loopback_env), "%s=%d", O2V_NETGUARD_ENV,
 		 l->vm.host_loopback);
@@ -115,7 +117,7 @@ static int guard_prepare(struct guard *g, const struct o2v_launch *l, struct o2v
 	sup->qemu.preload = l->net_guard;
 	sup->qemu.setenv = g->env;
 	sup->qemu.pass_fds = g->fds;
-	sup->qemu.n_pass_fds = l->n_pass_fds + 1;
+	sup->qemu.n_pass_fds = n + 1;
 	sup->guard_ack = g->ack[0];
 	sup->guard_ack_wr = &g->ack[1];
 	return 0;
@@ -127,10 +129,112 @@ static void guard_release(struct guard *g)
 	o2v_closep(&g->ack[1]);
 }
 
+/* One QEMU from spec: booted, or restored from snap (RESTORE), or saved into it (MAKE). */
+static int launch_once(const struct o2v_launch *l, const struct o2v_vm_files *files,
+		       const struct o2v_vm_spec *spec, struct o2v_snapshot *snap,
+		       bool *restore_failed, bool *saved, struct o2v_vm_exit *ret,
+		       struct o2v_error *err)
+{
+	struct o2v_vm_spec sp = *spec;
+	_cleanup_strv_ char **argv = NULL;
+	int fds[PASS_FDS_MAX];
+	size_t n = l->n_pass_fds;
+	struct guard g;
+	int r;
+
+	if (n + 1 >= PASS_FDS_MAX)
+		return o2v_error_set(err, -E2BIG, "at most %d descriptors", PASS_FDS_MAX - 2);
+	if (n)
+		memcpy(fds, l->pass_fds, n * sizeof(*fds));
+	if (snap && snap->mode == O2V_SNAPSHOT_RESTORE) {
+		/* Loaded over QMP (supervise.c) from a descriptor, not "exec:": QEMU's sandbox
+		 * forbids it to spawn anything. */
+		sp.r.incoming = "defer";
+		sp.qmp_sock = files->path[O2V_VM_QMP_SOCK];
+		sp.r.initrd = snap->initrd; /* what the saved VM was booted from */
+		sp.ram_file = snap->ram;
+		sp.ram_shared = false;
+		fds[n++] = snap->state_fd;
+	} else if (snap && snap->mode == O2V_SNAPSHOT_MAKE) {
+		sp.qmp_sock = files->path[O2V_VM_QMP_SOCK];
+		sp.ram_file = snap->make_ram;
+		sp.ram_shared = true;
+	}
+	if ((r = o2v_qemu_argv(&sp, &argv, err)) < 0)
+		return r;
+	struct o2v_supervise sup = {
+	    .qemu = {.argv = argv, .netns = l->netns},
+	    .files = files,
+	    .serial = l->vm.verbose,
+	    .stdio_ports = l->vm.stdio_ports,
+	    .exec_port = l->vm.exec_port,
+	    .io = l,
+	    .guard_ack = -1,
+	    .runconfig = l->runconfig,
+	    .runconfig_len = l->runconfig ? strlen(l->runconfig) : 0,
+	    .snapshot = snap,
+	    .restore_failed = restore_failed,
+	    .saved = saved,
+	};
+	if ((r = guard_prepare(&g, l, fds, n, &sup, err)) == 0)
+		r = run_with_helpers(l, &sup, ret, err);
+	guard_release(&g);
+	unlink(files->path[O2V_VM_QMP_SOCK]);
+	return r;
+}
+
+static void warn(const struct o2v_launch *l, const char *msg)
+{
+	if (l->warn && msg[0])
+		l->warn(msg, l->userdata);
+}
+
+/* With snapshots: restore; or boot, save and restore; when a restore fails, boot and save
+ * a new one (and when that fails too, boot cold). */
+static int launch_vm(const struct o2v_launch *l, const struct o2v_vm_files *files,
+		     const struct o2v_vm_spec *spec, struct o2v_vm_exit *ret, struct o2v_error *err)
+{
+	struct o2v_snapshot snap = {.lock_fd = -1, .state_fd = -1};
+	bool use = l->runconfig && l->snapshot_dir;
+	char msg[O2V_VM_MESSAGE_MAX];
+	int r;
+
+	if (use) {
+		o2v_snapshot_prepare(&snap, l->snapshot_dir, spec, l->snapshot_inputs, msg,
+				     sizeof(msg));
+		o2v_proto_sanitize(msg);
+		warn(l, msg);
+	}
+	bool made = false;
+	for (int attempt = 0; attempt < 4; attempt++) {
+		bool restore_failed = false, saved = false;
+		r = launch_once(l, files, spec, use ? &snap : NULL, &restore_failed, &saved, ret,
+				err);
+		if (r < 0)
+			break;
+		if (saved) {
+			made = true;
+			if (!o2v_snapshot_reload(&snap))
+				warn(l, "the snapshot just saved is gone: booting cold");
+			continue;
+		}
+		if (!restore_failed)
+			break;
+		snprintf(msg, sizeof(msg),
+			 "the snapshot of this VM's shape did not restore (%.300s): %s",
+			 ret->message[0] ? ret->message : "the VM never spoke",
+			 made ? "booting cold" : "booting cold and saving a new one");
+		o2v_proto_sanitize(msg);
+		warn(l, msg);
+		o2v_snapshot_discard(&snap, !made);
+	}
+	o2v_snapshot_release(&snap);
+	return r;
+}
+
 int o2v_vm_launch(const struct o2v_launch *l, struct o2v_vm_exit *ret, struct o2v_error *err)
 {
 	_cleanup_free_ char *qemu = NULL;
-	_cleanup_strv_ char **argv = NULL;
 	_cleanup_free_ struct o2v_vm_volume *volumes = resolve_volumes(l);
 	struct o2v_vm_files files;
 	struct o2v_vm_spec spec;
@@ -153,21 +257,9 @@ int o2v_vm_launch(const struct o2v_launch *l, struct o2v_vm_exit *ret, struct o2
 		    "--host-loopback or --network none");
 	if ((r = o2v_vm_files_init(&files, l->state_dir, err)) < 0)
 		return r;
-	if ((r = fill_spec(&spec, l, &files, qemu, err)) == 0 &&
-	    (spec.r.volumes = volumes, r = o2v_qemu_argv(&spec, &argv, err)) == 0) {
-		struct guard g;
-		struct o2v_supervise sup = {
-		    .qemu = {.argv = argv, .netns = l->netns},
-		    .files = &files,
-		    .serial = l->vm.verbose,
-		    .stdio_ports = l->vm.stdio_ports,
-		    .exec_port = l->vm.exec_port,
-		    .io = l,
-		    .guard_ack = -1,
-		};
-		if ((r = guard_prepare(&g, l, &sup, err)) == 0)
-			r = run_with_helpers(l, &sup, ret, err);
-		guard_release(&g);
+	if ((r = fill_spec(&spec, l, &files, qemu, err)) == 0) {
+		spec.r.volumes = volumes;
+		r = launch_vm(l, &files, &spec, ret, err);
 	}
 	o2v_vm_files_release(&files);
 	return r;

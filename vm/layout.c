@@ -14,6 +14,7 @@ static const char *const names[O2V_VM_FILE_COUNT] = {
     [O2V_VM_STATUS_SOCK] = "status.sock",
     [O2V_VM_EXEC_PORT_SOCK] = "execport.sock",
     [O2V_VM_EXEC_SOCK] = "exec.sock",
+    [O2V_VM_QMP_SOCK] = "qmp.sock",
     [O2V_VM_QEMU_LOG] = "qemu.log",
     [O2V_VM_CONSOLE_LOG] = "console.log",
     [O2V_VM_INITRD] = "initrd",

@@ -8,6 +8,7 @@
  *   status.sock   the status port, served by QEMU (waits for the client), read by the relay
  *   execport.sock the exec port, served by QEMU (waits), multiplexed by the supervisor
  *   exec.sock     where `oci2vm exec` clients connect (the supervisor listens; execmux.h)
+ *   qmp.sock      QEMU's monitor, only while a VM is being saved as a snapshot (snapshot.h)
  *   qemu.log      QEMU's own stdout and stderr
  *   console.log   a detached VM's console output (written by the CLI's supervisor)
  *   initrd        the per-run initramfs (image + run configuration)
@@ -34,6 +35,7 @@ enum o2v_vm_file {
 	O2V_VM_STATUS_SOCK,
 	O2V_VM_EXEC_PORT_SOCK,
 	O2V_VM_EXEC_SOCK,
+	O2V_VM_QMP_SOCK,
 	O2V_VM_QEMU_LOG,
 	O2V_VM_CONSOLE_LOG,
 	O2V_VM_INITRD,

@@ -37,6 +37,16 @@ struct o2v_vm_spec {
 	const char *stdout_sock;  /* unix sockets for the stdout and stderr ports: both or */
 	const char *stderr_sock;  /* neither (then the console carries the workload's stdio) */
 	const char *exec_sock;	  /* the exec port's socket (QEMU serves, waits); NULL: none */
+	/* QEMU's monitor (QMP) on a socket it serves without waiting: only for a VM that is
+	 * to be saved as a snapshot (snapshot.h). Not part of the VM's shape: monitors are
+	 * not saved. NULL: none. */
+	const char *qmp_sock;
+	/* Guest RAM in this file instead of anonymous memory (snapshot.h): shared (a VM to be
+	 * saved: its RAM is then the snapshot's, and the saved state leaves it out, QEMU's
+	 * x-ignore-shared) or private (a restored VM maps the snapshot's RAM copy-on-write and
+	 * faults in only what it touches; the file never changes). NULL: anonymous RAM. */
+	const char *ram_file;
+	bool ram_shared;
 };
 
 void o2v_vm_spec_init(struct o2v_vm_spec *spec);

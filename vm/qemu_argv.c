@@ -189,6 +189,14 @@ static void push_machine(struct argv_builder *b, const struct o2v_vm_spec *spec)
 	}
 	argv_push(b, "-m");
 	argv_pushf(b, "%" PRIu64 "M", spec->r.memory_mib);
+	if (spec->ram_file) {
+		char suffix[96];
+		snprintf(suffix, sizeof(suffix), ",share=%s,size=%" PRIu64 "M",
+			 spec->ram_shared ? "on" : "off", spec->r.memory_mib);
+		opt_path(b, "-object", "memory-backend-file,id=ram,mem-path=", spec->ram_file,
+			 suffix);
+		opt_pair(b, "-machine", "memory-backend=ram");
+	}
 	argv_push(b, "-smp");
 	argv_pushf(b, "%u", spec->r.cpus ? spec->r.cpus : 1);
 	argv_push(b, "-no-reboot");
@@ -234,6 +242,11 @@ static void push_console(struct argv_builder *b, const struct o2v_vm_spec *spec)
 		opt_path(b, "-chardev", "socket,id=exec,path=", spec->exec_sock,
 			 ",server=on,wait=on");
 		opt_pair(b, "-device", "virtserialport,chardev=exec,name=" O2V_PORT_EXEC);
+	}
+	if (spec->qmp_sock) {
+		opt_path(b, "-chardev", "socket,id=qmp,path=", spec->qmp_sock,
+			 ",server=on,wait=off");
+		opt_pair(b, "-mon", "chardev=qmp,mode=control");
 	}
 }
 

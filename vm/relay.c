@@ -154,6 +154,11 @@ static void status_line(const char *line, void *ud)
 	struct relay *r = ud;
 
 	o2v_status_note(&r->st, line);
+	r->restore_deadline = 0; /* it speaks */
+	if (r->st.ready && !r->ready_seen) {
+		r->ready_seen = true;
+		o2v_supervise_ready(r);
+	}
 	if (r->st.held && !r->held_seen) {
 		r->held_seen = true;
 		if (r->io->held)
@@ -244,11 +249,15 @@ void o2v_relay_loop(struct relay *r)
 		    {.fd = stcon_open ? r->stcon : -1, .events = POLLIN},
 		};
 		int timeout = -1;
-		if (r->kill_at) {
-			int64_t left = r->kill_at - o2v_now_ms();
+		if (r->kill_at || r->restore_deadline) {
+			bool restore = !r->kill_at || (r->restore_deadline &&
+						       r->restore_deadline < r->kill_at);
+			int64_t left = (restore ? r->restore_deadline : r->kill_at) - o2v_now_ms();
 			if (left <= 0) {
 				kill(r->qemu, SIGKILL);
-				r->kill_at = 0;
+				if (restore)
+					r->restore_timed_out = true;
+				r->kill_at = r->restore_deadline = 0;
 				continue;
 			}
 			timeout = (int)left;

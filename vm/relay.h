@@ -15,6 +15,7 @@
 
 struct relay {
 	const struct o2v_launch *io;
+	const struct o2v_supervise *sup;
 	const struct o2v_vm_files *files;
 	pid_t qemu;
 	int con;    /* console socket */
@@ -48,6 +49,11 @@ struct relay {
 	bool held_seen;	   /* ... `held` */
 	int stops;	   /* stop requests seen */
 	struct o2v_execmux *mux; /* exec streams (execmux.h); NULL: none */
+	bool ready_seen;	 /* the status port said `ready` */
+	/* A restored VM that has not said a word by then is killed: its snapshot did not
+	 * restore (0: no such deadline). */
+	int64_t restore_deadline;
+	bool restore_timed_out;
 };
 
 /* Collect QEMU's exit status if it has exited. */

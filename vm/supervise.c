@@ -3,6 +3,7 @@
 #include "../common/o2v.h"
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -12,9 +13,13 @@
 
 #include "execmux.h"
 #include "relay.h"
+#include "snapshot.h"
 #include "supervise.h"
 
 #define CONNECT_TIMEOUT_MS 30000 /* QEMU start-up under TCG on a loaded machine */
+/* A restored VM says `started` (or why not) within a fraction of a second; one that is
+ * silent this long did not restore. Generous: TCG on a loaded machine. */
+#define RESTORE_SILENCE_MS 30000
 #define GUARD_ACK_MS	   10000 /* the guard speaks before QEMU's main(): exec + loading */
 
 /* What the relay loop reads from its signalfd (relay.c says what each does). */
@@ -164,6 +169,59 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+static void warn(const struct o2v_launch *io, const char *fmt, ...) O2V_PRINTF(2, 3);
+static void warn(const struct o2v_launch *io, const char *fmt, ...)
+{
+	char msg[O2V_VM_MESSAGE_MAX];
+	va_list ap;
+
+	if (!io->warn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	io->warn(msg, io->userdata);
+}
+
+/* The run configuration to an init that waits for it; a VM that cannot get it is ended
+ * (it would wait for ever). */
+static void configure(struct relay *r)
+{
+	const struct o2v_supervise *s = r->sup;
+	struct o2v_error err = {0};
+
+	if (o2v_vm_configure(s->files->path[O2V_VM_CTL_SOCK], s->runconfig, s->runconfig_len,
+			     &err) < 0) {
+		o2v_relay_reap(r);
+		if (!r->qemu_done) {
+			snprintf(r->st.error, sizeof(r->st.error), "%.*s",
+				 (int)sizeof(r->st.error) - 1, err.msg);
+			kill(r->qemu, SIGKILL);
+		}
+	}
+}
+
+void o2v_supervise_ready(struct relay *r)
+{
+	const struct o2v_supervise *s = r->sup;
+	struct o2v_snapshot *snap = s->snapshot;
+	struct o2v_error err = {0};
+
+	if (!s->runconfig)
+		return;
+	if (snap && snap->mode == O2V_SNAPSHOT_MAKE) {
+		bool ended = false;
+		if (o2v_snapshot_save(snap, s->files->path[O2V_VM_QMP_SOCK], &ended, &err) < 0)
+			warn(r->io, "could not save a snapshot of this VM (%s): booting cold",
+			     err.msg);
+		if (ended) {
+			*s->saved = true; /* the launch restores it now */
+			return;
+		}
+	}
+	configure(r);
+}
+
 /* QEMU is up and its sockets connected: relay (our terminal raw while it lasts). */
 static void run_relay(struct relay *r, const struct o2v_launch *io)
 {
@@ -212,6 +270,7 @@ int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret, st
 	int rc;
 	struct relay r = {
 	    .io = io,
+	    .sup = s,
 	    .files = s->files,
 	    .con = -1,
 	    .q_to = -1,
@@ -245,9 +304,27 @@ int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret, st
 		rc = r.qemu;
 		goto out_sfd;
 	}
-	if ((rc = wait_guard(&r, s, err)) == 0 && (rc = connect_all(&r, s, err)) == 0)
+	bool restoring = s->snapshot && s->snapshot->mode == O2V_SNAPSHOT_RESTORE;
+	if ((rc = wait_guard(&r, s, err)) == 0 && (rc = connect_all(&r, s, err)) == 0) {
+		if (restoring) {
+			struct o2v_error e = {0};
+			if (o2v_snapshot_incoming(s->snapshot, s->files->path[O2V_VM_QMP_SOCK], &e) < 0) {
+				snprintf(r.st.error, sizeof(r.st.error), "%.*s",
+					 (int)sizeof(r.st.error) - 1, e.msg);
+				kill(r.qemu, SIGKILL);
+			}
+			configure(&r);
+			r.restore_deadline = o2v_now_ms() + RESTORE_SILENCE_MS;
+		}
 		run_relay(&r, io);
+	}
 	end_qemu(&r);
+	/* Nothing from the guest, and nobody stopped it: the snapshot did not restore. */
+	if (s->saved && *s->saved)
+		rc = 0; /* QEMU ended after the save, as asked */
+	else if (restoring && s->restore_failed && rc == 0 &&
+	    (r.restore_timed_out || (!r.st.started && !r.st.exited && !r.st.held && r.stops == 0)))
+		*s->restore_failed = true;
 	if (rc == 0)
 		exit_status(&r, ret);
 out_sfd:

@@ -30,7 +30,19 @@ struct o2v_supervise {
 	 * is not started until "1" came on the read end. -1: no guard to wait for. */
 	int guard_ack;
 	int *guard_ack_wr; /* closed (and set to -1) once QEMU has its copy */
+	/* Pre-booted VMs (snapshot.h). runconfig: init was booted without one and waits for
+	 * it on the control port; it is sent (o2v_vm_configure) when init reports `ready`,
+	 * after saving the VM when snapshot is MAKE, or at once when snapshot is RESTORE. */
+	const char *runconfig;
+	size_t runconfig_len;
+	struct o2v_snapshot *snapshot; /* NULL: none */
+	bool *restore_failed;	       /* set when a restored VM never said a word */
+	bool *saved;		       /* set when the VM was saved and ended (MAKE) */
 };
+
+struct relay;
+/* The relay saw `ready` (relay.c calls it; supervise.c acts). */
+void o2v_supervise_ready(struct relay *r);
 
 /* Run QEMU to completion. Returns 0 when the VM ran and ended (see ret->code),
  * negative when it could not be started (QEMU missing, refused the options, ...). */
@@ -39,6 +51,11 @@ int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret,
 
 /* Send one line to a running VM's control socket; see control.c. */
 int o2v_vm_control(const char *ctl_sock, const struct o2v_ctl_msg *msg, struct o2v_error *err);
+
+/* To an init waiting for its run configuration (bootstrap-init/resume.c): fresh entropy,
+ * the time of day, then config (len bytes). */
+int o2v_vm_configure(const char *ctl_sock, const char *config, size_t len,
+		     struct o2v_error *err);
 
 /* The last line of QEMU's log (its reason for refusing to start), sanitized. */
 void o2v_qemu_log_tail(const char *path, char *out, size_t outlen);

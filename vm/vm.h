@@ -123,6 +123,16 @@ struct o2v_launch {
 	const struct o2v_vm_helper *helpers;
 	size_t n_helpers;
 
+	/* Pre-booted VMs. runconfig (NUL-terminated): vm.initrd holds an init but no run
+	 * configuration, so init reports `ready` and waits (bootstrap-init/resume.c); this is
+	 * sent to it over the control port with fresh entropy and the time. With snapshot_dir
+	 * too, the VM is saved at that point into snapshot_dir the first time, and later
+	 * launches of the same shape restore it instead of booting (vm/snapshot.h);
+	 * snapshot_inputs (NULL-terminated) name the files vm.initrd was made from. */
+	const char *runconfig;
+	const char *snapshot_dir;
+	char *const *snapshot_inputs;
+
 	/* The caller's side. */
 	/* A detached VM's capped log (logfile.h): out_fd and err_fd O2V_OUT_LOG write there. */
 	struct o2v_logfile *log;
@@ -139,6 +149,9 @@ struct o2v_launch {
 	/* init reported `held`: set up, waiting for `start` (a run configuration with hold;
 	 * o2v_vm_send() an O2V_CTL_START to run the workload); may be NULL. */
 	void (*held)(void *userdata);
+	/* Something the user should know that does not stop the VM (a snapshot that could
+	 * not be used or saved): one sentence, sanitized; may be NULL. */
+	void (*warn)(const char *message, void *userdata);
 	void *userdata;
 };
 

@@ -177,6 +177,35 @@ static void test_argv_incoming_and_extra(void)
 		   "argv: -incoming after the devices, then the extra arguments verbatim");
 }
 
+/* Snapshots (vm/snapshot.h): the RAM in a file, shared by the VM to be saved, private for a
+ * restored one; the monitor on a socket QEMU does not wait for; a path with a comma kept
+ * inside its option. */
+static void test_argv_snapshot(void)
+{
+	struct o2v_vm_spec spec;
+	struct o2v_error err = {0};
+	_cleanup_strv_ char **argv = NULL, **argv2 = NULL;
+
+	base_spec(&spec);
+	spec.ram_file = "/c/snap,x/ram";
+	spec.ram_shared = true;
+	spec.qmp_sock = "/s/qmp.sock";
+	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), 0, "argv: RAM in a file, a monitor");
+	_cleanup_free_ char *got = argv ? join_argv(argv) : NULL;
+	TAP_OK(got && strstr(got, "-m\n512M\n-object\nmemory-backend-file,id=ram,mem-path=/c/snap,,"
+				  "x/ram,share=on,size=512M\n-machine\nmemory-backend=ram\n"),
+	       "argv: the VM to be saved shares its RAM with the file (the comma doubled)");
+	TAP_OK(got && strstr(got, "-chardev\nsocket,id=qmp,path=/s/qmp.sock,server=on,wait=off\n"
+				  "-mon\nchardev=qmp,mode=control\n"),
+	       "argv: QMP on a socket QEMU serves without waiting");
+	spec.ram_shared = false;
+	spec.qmp_sock = NULL;
+	TAP_IS_INT(o2v_qemu_argv(&spec, &argv2, &err), 0, "argv: a restored VM's RAM");
+	_cleanup_free_ char *got2 = argv2 ? join_argv(argv2) : NULL;
+	TAP_OK(got2 && strstr(got2, "share=off,size=512M\n") && !strstr(got2, "qmp"),
+	       "argv: a restored VM maps the file privately (copy-on-write)");
+}
+
 static void test_argv_exec_port(void)
 {
 	struct o2v_vm_spec spec;
@@ -361,6 +390,7 @@ int main(void)
 	test_argv_minimal_kvm_verbose();
 	test_argv_rejects();
 	test_argv_incoming_and_extra();
+	test_argv_snapshot();
 	test_argv_exec_port();
 	test_accel(dir);
 	test_kernel_find(dir);

@@ -68,6 +68,34 @@ static const struct parse_case parse_cases[] = {
     {"eof 9223372036854775808", -EINVAL, 0, 0, 0},
     {"eof 99999999999999999999999", -EINVAL, 0, 0, 0},
     {"winsize -1 80", -EINVAL, 0, 0, 0},
+    /* a restored VM's messages (resume.c) */
+    {"time 1796540400 0", 0, O2V_CTL_TIME, 1796540400, 0},
+    {"time 0 999999999", 0, O2V_CTL_TIME, 0, 999999999},
+    {"time 1099511627776 1", 0, O2V_CTL_TIME, 1099511627776ULL, 1},
+    {"time 1099511627777 1", -EINVAL, 0, 0, 0},
+    {"time 1 1000000000", -EINVAL, 0, 0, 0},
+    {"time 1", -EINVAL, 0, 0, 0},
+    {"time 1 2 3", -EINVAL, 0, 0, 0},
+    {"time -1 0", -EINVAL, 0, 0, 0},
+    {"config 0", 0, O2V_CTL_CONFIG, 0, 0},
+    {"config 1048576", 0, O2V_CTL_CONFIG, 1048576, 0},
+    {"config 1048577", -EINVAL, 0, 0, 0},
+    {"config", -EINVAL, 0, 0, 0},
+    {"config x", -EINVAL, 0, 0, 0},
+    {"entropy 00", 0, O2V_CTL_ENTROPY, 1, 0},
+    {"entropy ", -EINVAL, 0, 0, 0},
+    {"entropy 0", -EINVAL, 0, 0, 0},
+    {"entropy 0g", -EINVAL, 0, 0, 0},
+    {"entropy AB", -EINVAL, 0, 0, 0},
+    {"entropy 00 ", -EINVAL, 0, 0, 0},
+    {"entropy " /* 96 digits: 48 bytes */
+     "000000000000000000000000000000000000000000000000"
+     "000000000000000000000000000000000000000000000000",
+     0, O2V_CTL_ENTROPY, 48, 0},
+    {"entropy " /* 98 digits: 49 bytes */
+     "000000000000000000000000000000000000000000000000"
+     "00000000000000000000000000000000000000000000000000",
+     -EINVAL, 0, 0, 0},
 };
 
 static void test_parse(void)
@@ -242,6 +270,7 @@ static void test_ctl_round_trip(void)
 	    {O2V_CTL_STOP, 0, 0},	 {O2V_CTL_SIGNAL, 1, 0},      {O2V_CTL_SIGNAL, 64, 0},
 	    {O2V_CTL_WINSIZE, 0, 0},	 {O2V_CTL_WINSIZE, 65535, 1}, {O2V_CTL_EOF, 0, 0},
 	    {O2V_CTL_EOF, INT64_MAX, 0}, {O2V_CTL_START, 0, 0},
+	    {O2V_CTL_TIME, 1796540400, 123456789}, {O2V_CTL_CONFIG, 4096, 0},
 	};
 	static const struct o2v_ctl_msg bad[] = {
 	    {O2V_CTL_SIGNAL, 0, 0},
@@ -271,6 +300,32 @@ static void test_ctl_round_trip(void)
 		   "control format: a buffer too small is an error, not a cut line");
 }
 
+/* entropy carries bytes: every value survives, and an over-long one is refused. */
+static void test_entropy(void)
+{
+	struct o2v_ctl_msg m = {.kind = O2V_CTL_ENTROPY, .a = O2V_CTL_ENTROPY_MAX}, back;
+	char line[O2V_CTL_LINE_MAX];
+	int n;
+
+	for (size_t i = 0; i < O2V_CTL_ENTROPY_MAX; i++)
+		m.data[i] = (uint8_t)(i * 37 + 255 - i);
+	n = o2v_ctl_format(&m, line, sizeof(line));
+	TAP_OK(n > 0 && line[n - 1] == '\n', "entropy: 48 bytes fit a control line (%d)", n);
+	line[n > 0 ? n - 1 : 0] = '\0';
+	TAP_OK(o2v_ctl_parse(line, &back) == 0 && back.kind == O2V_CTL_ENTROPY &&
+		   back.a == O2V_CTL_ENTROPY_MAX && !memcmp(back.data, m.data, O2V_CTL_ENTROPY_MAX),
+	       "entropy round trip: the same bytes");
+	m.a = O2V_CTL_ENTROPY_MAX + 1;
+	TAP_IS_INT(o2v_ctl_format(&m, line, sizeof(line)), -EINVAL, "entropy: 49 bytes refused");
+	m.a = 0;
+	TAP_IS_INT(o2v_ctl_format(&m, line, sizeof(line)), -EINVAL, "entropy: none refused");
+	m = (struct o2v_ctl_msg){.kind = O2V_CTL_CONFIG, .a = O2V_CTL_CONFIG_MAX + 1};
+	TAP_IS_INT(o2v_ctl_format(&m, line, sizeof(line)), -EINVAL,
+		   "config: more than the run configuration's maximum refused");
+	m = (struct o2v_ctl_msg){.kind = O2V_CTL_TIME, .a = 1, .b = 1000000000};
+	TAP_IS_INT(o2v_ctl_format(&m, line, sizeof(line)), -EINVAL, "time: 1e9 ns refused");
+}
+
 static void test_status_round_trip(void)
 {
 	struct o2v_status_msg m = {.kind = O2V_STATUS_EXIT}, back;
@@ -297,6 +352,11 @@ static void test_status_round_trip(void)
 	line[n > 0 ? n - 1 : 0] = '\0';
 	TAP_OK(o2v_status_parse(line, &back) == 0 && back.kind == O2V_STATUS_HELD,
 	       "status round trip: held");
+	m = (struct o2v_status_msg){.kind = O2V_STATUS_READY};
+	n = o2v_status_format(&m, line, sizeof(line));
+	line[n > 0 ? n - 1 : 0] = '\0';
+	TAP_OK(o2v_status_parse(line, &back) == 0 && back.kind == O2V_STATUS_READY,
+	       "status round trip: ready");
 
 	/* An error text with a newline and an escape sequence stays one harmless line. */
 	m = (struct o2v_status_msg){.kind = O2V_STATUS_ERROR};
@@ -372,6 +432,7 @@ int main(void)
 	test_feed_partial();
 	test_feed_long();
 	test_ctl_round_trip();
+	test_entropy();
 	test_status_round_trip();
 	test_status_parse_hostile();
 	test_status_summary();
