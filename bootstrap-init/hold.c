@@ -47,6 +47,7 @@ static void hold_line(const char *line, void *ud)
 	case O2V_CTL_ENTROPY:
 	case O2V_CTL_TIME:
 	case O2V_CTL_CONFIG:
+	case O2V_CTL_DISK:
 		init_log("ignoring a restore message while held");
 		break;
 	}

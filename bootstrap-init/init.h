@@ -50,7 +50,8 @@ int init_port_open(const char *name, const char *guess, int flags);
 /* ---- resume.c: a VM booted without run.conf, to be saved as a snapshot ---- */
 /* Report `ready` and wait on the control port (ctl_fd) for entropy, the time and the run
  * configuration, applying the first two; the configuration's text (NUL-terminated, caller
- * frees) and length. A `stop` or a signal first ends the VM. */
+ * frees) and length. With `disk N` (a restored VM), the root disk's new size is waited
+ * for and its cached blocks dropped. A `stop` or a signal first ends the VM. */
 int init_resume_wait(int ctl_fd, char **ret_text, size_t *ret_len, struct o2v_error *err);
 
 /* ---- rootfs.c: paths inside the container root, resolved as the container would ---- */

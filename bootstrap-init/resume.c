@@ -8,6 +8,7 @@
  *                 it is reseeded: the bytes are credited to the input pool, and the CRNG
  *                 reseeded before anything else runs;
  *   time S NS     the clock stopped when the snapshot was saved;
+ *   disk N        the root disk's size (see disk_settle());
  *   config N      then N bytes: the run configuration, as run.conf would hold it.
  * A `stop` or a signal before the configuration ends the VM as it would end a workload.
  *
@@ -19,7 +20,7 @@
  */
 #include "init.h"
 
-#include <dirent.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
@@ -40,6 +41,7 @@ struct resume {
 	struct o2v_line_reader reader;
 	bool have_config;
 	size_t config_len;
+	uint64_t disk_sectors; /* 0: no `disk N` (booted, not restored) */
 };
 
 static void wait_for_port(void)
@@ -101,6 +103,9 @@ static void resume_line(const char *line, void *ud)
 		s->have_config = true;
 		s->config_len = m.a;
 		break;
+	case O2V_CTL_DISK:
+		s->disk_sectors = m.a;
+		break;
 	case O2V_CTL_STOP:
 		init_shutdown(O2V_EXIT_SIGNAL_BASE + SIGTERM);
 	case O2V_CTL_SIGNAL:
@@ -112,52 +117,42 @@ static void resume_line(const char *line, void *ud)
 	}
 }
 
-/* The disks of a restored VM are not the ones the kernel probed at boot, and QEMU signals
- * no change on restore: the driver would go on with the old capacity and whatever blocks
- * it cached. So the template lets go of its disks before it is saved, and a restored VM
- * probes them afresh (both synchronous, /dev nodes included). Releasing costs ~35 ms
- * under TCG, once, in the VM that is saved; probing ~5 ms per run. */
-#define VIRTIO_BLK_DRIVER "/sys/bus/virtio/drivers/virtio_blk/"
-#define DISKS_MAX	  8
+/* The root disk of a restored VM is not the one the kernel probed before the save, and
+ * QEMU says nothing of it on restore. The host resizes the disk to its own size right after
+ * the restore (QMP block_resize), which makes QEMU raise virtio's configuration-change
+ * interrupt: the driver re-reads the capacity in a kernel worker. The host's `disk N` says
+ * what that capacity must be; once it is, the blocks cached of the old disk are dropped
+ * (BLKFLSBUF), so the mount reads the new one. (Unbinding and probing the device again
+ * would do the same at ~37 ms under TCG; this costs ~1.) */
+#define DISK_SIZE_WAIT_MS 2000
+#define BLKFLSBUF	  _IO(0x12, 97) /* <linux/fs.h> */
 
-static char released[DISKS_MAX][32];
-static size_t n_released;
-
-static int driver_write(const char *what, const char *dev)
+static int disk_settle(const char *dev, uint64_t sectors, struct o2v_error *err)
 {
-	_cleanup_close_ int fd = open(what, O_WRONLY | O_CLOEXEC);
+	const char *name = strrchr(dev, '/');
+	char path[128], buf[32];
+	uint64_t now = 0;
 
-	return fd < 0 ? -errno : o2v_write_all(fd, dev, strlen(dev));
-}
-
-static void release_disks(void)
-{
-	DIR *d = opendir(VIRTIO_BLK_DRIVER);
-	struct dirent *de;
-
-	if (!d)
-		return;
-	while ((de = readdir(d)) && n_released < DISKS_MAX) {
-		if (strncmp(de->d_name, "virtio", 6) || strlen(de->d_name) >= sizeof(released[0]))
-			continue;
-		memcpy(released[n_released], de->d_name, strlen(de->d_name) + 1);
-		n_released++;
+	snprintf(path, sizeof(path), "/sys/block/%s/size", name ? name + 1 : dev);
+	for (int waited = 0;; waited++) {
+		_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+		if (n > 0) {
+			buf[n] = '\0';
+			now = strtoull(buf, NULL, 10);
+			if (now == sectors)
+				break;
+		}
+		if (waited >= DISK_SIZE_WAIT_MS)
+			return o2v_error_set(err, -ETIMEDOUT,
+					     "the root disk '%s' still has %" PRIu64
+					     " sectors, not %" PRIu64 ", after the restore",
+					     dev, now, sectors);
+		usleep(1000);
 	}
-	closedir(d);
-	for (size_t i = 0; i < n_released; i++)
-		if (driver_write(VIRTIO_BLK_DRIVER "unbind", released[i]) < 0)
-			init_log("could not release disk %s: a restored VM may see its old size",
-				 released[i]);
-	init_trace("released");
-}
-
-static int probe_disks(struct o2v_error *err)
-{
-	int r;
-
-	for (size_t i = 0; i < n_released; i++)
-		if ((r = driver_write(VIRTIO_BLK_DRIVER "bind", released[i])) < 0)
-			return o2v_error_sys(err, r, "probe disk %s", released[i]);
+	_cleanup_close_ int fd = open(dev, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || ioctl(fd, BLKFLSBUF, 0) < 0)
+		return o2v_error_sys(err, -errno, "drop the cached blocks of '%s'", dev);
 	return 0;
 }
 
@@ -175,7 +170,6 @@ int init_resume_wait(int ctl_fd, char **ret_text, size_t *ret_len, struct o2v_er
 	sigprocmask(SIG_BLOCK, &sigio, &old);
 	if (fcntl(ctl_fd, F_SETOWN, getpid()) < 0 || fcntl(ctl_fd, F_SETFL, flags | O_ASYNC) < 0)
 		init_debug("no SIGIO from the control port: polling it");
-	release_disks();
 	/* What every run of this shape does the same way is done once, here, and saved: the
 	 * network's fixed addresses (a VM has eth0 exactly when its run has a network). */
 	struct o2v_error net_err;
@@ -206,7 +200,7 @@ int init_resume_wait(int ctl_fd, char **ret_text, size_t *ret_len, struct o2v_er
 	text[got] = '\0';
 	fcntl(ctl_fd, F_SETFL, flags);
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	if ((r = probe_disks(err)) < 0)
+	if (s.disk_sectors && (r = disk_settle("/dev/vda", s.disk_sectors, err)) < 0)
 		return r;
 	*ret_text = TAKE_PTR(text);
 	*ret_len = got;

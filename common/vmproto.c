@@ -16,6 +16,7 @@
 #define CTL_ENTROPY    "entropy "
 #define CTL_TIME       "time "
 #define CTL_CONFIG     "config "
+#define CTL_DISK       "disk "
 #define STATUS_READY   "ready"
 #define SIGNAL_MAX     64
 #define WINSIZE_MAX    65535
@@ -86,6 +87,10 @@ int o2v_ctl_parse(const char *line, struct o2v_ctl_msg *ret)
 		ret->kind = O2V_CTL_CONFIG;
 		return 0;
 	}
+	if (parse_prefixed(line, CTL_DISK, 0, O2V_CTL_DISK_MAX, &ret->a)) {
+		ret->kind = O2V_CTL_DISK;
+		return 0;
+	}
 	if (!strncmp(line, CTL_TIME, strlen(CTL_TIME))) {
 		p = line + strlen(CTL_TIME);
 		if (parse_num(&p, O2V_CTL_TIME_MAX, &ret->a) && *p++ == ' ' &&
@@ -153,6 +158,10 @@ int o2v_ctl_format(const struct o2v_ctl_msg *m, char *buf, size_t size)
 		if (m->a > O2V_CTL_CONFIG_MAX)
 			return -EINVAL;
 		return fit(snprintf(buf, size, CTL_CONFIG "%" PRIu64 "\n", m->a), size);
+	case O2V_CTL_DISK:
+		if (m->a > O2V_CTL_DISK_MAX)
+			return -EINVAL;
+		return fit(snprintf(buf, size, CTL_DISK "%" PRIu64 "\n", m->a), size);
 	case O2V_CTL_TIME:
 		if (m->a > O2V_CTL_TIME_MAX || m->b > 999999999)
 			return -EINVAL;

@@ -13,7 +13,9 @@
  *     ready           booted without a run               eof N         0..2^63-1
  *                     configuration: waiting for one     entropy HEX   1..48 bytes, in hex
  *                     (a VM about to be saved as a       time S NS     the host's clock
- *                     snapshot, vm/snapshot.h)           config N      N bytes of run.conf
+ *                     snapshot, vm/snapshot.h)           disk N        the root disk's size
+ *                                                                      in 512-byte sectors
+ *                                                        config N      N bytes of run.conf
  *                                                                      follow the line
  *
  * Every message is one line ending in '\n', exactly as above: no other spaces, no sign, no
@@ -74,16 +76,19 @@ enum o2v_ctl_kind {
 	O2V_CTL_ENTROPY,
 	O2V_CTL_TIME,
 	O2V_CTL_CONFIG,
+	O2V_CTL_DISK,
 };
 
 #define O2V_CTL_ENTROPY_MAX 48		    /* bytes: 96 hex digits fit a control line */
 #define O2V_CTL_TIME_MAX    (1ull << 40)    /* seconds since the epoch */
 #define O2V_CTL_CONFIG_MAX  (1024 * 1024)   /* = O2V_RUNCONFIG_MAX */
+#define O2V_CTL_DISK_MAX    (1ull << 50)    /* sectors: 512 PiB */
 
 struct o2v_ctl_msg {
 	enum o2v_ctl_kind kind;
 	uint64_t a; /* signal: the number; winsize: rows; eof: the byte total; entropy: the
-		     * byte count; time: seconds; config: the byte count that follows */
+		     * byte count; time: seconds; config: the byte count that follows; disk:
+		     * sectors */
 	uint64_t b; /* winsize: columns; time: nanoseconds */
 	uint8_t data[O2V_CTL_ENTROPY_MAX]; /* entropy: the bytes */
 };

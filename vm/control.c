@@ -95,7 +95,7 @@ static int send_msg(int fd, const struct o2v_ctl_msg *m)
 }
 
 int o2v_vm_configure(const char *ctl_sock, const char *config, size_t len,
-		     struct o2v_error *err)
+		     uint64_t disk_sectors, struct o2v_error *err)
 {
 	struct o2v_ctl_msg m = {.kind = O2V_CTL_ENTROPY, .a = O2V_CTL_ENTROPY_MAX};
 	struct timespec now;
@@ -111,6 +111,9 @@ int o2v_vm_configure(const char *ctl_sock, const char *config, size_t len,
 	m = (struct o2v_ctl_msg){.kind = O2V_CTL_TIME, .a = (uint64_t)now.tv_sec,
 				 .b = (uint64_t)now.tv_nsec};
 	if (r == 0)
+		r = send_msg(fd, &m);
+	m = (struct o2v_ctl_msg){.kind = O2V_CTL_DISK, .a = disk_sectors};
+	if (r == 0 && disk_sectors)
 		r = send_msg(fd, &m);
 	m = (struct o2v_ctl_msg){.kind = O2V_CTL_CONFIG, .a = len};
 	if (r == 0)

@@ -43,8 +43,9 @@ static void consume(struct o2v_qmp *q, int n)
 	memmove(q->buf, q->buf + n + 1, q->len);
 }
 
-/* The next message that is not an event. */
-static int read_reply(struct o2v_qmp *q, json_object **ret, struct o2v_error *err)
+/* The next message that is not an event (want == NULL), or the event want. */
+static int read_message(struct o2v_qmp *q, const char *want, json_object **ret,
+			struct o2v_error *err)
 {
 	for (;;) {
 		int n = read_line(q, err);
@@ -58,13 +59,30 @@ static int read_reply(struct o2v_qmp *q, json_object **ret, struct o2v_error *er
 			return o2v_error_set(err, -EPROTO,
 					     "QEMU's monitor sent something not JSON");
 		}
-		if (json_object_object_get_ex(o, "event", NULL)) {
+		json_object *event = NULL;
+		bool is_event = json_object_object_get_ex(o, "event", &event);
+		const char *name = is_event ? json_object_get_string(event) : NULL;
+		if (is_event != !!want || (want && (!name || strcmp(name, want)))) {
 			json_object_put(o);
 			continue;
 		}
 		*ret = o;
 		return 0;
 	}
+}
+
+static int read_reply(struct o2v_qmp *q, json_object **ret, struct o2v_error *err)
+{
+	return read_message(q, NULL, ret, err);
+}
+
+int o2v_qmp_wait_event(struct o2v_qmp *q, const char *name, struct o2v_error *err)
+{
+	json_object *o = NULL;
+	int r = read_message(q, name, &o, err);
+
+	json_object_put(o);
+	return r;
 }
 
 static int send_command(struct o2v_qmp *q, const char *command, int pass_fd, struct o2v_error *err)

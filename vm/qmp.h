@@ -32,6 +32,9 @@ int o2v_qmp_open(struct o2v_qmp *q, const char *path, int timeout_ms, struct o2v
 int o2v_qmp_call(struct o2v_qmp *q, const char *command, int pass_fd, json_object **ret,
 		 struct o2v_error *err);
 
+/* Wait for the event name (skipping other messages). */
+int o2v_qmp_wait_event(struct o2v_qmp *q, const char *name, struct o2v_error *err);
+
 void o2v_qmp_close(struct o2v_qmp *q);
 
 #endif

@@ -614,12 +614,40 @@ out:
 	return r;
 }
 
-int o2v_snapshot_incoming(const struct o2v_snapshot *s, const char *qmp_sock, struct o2v_error *err)
+/* The virtual size of the drive "root" (the root disk, qemu_argv.c); 0: there is none. */
+static int root_disk_size(struct o2v_qmp *q, uint64_t *ret, struct o2v_error *err)
 {
-	struct o2v_qmp q = {.fd = -1};
-	char cmd[128];
+	json_object *list = NULL;
 	int r;
 
+	*ret = 0;
+	if ((r = o2v_qmp_call(q, "{\"execute\":\"query-block\"}", -1, &list, err)) < 0)
+		return r;
+	size_t n = json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;
+	for (size_t i = 0; i < n; i++) {
+		json_object *b = json_object_array_get_idx(list, i), *dev, *ins, *img, *size;
+		const char *name = json_object_object_get_ex(b, "device", &dev)
+				       ? json_object_get_string(dev)
+				       : NULL;
+		if (name && !strcmp(name, "root") &&
+		    json_object_object_get_ex(b, "inserted", &ins) &&
+		    json_object_object_get_ex(ins, "image", &img) &&
+		    json_object_object_get_ex(img, "virtual-size", &size))
+			*ret = (uint64_t)json_object_get_int64(size);
+	}
+	json_object_put(list);
+	return 0;
+}
+
+int o2v_snapshot_incoming(const struct o2v_snapshot *s, const char *qmp_sock,
+			  uint64_t *disk_sectors, struct o2v_error *err)
+{
+	struct o2v_qmp q = {.fd = -1};
+	char cmd[160];
+	uint64_t size = 0;
+	int r;
+
+	*disk_sectors = 0;
 	if ((r = o2v_qmp_open(&q, qmp_sock, QMP_TIMEOUT_MS, err)) < 0)
 		return r;
 	unlink(qmp_sock); /* ours alone: nobody else reaches this VM's monitor */
@@ -628,6 +656,20 @@ int o2v_snapshot_incoming(const struct o2v_snapshot *s, const char *qmp_sock, st
 		 s->state_fd);
 	if ((r = o2v_qmp_call(&q, IGNORE_SHARED, -1, NULL, err)) == 0)
 		r = o2v_qmp_call(&q, cmd, -1, NULL, err);
+	/* Loaded and running: "resize" the root disk to its own size, so that the guest's
+	 * driver learns the size of this disk rather than the saved one's (resume.c). */
+	if (r == 0)
+		r = o2v_qmp_wait_event(&q, "RESUME", err);
+	if (r == 0)
+		r = root_disk_size(&q, &size, err);
+	if (r == 0 && size) {
+		snprintf(cmd, sizeof(cmd),
+			 "{\"execute\":\"block_resize\",\"arguments\":{\"device\":\"root\","
+			 "\"size\":%" PRIu64 "}}",
+			 size);
+		if ((r = o2v_qmp_call(&q, cmd, -1, NULL, err)) == 0)
+			*disk_sectors = size / 512;
+	}
 	o2v_qmp_close(&q);
 	return r;
 }

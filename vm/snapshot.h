@@ -83,9 +83,10 @@ int o2v_snapshot_save(struct o2v_snapshot *s, const char *qmp_sock, bool *ended,
 		      struct o2v_error *err);
 
 /* RESTORE, QEMU started with `-incoming defer`: load the saved state (it runs once
- * loaded). */
+ * loaded), then make QEMU tell the guest its root disk's size (a resize to the size it
+ * has), which init waits for: *disk_sectors (0: no root disk). */
 int o2v_snapshot_incoming(const struct o2v_snapshot *s, const char *qmp_sock,
-			  struct o2v_error *err);
+			  uint64_t *disk_sectors, struct o2v_error *err);
 
 /* After a save: RESTORE from what was just published (false if it is not there). */
 bool o2v_snapshot_reload(struct o2v_snapshot *s);

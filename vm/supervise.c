@@ -185,13 +185,13 @@ static void warn(const struct o2v_launch *io, const char *fmt, ...)
 
 /* The run configuration to an init that waits for it; a VM that cannot get it is ended
  * (it would wait for ever). */
-static void configure(struct relay *r)
+static void configure(struct relay *r, uint64_t disk_sectors)
 {
 	const struct o2v_supervise *s = r->sup;
 	struct o2v_error err = {0};
 
 	if (o2v_vm_configure(s->files->path[O2V_VM_CTL_SOCK], s->runconfig, s->runconfig_len,
-			     &err) < 0) {
+			     disk_sectors, &err) < 0) {
 		o2v_relay_reap(r);
 		if (!r->qemu_done) {
 			snprintf(r->st.error, sizeof(r->st.error), "%.*s",
@@ -219,7 +219,7 @@ void o2v_supervise_ready(struct relay *r)
 			return;
 		}
 	}
-	configure(r);
+	configure(r, 0);
 }
 
 /* QEMU is up and its sockets connected: relay (our terminal raw while it lasts). */
@@ -308,12 +308,15 @@ int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret, st
 	if ((rc = wait_guard(&r, s, err)) == 0 && (rc = connect_all(&r, s, err)) == 0) {
 		if (restoring) {
 			struct o2v_error e = {0};
-			if (o2v_snapshot_incoming(s->snapshot, s->files->path[O2V_VM_QMP_SOCK], &e) < 0) {
+			uint64_t sectors = 0;
+			if (o2v_snapshot_incoming(s->snapshot, s->files->path[O2V_VM_QMP_SOCK],
+						  &sectors, &e) < 0) {
 				snprintf(r.st.error, sizeof(r.st.error), "%.*s",
 					 (int)sizeof(r.st.error) - 1, e.msg);
 				kill(r.qemu, SIGKILL);
+			} else {
+				configure(&r, sectors);
 			}
-			configure(&r);
 			r.restore_deadline = o2v_now_ms() + RESTORE_SILENCE_MS;
 		}
 		run_relay(&r, io);

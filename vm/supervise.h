@@ -53,9 +53,10 @@ int o2v_supervise_run(const struct o2v_supervise *s, struct o2v_vm_exit *ret,
 int o2v_vm_control(const char *ctl_sock, const struct o2v_ctl_msg *msg, struct o2v_error *err);
 
 /* To an init waiting for its run configuration (bootstrap-init/resume.c): fresh entropy,
- * the time of day, then config (len bytes). */
+ * the time of day, the root disk's size (a restored VM; 0: none), then config (len
+ * bytes). */
 int o2v_vm_configure(const char *ctl_sock, const char *config, size_t len,
-		     struct o2v_error *err);
+		     uint64_t disk_sectors, struct o2v_error *err);
 
 /* The last line of QEMU's log (its reason for refusing to start), sanitized. */
 void o2v_qemu_log_tail(const char *path, char *out, size_t outlen);

@@ -37,6 +37,7 @@ cp -L "$KERNEL" "$share/vmlinux"
 sed -e "s|@SHARE@|$share|g" -e "s|@OCI2VM@|$OCI2VM|g" -e "s|@BB@|$BB|g" \
 	-e "s|@HTTP@|$HTTP|g" >"$share/inside.sh" <<'INSIDE'
 cp -a @SHARE@/cache /var/tmp/cache || echo "NK-FAIL copy the cache"
+rm -rf /var/tmp/cache/snapshots # the host's are TCG's: KVM's are made here
 export OCI2VM_CACHE=/var/tmp/cache OCI2VM_RUNTIME_DIR=/var/tmp/rt OCI2VM_KERNEL=@SHARE@/vmlinux
 O=@OCI2VM@
 qemu-system-x86_64 -version >/dev/null # QEMU's files into L1's page cache
@@ -57,6 +58,8 @@ echo "NK-HTTP $body"
 echo "NK-STOP-EXIT $?"
 echo "NK-PS $("$O" ps -a | awk '$2 == "web" { $1 = $2 = $3 = ""; print }')"
 "$O" rm web >/dev/null
+s=/var/tmp/cache/snapshots
+echo "NK-SNAP $(find $s -mindepth 1 -maxdepth 1 -type d ! -name '.*' | wc -l) $(cat $s/*/uses 2>/dev/null | wc -c)"
 INSIDE
 
 start=$SECONDS
@@ -77,5 +80,7 @@ diag "run --rm in L1 under KVM: $(field NK-RUN-EXIT | sed 's/^7 //')"
 is "$(field NK-D-EXIT)" 0 "run -d -p under KVM"
 like "$(field NK-HTTP)" "hello from oci2vm http test image" "the published port answers in L1"
 is "$(field NK-STOP-EXIT)" 0 "stop under KVM"
+is "$(field NK-SNAP)" "1 2" \
+	"under KVM: the first run saved a pre-booted VM and restored it, run -d -p restored it again"
 like "$(field NK-PS)" "Exited" "ps -a: the VM exited after stop"
 done_testing

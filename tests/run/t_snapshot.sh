@@ -153,6 +153,14 @@ o2v run --rm "$BB" true
 o2v prune --snapshots
 like "$out" "1 snapshots" "prune --snapshots removes every snapshot"
 
+# any part of the shape makes a key of its own; the total size is capped
+o2v run --rm "$BB" true
+o2v run --rm -m 256m "$BB" true
+is "$rc/$(shapes)" "0/2" "-m 256m: a shape of its own"
+OCI2VM_SNAPSHOT_CAP_MB=1 o2v run --rm --cpus 2 "$BB" nproc
+is "$rc/$out/$(shapes)" "0/2/1" \
+	"over OCI2VM_SNAPSHOT_CAP_MB the least recently used go (only the newest is left)"
+
 is "$(vmimage_sums)" "$VMIMAGE_SUMS" "nothing restored is written back into the cached images"
 no_leftovers "snapshots"
 done_testing

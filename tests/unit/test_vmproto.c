@@ -82,6 +82,11 @@ static const struct parse_case parse_cases[] = {
     {"config 1048577", -EINVAL, 0, 0, 0},
     {"config", -EINVAL, 0, 0, 0},
     {"config x", -EINVAL, 0, 0, 0},
+    {"disk 163840", 0, O2V_CTL_DISK, 163840, 0},
+    {"disk 1125899906842624", 0, O2V_CTL_DISK, 1125899906842624ULL, 0},
+    {"disk 1125899906842625", -EINVAL, 0, 0, 0},
+    {"disk", -EINVAL, 0, 0, 0},
+    {"disk -1", -EINVAL, 0, 0, 0},
     {"entropy 00", 0, O2V_CTL_ENTROPY, 1, 0},
     {"entropy ", -EINVAL, 0, 0, 0},
     {"entropy 0", -EINVAL, 0, 0, 0},
@@ -271,6 +276,7 @@ static void test_ctl_round_trip(void)
 	    {O2V_CTL_WINSIZE, 0, 0},	 {O2V_CTL_WINSIZE, 65535, 1}, {O2V_CTL_EOF, 0, 0},
 	    {O2V_CTL_EOF, INT64_MAX, 0}, {O2V_CTL_START, 0, 0},
 	    {O2V_CTL_TIME, 1796540400, 123456789}, {O2V_CTL_CONFIG, 4096, 0},
+	    {O2V_CTL_DISK, 466944, 0},
 	};
 	static const struct o2v_ctl_msg bad[] = {
 	    {O2V_CTL_SIGNAL, 0, 0},
