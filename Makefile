@@ -164,6 +164,7 @@ install: all kernel
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/oci2vm \
 		$(DESTDIR)$(PREFIX)/lib/oci2vm
 	install -m 0755 $(BUILD)/oci2vm $(DESTDIR)$(PREFIX)/bin/oci2vm
+	ln -sf oci2vm $(DESTDIR)$(PREFIX)/bin/oci2vm-runtime
 	install -m 0755 $(BUILD)/init $(DESTDIR)$(PREFIX)/libexec/oci2vm/init
 	install -m 0644 $(PRELOAD) $(DESTDIR)$(PREFIX)/libexec/oci2vm/oci2vm-qemu-net.so
 	install -m 0644 "$$(kernel/build.sh --path)" $(DESTDIR)$(PREFIX)/lib/oci2vm/vmlinux

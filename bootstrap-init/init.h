@@ -71,6 +71,9 @@ int init_mount_rootdisk(const char *dev, bool ephemeral, struct o2v_error *err);
 /* The container's /proc, /sys, /dev, ... inside root_fd, and its 9p volumes. */
 int init_mount_container(int root_fd, bool terminal, uint64_t shm_size, bool proc_unconfined,
 			 struct o2v_error *err);
+/* The run configuration's root volume (v[0], at "/") mounted on root. */
+int init_mount_root_volume(const char *root, const struct o2v_volume *v, size_t n,
+			   struct o2v_error *err);
 /* --tmpfs: "PATH[:OPTIONS]" each, Docker's default noexec,nosuid,nodev unless OPTIONS say. */
 int init_mount_tmpfs(int root_fd, char *const *specs, struct o2v_error *err);
 /* root (a path) becomes a mount of its own first (before anything is mounted in it): the

@@ -373,6 +373,23 @@ int init_mount_container(int root_fd, bool terminal, uint64_t shm_size, bool pro
 	return proc_unconfined ? 0 : confine_proc(root_fd, err);
 }
 
+int init_mount_root_volume(const char *root, const struct o2v_volume *v, size_t n,
+			   struct o2v_error *err)
+{
+	if (n < 1 || strcmp(v[0].guest_path, "/"))
+		return o2v_error_set(err, -EINVAL,
+				     "the run configuration's root volume must be the first, at /");
+	/* The container's own files, setuid bits and device nodes included (the host's
+	 * directory is the engine's rootfs, as runc would use it). */
+	if (mkdir(root, 0755) < 0 && errno != EEXIST)
+		return o2v_error_sys(err, -errno, "create '%s'", root);
+	int r = mount_at(v[0].tag, root, "9p", v[0].readonly ? MS_RDONLY : 0, NINEP_OPTS, err);
+	if (r < 0)
+		return o2v_error_prefix(err, "mount the container's root '%s'", v[0].tag);
+	init_debug("root volume %s on %s", v[0].tag, root);
+	return 0;
+}
+
 int init_mount_volumes(int root_fd, const struct o2v_volume *v, size_t n, struct o2v_error *err)
 {
 	for (size_t i = 0; i < n; i++) {

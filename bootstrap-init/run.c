@@ -131,6 +131,8 @@ void init_main(void)
 		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	init_trace("disk");
 	const char *root = rc.rootdisk ? ROOT_DISK : ROOT_INITRAMFS;
+	if (rc.root_volume && init_mount_root_volume(root, rc.volumes, rc.n_volumes, &err) < 0)
+		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	if (init_root_bind_self(root, &err) < 0)
 		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -145,7 +147,8 @@ void init_main(void)
 		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	init_trace("net");
 	if (init_etc_files(root_fd, &rc, &err) < 0 ||
-	    init_mount_volumes(root_fd, rc.volumes, rc.n_volumes, &err) < 0 ||
+	    init_mount_volumes(root_fd, rc.volumes + rc.root_volume, rc.n_volumes - rc.root_volume,
+			       &err) < 0 ||
 	    init_mount_tmpfs(root_fd, rc.tmpfs, &err) < 0 ||
 	    (rc.read_only && init_root_readonly(root, root_fd, &err) < 0))
 		init_fail(O2V_EXIT_INIT_FAILED, &err);

@@ -97,6 +97,7 @@ int o2v_runconfig_build(const struct o2v_image_defaults *img, const struct o2v_r
 	rc->shm_size = req->shm_size;
 	rc->no_new_privs = req->no_new_privs;
 	rc->proc_unconfined = req->proc_unconfined;
+	rc->root_volume = req->root_volume;
 	return 0;
 }
 

@@ -38,6 +38,9 @@
  *	shm_size BYTES        /dev/shm's size (absent: 64 MiB)
  *	read_only 0|1         the container root read-only (tmpfs on /tmp, /run, /var/tmp)
  *	no_new_privs 0|1      PR_SET_NO_NEW_PRIVS for the workload
+ *	root_volume 0|1       the first volume is the container's root (an OCI runtime's
+ *	                      bundle rootfs, shared from the host): its path must be /,
+ *	                      it is mounted first; absent = 0
  *	proc_unconfined 0|1   /proc/sys writable, /proc/kcore etc. unmasked (Docker's
  *	                      --security-opt systempaths=unconfined); absent = 0
  *	tmpfs PATH[:OPTIONS]  repeated: a tmpfs at the absolute PATH (Docker's --tmpfs)
@@ -262,6 +265,8 @@ int o2v_runconfig_write(const struct o2v_runconfig *rc, char **ret_text, size_t 
 		put_uint(&b, "no_new_privs", 1);
 	if (rc->proc_unconfined)
 		put_uint(&b, "proc_unconfined", 1);
+	if (rc->root_volume)
+		put_uint(&b, "root_volume", 1);
 	put_list(&b, "tmpfs", rc->tmpfs);
 	put_list(&b, "ulimit", rc->ulimits);
 	if (rc->caps != O2V_CAPS_DEFAULT) {
@@ -515,7 +520,8 @@ enum {
 	K_NNP,
 	K_STOP_SIGNAL,
 	K_SHM_SIZE,
-	K_PROC_UNCONFINED
+	K_PROC_UNCONFINED,
+	K_ROOT_VOLUME
 };
 
 static const char *const scalar_keys[] = {
@@ -526,7 +532,7 @@ static const char *const scalar_keys[] = {
     [K_ROOTDISK] = "rootdisk", [K_EPHEMERAL] = "ephemeral", [K_HOLD] = "hold",
     [K_CAPS] = "caps",	       [K_READ_ONLY] = "read_only", [K_NNP] = "no_new_privs",
     [K_STOP_SIGNAL] = "stop_signal", [K_SHM_SIZE] = "shm_size",
-    [K_PROC_UNCONFINED] = "proc_unconfined",
+    [K_PROC_UNCONFINED] = "proc_unconfined", [K_ROOT_VOLUME] = "root_volume",
 };
 
 static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
@@ -580,6 +586,8 @@ static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
 		return parse_bool(ps, v, vn, &rc->no_new_privs);
 	case K_PROC_UNCONFINED:
 		return parse_bool(ps, v, vn, &rc->proc_unconfined);
+	case K_ROOT_VOLUME:
+		return parse_bool(ps, v, vn, &rc->root_volume);
 	case K_SHM_SIZE: {
 		uint64_t size = 0;
 		if (vn == 0 || vn > 19)

@@ -53,6 +53,7 @@ struct o2v_runconfig {
 	uint64_t shm_size; /* /dev/shm's size in bytes; 0: Docker's 64 MiB */
 	bool no_new_privs; /* PR_SET_NO_NEW_PRIVS for the workload (and exec) */
 	bool proc_unconfined; /* no read-only or masked /proc paths (systempaths=unconfined) */
+	bool root_volume;     /* volumes[0] is the container's root (an OCI bundle's rootfs) */
 	char **tmpfs;	   /* "PATH[:OPTIONS]": a tmpfs each (--tmpfs) */
 	char **ulimits;	   /* "NAME SOFT HARD" (ulimit.h), set in the guest */
 	/* Extensions (format version 1 keys "dns" and "host"): */

@@ -48,4 +48,7 @@ int cmd_rmi(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
 int cmd_export(int argc, char **argv); extern const char cmd_export_usage[];
 
+/* oci2vm-runtime: the OCI runtime command line (runtime.c), chosen by argv[0]. */
+int o2v_runtime_main(int argc, char **argv);
+
 #endif

@@ -194,6 +194,10 @@ int main(int argc, char **argv)
 {
 	/* Commands report a bad option themselves, once (o2v_cli_bad_option()). */
 	opterr = 0;
+	/* Under this name (an installed symlink) the binary is an OCI runtime (runtime.c). */
+	const char *base = strrchr(argv[0], '/');
+	if (!strcmp(base ? base + 1 : argv[0], "oci2vm-runtime"))
+		return o2v_runtime_main(argc, argv);
 	/* UTF-8 file names in layers must survive libarchive's locale conversion. */
 	if (!setlocale(LC_CTYPE, "C.UTF-8"))
 		setlocale(LC_CTYPE, "");

@@ -1,0 +1,54 @@
+/* rt_bundle.h - an OCI bundle's config.json, as oci2vm-runtime runs it (runtime.c).
+ *
+ * The runtime specification's process, root, hostname, mounts, annotations and the parts
+ * of linux that mean something to a VM, read with json-c into what the run configuration
+ * (common/runbuild.h) and the VM library (vm/vm.h) take. Everything is checked here, once:
+ * a missing or malformed file, an unsupported ociVersion, a missing rootfs or an unknown
+ * capability is an error naming it. Library code: never prints.
+ */
+#ifndef O2V_RT_BUNDLE_H
+#define O2V_RT_BUNDLE_H
+
+#include <stdint.h>
+
+#include "../common/error.h"
+
+#define O2V_BUNDLE_CONFIG_MAX (4 * 1024 * 1024)
+
+/* A host directory bind-mounted into the container: shared over 9p. */
+struct o2v_bundle_bind {
+	char *source; /* absolute host path */
+	char *dest;   /* absolute container path */
+	bool readonly;
+};
+
+struct o2v_bundle {
+	char *dir;	   /* the bundle, absolute */
+	char *rootfs;	   /* root.path, absolute */
+	bool readonly;	   /* root.readonly */
+	char **args;	   /* process.args (NULL-terminated) */
+	char **env;	   /* process.env */
+	char *cwd;	   /* process.cwd */
+	char user[64];	   /* "UID:GID" from process.user */
+	bool terminal;	   /* process.terminal */
+	char **ulimits;	   /* process.rlimits as "NAME SOFT HARD" (common/ulimit.h) */
+	bool no_new_privs; /* process.noNewPrivileges */
+	bool caps_set;	   /* process.capabilities.bounding was given */
+	uint64_t caps;
+	char *hostname;
+	struct o2v_bundle_bind *binds; /* directory bind mounts */
+	size_t n_binds;
+	char **tmpfs;	     /* tmpfs mounts outside what init mounts itself: "PATH:OPTIONS" */
+	size_t n_skipped;    /* mounts not carried (single-file binds: see the README) */
+	char *annotations;   /* the annotations object as JSON text ("{}" when none) */
+	uint64_t memory_mib; /* linux.resources.memory.limit or org.oci2vm.memory; 0: default */
+	unsigned cpus;	     /* linux.resources.cpu quota/period or org.oci2vm.cpus; 0: default */
+	char *netns;	     /* linux.namespaces network path; NULL: a new one (or none) */
+};
+
+/* Read DIR/config.json (dir: the bundle) into b (released with o2v_bundle_release, also on
+ * failure). */
+int o2v_bundle_load(struct o2v_bundle *b, const char *dir, struct o2v_error *err);
+void o2v_bundle_release(struct o2v_bundle *b);
+
+#endif

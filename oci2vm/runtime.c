@@ -1,0 +1,668 @@
+/* runtime.c - oci2vm-runtime: runc's command line, one microVM per container.
+ *
+ * The `oci2vm` binary run under the name `oci2vm-runtime` (an installed symlink, as crun is
+ * `krun`) speaks the OCI runtime command line the way podman's conmon and containerd's runc
+ * v2 shim call it:
+ *
+ *   create --bundle DIR --pid-file FILE ID   the VM boots with the bundle's rootfs as its
+ *            root (9p, real ownership) and init holds the workload (docs/vm-contract.md,
+ *            `hold`); create returns once init reports `held`. The pid file names the VM's
+ *            supervisor, a child that create leaves behind: its parent (conmon, the shim,
+ *            both sub-reapers) inherits it, it lives as long as the container, its stdio
+ *            are create's (the container's), and it exits with the workload's status.
+ *   start ID       `start` on the control port.
+ *   state ID       JSON: ociVersion, id, status (created, running, stopped), pid, bundle,
+ *                  annotations.
+ *   kill ID SIG    the signal to the workload through init (a number or a name).
+ *   delete [--force] ID, ps --format json ID, features, --version.
+ *
+ * State lives in ROOT/ID (--root; default /run/oci2vm-runtime, or
+ * $XDG_RUNTIME_DIR/oci2vm-runtime for other users): the VM's own files (vm/layout.h) and
+ * `record` (bundle, supervisor pid and start time, creation time), `started`, `exit`.
+ * Errors go to stderr and, with --log FILE, to that file (--log-format json: runc's
+ * {"level":"error","msg":...,"time":...} lines, which containerd shows the user).
+ */
+#include "../common/o2v.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "../common/fsutil.h"
+#include "../common/paths.h"
+#include "../common/runbuild.h"
+#include "../common/strv.h"
+#include "../rootfs/initrd.h"
+#include "../vm/host.h"
+#include "../vm/layout.h"
+#include "../vm/vm.h"
+#include "assets.h"
+#include "commands.h"
+#include "rt_bundle.h"
+#include "values.h"
+
+#ifndef O2V_VERSION
+#define O2V_VERSION "0.0.0-unknown"
+#endif
+#define OCI_VERSION    "1.1.0"
+#define ID_MAX	       1024
+#define DELETE_WAIT_MS 10000
+
+struct rt {
+	char *root;
+	const char *log;
+	bool json;
+};
+
+/* ---- messages ---- */
+
+O2V_PRINTF(2, 3) static int rt_fail(const struct rt *g, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "oci2vm-runtime: error: %s\n", msg);
+	if (g && g->log) {
+		FILE *f = fopen(g->log, "ae");
+		char when[64];
+		time_t now = time(NULL);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+		if (f && g->json) {
+			json_object *o = json_object_new_object();
+			json_object_object_add(o, "level", json_object_new_string("error"));
+			json_object_object_add(o, "msg", json_object_new_string(msg));
+			json_object_object_add(o, "time", json_object_new_string(when));
+			fprintf(f, "%s\n",
+				json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+			json_object_put(o);
+		} else if (f) {
+			fprintf(f, "time=\"%s\" level=error msg=\"%s\"\n", when, msg);
+		}
+		if (f)
+			fclose(f);
+	}
+	return 1;
+}
+
+/* ---- the state directory ---- */
+
+static bool id_ok(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (!n || n > ID_MAX || !strcmp(id, ".") || !strcmp(id, ".."))
+		return false;
+	for (const char *p = id; *p; p++)
+		if (!(('a' <= *p && *p <= 'z') || ('A' <= *p && *p <= 'Z') ||
+		      ('0' <= *p && *p <= '9') || strchr("_+-.", *p)))
+			return false;
+	return true;
+}
+
+struct record {
+	char bundle[4096];
+	pid_t pid;		  /* the supervisor */
+	unsigned long long start; /* its start time (/proc/PID/stat), against pid reuse */
+	long long created;
+};
+
+static int read_record(const char *dir, struct record *rec)
+{
+	_cleanup_free_ char *path = o2v_path_join(dir, "record"), *text = NULL;
+	size_t len;
+
+	memset(rec, 0, sizeof(*rec));
+	if (!path || o2v_read_file(path, 8192, &text, &len, NULL) < 0)
+		return -ENOENT;
+	int pid = 0;
+	if (sscanf(text, "bundle %4095[^\n]\npid %d %llu\ncreated %lld\n", rec->bundle, &pid,
+		   &rec->start, &rec->created) != 4)
+		return -EBADMSG;
+	rec->pid = pid;
+	return 0;
+}
+
+static unsigned long long proc_start(pid_t pid, char *state)
+{
+	char path[64], buf[1024];
+	unsigned long long start = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* the command may hold spaces and parentheses */
+	if (!p || sscanf(p + 2,
+			 "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+			 "%*d %*d %*d %llu",
+			 state, &start) != 2)
+		return 0;
+	return start;
+}
+
+/* The supervisor runs (and is not a zombie waiting for its parent). */
+static bool alive(const struct record *rec)
+{
+	char st = 0;
+
+	return rec->pid > 0 && proc_start(rec->pid, &st) == rec->start && st != 'Z' && st != 'X';
+}
+
+static const char *status_of(const char *dir, const struct record *rec)
+{
+	_cleanup_free_ char *started = o2v_path_join(dir, "started");
+
+	if (!alive(rec))
+		return "stopped";
+	return started && access(started, F_OK) == 0 ? "running" : "created";
+}
+
+static char *container_dir(const struct rt *g, const char *id)
+{
+	return id_ok(id) ? o2v_path_join(g->root, id) : NULL;
+}
+
+/* ID's directory and record, or an error as runc words it. */
+static int load(const struct rt *g, const char *id, char **ret_dir, struct record *rec)
+{
+	_cleanup_free_ char *dir = container_dir(g, id);
+
+	if (!dir)
+		return rt_fail(g, "invalid container id '%s'", id);
+	if (read_record(dir, rec) < 0)
+		return rt_fail(g, "container '%s' does not exist", id);
+	*ret_dir = TAKE_PTR(dir);
+	return 0;
+}
+
+/* ---- create ---- */
+
+struct supervisor {
+	const char *dir;
+	int notify; /* 'H' once held, or 'E' and a message */
+};
+
+static void on_held(void *userdata)
+{
+	struct supervisor *s = userdata;
+
+	if (s->notify >= 0) {
+		o2v_write_all(s->notify, "H", 1);
+		close(s->notify);
+		s->notify = -1;
+	}
+}
+
+static void on_running(void *userdata)
+{
+	struct supervisor *s = userdata;
+	_cleanup_free_ char *path = o2v_path_join(s->dir, "started");
+
+	if (path)
+		close(open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+}
+
+static int build_config(const struct o2v_bundle *b, char **ret, struct o2v_error *err)
+{
+	struct o2v_run_volume vols[65];
+	struct o2v_image_defaults img = {0};
+
+	if (b->n_binds + 1 > ARRAY_SIZE(vols))
+		return o2v_error_set(err, -E2BIG, "at most %zu bind mounts of directories",
+				     ARRAY_SIZE(vols) - 1);
+	vols[0] = (struct o2v_run_volume){.guest = "/", .readonly = b->readonly};
+	for (size_t i = 0; i < b->n_binds; i++)
+		vols[i + 1] = (struct o2v_run_volume){.guest = b->binds[i].dest,
+						      .readonly = b->binds[i].readonly};
+	struct o2v_run_request req = {
+	    .entrypoint = "",
+	    .args = b->args,
+	    .env = b->env,
+	    .workdir = b->cwd,
+	    .user = b->user,
+	    .hostname = b->hostname,
+	    .volumes = vols,
+	    .n_volumes = b->n_binds + 1,
+	    .root_volume = true,
+	    .stop_grace = 10,
+	    .hold = true,
+	    .caps_set = b->caps_set,
+	    .caps = b->caps,
+	    .no_new_privs = b->no_new_privs,
+	    .tmpfs = b->tmpfs,
+	    .ulimits = b->ulimits,
+	};
+	return o2v_runconfig_build_text(&img, &req, ret, NULL, err);
+}
+
+/* The supervisor: launch the VM with create's stdio, tell create once it is held, and exit
+ * with the workload's status. Never returns. */
+static _Noreturn void supervise(const struct o2v_bundle *b, const char *dir, const char *kernel,
+				const char *initrd, int notify)
+{
+	struct supervisor s = {.dir = dir, .notify = notify};
+	struct o2v_vm_volume vols[65];
+	struct o2v_error err = {0};
+	struct o2v_vm_exit ex;
+	struct o2v_launch l;
+
+	vols[0] = (struct o2v_vm_volume){
+	    .host = b->rootfs, .readonly = b->readonly, .model = O2V_9P_PASSTHROUGH};
+	for (size_t i = 0; i < b->n_binds; i++)
+		vols[i + 1] = (struct o2v_vm_volume){.host = b->binds[i].source,
+						     .readonly = b->binds[i].readonly,
+						     .model = O2V_9P_PASSTHROUGH};
+	o2v_launch_init(&l);
+	l.vm.kernel = kernel;
+	l.vm.initrd = initrd;
+	if (b->memory_mib)
+		l.vm.memory_mib = b->memory_mib;
+	if (b->cpus)
+		l.vm.cpus = b->cpus;
+	l.vm.volumes = vols;
+	l.vm.n_volumes = b->n_binds + 1;
+	l.vm.stdio_ports = true;
+	l.vm.exec_port = true;
+	l.netns = b->netns;
+	l.state_dir = dir;
+	l.in_fd = STDIN_FILENO;
+	l.out_fd = STDOUT_FILENO;
+	l.err_fd = STDERR_FILENO;
+	l.stdin_after_start = true;
+	l.stdin_eof = true;
+	l.stop_grace = 10;
+	l.held = on_held;
+	l.running = on_running;
+	l.userdata = &s;
+	int r = o2v_vm_launch(&l, &ex, &err);
+	if (r < 0 || !ex.reported) {
+		const char *why = r < 0 ? err.msg : ex.message[0] ? ex.message : "the VM failed";
+		if (s.notify >= 0) {
+			o2v_write_all(notify, "E", 1);
+			o2v_write_all(notify, why, strlen(why));
+		} else {
+			fprintf(stderr, "oci2vm-runtime: error: %s\n", why);
+		}
+	}
+	_cleanup_free_ char *exit_path = o2v_path_join(dir, "exit");
+	char code[16];
+	int n = snprintf(code, sizeof(code), "%d", r < 0 ? 125 : ex.code);
+	if (exit_path)
+		o2v_write_file_atomic(exit_path, code, (size_t)n, 0600, NULL);
+	_exit(r < 0 ? 125 : ex.code);
+}
+
+static int write_record(const char *dir, const char *bundle, pid_t pid, unsigned long long start)
+{
+	_cleanup_free_ char *path = o2v_path_join(dir, "record"), *text = NULL;
+	int n = asprintf(&text, "bundle %s\npid %d %llu\ncreated %lld\n", bundle, (int)pid, start,
+			 (long long)time(NULL));
+
+	if (!path || n < 0)
+		return -ENOMEM;
+	return o2v_write_file_atomic(path, text, (size_t)n, 0600, NULL);
+}
+
+static int rt_create(const struct rt *g, int argc, char **argv)
+{
+	static const struct option opts[] = {{"bundle", required_argument, NULL, 'b'},
+					     {"pid-file", required_argument, NULL, 'p'},
+					     {"console-socket", required_argument, NULL, 'c'},
+					     {"no-pivot", no_argument, NULL, 'P'},
+					     {"no-new-keyring", no_argument, NULL, 'K'},
+					     {"preserve-fds", required_argument, NULL, 'f'},
+					     {NULL, 0, NULL, 0}};
+	const char *bundle_dir = ".", *pid_file = NULL, *console = NULL;
+	_cleanup_free_ char *dir = NULL, *kernel = NULL, *init = NULL, *config = NULL,
+			    *initrd = NULL;
+	struct o2v_bundle b;
+	struct o2v_error err = {0};
+	int c, pipefd[2], r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+b:", opts, NULL)) != -1) {
+		if (c == 'b')
+			bundle_dir = optarg;
+		else if (c == 'p')
+			pid_file = optarg;
+		else if (c == 'c')
+			console = optarg;
+		else if (c == '?' || c == ':')
+			return rt_fail(g, "create: bad option '%s'", argv[optind - 1]);
+	}
+	if (optind != argc - 1)
+		return rt_fail(g, "create: expected one container id");
+	const char *id = argv[optind];
+	if (!(dir = container_dir(g, id)))
+		return rt_fail(g, "invalid container id '%s'", id);
+	if ((r = o2v_bundle_load(&b, bundle_dir, &err)) < 0) {
+		o2v_bundle_release(&b);
+		return rt_fail(g, "%s", err.msg);
+	}
+	if (b.terminal || console) {
+		o2v_bundle_release(&b);
+		return rt_fail(g, "a terminal (process.terminal, --console-socket) is not "
+				  "supported by oci2vm-runtime yet");
+	}
+	if ((r = o2v_mkdir_p(g->root, 0700, &err)) < 0) {
+		o2v_bundle_release(&b);
+		return rt_fail(g, "%s", err.msg);
+	}
+	if (mkdir(dir, 0700) < 0) {
+		o2v_bundle_release(&b);
+		return errno == EEXIST ? rt_fail(g, "container '%s' already exists", id)
+				       : rt_fail(g, "create '%s': %s", dir, strerror(errno));
+	}
+	_cleanup_close_ int fd = -1;
+	if ((r = o2v_kernel_find(NULL, &kernel, &err)) < 0 ||
+	    (r = o2v_find_init(&init, &err)) < 0 || (r = build_config(&b, &config, &err)) < 0 ||
+	    !(initrd = o2v_vm_file(dir, O2V_VM_INITRD)) ||
+	    (fd = open(initrd, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
+	    (r = o2v_initrd_write(fd, init, config, &err)) < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
+		if (!err.msg[0])
+			o2v_error_sys(&err, -errno, "prepare the VM");
+		goto fail;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		o2v_error_sys(&err, -errno, "fork the VM's supervisor");
+		goto fail;
+	}
+	if (pid == 0) {
+		close(pipefd[0]);
+		/* Nothing of the engine's but stdio (the shim leaks its socket as fd 3). */
+		for (int i = 3; i < 1024; i++)
+			if (i != pipefd[1])
+				close(i);
+		supervise(&b, dir, kernel, initrd, pipefd[1]);
+	}
+	close(pipefd[1]);
+	char buf[1024];
+	ssize_t n, got = 0;
+	while (got < (ssize_t)sizeof(buf) - 1 &&
+	       (n = O2V_RETRY(read(pipefd[0], buf + got, sizeof(buf) - 1 - (size_t)got))) > 0)
+		got += n;
+	close(pipefd[0]);
+	buf[got] = '\0';
+	if (got < 1 || buf[0] != 'H') {
+		o2v_error_set(&err, -EIO, "the VM did not start: %s",
+			      got > 1 ? buf + 1 : "its supervisor ended");
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		goto fail;
+	}
+	char state;
+	unsigned long long start = proc_start(pid, &state);
+	char pidtext[16];
+	int len = snprintf(pidtext, sizeof(pidtext), "%d", (int)pid); /* no newline: the shim */
+	if (write_record(dir, b.dir, pid, start) < 0 ||
+	    (pid_file && o2v_write_file_atomic(pid_file, pidtext, (size_t)len, 0644, &err) < 0)) {
+		if (!err.msg[0])
+			o2v_error_sys(&err, -EIO, "write the container's record");
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		goto fail;
+	}
+	o2v_bundle_release(&b);
+	return 0;
+fail:
+	o2v_bundle_release(&b);
+	o2v_rm_rf(dir, NULL);
+	return rt_fail(g, "%s", err.msg);
+}
+
+/* ---- the other commands ---- */
+
+static int one_id(const struct rt *g, const char *cmd, int argc, char **argv, bool *force)
+{
+	static const struct option opts[] = {{"force", no_argument, NULL, 'f'},
+					     {"all", no_argument, NULL, 'a'},
+					     {"format", required_argument, NULL, 'F'},
+					     {NULL, 0, NULL, 0}};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+faF:", opts, NULL)) != -1) {
+		if (c == 'f' && force)
+			*force = true;
+		else if (c == '?' || c == ':')
+			return -rt_fail(g, "%s: bad option '%s'", cmd, argv[optind - 1]);
+	}
+	return optind < argc ? optind : -rt_fail(g, "%s: expected a container id", cmd);
+}
+
+static int rt_start(const struct rt *g, int argc, char **argv)
+{
+	_cleanup_free_ char *dir = NULL;
+	struct record rec;
+	struct o2v_error err = {0};
+	int i = one_id(g, "start", argc, argv, NULL);
+
+	if (i < 0 || load(g, argv[i], &dir, &rec))
+		return 1;
+	if (strcmp(status_of(dir, &rec), "created"))
+		return rt_fail(g, "container '%s' is not created (it is %s)", argv[i],
+			       status_of(dir, &rec));
+	struct o2v_ctl_msg m = {.kind = O2V_CTL_START};
+	if (o2v_vm_send(dir, &m, &err) < 0)
+		return rt_fail(g, "%s", err.msg);
+	return 0;
+}
+
+static int rt_state(const struct rt *g, int argc, char **argv)
+{
+	_cleanup_free_ char *dir = NULL, *ann = NULL, *ann_path = NULL;
+	struct record rec;
+	int i = one_id(g, "state", argc, argv, NULL);
+
+	if (i < 0 || load(g, argv[i], &dir, &rec))
+		return 1;
+	const char *status = status_of(dir, &rec);
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "ociVersion", json_object_new_string(OCI_VERSION));
+	json_object_object_add(o, "id", json_object_new_string(argv[i]));
+	json_object_object_add(o, "status", json_object_new_string(status));
+	json_object_object_add(o, "pid",
+			       json_object_new_int(strcmp(status, "stopped") ? rec.pid : 0));
+	json_object_object_add(o, "bundle", json_object_new_string(rec.bundle));
+	struct o2v_bundle b;
+	struct o2v_error err;
+	json_object *a = NULL;
+	if (o2v_bundle_load(&b, rec.bundle, &err) == 0)
+		a = json_tokener_parse(b.annotations);
+	o2v_bundle_release(&b);
+	json_object_object_add(o, "annotations", a ? a : json_object_new_object());
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+	json_object_put(o);
+	return 0;
+}
+
+static int rt_kill(const struct rt *g, int argc, char **argv)
+{
+	_cleanup_free_ char *dir = NULL;
+	struct record rec;
+	struct o2v_error err = {0};
+	int i = one_id(g, "kill", argc, argv, NULL), sig = SIGTERM;
+
+	if (i < 0 || load(g, argv[i], &dir, &rec))
+		return 1;
+	if (i + 1 < argc && o2v_parse_signal(argv[i + 1], &sig, &err) < 0)
+		return rt_fail(g, "%s", err.msg);
+	if (!alive(&rec))
+		return rt_fail(g, "container '%s' is not running", argv[i]);
+	struct o2v_ctl_msg m = {.kind = O2V_CTL_SIGNAL, .a = (uint64_t)sig};
+	if (o2v_vm_send(dir, &m, &err) < 0) {
+		/* init does not answer: KILL ends the VM from outside */
+		if (sig == SIGKILL && kill(rec.pid, SIGKILL) == 0)
+			return 0;
+		return rt_fail(g, "%s", err.msg);
+	}
+	return 0;
+}
+
+static int rt_delete(const struct rt *g, int argc, char **argv)
+{
+	_cleanup_free_ char *dir = NULL;
+	struct record rec;
+	bool force = false;
+	int i = one_id(g, "delete", argc, argv, &force);
+
+	if (i < 0)
+		return 1;
+	if (!(dir = container_dir(g, argv[i])))
+		return rt_fail(g, "invalid container id '%s'", argv[i]);
+	if (read_record(dir, &rec) < 0) {
+		if (access(dir, F_OK) == 0) /* a create that was cut off */
+			return o2v_rm_rf(dir, NULL) < 0;
+		return force ? 0 : rt_fail(g, "container '%s' does not exist", argv[i]);
+	}
+	if (alive(&rec)) {
+		const char *status = status_of(dir, &rec);
+		if (!force && strcmp(status, "created"))
+			return rt_fail(g, "cannot delete container '%s' that is %s (use --force)",
+				       argv[i], status);
+		/* QEMU dies with its supervisor (PR_SET_PDEATHSIG) */
+		kill(rec.pid, SIGKILL);
+		for (int waited = 0; alive(&rec) && waited < DELETE_WAIT_MS; waited += 10)
+			usleep(10000);
+	}
+	struct o2v_error err = {0};
+	if (o2v_rm_rf(dir, &err) < 0)
+		return rt_fail(g, "%s", err.msg);
+	return 0;
+}
+
+/* The supervisor and QEMU (its child), as runc's `ps --format json` lists pids. */
+static int rt_ps(const struct rt *g, int argc, char **argv)
+{
+	_cleanup_free_ char *dir = NULL;
+	struct record rec;
+	int i = one_id(g, "ps", argc, argv, NULL);
+
+	if (i < 0 || load(g, argv[i], &dir, &rec))
+		return 1;
+	json_object *a = json_object_new_array();
+	if (alive(&rec)) {
+		char path[64], buf[4096];
+		json_object_array_add(a, json_object_new_int(rec.pid));
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)rec.pid,
+			 (int)rec.pid);
+		_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = '\0';
+		for (char *tok = strtok(buf, " \n"); tok; tok = strtok(NULL, " \n"))
+			json_object_array_add(a, json_object_new_int(atoi(tok)));
+	}
+	printf("%s\n", json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
+	json_object_put(a);
+	return 0;
+}
+
+static int rt_features(void)
+{
+	printf("{\"ociVersionMin\":\"1.0.0\",\"ociVersionMax\":\"%s\",\"hooks\":[],"
+	       "\"mountOptions\":[\"bind\",\"rbind\",\"ro\",\"rw\"],"
+	       "\"linux\":{\"namespaces\":[\"network\"],\"capabilities\":[]},"
+	       "\"annotations\":{\"org.oci2vm.memory\":\"MiB\",\"org.oci2vm.cpus\":\"N\"}}\n",
+	       OCI_VERSION);
+	return 0;
+}
+
+static int default_root(char **ret)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (geteuid() == 0 || !xdg || !*xdg)
+		*ret = strdup(geteuid() == 0 ? "/run/oci2vm-runtime" : "/tmp/oci2vm-runtime");
+	else
+		*ret = o2v_path_join(xdg, "oci2vm-runtime");
+	return *ret ? 0 : -ENOMEM;
+}
+
+int o2v_runtime_main(int argc, char **argv)
+{
+	static const struct option opts[] = {{"root", required_argument, NULL, 'r'},
+					     {"log", required_argument, NULL, 'l'},
+					     {"log-format", required_argument, NULL, 'F'},
+					     {"debug", no_argument, NULL, 'd'},
+					     {"systemd-cgroup", no_argument, NULL, 's'},
+					     {"rootless", optional_argument, NULL, 'R'},
+					     {"version", no_argument, NULL, 'v'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	struct rt g = {0};
+	int c, r;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			free(g.root);
+			g.root = strdup(optarg);
+			break;
+		case 'l':
+			g.log = optarg;
+			break;
+		case 'F':
+			if (strcmp(optarg, "json") && strcmp(optarg, "text"))
+				return rt_fail(&g, "--log-format '%s': expected text or json",
+					       optarg);
+			g.json = !strcmp(optarg, "json");
+			break;
+		case 'v':
+			printf("oci2vm-runtime version %s\nspec: %s\n", O2V_VERSION, OCI_VERSION);
+			return 0;
+		case 'h':
+			printf("usage: oci2vm-runtime [--root DIR] [--log FILE] [--log-format "
+			       "text|json] COMMAND [ARGS]\n\ncommands: create, start, state, kill, "
+			       "delete, ps, features\n");
+			return 0;
+		case 'd':
+		case 's':
+		case 'R':
+			break; /* accepted */
+		default:
+			return rt_fail(&g, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (!g.root && default_root(&g.root) < 0)
+		return rt_fail(&g, "out of memory");
+	if (optind >= argc) {
+		free(g.root);
+		return rt_fail(NULL, "no command; see 'oci2vm-runtime --help'");
+	}
+	const char *cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	if (!strcmp(cmd, "create"))
+		r = rt_create(&g, argc, argv);
+	else if (!strcmp(cmd, "start"))
+		r = rt_start(&g, argc, argv);
+	else if (!strcmp(cmd, "state"))
+		r = rt_state(&g, argc, argv);
+	else if (!strcmp(cmd, "kill"))
+		r = rt_kill(&g, argc, argv);
+	else if (!strcmp(cmd, "delete"))
+		r = rt_delete(&g, argc, argv);
+	else if (!strcmp(cmd, "ps"))
+		r = rt_ps(&g, argc, argv);
+	else if (!strcmp(cmd, "features"))
+		r = rt_features();
+	else
+		r = rt_fail(&g, "'%s' is not supported by oci2vm-runtime", cmd);
+	free(g.root);
+	return r;
+}

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# t_podman.sh - oci2vm-runtime (the installed `oci2vm` under that name) as podman's OCI
+# runtime: real podman (Debian's 4.3, conmon) with --runtime pointing at it, images from the
+# test registry; each container is a microVM on our kernel whose root is the rootfs podman
+# mounted, shared over 9p. Then the runtime's own command line with bad input: one error
+# line (a JSON line with --log-format json), exit 1, no VM and no state left.
+set -u
+top=${O2V_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+export O2V_TOP=$top O2V_BUILD=${O2V_BUILD:-$top/build}
+. "$top/tests/run/lib.sh"
+
+[ "$(id -u)" = 0 ] || skip_all "podman with a VM per container needs root here"
+command -v podman >/dev/null || skip_all "podman is not installed (apt-get install podman)"
+run_setup busybox
+
+dest=$T/inst
+env -u OCI2VM_CACHE make -s -C "$top" install DESTDIR="$dest" PREFIX=/usr BUILD="$O2V_BUILD" \
+	>"$T/install.log" 2>&1
+ok $? "make install DESTDIR" || diag <"$T/install.log"
+RT=$dest/usr/bin/oci2vm-runtime
+is "$(readlink "$RT")" "oci2vm" "installed: oci2vm-runtime, a link to oci2vm (chosen by its name)"
+out=$("$RT" --version)
+like "$out" "^oci2vm-runtime version [0-9][^ ]*"$'\n'"spec: 1\.[01]\.[0-9]+$" \
+	"--version in runc's format"
+
+# podman's state is the test's own; the runtime's is its default root (podman's cleanup
+# process calls the runtime without --runtime-flag), of which only what was there before
+# may remain
+rtroot=/run/oci2vm-runtime
+before=$(ls -A "$rtroot" 2>/dev/null)
+pm=(env -u OCI2VM_KERNEL -u OCI2VM_CACHE podman --root "$T/podman/root" --runroot "$T/podman/run"
+	--storage-driver vfs --cgroup-manager cgroupfs --events-backend none --runtime "$RT")
+out=$("${pm[@]}" pull -q --tls-verify=false "$BB" 2>&1) ||
+	skip_all "podman cannot pull from the test registry: $(tail -1 <<<"$out")"
+p() { # podman ARGS...: out, errout, rc
+	"${pm[@]}" "$@" >"$T/p.out" 2>"$T/p.err" </dev/null
+	rc=$?
+	out=$(cat "$T/p.out") errout=$(cat "$T/p.err")
+}
+left() { # nothing of ours running or kept
+	[ -n "${O2V_DEBUG_LEFT:-}" ] && { qemu_left; pgrep -af "qemu-system.*$rtroot"; ls -A "$rtroot"; } >&2
+	[ -z "$(qemu_left)" ] && [ -z "$(pgrep -f "qemu-system.*$rtroot")" ] &&
+		[ "$(ls -A "$rtroot" 2>/dev/null)" = "$before" ]
+}
+
+p run --rm --network none "$BB" sh -c 'echo out; echo err >&2; uname -r'
+is "$rc" 0 "podman run --rm: exit 0" || diag "$errout"
+is "$(head -1 <<<"$out")" "out" "... stdout is the workload's"
+is "$errout" "err" "... and stderr apart"
+guest_kernel=$(tail -1 <<<"$out")
+[ -n "$guest_kernel" ] && [ "$guest_kernel" != "$(uname -r)" ]
+ok $? "uname -r inside is our kernel ($guest_kernel), not the host's ($(uname -r))"
+left
+ok $? "... no QEMU and no state left"
+
+p run --rm --network none "$BB" sh -c 'exit 3'
+is "$rc" 3 "exit 3"
+p run --rm --network none "$BB" nosuchcommand
+is "$rc" 127 "a missing command: 127"
+like "$errout" "nosuchcommand" "... named"
+p run --rm --network none "$BB" sh -c 'kill -9 $$'
+is "$rc" 137 "killed by SIGKILL: 137"
+
+p run --rm --network none -e GREETING=hi -u 1000:1000 -w /tmp "$BB" \
+	sh -c 'echo "$GREETING $(id -u):$(id -g) $(pwd)"'
+is "$out" "hi 1000:1000 /tmp" "-e, -u, -w" || diag "$errout"
+
+p run --rm --network none --hostname box7 --cap-drop CHOWN --ulimit nofile=2048:4096 \
+	--tmpfs /scratch --memory 256m "$BB" sh -c 'hostname; chown 1 /tmp 2>/dev/null &&
+	echo chown-ok || echo chown-refused; ulimit -n; ulimit -Hn; grep -c " /scratch tmpfs" /proc/mounts
+	awk "/MemTotal/ {print (\$2 < 262144) ? \"memory-ok\" : \$2}" /proc/meminfo'
+is "$out" $'box7\nchown-refused\n2048\n4096\n1\nmemory-ok' \
+	"--hostname, --cap-drop CHOWN, --ulimit (inside the guest), --tmpfs, --memory 256m" ||
+	diag "$errout"
+
+mkdir -p "$T/vol"
+echo from-host >"$T/vol/f"
+p run --rm --network none -v "$T/vol:/v" "$BB" sh -c 'cat /v/f; echo back >/v/g; chown 1234:55 /v/g'
+is "$out" "from-host" "-v: the host's directory" || diag "$errout"
+is "$(stat -c '%u:%g %s' "$T/vol/g")" "1234:55 5" "-v: writes land on the host with real ownership"
+p run --rm --network none -v "$T/vol:/v:ro" "$BB" sh -c 'echo x >/v/h'
+ok $([ "$rc" != 0 ] && [ ! -e "$T/vol/h" ]; echo $?) "-v ...:ro: writes refused ($errout)"
+p run --rm --network none "$BB" sh -c 'echo kept >/written'
+p run --rm --network none --read-only "$BB" sh -c 'echo x >/written'
+ok $([ "$rc" != 0 ]; echo $?) "--read-only: the root refuses writes"
+
+p run -d --name d1 --network none "$BB" sh -c \
+	'echo started; trap "echo got-term; exit 0" TERM; while :; do sleep 0.1; done'
+is "$rc" 0 "podman run -d" || diag "$errout"
+for i in $(seq 50); do p logs d1; [ "$out" = started ] && break; sleep 0.1; done
+is "$out" "started" "podman logs"
+p ps --format '{{.Names}} {{.Status}}'
+like "$out" "^d1 Up " "podman ps: running"
+p stop -t 10 d1
+is "$rc" 0 "podman stop"
+p logs d1
+like "$out" "got-term" "... graceful: the workload got SIGTERM"
+p ps -a --format '{{.Names}} {{.Status}}'
+like "$out" "^d1 Exited \(0\)" "podman ps -a: exited 0"
+p rm d1
+is "$rc" 0 "podman rm"
+left
+ok $? "... no QEMU and no state left"
+
+# The runtime's own command line, as an engine would call it, with bad input.
+bundle=$T/bundle
+mkdir -p "$bundle/rootfs/bin"
+cp /bin/busybox "$bundle/rootfs/bin/"
+config() { # FILTER: config.json from a minimal valid one
+	jq "$1" >"$bundle/config.json" <<'JSON'
+{"ociVersion":"1.0.2","root":{"path":"rootfs"},"hostname":"c1",
+ "process":{"args":["/bin/busybox","true"],"cwd":"/","env":["PATH=/bin"],"user":{"uid":0,"gid":0}},
+ "linux":{"namespaces":[{"type":"pid"}]}}
+JSON
+}
+rtc() { "$RT" --log "$T/rt.log" --log-format json "$@" >"$T/r.out" 2>"$T/r.err"; rc=$?; }
+bad() { # NAME PATTERN: exit 1, one error line naming it, a JSON log line, nothing left
+	is "$rc" 1 "$1: exit 1"
+	like "$(cat "$T/r.err")" "^oci2vm-runtime: error: .*$2" "$1: says so"
+	is "$(wc -l <"$T/r.err")" 1 "$1: one line"
+	like "$(tail -1 "$T/rt.log" | jq -r '.level + " " + .msg')" "^error .*$2" \
+		"$1: a JSON log line with level and msg"
+	left
+	ok $? "$1: no QEMU and no state left"
+}
+config .
+echo '{"ociVersion":' >"$bundle/config.json"
+rtc create --bundle "$bundle" --pid-file "$T/pid" c1
+bad "malformed config.json" "not a JSON object"
+config '.ociVersion = "2.0.0"'
+rtc create --bundle "$bundle" --pid-file "$T/pid" c1
+bad "ociVersion 2.0.0" "ociVersion '2.0.0' is not supported"
+config '.root.path = "nowhere"'
+rtc create --bundle "$bundle" --pid-file "$T/pid" c1
+bad "a missing rootfs" "rootfs .* is not a directory"
+rm "$bundle/config.json"
+rtc create --bundle "$bundle" --pid-file "$T/pid" c1
+bad "no config.json" "config.json"
+config '.linux.namespaces += [{"type":"network","path":"/run/netns/o2v-nonexistent"}]'
+rtc create --bundle "$bundle" --pid-file "$T/pid" c1
+bad "a network namespace that does not exist" "network namespace .* does not exist"
+config '.process.capabilities.bounding = ["CAP_CHOWN","CAP_BOGUS"]'
+rtc create --bundle "$bundle" --pid-file "$T/pid" c1
+bad "an unknown capability" "unknown capability 'CAP_BOGUS'"
+for cmd in start kill state; do
+	rtc "$cmd" nosuch
+	bad "$cmd of an unknown id" "container 'nosuch' does not exist"
+done
+rtc delete nosuch
+bad "delete of an unknown id" "does not exist"
+rtc delete --force nosuch
+is "$rc" 0 "delete --force of an unknown id: 0, as runc"
+
+# create / state / start / delete by hand: the pid file, the states, the exit status
+config '.process.args = ["/bin/busybox","sh","-c","exit 5"]'
+rtc create --bundle "$bundle" --pid-file "$T/pid" c1
+is "$rc" 0 "create" || diag "$(cat "$T/r.err")"
+rtc create --bundle "$bundle" --pid-file "$T/pid2" c1
+bad_id=$(cat "$T/r.err")
+like "$bad_id" "container 'c1' already exists" "an id in use: refused"
+pid=$(cat "$T/pid")
+like "$pid" "^[0-9]+$" "the pid file holds a bare pid (no newline: containerd's shim)"
+rtc state c1
+is "$(jq -r '.status + " " + (.pid|tostring) + " " + .id' "$T/r.out")" "created $pid c1" \
+	"state: created, the supervisor's pid"
+rtc start c1
+is "$rc" 0 "start"
+for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+rtc state c1
+is "$(jq -r .status "$T/r.out")" "stopped" "state: stopped once the workload ended"
+rtc delete c1
+is "$rc" 0 "delete"
+left
+ok $? "nothing left after delete"
+done_testing
