@@ -77,12 +77,15 @@ static bool init_mounts(const char *dest)
 }
 
 /* What a tmpfs in the guest takes: not propagation (the VM has one mount namespace per
- * container anyway) nor podman's tmpcopyup. */
+ * container anyway), podman's tmpcopyup, or access-time flags (containerd's strictatime). */
 static bool tmpfs_option(const char *o)
 {
 	static const char *const dropped[] = {
 	    "private",	  "rprivate",	 "shared",    "rshared",     "slave", "rslave",
-	    "unbindable", "runbindable", "tmpcopyup", "notmpcopyup", "bind",  "rbind"};
+	    "unbindable", "runbindable", "tmpcopyup", "notmpcopyup", "bind",  "rbind",
+	    /* access-time policies: the guest's tmpfs keeps relatime */
+	    "strictatime", "nostrictatime", "relatime", "norelatime", "atime", "noatime",
+	    "diratime", "nodiratime"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(dropped); i++)
 		if (!strcmp(o, dropped[i]))
@@ -333,6 +336,25 @@ int o2v_bundle_load(struct o2v_bundle *b, const char *dir, struct o2v_error *err
 out:
 	json_object_put(cfg);
 	return r;
+}
+
+int o2v_bundle_load_process(struct o2v_bundle *b, const char *file, struct o2v_error *err)
+{
+	_cleanup_free_ char *text = NULL;
+	json_object *p;
+	size_t len;
+	int r;
+
+	memset(b, 0, sizeof(*b));
+	if ((r = o2v_read_file(file, O2V_BUNDLE_CONFIG_MAX, &text, &len, err)) < 0)
+		return r;
+	if (!(p = json_tokener_parse(text)) || !json_object_is_type(p, json_type_object)) {
+		json_object_put(p);
+		return o2v_error_set(err, -EINVAL, "'%s' is not a JSON object", file);
+	}
+	r = load_process(b, p, err);
+	json_object_put(p);
+	return r < 0 ? o2v_error_prefix(err, "'%s'", file) : 0;
 }
 
 void o2v_bundle_release(struct o2v_bundle *b)

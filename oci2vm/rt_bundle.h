@@ -49,6 +49,8 @@ struct o2v_bundle {
 /* Read DIR/config.json (dir: the bundle) into b (released with o2v_bundle_release, also on
  * failure). */
 int o2v_bundle_load(struct o2v_bundle *b, const char *dir, struct o2v_error *err);
+/* An exec's process file (runc exec --process FILE): only the process part of b is set. */
+int o2v_bundle_load_process(struct o2v_bundle *b, const char *file, struct o2v_error *err);
 void o2v_bundle_release(struct o2v_bundle *b);
 
 #endif

@@ -14,6 +14,9 @@
  *   state ID       JSON: ociVersion, id, status (created, running, stopped), pid, bundle,
  *                  annotations.
  *   kill ID SIG    the signal to the workload through init (a number or a name).
+ *   exec --process FILE [--detach] [--pid-file FILE] ID   a process in the running VM
+ *                  (its exec port, as `oci2vm exec`), relayed by a child that exits with
+ *                  its status.
  *   delete [--force] ID, ps --format json ID, features, --version.
  *
  * State lives in ROOT/ID (--root; default /run/oci2vm-runtime, or
@@ -36,6 +39,7 @@
 #include <time.h>
 
 #include "../common/fsutil.h"
+#include "../common/muxproto.h"
 #include "../common/paths.h"
 #include "../common/runbuild.h"
 #include "../common/strv.h"
@@ -54,6 +58,7 @@
 #define OCI_VERSION    "1.1.0"
 #define ID_MAX	       1024
 #define DELETE_WAIT_MS 10000
+#define START_WAIT_MS  30000
 
 struct rt {
 	char *root;
@@ -287,14 +292,15 @@ static _Noreturn void supervise(const struct o2v_bundle *b, const char *dir, con
 	l.running = on_running;
 	l.userdata = &s;
 	int r = o2v_vm_launch(&l, &ex, &err);
-	if (r < 0 || !ex.reported) {
-		const char *why = r < 0 ? err.msg : ex.message[0] ? ex.message : "the VM failed";
-		if (s.notify >= 0) {
-			o2v_write_all(notify, "E", 1);
-			o2v_write_all(notify, why, strlen(why));
-		} else {
-			fprintf(stderr, "oci2vm-runtime: error: %s\n", why);
-		}
+	const char *why = r < 0		 ? err.msg
+			  : ex.message[0] ? ex.message
+			  : ex.reported	 ? "the VM ended before its workload was ready"
+					 : "the VM failed";
+	if (s.notify >= 0) { /* never held: create reports why */
+		o2v_write_all(notify, "E", 1);
+		o2v_write_all(notify, why, strlen(why));
+	} else if (r < 0 || !ex.reported) {
+		fprintf(stderr, "oci2vm-runtime: error: %s\n", why);
 	}
 	_cleanup_free_ char *exit_path = o2v_path_join(dir, "exit");
 	char code[16];
@@ -458,7 +464,15 @@ static int rt_start(const struct rt *g, int argc, char **argv)
 	struct o2v_ctl_msg m = {.kind = O2V_CTL_START};
 	if (o2v_vm_send(dir, &m, &err) < 0)
 		return rt_fail(g, "%s", err.msg);
-	return 0;
+	/* As runc: start returns once the workload runs (an exec right after must find it
+	 * running), or has already ended. */
+	for (int waited = 0; waited < START_WAIT_MS; waited += 5) {
+		if (strcmp(status_of(dir, &rec), "created"))
+			return 0;
+		usleep(5000);
+	}
+	return rt_fail(g, "container '%s' did not start within %d s", argv[i],
+		       START_WAIT_MS / 1000);
 }
 
 static int rt_state(const struct rt *g, int argc, char **argv)
@@ -542,6 +556,93 @@ static int rt_delete(const struct rt *g, int argc, char **argv)
 	if (o2v_rm_rf(dir, &err) < 0)
 		return rt_fail(g, "%s", err.msg);
 	return 0;
+}
+
+/* exec --process FILE [--detach] [--pid-file FILE] ID: the process runs in the VM through
+ * its exec port (vm/exec.c, as `oci2vm exec`); here a child of ours relays its stdio and
+ * exits with its status, so the engine waits on that child (the pid file names it). */
+static int rt_exec(const struct rt *g, int argc, char **argv)
+{
+	static const struct option opts[] = {{"process", required_argument, NULL, 'p'},
+					     {"pid-file", required_argument, NULL, 'P'},
+					     {"detach", no_argument, NULL, 'd'},
+					     {"tty", no_argument, NULL, 't'},
+					     {"console-socket", required_argument, NULL, 'c'},
+					     {NULL, 0, NULL, 0}};
+	const char *process = NULL, *pid_file = NULL;
+	_cleanup_free_ char *dir = NULL;
+	bool detach = false, tty = false;
+	struct o2v_bundle b;
+	struct o2v_error err = {0};
+	struct record rec;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+p:dt", opts, NULL)) != -1) {
+		if (c == 'p')
+			process = optarg;
+		else if (c == 'P')
+			pid_file = optarg;
+		else if (c == 'd')
+			detach = true;
+		else if (c == 't' || c == 'c')
+			tty = true;
+		else
+			return rt_fail(g, "exec: bad option '%s'", argv[optind - 1]);
+	}
+	if (optind >= argc)
+		return rt_fail(g, "exec: expected a container id");
+	if (load(g, argv[optind], &dir, &rec))
+		return 1;
+	if (strcmp(status_of(dir, &rec), "running"))
+		return rt_fail(g, "container '%s' is not running", argv[optind]);
+	if (!process)
+		return rt_fail(g, "exec: --process FILE is required");
+	if (o2v_bundle_load_process(&b, process, &err) < 0) {
+		o2v_bundle_release(&b);
+		return rt_fail(g, "%s", err.msg);
+	}
+	if (tty || b.terminal) {
+		o2v_bundle_release(&b);
+		return rt_fail(g, "a terminal for exec is not supported by oci2vm-runtime yet");
+	}
+	struct o2v_mux_exec req = {.user = b.user, .workdir = b.cwd, .stdin_open = true};
+	for (size_t i = 0; b.args[i] && i < O2V_MUX_ARGS_MAX; i++)
+		req.argv[i] = b.args[i];
+	/* process.env is the whole environment: it replaces the container's entries */
+	for (size_t i = 0; b.env && b.env[i] && i < O2V_MUX_ENV_MAX; i++)
+		req.env[i] = b.env[i];
+	pid_t pid = fork();
+	if (pid < 0) {
+		o2v_bundle_release(&b);
+		return rt_fail(g, "fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		struct o2v_exec_io io = {.in_fd = STDIN_FILENO,
+					 .out_fd = STDOUT_FILENO,
+					 .err_fd = STDERR_FILENO};
+		struct o2v_exec_result res;
+		if (o2v_vm_exec(dir, &req, &io, &res, &err) < 0) {
+			fprintf(stderr, "oci2vm-runtime: error: %s\n", err.msg);
+			_exit(125);
+		}
+		if (res.message[0])
+			fprintf(stderr, "oci2vm-runtime: %s\n", res.message);
+		_exit(res.code);
+	}
+	o2v_bundle_release(&b);
+	char text[16];
+	int n = snprintf(text, sizeof(text), "%d", (int)pid);
+	if (pid_file && o2v_write_file_atomic(pid_file, text, (size_t)n, 0644, &err) < 0) {
+		kill(pid, SIGKILL);
+		return rt_fail(g, "%s", err.msg);
+	}
+	if (detach)
+		return 0; /* the engine reaps it: a sub-reaper, it inherits it */
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 /* The supervisor and QEMU (its child), as runc's `ps --format json` lists pids. */
@@ -659,6 +760,8 @@ int o2v_runtime_main(int argc, char **argv)
 		r = rt_delete(&g, argc, argv);
 	else if (!strcmp(cmd, "ps"))
 		r = rt_ps(&g, argc, argv);
+	else if (!strcmp(cmd, "exec"))
+		r = rt_exec(&g, argc, argv);
 	else if (!strcmp(cmd, "features"))
 		r = rt_features();
 	else

@@ -13,6 +13,7 @@ busybox-static
 ca-certificates
 clang
 clang-format
+containerd
 cpio
 curl
 debootstrap

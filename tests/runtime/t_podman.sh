@@ -91,6 +91,14 @@ for i in $(seq 50); do p logs d1; [ "$out" = started ] && break; sleep 0.1; done
 is "$out" "started" "podman logs"
 p ps --format '{{.Names}} {{.Status}}'
 like "$out" "^d1 Up " "podman ps: running"
+p exec d1 sh -c 'echo in-vm $(id -u) $(pwd); exit 5'
+is "$rc/$out" "5/in-vm 0 /" "podman exec: output and exit status" || diag "$errout"
+p exec -e X=1 -u 1000 -w /tmp d1 sh -c 'echo "$X $(id -u) $(pwd)"'
+is "$out" "1 1000 /tmp" "podman exec -e -u -w"
+out=$(echo piped | "${pm[@]}" exec -i d1 cat 2>&1)
+is "$out" "piped" "podman exec -i: stdin"
+p exec d1 nosuchcommand
+is "$rc" 127 "podman exec of a missing command: 127"
 p stop -t 10 d1
 is "$rc" 0 "podman stop"
 p logs d1
