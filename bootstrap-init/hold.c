@@ -18,6 +18,7 @@
 struct hold {
 	struct o2v_line_reader reader;
 	bool started;
+	int tty_fd; /* the workload's pty (-t with a stdout port), else -1: the console */
 };
 
 static void hold_line(const char *line, void *ud)
@@ -40,7 +41,8 @@ static void hold_line(const char *line, void *ud)
 		init_debug("signal %u before start", (unsigned)m.a);
 		init_shutdown(O2V_EXIT_SIGNAL_BASE + (int)m.a);
 	case O2V_CTL_WINSIZE:
-		init_console_winsize(STDIN_FILENO, (unsigned)m.a, (unsigned)m.b);
+		init_console_winsize(h->tty_fd >= 0 ? h->tty_fd : STDIN_FILENO, (unsigned)m.a,
+				     (unsigned)m.b);
 		break;
 	case O2V_CTL_EOF:
 		break; /* nothing reads stdin yet: the supervisor's relay has it once running */
@@ -53,9 +55,9 @@ static void hold_line(const char *line, void *ud)
 	}
 }
 
-void init_hold(int ctl_fd)
+void init_hold(int ctl_fd, int tty_fd)
 {
-	struct hold h = {.reader = {.max = O2V_CTL_LINE_MAX}};
+	struct hold h = {.reader = {.max = O2V_CTL_LINE_MAX}, .tty_fd = tty_fd};
 	char c;
 
 	init_status(&(struct o2v_status_msg){.kind = O2V_STATUS_HELD});

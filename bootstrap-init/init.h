@@ -246,8 +246,9 @@ void init_signals_unblock(void);
 /* ---- hold.c ---- */
 /* The run configuration's hold: report `held` and wait on the control port (ctl_fd, -1:
  * none) for `start`, which returns; `stop` or `signal N` end the VM as if the workload had
- * been killed by SIGTERM or N. */
-void init_hold(int ctl_fd);
+ * been killed by SIGTERM or N; `winsize` sizes tty_fd (the workload's pty; -1: the
+ * console). */
+void init_hold(int ctl_fd, int tty_fd);
 
 /* ---- shutdown.c ---- */
 /* sync, unmount, `exit N` on the status port, reboot. Never returns. */

@@ -243,7 +243,7 @@ void init_main(void)
 			init_debug("no exec port: oci2vm exec is not available");
 	}
 	if (rc.hold)
-		init_hold(ctl_fd);
+		init_hold(ctl_fd, tty_master);
 	init_console_mode(rc.terminal && tty_master < 0);
 	init_signals_block();
 	pid_t pid = init_spawn(&sp, &code, &err);

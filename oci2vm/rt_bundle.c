@@ -81,8 +81,8 @@ static bool init_mounts(const char *dest)
 static bool tmpfs_option(const char *o)
 {
 	static const char *const dropped[] = {
-	    "private",	  "rprivate",	 "shared",    "rshared",     "slave", "rslave",
-	    "unbindable", "runbindable", "tmpcopyup", "notmpcopyup", "bind",  "rbind",
+	    "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable",
+	    "runbindable", "tmpcopyup", "notmpcopyup", "bind", "rbind",
 	    /* access-time policies: the guest's tmpfs keeps relatime */
 	    "strictatime", "nostrictatime", "relatime", "norelatime", "atime", "noatime",
 	    "diratime", "nodiratime"};
@@ -174,6 +174,11 @@ static int load_process(struct o2v_bundle *b, json_object *p, struct o2v_error *
 	snprintf(b->user, sizeof(b->user), "%" PRId64 ":%" PRId64,
 		 json_object_get_int64(get(user, "uid")), json_object_get_int64(get(user, "gid")));
 	b->terminal = json_object_get_boolean(get(p, "terminal"));
+	json_object *size = get(p, "consoleSize");
+	int64_t rows = json_object_get_int64(get(size, "height")),
+		cols = json_object_get_int64(get(size, "width"));
+	b->rows = rows > 0 && rows <= 65535 ? (unsigned)rows : 24;
+	b->cols = cols > 0 && cols <= 65535 ? (unsigned)cols : 80;
 	b->no_new_privs = json_object_get_boolean(get(p, "noNewPrivileges"));
 	if (caps) {
 		_cleanup_strv_ char **names = NULL;

@@ -23,17 +23,18 @@ struct o2v_bundle_bind {
 };
 
 struct o2v_bundle {
-	char *dir;	   /* the bundle, absolute */
-	char *rootfs;	   /* root.path, absolute */
-	bool readonly;	   /* root.readonly */
-	char **args;	   /* process.args (NULL-terminated) */
-	char **env;	   /* process.env */
-	char *cwd;	   /* process.cwd */
-	char user[64];	   /* "UID:GID" from process.user */
-	bool terminal;	   /* process.terminal */
-	char **ulimits;	   /* process.rlimits as "NAME SOFT HARD" (common/ulimit.h) */
-	bool no_new_privs; /* process.noNewPrivileges */
-	bool caps_set;	   /* process.capabilities.bounding was given */
+	char *dir;	     /* the bundle, absolute */
+	char *rootfs;	     /* root.path, absolute */
+	bool readonly;	     /* root.readonly */
+	char **args;	     /* process.args (NULL-terminated) */
+	char **env;	     /* process.env */
+	char *cwd;	     /* process.cwd */
+	char user[64];	     /* "UID:GID" from process.user */
+	bool terminal;	     /* process.terminal */
+	unsigned rows, cols; /* process.consoleSize (default 24x80) */
+	char **ulimits;	     /* process.rlimits as "NAME SOFT HARD" (common/ulimit.h) */
+	bool no_new_privs;   /* process.noNewPrivileges */
+	bool caps_set;	     /* process.capabilities.bounding was given */
 	uint64_t caps;
 	char *hostname;
 	struct o2v_bundle_bind *binds; /* directory bind mounts */

@@ -34,8 +34,11 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 
 #include "../common/fsutil.h"
@@ -46,6 +49,7 @@
 #include "../rootfs/initrd.h"
 #include "../vm/host.h"
 #include "../vm/layout.h"
+#include "../vm/supervise.h"
 #include "../vm/vm.h"
 #include "assets.h"
 #include "commands.h"
@@ -192,6 +196,63 @@ static int load(const struct rt *g, const char *id, char **ret_dir, struct recor
 	return 0;
 }
 
+/* ---- a terminal for the engine (--console-socket) ---- */
+
+/* A pty whose master goes to the engine over the console socket (SCM_RIGHTS, as runc
+ * sends it) and whose slave becomes the caller's controlling terminal: the VM's relay
+ * (vm/relay.c) puts it in raw mode and follows its size (SIGWINCH when the engine resizes
+ * the master). The slave, or a negative errno. */
+static int console_setup(const char *socket_path, unsigned rows, unsigned cols,
+			 struct o2v_error *err)
+{
+	struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+	_cleanup_close_ int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), sock = -1;
+	char name[128] = "";
+	int slave, r;
+
+	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 ||
+	    ptsname_r(master, name, sizeof(name)) != 0)
+		return o2v_error_sys(err, -errno, "open a terminal for the container");
+	if ((slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+		return o2v_error_sys(err, -errno, "open '%s'", name);
+	ioctl(slave, TIOCSWINSZ, &ws);
+	if ((sock = o2v_unix_connect(socket_path)) < 0) {
+		close(slave);
+		return o2v_error_sys(err, sock, "connect to the console socket '%s'", socket_path);
+	}
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u = {0};
+	struct iovec iov = {.iov_base = name, .iov_len = strlen(name)};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &master, sizeof(int));
+	if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0) {
+		r = -errno;
+		close(slave);
+		return o2v_error_sys(err, r, "send the terminal to '%s'", socket_path);
+	}
+	return slave;
+}
+
+/* In a child that relays a terminal: the slave as its stdio and controlling terminal. */
+static void console_take(int slave)
+{
+	setsid();
+	ioctl(slave, TIOCSCTTY, 0);
+	for (int fd = 0; fd < 3; fd++)
+		dup2(slave, fd);
+	if (slave > 2)
+		close(slave);
+}
+
 /* ---- create ---- */
 
 struct supervisor {
@@ -243,6 +304,10 @@ static int build_config(const struct o2v_bundle *b, char **ret, struct o2v_error
 	    .root_volume = true,
 	    .stop_grace = 10,
 	    .hold = true,
+	    .terminal = b->terminal,
+	    .stdin_open = b->terminal,
+	    .rows = b->rows,
+	    .cols = b->cols,
 	    .caps_set = b->caps_set,
 	    .caps = b->caps,
 	    .no_new_privs = b->no_new_privs,
@@ -285,17 +350,18 @@ static _Noreturn void supervise(const struct o2v_bundle *b, const char *dir, con
 	l.in_fd = STDIN_FILENO;
 	l.out_fd = STDOUT_FILENO;
 	l.err_fd = STDERR_FILENO;
+	l.tty = b->terminal; /* the console_setup() slave is our stdio */
 	l.stdin_after_start = true;
-	l.stdin_eof = true;
+	l.stdin_eof = !b->terminal;
 	l.stop_grace = 10;
 	l.held = on_held;
 	l.running = on_running;
 	l.userdata = &s;
 	int r = o2v_vm_launch(&l, &ex, &err);
-	const char *why = r < 0		 ? err.msg
+	const char *why = r < 0		  ? err.msg
 			  : ex.message[0] ? ex.message
-			  : ex.reported	 ? "the VM ended before its workload was ready"
-					 : "the VM failed";
+			  : ex.reported	  ? "the VM ended before its workload was ready"
+					  : "the VM failed";
 	if (s.notify >= 0) { /* never held: create reports why */
 		o2v_write_all(notify, "E", 1);
 		o2v_write_all(notify, why, strlen(why));
@@ -357,10 +423,10 @@ static int rt_create(const struct rt *g, int argc, char **argv)
 		o2v_bundle_release(&b);
 		return rt_fail(g, "%s", err.msg);
 	}
-	if (b.terminal || console) {
+	if (b.terminal != !!console) {
 		o2v_bundle_release(&b);
-		return rt_fail(g, "a terminal (process.terminal, --console-socket) is not "
-				  "supported by oci2vm-runtime yet");
+		return rt_fail(g, b.terminal ? "process.terminal needs --console-socket"
+					     : "--console-socket without process.terminal");
 	}
 	if ((r = o2v_mkdir_p(g->root, 0700, &err)) < 0) {
 		o2v_bundle_release(&b);
@@ -388,6 +454,15 @@ static int rt_create(const struct rt *g, int argc, char **argv)
 	}
 	if (pid == 0) {
 		close(pipefd[0]);
+		if (console) {
+			int slave = console_setup(console, b.rows, b.cols, &err);
+			if (slave < 0) {
+				o2v_write_all(pipefd[1], "E", 1);
+				o2v_write_all(pipefd[1], err.msg, strlen(err.msg));
+				_exit(125);
+			}
+			console_take(slave);
+		}
 		/* Nothing of the engine's but stdio (the shim leaks its socket as fd 3). */
 		for (int i = 3; i < 1024; i++)
 			if (i != pipefd[1])
@@ -569,9 +644,9 @@ static int rt_exec(const struct rt *g, int argc, char **argv)
 					     {"tty", no_argument, NULL, 't'},
 					     {"console-socket", required_argument, NULL, 'c'},
 					     {NULL, 0, NULL, 0}};
-	const char *process = NULL, *pid_file = NULL;
+	const char *process = NULL, *pid_file = NULL, *console = NULL;
 	_cleanup_free_ char *dir = NULL;
-	bool detach = false, tty = false;
+	bool detach = false;
 	struct o2v_bundle b;
 	struct o2v_error err = {0};
 	struct record rec;
@@ -585,8 +660,10 @@ static int rt_exec(const struct rt *g, int argc, char **argv)
 			pid_file = optarg;
 		else if (c == 'd')
 			detach = true;
-		else if (c == 't' || c == 'c')
-			tty = true;
+		else if (c == 'c')
+			console = optarg;
+		else if (c == 't')
+			; /* process.terminal says it */
 		else
 			return rt_fail(g, "exec: bad option '%s'", argv[optind - 1]);
 	}
@@ -602,11 +679,17 @@ static int rt_exec(const struct rt *g, int argc, char **argv)
 		o2v_bundle_release(&b);
 		return rt_fail(g, "%s", err.msg);
 	}
-	if (tty || b.terminal) {
+	if (b.terminal != !!console) {
 		o2v_bundle_release(&b);
-		return rt_fail(g, "a terminal for exec is not supported by oci2vm-runtime yet");
+		return rt_fail(g, b.terminal ? "process.terminal needs --console-socket"
+					     : "--console-socket without process.terminal");
 	}
-	struct o2v_mux_exec req = {.user = b.user, .workdir = b.cwd, .stdin_open = true};
+	struct o2v_mux_exec req = {.user = b.user,
+				   .workdir = b.cwd,
+				   .stdin_open = true,
+				   .tty = b.terminal,
+				   .rows = b.rows,
+				   .cols = b.cols};
 	for (size_t i = 0; b.args[i] && i < O2V_MUX_ARGS_MAX; i++)
 		req.argv[i] = b.args[i];
 	/* process.env is the whole environment: it replaces the container's entries */
@@ -618,9 +701,16 @@ static int rt_exec(const struct rt *g, int argc, char **argv)
 		return rt_fail(g, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
-		struct o2v_exec_io io = {.in_fd = STDIN_FILENO,
-					 .out_fd = STDOUT_FILENO,
-					 .err_fd = STDERR_FILENO};
+		if (console) {
+			int slave = console_setup(console, b.rows, b.cols, &err);
+			if (slave < 0) {
+				fprintf(stderr, "oci2vm-runtime: error: %s\n", err.msg);
+				_exit(125);
+			}
+			console_take(slave);
+		}
+		struct o2v_exec_io io = {
+		    .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO, .err_fd = STDERR_FILENO};
 		struct o2v_exec_result res;
 		if (o2v_vm_exec(dir, &req, &io, &res, &err) < 0) {
 			fprintf(stderr, "oci2vm-runtime: error: %s\n", err.msg);

@@ -53,6 +53,14 @@ ok $? "uname -r inside is our kernel ($guest_kernel), not the host's ($(uname -r
 left
 ok $? "... no QEMU and no state left"
 
+# -it: the terminal's master goes to conmon over --console-socket; its size and input
+out=$(timeout 60 /usr/bin/python3 "$O2V_TOP/tests/lib/ptyrun.py" 33 101 'hello\r' -- "${pm[@]}" run \
+	--rm -it --network none "$BB" sh -c 'echo ready; read line; echo "got:$line"; stty size; tty; exit 7')
+is "$?" 7 "podman run -it: the exit status"
+like "$out" "got:hello" "... typed input read by line"
+like "$out" "33 101" "... the terminal's size"
+like "$out" "/dev/pts/0" "... a terminal"
+
 p run --rm --network none "$BB" sh -c 'exit 3'
 is "$rc" 3 "exit 3"
 p run --rm --network none "$BB" nosuchcommand
@@ -99,6 +107,11 @@ out=$(echo piped | "${pm[@]}" exec -i d1 cat 2>&1)
 is "$out" "piped" "podman exec -i: stdin"
 p exec d1 nosuchcommand
 is "$rc" 127 "podman exec of a missing command: 127"
+out=$(timeout 60 /usr/bin/python3 "$O2V_TOP/tests/lib/ptyrun.py" 30 90 '' -- "${pm[@]}" exec -it d1 \
+	sh -c 'tty; stty size; exit 6')
+is "$?" 6 "podman exec -it: the exit status"
+like "$out" "/dev/pts/0" "... on a terminal"
+like "$out" "30 90" "... of the caller's size"
 p stop -t 10 d1
 is "$rc" 0 "podman stop"
 p logs d1
