@@ -91,7 +91,7 @@ void init_unmount_all(void);
 
 /* ---- net.c ---- */
 /* lo up; eth0 10.0.2.15/24 up with default route via 10.0.2.2. */
-int init_net_setup(bool eth0, struct o2v_error *err);
+int init_net_setup(bool eth0, const char *net_static, struct o2v_error *err);
 
 /* ---- etcfiles.c ---- */
 /* Hostname, and /etc/hosts, /etc/hostname, /etc/resolv.conf bind-mounted into the root. */

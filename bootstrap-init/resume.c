@@ -173,7 +173,7 @@ int init_resume_wait(int ctl_fd, char **ret_text, size_t *ret_len, struct o2v_er
 	/* What every run of this shape does the same way is done once, here, and saved: the
 	 * network's fixed addresses (a VM has eth0 exactly when its run has a network). */
 	struct o2v_error net_err;
-	if (init_net_setup(if_nametoindex("eth0") != 0, &net_err) < 0)
+	if (init_net_setup(if_nametoindex("eth0") != 0, NULL, &net_err) < 0)
 		init_debug("network not set up before the snapshot: %s", net_err.msg);
 	/* ... and the workload's cgroup with its device rule (loading the BPF program costs
 	 * ~10 ms under TCG): a run without a terminal on the console gets this one. */

@@ -143,7 +143,7 @@ void init_main(void)
 	if (init_mount_container(root_fd, rc.terminal, rc.shm_size, rc.proc_unconfined, &err) < 0)
 		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	init_trace("mounts");
-	if (init_net_setup(rc.network, &err) < 0)
+	if (init_net_setup(rc.network, rc.net_static, &err) < 0)
 		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	init_trace("net");
 	if (init_etc_files(root_fd, &rc, &err) < 0 ||

@@ -54,6 +54,7 @@ struct o2v_run_request {
 	bool read_only, no_new_privs;
 	bool proc_unconfined; /* --security-opt systempaths=unconfined */
 	bool root_volume;     /* volumes[0] (guest path "/") is the container's root */
+	const char *net_static; /* runconfig.h's net_static; NULL: user-net defaults */
 	uint64_t shm_size; /* 0: Docker's 64 MiB */
 	char *const *tmpfs;   /* "PATH[:OPTIONS]" */
 	char *const *ulimits; /* "NAME SOFT HARD" (common/ulimit.h) */

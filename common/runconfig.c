@@ -38,6 +38,9 @@
  *	shm_size BYTES        /dev/shm's size (absent: 64 MiB)
  *	read_only 0|1         the container root read-only (tmpfs on /tmp, /run, /var/tmp)
  *	no_new_privs 0|1      PR_SET_NO_NEW_PRIVS for the workload
+ *	net_static ADDR/PREFIX GATEWAY MTU  eth0's IPv4 address, default route ("-": none)
+ *	                      and MTU, for a VM that took over an engine's network namespace;
+ *	                      absent: QEMU's user network's 10.0.2.15/24 via 10.0.2.2
  *	root_volume 0|1       the first volume is the container's root (an OCI runtime's
  *	                      bundle rootfs, shared from the host): its path must be /,
  *	                      it is mounted first; absent = 0
@@ -90,6 +93,7 @@ void o2v_runconfig_release(struct o2v_runconfig *rc)
 	free(rc->workdir);
 	free(rc->user);
 	free(rc->hostname);
+	free(rc->net_static);
 	free(rc->rootdisk);
 	for (size_t i = 0; i < rc->n_volumes; i++) {
 		free(rc->volumes[i].tag);
@@ -267,6 +271,8 @@ int o2v_runconfig_write(const struct o2v_runconfig *rc, char **ret_text, size_t 
 		put_uint(&b, "proc_unconfined", 1);
 	if (rc->root_volume)
 		put_uint(&b, "root_volume", 1);
+	if (rc->net_static)
+		put_str(&b, "net_static", rc->net_static);
 	put_list(&b, "tmpfs", rc->tmpfs);
 	put_list(&b, "ulimit", rc->ulimits);
 	if (rc->caps != O2V_CAPS_DEFAULT) {
@@ -521,7 +527,8 @@ enum {
 	K_STOP_SIGNAL,
 	K_SHM_SIZE,
 	K_PROC_UNCONFINED,
-	K_ROOT_VOLUME
+	K_ROOT_VOLUME,
+	K_NET_STATIC
 };
 
 static const char *const scalar_keys[] = {
@@ -533,6 +540,7 @@ static const char *const scalar_keys[] = {
     [K_CAPS] = "caps",	       [K_READ_ONLY] = "read_only", [K_NNP] = "no_new_privs",
     [K_STOP_SIGNAL] = "stop_signal", [K_SHM_SIZE] = "shm_size",
     [K_PROC_UNCONFINED] = "proc_unconfined", [K_ROOT_VOLUME] = "root_volume",
+    [K_NET_STATIC] = "net_static",
 };
 
 static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
@@ -588,6 +596,8 @@ static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
 		return parse_bool(ps, v, vn, &rc->proc_unconfined);
 	case K_ROOT_VOLUME:
 		return parse_bool(ps, v, vn, &rc->root_volume);
+	case K_NET_STATIC:
+		return unescape(ps, v, vn, &rc->net_static);
 	case K_SHM_SIZE: {
 		uint64_t size = 0;
 		if (vn == 0 || vn > 19)

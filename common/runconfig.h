@@ -54,6 +54,7 @@ struct o2v_runconfig {
 	bool no_new_privs; /* PR_SET_NO_NEW_PRIVS for the workload (and exec) */
 	bool proc_unconfined; /* no read-only or masked /proc paths (systempaths=unconfined) */
 	bool root_volume;     /* volumes[0] is the container's root (an OCI bundle's rootfs) */
+	char *net_static;     /* "ADDR/PREFIX GATEWAY|- MTU" for eth0; NULL: user-net defaults */
 	char **tmpfs;	   /* "PATH[:OPTIONS]": a tmpfs each (--tmpfs) */
 	char **ulimits;	   /* "NAME SOFT HARD" (ulimit.h), set in the guest */
 	/* Extensions (format version 1 keys "dns" and "host"): */

@@ -54,6 +54,7 @@
 #include "assets.h"
 #include "commands.h"
 #include "rt_bundle.h"
+#include "rt_net.h"
 #include "values.h"
 
 #ifndef O2V_VERSION
@@ -280,7 +281,8 @@ static void on_running(void *userdata)
 		close(open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
 }
 
-static int build_config(const struct o2v_bundle *b, char **ret, struct o2v_error *err)
+static int build_config(const struct o2v_bundle *b, const struct o2v_rt_net *net, char **ret,
+			struct o2v_error *err)
 {
 	struct o2v_run_volume vols[65];
 	struct o2v_image_defaults img = {0};
@@ -302,6 +304,8 @@ static int build_config(const struct o2v_bundle *b, char **ret, struct o2v_error
 	    .volumes = vols,
 	    .n_volumes = b->n_binds + 1,
 	    .root_volume = true,
+	    .network = net->tap_fd >= 0,
+	    .net_static = net->tap_fd >= 0 ? net->net_static : NULL,
 	    .stop_grace = 10,
 	    .hold = true,
 	    .terminal = b->terminal,
@@ -319,9 +323,12 @@ static int build_config(const struct o2v_bundle *b, char **ret, struct o2v_error
 
 /* The supervisor: launch the VM with create's stdio, tell create once it is held, and exit
  * with the workload's status. Never returns. */
-static _Noreturn void supervise(const struct o2v_bundle *b, const char *dir, const char *kernel,
-				const char *initrd, int notify)
+static _Noreturn void supervise(const struct o2v_bundle *b, const struct o2v_rt_net *net,
+				const char *dir, const char *kernel, const char *initrd, int notify)
 {
+	static char o_netdev[] = "-netdev", o_device[] = "-device";
+	char netdev[64], device[96];
+	char *qemu_args[] = {o_netdev, netdev, o_device, device, NULL};
 	struct supervisor s = {.dir = dir, .notify = notify};
 	struct o2v_vm_volume vols[65];
 	struct o2v_error err = {0};
@@ -346,6 +353,13 @@ static _Noreturn void supervise(const struct o2v_bundle *b, const char *dir, con
 	l.vm.stdio_ports = true;
 	l.vm.exec_port = true;
 	l.netns = b->netns;
+	if (net->tap_fd >= 0) { /* the namespace's interface, taken over (rt_net.h) */
+		snprintf(netdev, sizeof(netdev), "tap,id=n0,fd=%d", net->tap_fd);
+		snprintf(device, sizeof(device), "virtio-net-device,netdev=n0,mac=%s", net->mac);
+		l.pass_fds = &net->tap_fd;
+		l.n_pass_fds = 1;
+		l.vm.qemu_args = qemu_args;
+	}
 	l.state_dir = dir;
 	l.in_fd = STDIN_FILENO;
 	l.out_fd = STDOUT_FILENO;
@@ -400,6 +414,7 @@ static int rt_create(const struct rt *g, int argc, char **argv)
 	_cleanup_free_ char *dir = NULL, *kernel = NULL, *init = NULL, *config = NULL,
 			    *initrd = NULL;
 	struct o2v_bundle b;
+	struct o2v_rt_net net = {.tap_fd = -1};
 	struct o2v_error err = {0};
 	int c, pipefd[2], r;
 
@@ -439,7 +454,9 @@ static int rt_create(const struct rt *g, int argc, char **argv)
 	}
 	_cleanup_close_ int fd = -1;
 	if ((r = o2v_kernel_find(NULL, &kernel, &err)) < 0 ||
-	    (r = o2v_find_init(&init, &err)) < 0 || (r = build_config(&b, &config, &err)) < 0 ||
+	    (r = o2v_find_init(&init, &err)) < 0 ||
+	    (b.netns && (r = o2v_rt_net_takeover(b.netns, &net, &err)) < 0) ||
+	    (r = build_config(&b, &net, &config, &err)) < 0 ||
 	    !(initrd = o2v_vm_file(dir, O2V_VM_INITRD)) ||
 	    (fd = open(initrd, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
 	    (r = o2v_initrd_write(fd, init, config, &err)) < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
@@ -465,11 +482,12 @@ static int rt_create(const struct rt *g, int argc, char **argv)
 		}
 		/* Nothing of the engine's but stdio (the shim leaks its socket as fd 3). */
 		for (int i = 3; i < 1024; i++)
-			if (i != pipefd[1])
+			if (i != pipefd[1] && i != net.tap_fd)
 				close(i);
-		supervise(&b, dir, kernel, initrd, pipefd[1]);
+		supervise(&b, &net, dir, kernel, initrd, pipefd[1]);
 	}
 	close(pipefd[1]);
+	o2v_closep(&net.tap_fd); /* QEMU's now */
 	char buf[1024];
 	ssize_t n, got = 0;
 	while (got < (ssize_t)sizeof(buf) - 1 &&
@@ -499,6 +517,7 @@ static int rt_create(const struct rt *g, int argc, char **argv)
 	o2v_bundle_release(&b);
 	return 0;
 fail:
+	o2v_closep(&net.tap_fd);
 	o2v_bundle_release(&b);
 	o2v_rm_rf(dir, NULL);
 	return rt_fail(g, "%s", err.msg);

@@ -11,7 +11,7 @@ export O2V_TOP=$top O2V_BUILD=${O2V_BUILD:-$top/build}
 
 [ "$(id -u)" = 0 ] || skip_all "podman with a VM per container needs root here"
 command -v podman >/dev/null || skip_all "podman is not installed (apt-get install podman)"
-run_setup busybox
+run_setup busybox http
 
 dest=$T/inst
 env -u OCI2VM_CACHE make -s -C "$top" install DESTDIR="$dest" PREFIX=/usr BUILD="$O2V_BUILD" \
@@ -122,6 +122,36 @@ p rm d1
 is "$rc" 0 "podman rm"
 left
 ok $? "... no QEMU and no state left"
+
+# A network namespace of our own with a veth (what CNI would make): the VM takes over its
+# interface, keeps its address and MAC, and the host reaches the service through it.
+ns=o2v-rt-$$ net=10.213.$(($$ % 200)).0
+ip netns add "$ns" && ip link add "o2vh$$" type veth peer name "o2vp$$" &&
+	ip link set "o2vp$$" netns "$ns" && ip -n "$ns" link set "o2vp$$" name eth0 &&
+	ip addr add "${net%.0}.1/24" dev "o2vh$$" && ip link set "o2vh$$" up &&
+	ip -n "$ns" addr add "${net%.0}.2/24" dev eth0 && ip -n "$ns" link set eth0 up &&
+	ip -n "$ns" link set lo up && ip -n "$ns" route add default via "${net%.0}.1" ||
+	bail_out "could not make a network namespace with a veth"
+trap 'ip netns del "$ns" 2>/dev/null; ip link del "o2vh$$" 2>/dev/null; _run_cleanup; registry_stop' EXIT
+mac=$(ip -n "$ns" -j link show eth0 | jq -r '.[0].address')
+out=$("${pm[@]}" pull -q --tls-verify=false "$HTTP" 2>&1) || bail_out "podman pull $HTTP: $out"
+p run -d --name web --network "ns:/run/netns/$ns" "$HTTP"
+is "$rc" 0 "podman run -d --network ns:PATH (a namespace with a veth)" || diag "$errout"
+body=
+for i in $(seq 100); do
+	body=$(curl -s --max-time 2 "http://${net%.0}.2:8080/index.html") && [ -n "$body" ] && break
+	sleep 0.1
+done
+like "$body" "hello from oci2vm http test image" \
+	"the host reaches the VM's service at the namespace's address"
+p exec web sh -c 'ip -4 -o addr show eth0 | awk "{print \$4}"; cat /sys/class/net/eth0/address'
+is "$out" "${net%.0}.2/24"$'\n'"$mac" "... the guest's eth0 has the namespace's address and MAC"
+p run --rm --network "ns:/run/netns/$ns" "$BB" true
+ok $([ "$rc" != 0 ]; echo $?) "a second VM in the same namespace is refused"
+like "$errout" "taken by another oci2vm VM" "... saying why"
+p rm -f web
+left
+ok $? "no QEMU and no state left"
 
 # The runtime's own command line, as an engine would call it, with bad input.
 bundle=$T/bundle
