@@ -11,7 +11,7 @@ export O2V_TOP=$top O2V_BUILD=${O2V_BUILD:-$top/build}
 
 [ "$(id -u)" = 0 ] || skip_all "podman with a VM per container needs root here"
 command -v podman >/dev/null || skip_all "podman is not installed (apt-get install podman)"
-run_setup busybox http
+run_setup busybox http redis
 
 dest=$T/inst
 env -u OCI2VM_CACHE make -s -C "$top" install DESTDIR="$dest" PREFIX=/usr BUILD="$O2V_BUILD" \
@@ -150,6 +150,28 @@ p run --rm --network "ns:/run/netns/$ns" "$BB" true
 ok $([ "$rc" != 0 ]; echo $?) "a second VM in the same namespace is refused"
 like "$errout" "taken by another oci2vm VM" "... saying why"
 p rm -f web
+left
+ok $? "no QEMU and no state left"
+
+# podman's own network (its CNI bridge) and port publishing, with the redis image
+out=$("${pm[@]}" pull -q --tls-verify=false "$REDIS" 2>&1) || bail_out "podman pull $REDIS: $out"
+port=$(free_port)
+p run -d --name r1 -p "127.0.0.1:$port:6379" "$REDIS"
+is "$rc" 0 "podman run -d -p H:6379 redis (podman's bridge network)" || diag "$errout"
+for i in $(seq 300); do
+	[ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && break
+	sleep 0.1
+done
+is "$(redis-cli -p "$port" ping 2>&1)" "PONG" "redis-cli -p H ping through podman's port publishing"
+redis-cli -p "$port" set greeting hello >/dev/null
+is "$(redis-cli -p "$port" get greeting 2>&1)" "hello" "... SET/GET"
+p exec r1 redis-cli ping
+is "$out" "PONG" "podman exec r1 redis-cli ping"
+p stop r1
+is "$rc" 0 "podman stop redis"
+p logs r1
+like "$out" "ready to exit" "... graceful: redis logs its shutdown"
+p rm r1
 left
 ok $? "no QEMU and no state left"
 
