@@ -85,8 +85,14 @@ int init_etc_files(int root_fd, const struct o2v_runconfig *rc, struct o2v_error
 	add(&t, "ff02::2\tip6-allrouters", "", "");
 	for (size_t i = 0; rc->hosts && rc->hosts[i]; i++)
 		add(&t, rc->hosts[i], "", "");
-	if (rc->network && rc->hostname && rc->hostname[0])
-		add(&t, GUEST_ADDR "\t", rc->hostname, "");
+	if (rc->network && rc->hostname && rc->hostname[0]) {
+		/* our address: the taken-over interface's (net_static "ADDR/PREFIX ...") */
+		char own[24] = GUEST_ADDR "\t";
+		if (rc->net_static)
+			snprintf(own, sizeof(own), "%.*s\t", (int)strcspn(rc->net_static, "/ "),
+				 rc->net_static);
+		add(&t, own, rc->hostname, "");
+	}
 	if ((r = bind_file(root_fd, "hosts", t.buf, rc->read_only, err)) < 0)
 		return r;
 

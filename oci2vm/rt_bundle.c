@@ -126,7 +126,15 @@ static int load_mounts(struct o2v_bundle *b, json_object *mounts, struct o2v_err
 						     "does not exist",
 						     src ? src : "", dest);
 			if (!S_ISDIR(st.st_mode)) {
-				b->n_skipped++; /* a single file (podman's /etc/hosts...) */
+				/* a single file (podman's /etc/hosts...): init writes its own
+				 * /etc files, with what these say */
+				char **keep = !strcmp(dest, "/etc/resolv.conf") ? &b->resolv_conf
+					      : !strcmp(dest, "/etc/hosts")	? &b->hosts_file
+										: NULL;
+				if (keep && !*keep && !(*keep = strdup(src)))
+					return o2v_error_sys(err, -ENOMEM, "read config.json");
+				if (!keep)
+					b->n_skipped++;
 				continue;
 			}
 			struct o2v_bundle_bind *bb = &b->binds[b->n_binds];
@@ -379,5 +387,7 @@ void o2v_bundle_release(struct o2v_bundle *b)
 	o2v_strv_free(b->tmpfs);
 	free(b->annotations);
 	free(b->netns);
+	free(b->resolv_conf);
+	free(b->hosts_file);
 	memset(b, 0, sizeof(*b));
 }

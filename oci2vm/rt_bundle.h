@@ -41,6 +41,8 @@ struct o2v_bundle {
 	size_t n_binds;
 	char **tmpfs;	     /* tmpfs mounts outside what init mounts itself: "PATH:OPTIONS" */
 	size_t n_skipped;    /* mounts not carried (single-file binds: see the README) */
+	char *resolv_conf;   /* the file bound on /etc/resolv.conf (its nameservers are used) */
+	char *hosts_file;    /* ... on /etc/hosts (its lines are added to init's) */
 	char *annotations;   /* the annotations object as JSON text ("{}" when none) */
 	uint64_t memory_mib; /* linux.resources.memory.limit or org.oci2vm.memory; 0: default */
 	unsigned cpus;	     /* linux.resources.cpu quota/period or org.oci2vm.cpus; 0: default */

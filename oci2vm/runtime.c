@@ -34,6 +34,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -281,9 +282,41 @@ static void on_running(void *userdata)
 		close(open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
 }
 
+/* The engine's /etc/resolv.conf and /etc/hosts (files it binds into the container): their
+ * nameservers, and their lines but localhost's, for init's own files. */
+static void read_etc(const struct o2v_bundle *b, char **dns, size_t dns_max, char **hosts,
+		     size_t hosts_max)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len, n = 0;
+	char *save = NULL;
+
+	if (b->resolv_conf && o2v_read_file(b->resolv_conf, 65536, &text, &len, NULL) == 0)
+		for (char *l = strtok_r(text, "\n", &save); l && n < dns_max;
+		     l = strtok_r(NULL, "\n", &save)) {
+			char ip[64];
+			struct in6_addr a;
+			if (sscanf(l, "nameserver %63s", ip) == 1 &&
+			    (inet_pton(AF_INET, ip, &a) == 1 || inet_pton(AF_INET6, ip, &a) == 1))
+				dns[n++] = strdup(ip);
+		}
+	free(text);
+	text = NULL;
+	n = 0;
+	if (b->hosts_file && o2v_read_file(b->hosts_file, 65536, &text, &len, NULL) == 0)
+		for (char *l = strtok_r(text, "\n", &save); l && n < hosts_max;
+		     l = strtok_r(NULL, "\n", &save)) {
+			l += strspn(l, " \t");
+			if (*l && *l != '#' && strncmp(l, "127.", 4) && strncmp(l, "::1", 3) &&
+			    strncmp(l, "fe00::", 6) && strncmp(l, "ff0", 3))
+				hosts[n++] = strdup(l);
+		}
+}
+
 static int build_config(const struct o2v_bundle *b, const struct o2v_rt_net *net, char **ret,
 			struct o2v_error *err)
 {
+	char *dns[4] = {NULL}, *hosts[65] = {NULL};
 	struct o2v_run_volume vols[65];
 	struct o2v_image_defaults img = {0};
 
@@ -305,6 +338,8 @@ static int build_config(const struct o2v_bundle *b, const struct o2v_rt_net *net
 	    .n_volumes = b->n_binds + 1,
 	    .root_volume = true,
 	    .network = net->tap_fd >= 0,
+	    .dns = dns,
+	    .hosts = hosts,
 	    .net_static = net->tap_fd >= 0 ? net->net_static : NULL,
 	    .stop_grace = 10,
 	    .hold = true,
@@ -318,7 +353,14 @@ static int build_config(const struct o2v_bundle *b, const struct o2v_rt_net *net
 	    .tmpfs = b->tmpfs,
 	    .ulimits = b->ulimits,
 	};
-	return o2v_runconfig_build_text(&img, &req, ret, NULL, err);
+	if (net->tap_fd >= 0)
+		read_etc(b, dns, ARRAY_SIZE(dns) - 1, hosts, ARRAY_SIZE(hosts) - 1);
+	int r = o2v_runconfig_build_text(&img, &req, ret, NULL, err);
+	for (size_t i = 0; i < ARRAY_SIZE(dns); i++)
+		free(dns[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(hosts); i++)
+		free(hosts[i]);
+	return r;
 }
 
 /* The supervisor: launch the VM with create's stdio, tell create once it is held, and exit

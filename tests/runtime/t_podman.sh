@@ -167,6 +167,9 @@ redis-cli -p "$port" set greeting hello >/dev/null
 is "$(redis-cli -p "$port" get greeting 2>&1)" "hello" "... SET/GET"
 p exec r1 redis-cli ping
 is "$out" "PONG" "podman exec r1 redis-cli ping"
+p exec r1 cat /etc/hosts /etc/resolv.conf
+like "$out" "host\.containers\.internal" "/etc/hosts: podman's entries"
+unlike "$out" "nameserver 10\.0\.2\.3" "/etc/resolv.conf: podman's nameservers, not QEMU's user network's"
 p stop r1
 is "$rc" 0 "podman stop redis"
 p logs r1
