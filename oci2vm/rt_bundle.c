@@ -328,6 +328,12 @@ int o2v_bundle_load(struct o2v_bundle *b, const char *dir, struct o2v_error *err
 	json_object *ann = get(cfg, "annotations");
 	b->annotations =
 	    strdup(ann ? json_object_to_json_string_ext(ann, JSON_C_TO_STRING_PLAIN) : "{}");
+	json_object *hk = get(cfg, "hooks");
+	if (hk &&
+	    !(b->hooks = strdup(json_object_to_json_string_ext(hk, JSON_C_TO_STRING_PLAIN)))) {
+		r = o2v_error_sys(err, -ENOMEM, "read config.json");
+		goto out;
+	}
 	json_object *ns = get(get(cfg, "linux"), "namespaces");
 	for (size_t i = 0; ns && i < json_object_array_length(ns); i++) {
 		json_object *n = json_object_array_get_idx(ns, i);
@@ -386,6 +392,7 @@ void o2v_bundle_release(struct o2v_bundle *b)
 	free(b->binds);
 	o2v_strv_free(b->tmpfs);
 	free(b->annotations);
+	free(b->hooks);
 	free(b->netns);
 	free(b->resolv_conf);
 	free(b->hosts_file);

@@ -44,6 +44,7 @@ struct o2v_bundle {
 	char *resolv_conf;   /* the file bound on /etc/resolv.conf (its nameservers are used) */
 	char *hosts_file;    /* ... on /etc/hosts (its lines are added to init's) */
 	char *annotations;   /* the annotations object as JSON text ("{}" when none) */
+	char *hooks;	     /* the hooks object as JSON text; NULL: none (rt_hooks.h) */
 	uint64_t memory_mib; /* linux.resources.memory.limit or org.oci2vm.memory; 0: default */
 	unsigned cpus;	     /* linux.resources.cpu quota/period or org.oci2vm.cpus; 0: default */
 	char *netns;	     /* linux.namespaces network path; NULL: a new one (or none) */

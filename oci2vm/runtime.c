@@ -55,6 +55,7 @@
 #include "assets.h"
 #include "commands.h"
 #include "rt_bundle.h"
+#include "rt_hooks.h"
 #include "rt_net.h"
 #include "values.h"
 
@@ -196,6 +197,52 @@ static int load(const struct rt *g, const char *id, char **ret_dir, struct recor
 		return rt_fail(g, "container '%s' does not exist", id);
 	*ret_dir = TAKE_PTR(dir);
 	return 0;
+}
+
+/* A file of the state directory (annotations, hooks), or NULL. */
+static char *state_file(const char *dir, const char *name)
+{
+	_cleanup_free_ char *path = o2v_path_join(dir, name);
+	char *text = NULL;
+	size_t len;
+
+	if (!path || o2v_read_file(path, 4 * 1024 * 1024, &text, &len, NULL) < 0)
+		return NULL;
+	return text;
+}
+
+/* The runtime specification's state of a container, as JSON (state, and hooks' stdin). */
+static char *state_text(const char *id, const char *dir, const struct record *rec,
+			const char *status, bool pretty)
+{
+	_cleanup_free_ char *ann = state_file(dir, "annotations");
+	json_object *o = json_object_new_object(), *a = ann ? json_tokener_parse(ann) : NULL;
+	char *text;
+
+	json_object_object_add(o, "ociVersion", json_object_new_string(OCI_VERSION));
+	json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "status", json_object_new_string(status));
+	json_object_object_add(o, "pid",
+			       json_object_new_int(strcmp(status, "stopped") ? rec->pid : 0));
+	json_object_object_add(o, "bundle", json_object_new_string(rec->bundle));
+	json_object_object_add(o, "annotations", a ? a : json_object_new_object());
+	text = strdup(json_object_to_json_string_ext(o, pretty ? JSON_C_TO_STRING_PRETTY
+							       : JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return text;
+}
+
+/* The hooks of kind for container id; an error in err. */
+static int hooks(const char *id, const char *dir, const struct record *rec, const char *status,
+		 const char *kind, struct o2v_error *err)
+{
+	_cleanup_free_ char *h = state_file(dir, "hooks"), *state = NULL;
+
+	if (!h)
+		return 0;
+	if (!(state = state_text(id, dir, rec, status, false)))
+		return o2v_error_sys(err, -ENOMEM, "run the %s hooks", kind);
+	return o2v_rt_hooks_run(h, kind, state, err);
 }
 
 /* ---- a terminal for the engine (--console-socket) ---- */
@@ -432,6 +479,16 @@ static _Noreturn void supervise(const struct o2v_bundle *b, const struct o2v_rt_
 	_exit(r < 0 ? 125 : ex.code);
 }
 
+static int save_state_file(const char *dir, const char *name, const char *text,
+			   struct o2v_error *err)
+{
+	_cleanup_free_ char *path = o2v_path_join(dir, name);
+
+	if (!path)
+		return o2v_error_sys(err, -ENOMEM, "write '%s'", name);
+	return o2v_write_file_atomic(path, text, strlen(text), 0600, err);
+}
+
 static int write_record(const char *dir, const char *bundle, pid_t pid, unsigned long long start)
 {
 	_cleanup_free_ char *path = o2v_path_join(dir, "record"), *text = NULL;
@@ -501,7 +558,10 @@ static int rt_create(const struct rt *g, int argc, char **argv)
 	    (r = build_config(&b, &net, &config, &err)) < 0 ||
 	    !(initrd = o2v_vm_file(dir, O2V_VM_INITRD)) ||
 	    (fd = open(initrd, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
-	    (r = o2v_initrd_write(fd, init, config, &err)) < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
+	    (r = o2v_initrd_write(fd, init, config, &err)) < 0 ||
+	    (r = save_state_file(dir, "annotations", b.annotations, &err)) < 0 ||
+	    (b.hooks && (r = save_state_file(dir, "hooks", b.hooks, &err)) < 0) ||
+	    pipe2(pipefd, O_CLOEXEC) < 0) {
 		if (!err.msg[0])
 			o2v_error_sys(&err, -errno, "prepare the VM");
 		goto fail;
@@ -546,6 +606,8 @@ static int rt_create(const struct rt *g, int argc, char **argv)
 	}
 	char state;
 	unsigned long long start = proc_start(pid, &state);
+	struct record rec = {.pid = pid, .start = start};
+	snprintf(rec.bundle, sizeof(rec.bundle), "%s", b.dir);
 	char pidtext[16];
 	int len = snprintf(pidtext, sizeof(pidtext), "%d", (int)pid); /* no newline: the shim */
 	if (write_record(dir, b.dir, pid, start) < 0 ||
@@ -556,6 +618,15 @@ static int rt_create(const struct rt *g, int argc, char **argv)
 		waitpid(pid, NULL, 0);
 		goto fail;
 	}
+	/* The VM is set up, its workload held: the hooks of creation, in the specification's
+	 * order (prestart is createRuntime's deprecated twin). */
+	static const char *const create_hooks[] = {"prestart", "createRuntime", "createContainer"};
+	for (size_t k = 0; k < ARRAY_SIZE(create_hooks); k++)
+		if (hooks(id, dir, &rec, "created", create_hooks[k], &err) < 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			goto fail;
+		}
 	o2v_bundle_release(&b);
 	return 0;
 fail:
@@ -597,14 +668,21 @@ static int rt_start(const struct rt *g, int argc, char **argv)
 	if (strcmp(status_of(dir, &rec), "created"))
 		return rt_fail(g, "container '%s' is not created (it is %s)", argv[i],
 			       status_of(dir, &rec));
+	if (hooks(argv[i], dir, &rec, "created", "startContainer", &err) < 0) {
+		kill(rec.pid, SIGKILL); /* the specification: stop the container */
+		return rt_fail(g, "%s", err.msg);
+	}
 	struct o2v_ctl_msg m = {.kind = O2V_CTL_START};
 	if (o2v_vm_send(dir, &m, &err) < 0)
 		return rt_fail(g, "%s", err.msg);
 	/* As runc: start returns once the workload runs (an exec right after must find it
 	 * running), or has already ended. */
 	for (int waited = 0; waited < START_WAIT_MS; waited += 5) {
-		if (strcmp(status_of(dir, &rec), "created"))
+		if (strcmp(status_of(dir, &rec), "created")) {
+			if (hooks(argv[i], dir, &rec, "running", "poststart", &err) < 0)
+				fprintf(stderr, "oci2vm-runtime: warning: %s\n", err.msg);
 			return 0;
+		}
 		usleep(5000);
 	}
 	return rt_fail(g, "container '%s' did not start within %d s", argv[i],
@@ -613,29 +691,15 @@ static int rt_start(const struct rt *g, int argc, char **argv)
 
 static int rt_state(const struct rt *g, int argc, char **argv)
 {
-	_cleanup_free_ char *dir = NULL, *ann = NULL, *ann_path = NULL;
+	_cleanup_free_ char *dir = NULL, *text = NULL;
 	struct record rec;
 	int i = one_id(g, "state", argc, argv, NULL);
 
 	if (i < 0 || load(g, argv[i], &dir, &rec))
 		return 1;
-	const char *status = status_of(dir, &rec);
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "ociVersion", json_object_new_string(OCI_VERSION));
-	json_object_object_add(o, "id", json_object_new_string(argv[i]));
-	json_object_object_add(o, "status", json_object_new_string(status));
-	json_object_object_add(o, "pid",
-			       json_object_new_int(strcmp(status, "stopped") ? rec.pid : 0));
-	json_object_object_add(o, "bundle", json_object_new_string(rec.bundle));
-	struct o2v_bundle b;
-	struct o2v_error err;
-	json_object *a = NULL;
-	if (o2v_bundle_load(&b, rec.bundle, &err) == 0)
-		a = json_tokener_parse(b.annotations);
-	o2v_bundle_release(&b);
-	json_object_object_add(o, "annotations", a ? a : json_object_new_object());
-	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
-	json_object_put(o);
+	if (!(text = state_text(argv[i], dir, &rec, status_of(dir, &rec), true)))
+		return rt_fail(g, "out of memory");
+	printf("%s\n", text);
 	return 0;
 }
 
@@ -689,8 +753,12 @@ static int rt_delete(const struct rt *g, int argc, char **argv)
 			usleep(10000);
 	}
 	struct o2v_error err = {0};
+	_cleanup_free_ char *h = state_file(dir, "hooks"),
+			    *state = h ? state_text(argv[i], dir, &rec, "stopped", false) : NULL;
 	if (o2v_rm_rf(dir, &err) < 0)
 		return rt_fail(g, "%s", err.msg);
+	if (h && state && o2v_rt_hooks_run(h, "poststop", state, &err) < 0)
+		fprintf(stderr, "oci2vm-runtime: warning: %s\n", err.msg);
 	return 0;
 }
 

@@ -248,4 +248,23 @@ rtc delete c1
 is "$rc" 0 "delete"
 left
 ok $? "nothing left after delete"
+
+# OCI hooks, on the host, each with the state on stdin, at the specification's points
+hook() { printf '{"path":"/bin/sh","args":["sh","-c","echo %s $(cat) >>%s"]}' "$1" "$T/hooks.log"; }
+all_hooks=""
+for k in prestart createRuntime createContainer startContainer poststart poststop; do
+	all_hooks="$all_hooks, \"$k\": [$(hook "$k")]"
+done
+config ".hooks = {${all_hooks#, }} | .process.args = [\"/bin/busybox\",\"true\"]"
+rtc create --bundle "$bundle" --pid-file "$T/pid" c2
+is "$rc" 0 "create with hooks" || diag "$(cat "$T/r.err")"
+rtc start c2
+for i in $(seq 100); do rtc state c2; [ "$(jq -r .status "$T/r.out")" = stopped ] && break; sleep 0.05; done
+rtc delete c2
+is "$(sed -E 's/^([a-zA-Z]+) .*"status":"([a-z]+)".*"id":"c2".*/\1 \2/;s/^([a-zA-Z]+) .*"id":"c2".*"status":"([a-z]+)".*/\1 \2/' "$T/hooks.log" | tr '\n' ' ')" \
+	"prestart created createRuntime created createContainer created startContainer created poststart running poststop stopped " \
+	"hooks: each kind once, in order, with the container's state on stdin"
+config '.hooks = {"createRuntime": [{"path": "/bin/false"}]}'
+rtc create --bundle "$bundle" --pid-file "$T/pid" c3
+bad "a failing createRuntime hook" "createRuntime hook '/bin/false' failed"
 done_testing
