@@ -61,6 +61,20 @@ static void add(struct text *t, const char *s1, const char *s2, const char *s3)
 		t->len += (size_t)n;
 }
 
+/* Some line of hosts has name as one of its names (an engine's /etc/hosts lists the
+ * container itself). */
+static bool names(char *const *hosts, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; hosts && *hosts; hosts++)
+		for (const char *p = *hosts; (p = strstr(p, name)); p += n)
+			if ((p == *hosts || p[-1] == ' ' || p[-1] == '\t') &&
+			    (!p[n] || p[n] == ' ' || p[n] == '\t'))
+				return true;
+	return false;
+}
+
 int init_etc_files(int root_fd, const struct o2v_runconfig *rc, struct o2v_error *err)
 {
 	static struct text t; /* 64 KiB: not on PID 1's stack */
@@ -85,7 +99,7 @@ int init_etc_files(int root_fd, const struct o2v_runconfig *rc, struct o2v_error
 	add(&t, "ff02::2\tip6-allrouters", "", "");
 	for (size_t i = 0; rc->hosts && rc->hosts[i]; i++)
 		add(&t, rc->hosts[i], "", "");
-	if (rc->network && rc->hostname && rc->hostname[0]) {
+	if (rc->network && rc->hostname && rc->hostname[0] && !names(rc->hosts, rc->hostname)) {
 		/* our address: the taken-over interface's (net_static "ADDR/PREFIX ...") */
 		char own[24] = GUEST_ADDR "\t";
 		if (rc->net_static)

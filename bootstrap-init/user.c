@@ -6,6 +6,8 @@
  *   NAME          must be in passwd; gid and HOME from its entry
  *   UID           its passwd entry if any; else uid UID, gid 0, HOME "/"
  *   X:GROUP       GROUP by name must be in group; a numeric GROUP is used as is
+ *   X:GID:G1,G2   (an OCI runtime's user: uid, gid and additionalGids) those
+ *                 supplementary gids, numeric, after the primary one
  * Supplementary groups (every group listing the user's name) are added only
  * when no group is given; setgroups() gets the primary gid first, as Docker
  * does. Lines that cannot be an entry (comments, NIS "+"/"-" lines, too few
@@ -186,9 +188,11 @@ int init_user_resolve(const char *passwd_path, const char *group_path, const cha
 	memset(ret, 0, sizeof(*ret));
 	if (!user)
 		return o2v_error_sys(err, -ENOMEM, "resolve user");
-	char *group = strchr(user, ':');
+	char *group = strchr(user, ':'), *extra = NULL;
 	if (group)
 		*group++ = '\0';
+	if (group && (extra = strchr(group, ':')))
+		*extra++ = '\0';
 
 	/* "" and ":G" mean root, looked up by uid so HOME comes from passwd. */
 	pw.name = user;
@@ -237,6 +241,20 @@ int init_user_resolve(const char *passwd_path, const char *group_path, const cha
 		}
 		ret->gid = gm.gid;
 		add_group(ret, ret->gid);
+		for (char *g = extra, *next; g && *g; g = next) {
+			unsigned id;
+			if ((next = strchr(g, ',')))
+				*next++ = '\0';
+			if (!is_numeric(g) || !parse_id(g, &id)) {
+				init_user_release(ret);
+				return o2v_error_set(
+				    err, -EINVAL,
+				    "resolve user '%s': supplementary group '%.32s' "
+				    "is not a number",
+				    spec, g);
+			}
+			add_group(ret, (gid_t)id);
+		}
 		return 0;
 	}
 

@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "../common/caps.h"
 #include "../common/fsutil.h"
@@ -125,6 +126,14 @@ static int load_mounts(struct o2v_bundle *b, json_object *mounts, struct o2v_err
 						     "config.json: bind mount source '%s' for '%s' "
 						     "does not exist",
 						     src ? src : "", dest);
+			if (!strcmp(dest, "/dev/shm")) {
+				/* the engine's shm (a tmpfs it made): init mounts one of the
+				 * same size in the guest, where shared memory is memory */
+				struct statvfs vfs;
+				if (statvfs(src, &vfs) == 0)
+					b->shm_size = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+				continue;
+			}
 			if (!S_ISDIR(st.st_mode)) {
 				/* a single file (podman's /etc/hosts...): init writes its own
 				 * /etc files, with what these say */
@@ -142,6 +151,16 @@ static int load_mounts(struct o2v_bundle *b, json_object *mounts, struct o2v_err
 				return o2v_error_sys(err, -ENOMEM, "read config.json");
 			bb->readonly = has_option(opts, "ro");
 			b->n_binds++;
+		} else if (type && !strcmp(type, "tmpfs") && !strcmp(dest, "/dev/shm")) {
+			for (size_t k = 0; opts && opts[k]; k++) {
+				unsigned long long v;
+				char unit = 0;
+				if (sscanf(opts[k], "size=%llu%c", &v, &unit) >= 1)
+					b->shm_size = v << (unit == 'k'	  ? 10
+							    : unit == 'm' ? 20
+							    : unit == 'g' ? 30
+									  : 0);
+			}
 		} else if (type && !strcmp(type, "tmpfs") && !init_mounts(dest)) {
 			_cleanup_free_ char *joined = NULL;
 			size_t len = 0;
@@ -163,8 +182,8 @@ static int load_mounts(struct o2v_bundle *b, json_object *mounts, struct o2v_err
 
 static int load_process(struct o2v_bundle *b, json_object *p, struct o2v_error *err)
 {
-	json_object *user = get(p, "user"), *caps = get(get(p, "capabilities"), "bounding"),
-		    *rl = get(p, "rlimits");
+	json_object *user = get(p, "user"), *capobj = get(p, "capabilities"),
+		    *caps = get(capobj, "bounding"), *rl = get(p, "rlimits");
 	int r;
 
 	if (!p)
@@ -179,8 +198,20 @@ static int load_process(struct o2v_bundle *b, json_object *p, struct o2v_error *
 		return o2v_error_set(err, -EINVAL, "config.json: 'process.cwd' must be absolute");
 	if (!(b->cwd = strdup(cwd)))
 		return o2v_error_sys(err, -ENOMEM, "read config.json");
-	snprintf(b->user, sizeof(b->user), "%" PRId64 ":%" PRId64,
-		 json_object_get_int64(get(user, "uid")), json_object_get_int64(get(user, "gid")));
+	int un = snprintf(b->user, sizeof(b->user), "%" PRId64 ":%" PRId64,
+			  json_object_get_int64(get(user, "uid")),
+			  json_object_get_int64(get(user, "gid")));
+	json_object *extra = get(user, "additionalGids");
+	for (size_t i = 0; extra && json_object_is_type(extra, json_type_array) &&
+			   i < json_object_array_length(extra);
+	     i++) {
+		int64_t g = json_object_get_int64(json_object_array_get_idx(extra, i));
+		if (un > 0 && (size_t)un < sizeof(b->user))
+			un += snprintf(b->user + un, sizeof(b->user) - (size_t)un, "%c%" PRId64,
+				       i ? ',' : ':', g);
+	}
+	if (un < 0 || (size_t)un >= sizeof(b->user))
+		return o2v_error_set(err, -E2BIG, "config.json: too many additionalGids");
 	b->terminal = json_object_get_boolean(get(p, "terminal"));
 	json_object *size = get(p, "consoleSize");
 	int64_t rows = json_object_get_int64(get(size, "height")),
@@ -188,6 +219,8 @@ static int load_process(struct o2v_bundle *b, json_object *p, struct o2v_error *
 	b->rows = rows > 0 && rows <= 65535 ? (unsigned)rows : 24;
 	b->cols = cols > 0 && cols <= 65535 ? (unsigned)cols : 80;
 	b->no_new_privs = json_object_get_boolean(get(p, "noNewPrivileges"));
+	/* capabilities without a bounding list (podman's --cap-drop all): none at all */
+	b->caps_set = capobj != NULL;
 	if (caps) {
 		_cleanup_strv_ char **names = NULL;
 		json_object *holder = json_object_new_object();
@@ -196,7 +229,6 @@ static int load_process(struct o2v_bundle *b, json_object *p, struct o2v_error *
 		json_object_put(holder);
 		if (r < 0)
 			return r;
-		b->caps_set = true;
 		for (char **c = names; c && *c; c++) {
 			int cap = o2v_cap_from_name(*c);
 			if (cap < 0)

@@ -29,7 +29,7 @@ struct o2v_bundle {
 	char **args;	     /* process.args (NULL-terminated) */
 	char **env;	     /* process.env */
 	char *cwd;	     /* process.cwd */
-	char user[64];	     /* "UID:GID" from process.user */
+	char user[1024];     /* "UID:GID[:G1,G2...]": process.user with additionalGids */
 	bool terminal;	     /* process.terminal */
 	unsigned rows, cols; /* process.consoleSize (default 24x80) */
 	char **ulimits;	     /* process.rlimits as "NAME SOFT HARD" (common/ulimit.h) */
@@ -45,6 +45,7 @@ struct o2v_bundle {
 	char *hosts_file;    /* ... on /etc/hosts (its lines are added to init's) */
 	char *annotations;   /* the annotations object as JSON text ("{}" when none) */
 	char *hooks;	     /* the hooks object as JSON text; NULL: none (rt_hooks.h) */
+	uint64_t shm_size;   /* the /dev/shm tmpfs's size= (bytes); 0: init's default */
 	uint64_t memory_mib; /* linux.resources.memory.limit or org.oci2vm.memory; 0: default */
 	unsigned cpus;	     /* linux.resources.cpu quota/period or org.oci2vm.cpus; 0: default */
 	char *netns;	     /* linux.namespaces network path; NULL: a new one (or none) */

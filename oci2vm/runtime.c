@@ -66,6 +66,9 @@
 #define ID_MAX	       1024
 #define DELETE_WAIT_MS 10000
 #define START_WAIT_MS  30000
+/* QEMU's microvm without ACPI has 8 virtio-mmio slots and no hot-plug: the console's
+ * virtio-serial and the RNG take two, the root one, the network one. */
+#define MMIO_SLOTS 8
 
 struct rt {
 	char *root;
@@ -360,6 +363,19 @@ static void read_etc(const struct o2v_bundle *b, char **dns, size_t dns_max, cha
 		}
 }
 
+static int check_slots(const struct o2v_bundle *b, const struct o2v_rt_net *net,
+		       struct o2v_error *err)
+{
+	size_t used = 2 + 1 + (net->tap_fd >= 0);
+
+	if (used + b->n_binds <= MMIO_SLOTS)
+		return 0;
+	return o2v_error_set(err, -E2BIG,
+			     "%zu directory bind mounts: this VM takes at most %zu (QEMU's microvm "
+			     "has %d device slots)",
+			     b->n_binds, MMIO_SLOTS - used, MMIO_SLOTS);
+}
+
 static int build_config(const struct o2v_bundle *b, const struct o2v_rt_net *net, char **ret,
 			struct o2v_error *err)
 {
@@ -370,7 +386,9 @@ static int build_config(const struct o2v_bundle *b, const struct o2v_rt_net *net
 	if (b->n_binds + 1 > ARRAY_SIZE(vols))
 		return o2v_error_set(err, -E2BIG, "at most %zu bind mounts of directories",
 				     ARRAY_SIZE(vols) - 1);
-	vols[0] = (struct o2v_run_volume){.guest = "/", .readonly = b->readonly};
+	/* Writable to init, which makes the mount points it needs and then remounts the root
+	 * read-only for root.readonly (as runc does before pivot_root). */
+	vols[0] = (struct o2v_run_volume){.guest = "/"};
 	for (size_t i = 0; i < b->n_binds; i++)
 		vols[i + 1] = (struct o2v_run_volume){.guest = b->binds[i].dest,
 						      .readonly = b->binds[i].readonly};
@@ -391,7 +409,9 @@ static int build_config(const struct o2v_bundle *b, const struct o2v_rt_net *net
 	    .stop_grace = 10,
 	    .hold = true,
 	    .terminal = b->terminal,
-	    .stdin_open = b->terminal,
+	    .stdin_open = true, /* create's stdin is the container's: /dev/null or a pipe */
+	    .read_only = b->readonly,
+	    .shm_size = b->shm_size,
 	    .rows = b->rows,
 	    .cols = b->cols,
 	    .caps_set = b->caps_set,
@@ -424,8 +444,7 @@ static _Noreturn void supervise(const struct o2v_bundle *b, const struct o2v_rt_
 	struct o2v_vm_exit ex;
 	struct o2v_launch l;
 
-	vols[0] = (struct o2v_vm_volume){
-	    .host = b->rootfs, .readonly = b->readonly, .model = O2V_9P_PASSTHROUGH};
+	vols[0] = (struct o2v_vm_volume){.host = b->rootfs, .model = O2V_9P_PASSTHROUGH};
 	for (size_t i = 0; i < b->n_binds; i++)
 		vols[i + 1] = (struct o2v_vm_volume){.host = b->binds[i].source,
 						     .readonly = b->binds[i].readonly,
@@ -555,6 +574,7 @@ static int rt_create(const struct rt *g, int argc, char **argv)
 	if ((r = o2v_kernel_find(NULL, &kernel, &err)) < 0 ||
 	    (r = o2v_find_init(&init, &err)) < 0 ||
 	    (b.netns && (r = o2v_rt_net_takeover(b.netns, &net, &err)) < 0) ||
+	    (r = check_slots(&b, &net, &err)) < 0 ||
 	    (r = build_config(&b, &net, &config, &err)) < 0 ||
 	    !(initrd = o2v_vm_file(dir, O2V_VM_INITRD)) ||
 	    (fd = open(initrd, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||

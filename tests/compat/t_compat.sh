@@ -7,6 +7,11 @@
 #
 #   O2V_COMPAT_SHOW=1   print both sides' normalised results for every probe (diagnostics)
 #   O2V_COMPAT_ONLY=RE  only the probes whose name matches the bash regex RE
+#   O2V_COMPAT_RUNTIME=1  the second side is podman driving oci2vm-runtime (installed here)
+#                       instead of `oci2vm run` (t_compat_runtime.sh): where podman itself
+#                       decides (the README table's engine rows), both sides must be equal;
+#                       tests/compat/probes-runtime overrides probes for the runtime, whose
+#                       own differences are README's "Under oci2vm-runtime" table
 #
 # podman: crun (its default) refuses this host's hybrid cgroups, hence --runtime runc and
 # --cgroup-manager cgroupfs; its storage lives in the test's temp dir. Both sides get a user-mode
@@ -16,10 +21,18 @@
 
 probes=$O2V_TOP/tests/compat/probes
 readme=$O2V_TOP/README.md
+runtime=${O2V_COMPAT_RUNTIME:-}
+# rows of the table that are podman's own choices: under oci2vm-runtime podman makes them
+engine_keys=" podman-caps podman-passwd user-not-found podman-env podman-workdir podman-shm dns-forwarder "
 
 command -v podman >/dev/null || skip_all "podman is not installed (apt-get install podman runc)"
 command -v runc >/dev/null || skip_all "runc is not installed (apt-get install runc)"
 run_setup busybox
+if [ -n "$runtime" ]; then
+	env -u OCI2VM_CACHE make -s -C "$O2V_TOP" install DESTDIR="$T/inst" PREFIX=/usr \
+		BUILD="$O2V_BUILD" >"$T/install.log" 2>&1 || bail_out "make install: $(tail -1 "$T/install.log")"
+	RT=$T/inst/usr/bin/oci2vm-runtime
+fi
 
 podman_cmd=(podman --root "$T/podman/root" --runroot "$T/podman/run" --storage-driver vfs
 	--cgroup-manager cgroupfs --runtime runc --events-backend none)
@@ -59,6 +72,9 @@ run_side() {
 	if [ "$side" = podman ]; then
 		o=$(timeout 120 "${podman_cmd[@]}" run "${common[@]}" --network slirp4netns "${opts[@]}" "$BB" "${argv[@]}" \
 			<"$stdin" 2>"$T/stderr")
+	elif [ -n "${RT:-}" ]; then # podman driving oci2vm-runtime
+		o=$(timeout 120 "${podman_cmd[@]}" --runtime "$RT" run "${common[@]}" --network slirp4netns \
+			"${opts[@]}" "$BB" "${argv[@]}" <"$stdin" 2>"$T/stderr")
 	else
 		o=$(timeout 120 "$OCI2VM" run -q "${common[@]}" "${opts[@]}" "$BB" "${argv[@]}" \
 			<"$stdin" 2>"$T/stderr")
@@ -69,8 +85,19 @@ run_side() {
 printf 'hello\nworld\n' >"$T/stdin"
 
 # the README table's keys: | `key` | ...
-readme_keys=$(sed -n '/^## Differences from a container runtime/,/^## /p' "$readme" |
+readme_keys=$(sed -n '/^## Differences from a container runtime/,/^##* /p' "$readme" |
 	sed -nE 's/^\| `([a-z0-9-]+)` \|.*/\1/p' | sort -u)
+declare -A override=()
+if [ -n "$runtime" ]; then
+	# the runtime's own table, and its overrides of probes
+	readme_keys=$(sed -n '/^### Under oci2vm-runtime/,/^##* [^U]/p' "$readme" |
+		sed -nE 's/^\| `([a-z0-9-]+)` \|.*/\1/p' | sort -u)
+	while IFS='|' read -r name rest; do
+		name=$(echo $name)
+		case $name in '' | '#'*) continue ;; esac
+		override[$name]=${rest# }
+	done <"$O2V_TOP/tests/compat/probes-runtime"
+fi
 used_keys=
 
 line_re='^([^|]+)\|([^|]*)\|(.*) \| (same|differ .*)$'
@@ -87,6 +114,16 @@ while IFS= read -r line; do
 	expect=${BASH_REMATCH[4]}
 	[ -n "${O2V_COMPAT_ONLY:-}" ] && ! [[ $name =~ $O2V_COMPAT_ONLY ]] && continue
 	eval "opts=($optstr)"
+	if [ -n "$runtime" ]; then
+		if [ -n "${override[$name]:-}" ]; then
+			expect=${override[$name]}
+		elif [[ $expect == differ\ * ]] && [[ $engine_keys == *" $(set -- $expect; echo "$2") "* ]]; then
+			expect=same # podman decides it, for both sides
+		elif [[ $expect == differ\ * ]] && ! grep -qx -- "$(set -- $expect; echo "$2")" <<<"$readme_keys"; then
+			# a difference of oci2vm's VM that the runtime's shares: the main table's row
+			readme_keys+=$'\n'"$(set -- $expect; echo "$2")"
+		fi
+	fi
 	p=$(run_side podman "${opts[@]}" -- "$cmd")
 	o=$(run_side oci2vm "${opts[@]}" -- "$cmd")
 	if [ -n "${O2V_COMPAT_SHOW:-}" ]; then
@@ -94,7 +131,7 @@ while IFS= read -r line; do
 	fi
 	case $expect in
 	same)
-		is "$o" "$p" "$name: as under podman" ;;
+		is "$o" "$p" "$name: as under podman${runtime:+ (oci2vm-runtime)}" ;;
 	differ\ *)
 		set -- $expect
 		key=$2

@@ -88,6 +88,15 @@ is "$out" "from-host" "-v: the host's directory" || diag "$errout"
 is "$(stat -c '%u:%g %s' "$T/vol/g")" "1234:55 5" "-v: writes land on the host with real ownership"
 p run --rm --network none -v "$T/vol:/v:ro" "$BB" sh -c 'echo x >/v/h'
 ok $([ "$rc" != 0 ] && [ ! -e "$T/vol/h" ]; echo $?) "-v ...:ro: writes refused ($errout)"
+vols=()
+for i in 1 2 3 4 5 6; do mkdir -p "$T/v$i"; vols+=(-v "$T/v$i:/v$i"); done
+p run --rm --network none "${vols[@]}" "$BB" true
+ok $([ "$rc" != 0 ]; echo $?) "six directory volumes: refused"
+like "$errout" "6 directory bind mounts: this VM takes at most 5 .*device slots" "... saying why"
+left
+ok $? "... and nothing left"
+p run --rm --network none "${vols[@]:0:10}" "$BB" sh -c 'ls -d /v1 /v5'
+is "$out" $'/v1\n/v5' "five directory volumes: the most a VM without a network takes"
 p run --rm --network none "$BB" sh -c 'echo kept >/written'
 p run --rm --network none --read-only "$BB" sh -c 'echo x >/written'
 ok $([ "$rc" != 0 ]; echo $?) "--read-only: the root refuses writes"

@@ -115,6 +115,10 @@ int main(void)
 	    {"app:44", 0, 1000, 44, "44", "/home/app", NULL},
 	    {"0:staff", 0, 0, 50000, "50000", "/root", NULL},
 	    {":audio", 0, 0, 29, "29", "/root", NULL},
+	    /* an OCI runtime's uid:gid:additionalGids */
+	    {"1000:1000:29,44", 0, 1000, 1000, "1000,29,44", "/home/app", NULL},
+	    {"1000:1000:", 0, 1000, 1000, "1000", "/home/app", NULL},
+	    {"1000:1000:29,x", -EINVAL, 0, 0, "", "", "supplementary group 'x' is not a number"},
 	    /* lines that must never match */
 	    {"short", -ENOENT, 0, 0, "", "", "unable to find user 'short'"},
 	    {"garbage", -ENOENT, 0, 0, "", "", "unable to find user 'garbage'"},
