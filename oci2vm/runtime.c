@@ -920,6 +920,89 @@ static int rt_features(void)
 	return 0;
 }
 
+/* ---- a pod's sandbox: runc's ----
+ *
+ * Kubernetes (containerd's CRI) starts a sandbox container per pod that only holds its
+ * namespaces; the pod's containers join them. A VM for it would take the network
+ * namespace's interface the application's VM needs (one VM per namespace), so the
+ * sandbox runs as runc runs it, with runc's state under ROOT/runc, and every later
+ * command for its id goes to runc too. */
+#define SANDBOX_TYPE_CRI  "io.kubernetes.cri.container-type"
+#define SANDBOX_TYPE_CRIO "io.kubernetes.cri-o.ContainerType"
+
+static bool is_sandbox(const char *bundle_dir)
+{
+	_cleanup_free_ char *path = o2v_path_join(bundle_dir, "config.json"), *text = NULL;
+	json_object *cfg, *ann, *v;
+	size_t len;
+	bool sandbox = false;
+
+	if (!path || o2v_read_file(path, O2V_BUNDLE_CONFIG_MAX, &text, &len, NULL) < 0 ||
+	    !(cfg = json_tokener_parse(text)))
+		return false;
+	if (json_object_object_get_ex(cfg, "annotations", &ann))
+		for (const char *const *k =
+			 (const char *const[]){SANDBOX_TYPE_CRI, SANDBOX_TYPE_CRIO, NULL};
+		     *k; k++)
+			if (json_object_object_get_ex(ann, *k, &v) &&
+			    !strcmp(json_object_get_string(v) ?: "", "sandbox"))
+				sandbox = true;
+	json_object_put(cfg);
+	return sandbox;
+}
+
+/* This command is runc's: a create of a sandbox, or anything for an id runc holds. */
+static bool delegated(const struct rt *g, const char *cmd, int argc, char **argv)
+{
+	if (!strcmp(cmd, "create")) {
+		const char *bundle = ".";
+		for (int i = 1; i + 1 < argc; i++)
+			if (!strcmp(argv[i], "--bundle") || !strcmp(argv[i], "-b"))
+				bundle = argv[i + 1];
+		for (int i = 1; i < argc; i++)
+			if (!strncmp(argv[i], "--bundle=", 9))
+				bundle = argv[i] + 9;
+		return is_sandbox(bundle);
+	}
+	_cleanup_free_ char *runc_root = o2v_path_join(g->root, "runc");
+	for (int i = 1; runc_root && i < argc; i++) {
+		if (argv[i][0] == '-' || !id_ok(argv[i]))
+			continue;
+		_cleanup_free_ char *dir = o2v_path_join(runc_root, argv[i]);
+		if (dir && access(dir, F_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int delegate(const struct rt *g, int argc, char **argv)
+{
+	_cleanup_free_ char *runc = o2v_find_in_path("runc"),
+			    *runc_root = o2v_path_join(g->root, "runc");
+	char **args = calloc((size_t)argc + 8, sizeof(char *));
+	int n = 0;
+
+	if (!runc || !runc_root || !args) {
+		free(args);
+		return rt_fail(g, "a pod's sandbox container runs under runc, which is not "
+				  "installed (apt-get install runc)");
+	}
+	args[n++] = runc;
+	args[n++] = (char *)"--root";
+	args[n++] = runc_root;
+	if (g->log) {
+		args[n++] = (char *)"--log";
+		args[n++] = (char *)g->log;
+		args[n++] = (char *)(g->json ? "--log-format=json" : "--log-format=text");
+	}
+	for (int i = 0; i < argc; i++)
+		args[n++] = argv[i];
+	execv(runc, args);
+	int e = errno;
+	free(args);
+	return rt_fail(g, "run '%s': %s", runc, strerror(e));
+}
+
 static int default_root(char **ret)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
@@ -987,6 +1070,11 @@ int o2v_runtime_main(int argc, char **argv)
 	const char *cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
+	if (delegated(&g, cmd, argc, argv)) {
+		r = delegate(&g, argc, argv);
+		free(g.root);
+		return r;
+	}
 	if (!strcmp(cmd, "create"))
 		r = rt_create(&g, argc, argv);
 	else if (!strcmp(cmd, "start"))
