@@ -940,6 +940,21 @@ static bool is_sandbox(const char *bundle_dir)
 	if (!path || o2v_read_file(path, O2V_BUNDLE_CONFIG_MAX, &text, &len, NULL) < 0 ||
 	    !(cfg = json_tokener_parse(text)))
 		return false;
+	/* podman's pods: an infra container whose one process is catatonit pausing (-P), or
+	 * Kubernetes' pause image; nothing else runs there */
+	json_object *proc, *args;
+	if (json_object_object_get_ex(cfg, "process", &proc) &&
+	    json_object_object_get_ex(proc, "args", &args) &&
+	    json_object_is_type(args, json_type_array)) {
+		size_t n = json_object_array_length(args);
+		const char *a0 =
+		    n ? json_object_get_string(json_object_array_get_idx(args, 0)) : "";
+		const char *a1 =
+		    n > 1 ? json_object_get_string(json_object_array_get_idx(args, 1)) : "";
+		if ((n == 2 && a0 && a1 && !strcmp(a0, "/catatonit") && !strcmp(a1, "-P")) ||
+		    (n == 1 && a0 && !strcmp(a0, "/pause")))
+			sandbox = true;
+	}
 	if (json_object_object_get_ex(cfg, "annotations", &ann))
 		for (const char *const *k =
 			 (const char *const[]){SANDBOX_TYPE_CRI, SANDBOX_TYPE_CRIO, NULL};

@@ -11,9 +11,11 @@ bison
 build-essential
 busybox-static
 ca-certificates
+catatonit
 clang
 clang-format
 containerd
+containernetworking-plugins
 cpio
 curl
 debootstrap
@@ -23,6 +25,7 @@ e2fsprogs
 flex
 git
 iproute2
+iptables
 jq
 kmod
 libarchive-dev
