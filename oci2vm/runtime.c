@@ -294,15 +294,42 @@ static int console_setup(const char *socket_path, unsigned rows, unsigned cols,
 	return slave;
 }
 
-/* In a child that relays a terminal: the slave as its stdio and controlling terminal. */
-static void console_take(int slave)
+/* In a child that relays a terminal (create's supervisor, exec's relay): a pty from
+ * console_setup() whose slave becomes its stdio and controlling terminal. */
+static int console_attach(const char *socket_path, unsigned rows, unsigned cols,
+			  struct o2v_error *err)
 {
+	int slave = console_setup(socket_path, rows, cols, err);
+
+	if (slave < 0)
+		return slave;
 	setsid();
 	ioctl(slave, TIOCSCTTY, 0);
 	for (int fd = 0; fd < 3; fd++)
 		dup2(slave, fd);
 	if (slave > 2)
 		close(slave);
+	return 0;
+}
+
+/* process.terminal and --console-socket come together (runc's rule); else release b. */
+static int check_console(const struct rt *g, struct o2v_bundle *b, const char *console)
+{
+	if (b->terminal == !!console)
+		return 0;
+	bool terminal = b->terminal;
+	o2v_bundle_release(b);
+	return rt_fail(g, terminal ? "process.terminal needs --console-socket"
+				   : "--console-socket without process.terminal");
+}
+
+/* The pid an engine waits on: a bare number (containerd's shim refuses a newline). */
+static int write_pid_file(const char *path, pid_t pid, struct o2v_error *err)
+{
+	char text[16];
+	int n = snprintf(text, sizeof(text), "%d", (int)pid);
+
+	return path ? o2v_write_file_atomic(path, text, (size_t)n, 0644, err) : 0;
 }
 
 /* ---- create ---- */
@@ -556,11 +583,8 @@ static int rt_create(const struct rt *g, int argc, char **argv)
 		o2v_bundle_release(&b);
 		return rt_fail(g, "%s", err.msg);
 	}
-	if (b.terminal != !!console) {
-		o2v_bundle_release(&b);
-		return rt_fail(g, b.terminal ? "process.terminal needs --console-socket"
-					     : "--console-socket without process.terminal");
-	}
+	if (check_console(g, &b, console))
+		return 1;
 	if ((r = o2v_mkdir_p(g->root, 0700, &err)) < 0) {
 		o2v_bundle_release(&b);
 		return rt_fail(g, "%s", err.msg);
@@ -593,14 +617,10 @@ static int rt_create(const struct rt *g, int argc, char **argv)
 	}
 	if (pid == 0) {
 		close(pipefd[0]);
-		if (console) {
-			int slave = console_setup(console, b.rows, b.cols, &err);
-			if (slave < 0) {
-				o2v_write_all(pipefd[1], "E", 1);
-				o2v_write_all(pipefd[1], err.msg, strlen(err.msg));
-				_exit(125);
-			}
-			console_take(slave);
+		if (console && console_attach(console, b.rows, b.cols, &err) < 0) {
+			o2v_write_all(pipefd[1], "E", 1);
+			o2v_write_all(pipefd[1], err.msg, strlen(err.msg));
+			_exit(125);
 		}
 		/* Nothing of the engine's but stdio (the shim leaks its socket as fd 3). */
 		for (int i = 3; i < 1024; i++)
@@ -620,35 +640,28 @@ static int rt_create(const struct rt *g, int argc, char **argv)
 	if (got < 1 || buf[0] != 'H') {
 		o2v_error_set(&err, -EIO, "the VM did not start: %s",
 			      got > 1 ? buf + 1 : "its supervisor ended");
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		goto fail;
+		goto fail_supervisor;
 	}
 	char state;
 	unsigned long long start = proc_start(pid, &state);
 	struct record rec = {.pid = pid, .start = start};
 	snprintf(rec.bundle, sizeof(rec.bundle), "%s", b.dir);
-	char pidtext[16];
-	int len = snprintf(pidtext, sizeof(pidtext), "%d", (int)pid); /* no newline: the shim */
-	if (write_record(dir, b.dir, pid, start) < 0 ||
-	    (pid_file && o2v_write_file_atomic(pid_file, pidtext, (size_t)len, 0644, &err) < 0)) {
+	if (write_record(dir, b.dir, pid, start) < 0 || write_pid_file(pid_file, pid, &err) < 0) {
 		if (!err.msg[0])
 			o2v_error_sys(&err, -EIO, "write the container's record");
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		goto fail;
+		goto fail_supervisor;
 	}
 	/* The VM is set up, its workload held: the hooks of creation, in the specification's
 	 * order (prestart is createRuntime's deprecated twin). */
 	static const char *const create_hooks[] = {"prestart", "createRuntime", "createContainer"};
 	for (size_t k = 0; k < ARRAY_SIZE(create_hooks); k++)
-		if (hooks(id, dir, &rec, "created", create_hooks[k], &err) < 0) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			goto fail;
-		}
+		if (hooks(id, dir, &rec, "created", create_hooks[k], &err) < 0)
+			goto fail_supervisor;
 	o2v_bundle_release(&b);
 	return 0;
+fail_supervisor: /* QEMU dies with it (PR_SET_PDEATHSIG) */
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 fail:
 	o2v_closep(&net.tap_fd);
 	o2v_bundle_release(&b);
@@ -828,11 +841,8 @@ static int rt_exec(const struct rt *g, int argc, char **argv)
 		o2v_bundle_release(&b);
 		return rt_fail(g, "%s", err.msg);
 	}
-	if (b.terminal != !!console) {
-		o2v_bundle_release(&b);
-		return rt_fail(g, b.terminal ? "process.terminal needs --console-socket"
-					     : "--console-socket without process.terminal");
-	}
+	if (check_console(g, &b, console))
+		return 1;
 	struct o2v_mux_exec req = {.user = b.user,
 				   .workdir = b.cwd,
 				   .stdin_open = true,
@@ -850,13 +860,9 @@ static int rt_exec(const struct rt *g, int argc, char **argv)
 		return rt_fail(g, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
-		if (console) {
-			int slave = console_setup(console, b.rows, b.cols, &err);
-			if (slave < 0) {
-				fprintf(stderr, "oci2vm-runtime: error: %s\n", err.msg);
-				_exit(125);
-			}
-			console_take(slave);
+		if (console && console_attach(console, b.rows, b.cols, &err) < 0) {
+			fprintf(stderr, "oci2vm-runtime: error: %s\n", err.msg);
+			_exit(125);
 		}
 		struct o2v_exec_io io = {
 		    .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO, .err_fd = STDERR_FILENO};
@@ -870,9 +876,7 @@ static int rt_exec(const struct rt *g, int argc, char **argv)
 		_exit(res.code);
 	}
 	o2v_bundle_release(&b);
-	char text[16];
-	int n = snprintf(text, sizeof(text), "%d", (int)pid);
-	if (pid_file && o2v_write_file_atomic(pid_file, text, (size_t)n, 0644, &err) < 0) {
+	if (write_pid_file(pid_file, pid, &err) < 0) {
 		kill(pid, SIGKILL);
 		return rt_fail(g, "%s", err.msg);
 	}
