@@ -23,6 +23,7 @@
 
 #define INIT_DISK_MNT	     "/.oci2vm/disk"
 #define INIT_GEN_DIR	     "/.oci2vm/gen" /* generated /etc files, bind-mounted into the root */
+#define INIT_SHARES_DIR	     "/.oci2vm/shares" /* shares whose entries are bound (runconfig's bind) */
 #define INIT_USER_GROUPS_MAX 256
 #define INIT_ETC_FILE_MAX    (4 * 1024 * 1024) /* the image's /etc/passwd and /etc/group */
 

@@ -376,7 +376,7 @@ int init_mount_container(int root_fd, bool terminal, uint64_t shm_size, bool pro
 int init_mount_root_volume(const char *root, const struct o2v_volume *v, size_t n,
 			   struct o2v_error *err)
 {
-	if (n < 1 || strcmp(v[0].guest_path, "/"))
+	if (n < 1 || v[0].entry || strcmp(v[0].guest_path, "/"))
 		return o2v_error_set(err, -EINVAL,
 				     "the run configuration's root volume must be the first, at /");
 	/* The container's own files, setuid bits and device nodes included (the host's
@@ -390,15 +390,56 @@ int init_mount_root_volume(const char *root, const struct o2v_volume *v, size_t 
 	return 0;
 }
 
+/* A share whose entries are bound one by one: mounted once, outside the container, at
+ * INIT_SHARES_DIR/TAG. */
+static int share_mount(const char *tag, char *path, size_t size, struct o2v_error *err)
+{
+	snprintf(path, size, INIT_SHARES_DIR "/%s", tag);
+	if (mkdir(INIT_SHARES_DIR, 0700) < 0 && errno != EEXIST)
+		return o2v_error_sys(err, -errno, "create '%s'", INIT_SHARES_DIR);
+	if (mkdir(path, 0700) < 0) {
+		if (errno == EEXIST)
+			return 0; /* mounted for an earlier entry */
+		return o2v_error_sys(err, -errno, "create '%s'", path);
+	}
+	return mount_at(tag, path, "9p", MS_NOSUID | MS_NODEV, NINEP_OPTS, err);
+}
+
+/* Entry v->entry of its share, a file or a directory, on v->guest_path. */
+static int bind_entry(int root_fd, const struct o2v_volume *v, struct o2v_error *err)
+{
+	char share[sizeof(INIT_SHARES_DIR) + 256], src[sizeof(share) + 256];
+	struct stat st;
+	int r;
+
+	if (strlen(v->tag) > 200 || strlen(v->entry) > 200)
+		return o2v_error_set(err, -ENAMETOOLONG, "share entry name too long");
+	if ((r = share_mount(v->tag, share, sizeof(share), err)) < 0)
+		return r;
+	snprintf(src, sizeof(src), "%s/%s", share, v->entry);
+	if (lstat(src, &st) < 0)
+		return o2v_error_sys(err, -errno, "entry '%s' of share '%s'", v->entry, v->tag);
+	_cleanup_close_ int fd = init_root_open(
+	    root_fd, v->guest_path, S_ISDIR(st.st_mode) ? INIT_ROOT_MKDIR : INIT_ROOT_FILE, err);
+	if (fd < 0)
+		return fd;
+	/* (A host directory's own submounts are already inside: 9p crosses them.) */
+	if ((r = attach_clone(AT_FDCWD, src, fd, v->readonly ? MOUNT_ATTR_RDONLY : 0)) < 0)
+		return o2v_error_sys(err, r, "bind-mount '%s' in the container", v->guest_path);
+	return 0;
+}
+
 int init_mount_volumes(int root_fd, const struct o2v_volume *v, size_t n, struct o2v_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned long flags = MS_NOSUID | MS_NODEV | (v[i].readonly ? MS_RDONLY : 0);
-		int r = mount_in_root(root_fd, v[i].tag, v[i].guest_path, "9p", flags, NINEP_OPTS,
-				      INIT_ROOT_MKDIR, err);
+		int r = v[i].entry ? bind_entry(root_fd, &v[i], err)
+				   : mount_in_root(root_fd, v[i].tag, v[i].guest_path, "9p", flags,
+						   NINEP_OPTS, INIT_ROOT_MKDIR, err);
 		if (r < 0)
 			return o2v_error_prefix(err, "volume '%s'", v[i].tag);
-		init_debug("volume %s on %s%s", v[i].tag, v[i].guest_path,
+		init_debug("volume %s%s%s on %s%s", v[i].tag, v[i].entry ? "/" : "",
+			   v[i].entry ? v[i].entry : "", v[i].guest_path,
 			   v[i].readonly ? " (read-only)" : "");
 	}
 	return 0;

@@ -48,11 +48,13 @@ static int build_volumes(const struct o2v_run_request *req, struct o2v_runconfig
 	if (!(rc->volumes = calloc(req->n_volumes, sizeof(*rc->volumes))))
 		return o2v_error_sys(err, -ENOMEM, "build the run configuration");
 	for (size_t i = 0; i < req->n_volumes; i++) {
+		const struct o2v_run_volume *v = &req->volumes[i];
 		char tag[O2V_VOLUME_TAG_MAX];
-		o2v_proto_volume_tag(i, tag);
-		rc->volumes[i].readonly = req->volumes[i].readonly;
+		o2v_proto_volume_tag(v->entry ? v->share : i, tag);
+		rc->volumes[i].readonly = v->readonly;
 		rc->n_volumes++;
 		if (dup_opt(tag, &rc->volumes[i].tag, err) < 0 ||
+		    dup_opt(v->entry, &rc->volumes[i].entry, err) < 0 ||
 		    dup_opt(req->volumes[i].guest, &rc->volumes[i].guest_path, err) < 0)
 			return err ? err->code : -ENOMEM;
 	}

@@ -20,10 +20,14 @@ struct o2v_image_defaults {
 	const char *user;
 };
 
-/* A directory shared into the guest; the i-th gets the tag o2v_proto_volume_tag(i). */
+/* A directory shared into the guest: the i-th gets the tag o2v_proto_volume_tag(i). Or,
+ * with entry, the file or directory entry at the top of share number share, bound at
+ * guest (several such binds ride on one share). */
 struct o2v_run_volume {
 	const char *guest; /* absolute path in the container */
 	bool readonly;
+	const char *entry; /* NULL: the whole share */
+	size_t share;	   /* with entry: the share's index */
 };
 
 /* What the user asked for. Borrowed; NULL and zero mean "not asked". */

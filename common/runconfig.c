@@ -23,6 +23,10 @@
  *	dns ADDR              repeated: nameservers (default 10.0.2.3)
  *	host ADDR NAME...     repeated: extra /etc/hosts lines (one field: spaces kept)
  *	volume TAG ro|rw PATH repeated: 9p tag, mode, absolute guest path
+ *	bind TAG NAME ro|rw PATH  repeated, in one list with volume: the file or directory
+ *	                      NAME at the top of share TAG, bind-mounted at PATH (one share
+ *	                      carries an OCI runtime's many bind mounts: microvm has 8 device
+ *	                      slots); NAME is one path component
  *	terminal 0|1
  *	stdin 0|1             -i: stdin is the console (else /dev/null); absent = 0
  *	winsize ROWS COLS
@@ -97,6 +101,7 @@ void o2v_runconfig_release(struct o2v_runconfig *rc)
 	free(rc->rootdisk);
 	for (size_t i = 0; i < rc->n_volumes; i++) {
 		free(rc->volumes[i].tag);
+		free(rc->volumes[i].entry);
 		free(rc->volumes[i].guest_path);
 	}
 	free(rc->volumes);
@@ -235,8 +240,12 @@ int o2v_runconfig_write(const struct o2v_runconfig *rc, char **ret_text, size_t 
 	put_list(&b, "host", rc->hosts);
 	for (size_t i = 0; i < rc->n_volumes; i++) {
 		const struct o2v_volume *v = &rc->volumes[i];
-		buf_str(&b, "volume ");
+		buf_str(&b, v->entry ? "bind " : "volume ");
 		buf_escaped(&b, v->tag ? v->tag : "", true);
+		if (v->entry) {
+			buf_str(&b, " ");
+			buf_escaped(&b, v->entry, true);
+		}
 		buf_str(&b, v->readonly ? " ro " : " rw ");
 		buf_escaped(&b, v->guest_path ? v->guest_path : "", true);
 		buf_str(&b, "\n");
@@ -475,18 +484,22 @@ static void next_field(const char **s, size_t *n, const char **ret_f, size_t *re
 	*n -= sp ? fn + 1 : fn;
 }
 
-static int parse_volume(struct parser *ps, const char *s, size_t n)
+/* "TAG ro|rw PATH" (volume), or with entry "TAG NAME ro|rw PATH" (bind). */
+static int parse_volume(struct parser *ps, const char *s, size_t n, bool entry)
 {
 	struct o2v_runconfig *rc = ps->rc;
-	const char *tag, *mode, *path;
-	size_t tn, mn, pn;
+	const char *tag, *name = NULL, *mode, *path;
+	size_t tn, nn = 0, mn, pn;
 	int r;
 
 	next_field(&s, &n, &tag, &tn);
+	if (entry)
+		next_field(&s, &n, &name, &nn);
 	next_field(&s, &n, &mode, &mn);
 	next_field(&s, &n, &path, &pn);
-	if (n != 0 || tn == 0 || pn == 0)
-		return perr(ps, -EBADMSG, "expected 'TAG ro|rw PATH'");
+	if (n != 0 || tn == 0 || pn == 0 || (entry && nn == 0))
+		return perr(ps, -EBADMSG,
+			    entry ? "expected 'TAG NAME ro|rw PATH'" : "expected 'TAG ro|rw PATH'");
 	if (mn != 2 || (memcmp(mode, "ro", 2) && memcmp(mode, "rw", 2)))
 		return perr(ps, -EBADMSG, "mode must be 'ro' or 'rw'");
 	if (rc->n_volumes >= O2V_RUNCONFIG_LIST_MAX)
@@ -500,8 +513,12 @@ static int parse_volume(struct parser *ps, const char *s, size_t n)
 	rc->n_volumes++;
 	v->readonly = mode[1] == 'o';
 	if ((r = unescape(ps, tag, tn, &v->tag)) < 0 ||
+	    (entry && (r = unescape(ps, name, nn, &v->entry)) < 0) ||
 	    (r = unescape(ps, path, pn, &v->guest_path)) < 0)
 		return r;
+	if (strchr(v->tag, '/') || (v->entry && (strchr(v->entry, '/') || !strcmp(v->entry, ".") ||
+						  !strcmp(v->entry, ".."))))
+		return perr(ps, -EBADMSG, "a tag or name must be one path component");
 	if (v->guest_path[0] != '/')
 		return perr(ps, -EBADMSG, "guest path '%s' is not absolute", v->guest_path);
 	return 0;
@@ -667,8 +684,8 @@ static int parse_line(struct parser *ps, const char *line, size_t n)
 		}
 		return push(ps, &rc->env, &ps->n_env, s);
 	}
-	if (!strcmp(key, "volume"))
-		return parse_volume(ps, v, vn);
+	if (!strcmp(key, "volume") || !strcmp(key, "bind"))
+		return parse_volume(ps, v, vn, key[0] == 'b');
 	if (!strcmp(key, "tmpfs") || !strcmp(key, "ulimit")) {
 		struct o2v_ulimit u;
 		if ((r = unescape(ps, v, vn, &s)) < 0)

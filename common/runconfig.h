@@ -27,6 +27,7 @@ struct o2v_volume {
 	char *tag;	   /* virtio-9p mount tag */
 	char *guest_path;  /* absolute path inside the container */
 	bool readonly;
+	char *entry;	   /* NULL: the whole share; else one file or directory at its top */
 };
 
 struct o2v_runconfig {

@@ -14,6 +14,7 @@
 #include "../common/ulimit.h"
 #include "../vm/vm.h"
 #include "rt_bundle.h"
+#include "rt_cgroup.h"
 
 #define LIST_MAX 4096
 
@@ -134,16 +135,17 @@ static int load_mounts(struct o2v_bundle *b, json_object *mounts, struct o2v_err
 					b->shm_size = (uint64_t)vfs.f_blocks * vfs.f_frsize;
 				continue;
 			}
-			if (!S_ISDIR(st.st_mode)) {
-				/* a single file (podman's /etc/hosts...): init writes its own
-				 * /etc files, with what these say */
-				char **keep = !strcmp(dest, "/etc/resolv.conf") ? &b->resolv_conf
-					      : !strcmp(dest, "/etc/hosts")	? &b->hosts_file
-										: NULL;
-				if (keep && !*keep && !(*keep = strdup(src)))
-					return o2v_error_sys(err, -ENOMEM, "read config.json");
-				if (!keep)
-					b->n_skipped++;
+			/* the engine's /etc files: their nameservers and hosts also go into
+			 * init's own files, which these binds then cover */
+			char **keep = !strcmp(dest, "/etc/resolv.conf") ? &b->resolv_conf
+				      : !strcmp(dest, "/etc/hosts")	? &b->hosts_file
+									: NULL;
+			if (keep && !*keep && !(*keep = strdup(src)))
+				return o2v_error_sys(err, -ENOMEM, "read config.json");
+			if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+				/* a socket or a device node means nothing across the VM
+				 * boundary (see the README) */
+				b->n_skipped++;
 				continue;
 			}
 			struct o2v_bundle_bind *bb = &b->binds[b->n_binds];
@@ -280,8 +282,20 @@ static int load_resources(struct o2v_bundle *b, json_object *cfg, struct o2v_err
 
 	if (limit > 0)
 		b->memory_mib = (uint64_t)limit >> 20;
-	if (quota > 0 && period > 0)
+	if (quota > 0 && period > 0) {
 		b->cpus = (unsigned)((quota + period - 1) / period);
+		b->cpu_quota = quota;
+		b->cpu_period = (uint64_t)period;
+	}
+	const char *cg = get_str(get(cfg, "linux"), "cgroupsPath");
+	char path[O2V_CGROUP_PATH_MAX];
+	if (cg && *cg) {
+		int r = o2v_rt_cgroup_path(cg, path, err);
+		if (r < 0)
+			return o2v_error_prefix(err, "config.json");
+		if (!(b->cgroup = strdup(path)))
+			return o2v_error_sys(err, -ENOMEM, "read config.json");
+	}
 	if (mem) {
 		char *end;
 		unsigned long long v = strtoull(mem, &end, 10);
@@ -377,6 +391,8 @@ int o2v_bundle_load(struct o2v_bundle *b, const char *dir, struct o2v_error *err
 				goto out;
 			}
 			b->netns = strdup(p);
+		} else if (type && !strcmp(type, "network")) {
+			b->netns_new = true;
 		}
 	}
 	if ((r = load_process(b, get(cfg, "process"), err)) < 0 ||
@@ -426,6 +442,7 @@ void o2v_bundle_release(struct o2v_bundle *b)
 	free(b->annotations);
 	free(b->hooks);
 	free(b->netns);
+	free(b->cgroup);
 	free(b->resolv_conf);
 	free(b->hosts_file);
 	memset(b, 0, sizeof(*b));

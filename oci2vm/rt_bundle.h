@@ -15,7 +15,8 @@
 
 #define O2V_BUNDLE_CONFIG_MAX (4 * 1024 * 1024)
 
-/* A host directory bind-mounted into the container: shared over 9p. */
+/* A host directory or file bind-mounted into the container (all of them ride on one 9p
+ * share: runtime.c). */
 struct o2v_bundle_bind {
 	char *source; /* absolute host path */
 	char *dest;   /* absolute container path */
@@ -37,10 +38,10 @@ struct o2v_bundle {
 	bool caps_set;	     /* process.capabilities.bounding was given */
 	uint64_t caps;
 	char *hostname;
-	struct o2v_bundle_bind *binds; /* directory bind mounts */
+	struct o2v_bundle_bind *binds; /* bind mounts of directories and files */
 	size_t n_binds;
 	char **tmpfs;	     /* tmpfs mounts outside what init mounts itself: "PATH:OPTIONS" */
-	size_t n_skipped;    /* mounts not carried (single-file binds: see the README) */
+	size_t n_skipped;    /* binds not carried (sockets, device nodes: see the README) */
 	char *resolv_conf;   /* the file bound on /etc/resolv.conf (its nameservers are used) */
 	char *hosts_file;    /* ... on /etc/hosts (its lines are added to init's) */
 	char *annotations;   /* the annotations object as JSON text ("{}" when none) */
@@ -48,7 +49,12 @@ struct o2v_bundle {
 	uint64_t shm_size;   /* the /dev/shm tmpfs's size= (bytes); 0: init's default */
 	uint64_t memory_mib; /* linux.resources.memory.limit or org.oci2vm.memory; 0: default */
 	unsigned cpus;	     /* linux.resources.cpu quota/period or org.oci2vm.cpus; 0: default */
-	char *netns;	     /* linux.namespaces network path; NULL: a new one (or none) */
+	char *cgroup;	     /* linux.cgroupsPath as a path (rt_cgroup.h); NULL: none */
+	int64_t cpu_quota;   /* linux.resources.cpu quota and period (microseconds) */
+	uint64_t cpu_period;
+	char *netns;	     /* linux.namespaces network path; NULL: see netns_new */
+	bool netns_new;	     /* a network namespace without a path: a new one, which the
+			      * prestart hooks may fill (Docker's libnetwork); else the host's */
 };
 
 /* Read DIR/config.json (dir: the bundle) into b (released with o2v_bundle_release, also on

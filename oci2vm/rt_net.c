@@ -1,8 +1,8 @@
 /* rt_net.c - take over a network namespace's interface; see rt_net.h.
  *
  * iproute2's `ip -j` reads the namespace (JSON, parsed with json-c) and `tc` installs the
- * redirections: both are Debian's, run inside the namespace (this process enters it for
- * the duration and leaves again).
+ * redirections: both are Debian's, run in the caller's namespace (the VM's supervisor has
+ * entered the container's).
  */
 #include "../common/o2v.h"
 
@@ -10,7 +10,6 @@
 #include <json-c/json.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
-#include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
@@ -213,28 +212,21 @@ static int redirect(const char *from, const char *to, struct o2v_error *err)
 	return 0;
 }
 
-int o2v_rt_net_takeover(const char *path, struct o2v_rt_net *ret, struct o2v_error *err)
+int o2v_rt_net_takeover(struct o2v_rt_net *ret, struct o2v_error *err)
 {
-	_cleanup_close_ int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC),
-			    target = open(path, O_RDONLY | O_CLOEXEC);
 	char ifname[IFNAMSIZ] = "";
 	unsigned mtu = 1500;
 	int r;
 
 	*ret = (struct o2v_rt_net){.tap_fd = -1};
-	if (self < 0 || target < 0)
-		return o2v_error_sys(err, -errno, "open the network namespace '%s'", path);
-	if (setns(target, CLONE_NEWNET) < 0)
-		return o2v_error_sys(err, -errno, "enter the network namespace '%s'", path);
-	if ((r = inspect(ifname, ret, &mtu, err)) > 0 && (ret->tap_fd = open_tap(mtu, err)) >= 0 &&
-	    ((r = redirect(ifname, O2V_RT_TAP, err)) < 0 ||
-	     (r = redirect(O2V_RT_TAP, ifname, err)) < 0))
+	if ((r = inspect(ifname, ret, &mtu, err)) <= 0)
+		return r; /* an error, or loopback only */
+	if ((ret->tap_fd = open_tap(mtu, err)) < 0)
+		return -EIO;
+	if ((r = redirect(ifname, O2V_RT_TAP, err)) < 0 ||
+	    (r = redirect(O2V_RT_TAP, ifname, err)) < 0) {
 		o2v_closep(&ret->tap_fd);
-	if (r > 0 && ret->tap_fd < 0)
-		r = -EIO;
-	if (setns(self, CLONE_NEWNET) < 0 && r >= 0)
-		r = o2v_error_sys(err, -errno, "leave the network namespace");
-	if (r < 0)
-		o2v_closep(&ret->tap_fd);
-	return r < 0 ? r : 0;
+		return r;
+	}
+	return 0;
 }

@@ -23,8 +23,9 @@ struct o2v_rt_net {
 	char net_static[96]; /* "ADDR/PREFIX GATEWAY|- MTU" (common/runconfig.c) */
 };
 
-/* Take over the interface of the namespace at path. 0 and ret filled, or an error naming
- * what is wrong (more than one interface, taken already, no address). */
-int o2v_rt_net_takeover(const char *path, struct o2v_rt_net *ret, struct o2v_error *err);
+/* Take over the interface of the caller's network namespace. 0 and ret filled (tap_fd -1:
+ * loopback only), or an error naming what is wrong (more than one interface, taken
+ * already, no address). */
+int o2v_rt_net_takeover(struct o2v_rt_net *ret, struct o2v_error *err);
 
 #endif

@@ -47,6 +47,7 @@
 #include "../common/paths.h"
 #include "../common/runbuild.h"
 #include "../common/strv.h"
+#include "../registry/digest.h"
 #include "../rootfs/initrd.h"
 #include "../vm/host.h"
 #include "../vm/layout.h"
@@ -55,8 +56,9 @@
 #include "assets.h"
 #include "commands.h"
 #include "rt_bundle.h"
+#include "rt_cgroup.h"
 #include "rt_hooks.h"
-#include "rt_net.h"
+#include "rt_vm.h"
 #include "values.h"
 
 #ifndef O2V_VERSION
@@ -66,9 +68,8 @@
 #define ID_MAX	       1024
 #define DELETE_WAIT_MS 10000
 #define START_WAIT_MS  30000
-/* QEMU's microvm without ACPI has 8 virtio-mmio slots and no hot-plug: the console's
- * virtio-serial and the RNG take two, the root one, the network one. */
-#define MMIO_SLOTS 8
+/* ROOT/HASH/execport.sock, the longest of the VM's socket paths, must fit sun_path. */
+#define ROOT_MAX (108 - 1 - 32 - 1 - 13 - 1)
 
 struct rt {
 	char *root;
@@ -175,18 +176,44 @@ static bool alive(const struct record *rec)
 	return rec->pid > 0 && proc_start(rec->pid, &st) == rec->start && st != 'Z' && st != 'X';
 }
 
+/* A file of the state directory (annotations, hooks, cgroup), or NULL. */
+static char *state_file(const char *dir, const char *name)
+{
+	_cleanup_free_ char *path = o2v_path_join(dir, name);
+	char *text = NULL;
+	size_t len;
+
+	if (!path || o2v_read_file(path, 4 * 1024 * 1024, &text, &len, NULL) < 0)
+		return NULL;
+	return text;
+}
+
 static const char *status_of(const char *dir, const struct record *rec)
 {
-	_cleanup_free_ char *started = o2v_path_join(dir, "started");
+	_cleanup_free_ char *started = o2v_path_join(dir, "started"),
+			    *held = o2v_path_join(dir, "held");
+
+	_cleanup_free_ char *cg = state_file(dir, "cgroup");
 
 	if (!alive(rec))
 		return "stopped";
-	return started && access(started, F_OK) == 0 ? "running" : "created";
+	if (cg && o2v_rt_cgroup_frozen(cg))
+		return "paused";
+	if (started && access(started, F_OK) == 0)
+		return "running";
+	return held && access(held, F_OK) == 0 ? "created" : "creating";
 }
 
+/* ROOT/HASH: the first 128 bits of the id's sha256, so the VM's socket paths fit sun_path
+ * (108 bytes) for ids of any length (Docker's are 64 characters; see ROOT_MAX). */
 static char *container_dir(const struct rt *g, const char *id)
 {
-	return id_ok(id) ? o2v_path_join(g->root, id) : NULL;
+	char digest[O2V_DIGEST_MAX], name[33];
+
+	if (!id_ok(id) || o2v_digest_buf(id, strlen(id), NULL, digest, NULL) < 0)
+		return NULL;
+	snprintf(name, sizeof(name), "%s", o2v_digest_hex(digest));
+	return o2v_path_join(g->root, name);
 }
 
 /* ID's directory and record, or an error as runc words it. */
@@ -202,17 +229,6 @@ static int load(const struct rt *g, const char *id, char **ret_dir, struct recor
 	return 0;
 }
 
-/* A file of the state directory (annotations, hooks), or NULL. */
-static char *state_file(const char *dir, const char *name)
-{
-	_cleanup_free_ char *path = o2v_path_join(dir, name);
-	char *text = NULL;
-	size_t len;
-
-	if (!path || o2v_read_file(path, 4 * 1024 * 1024, &text, &len, NULL) < 0)
-		return NULL;
-	return text;
-}
 
 /* The runtime specification's state of a container, as JSON (state, and hooks' stdin). */
 static char *state_text(const char *id, const char *dir, const struct record *rec,
@@ -334,197 +350,6 @@ static int write_pid_file(const char *path, pid_t pid, struct o2v_error *err)
 
 /* ---- create ---- */
 
-struct supervisor {
-	const char *dir;
-	int notify; /* 'H' once held, or 'E' and a message */
-};
-
-static void on_held(void *userdata)
-{
-	struct supervisor *s = userdata;
-
-	if (s->notify >= 0) {
-		o2v_write_all(s->notify, "H", 1);
-		close(s->notify);
-		s->notify = -1;
-	}
-}
-
-static void on_running(void *userdata)
-{
-	struct supervisor *s = userdata;
-	_cleanup_free_ char *path = o2v_path_join(s->dir, "started");
-
-	if (path)
-		close(open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
-}
-
-/* The engine's /etc/resolv.conf and /etc/hosts (files it binds into the container): their
- * nameservers, and their lines but localhost's, for init's own files. */
-static void read_etc(const struct o2v_bundle *b, char **dns, size_t dns_max, char **hosts,
-		     size_t hosts_max)
-{
-	_cleanup_free_ char *text = NULL;
-	size_t len, n = 0;
-	char *save = NULL;
-
-	if (b->resolv_conf && o2v_read_file(b->resolv_conf, 65536, &text, &len, NULL) == 0)
-		for (char *l = strtok_r(text, "\n", &save); l && n < dns_max;
-		     l = strtok_r(NULL, "\n", &save)) {
-			char ip[64];
-			struct in6_addr a;
-			if (sscanf(l, "nameserver %63s", ip) == 1 &&
-			    (inet_pton(AF_INET, ip, &a) == 1 || inet_pton(AF_INET6, ip, &a) == 1))
-				dns[n++] = strdup(ip);
-		}
-	free(text);
-	text = NULL;
-	n = 0;
-	if (b->hosts_file && o2v_read_file(b->hosts_file, 65536, &text, &len, NULL) == 0)
-		for (char *l = strtok_r(text, "\n", &save); l && n < hosts_max;
-		     l = strtok_r(NULL, "\n", &save)) {
-			l += strspn(l, " \t");
-			if (*l && *l != '#' && strncmp(l, "127.", 4) && strncmp(l, "::1", 3) &&
-			    strncmp(l, "fe00::", 6) && strncmp(l, "ff0", 3))
-				hosts[n++] = strdup(l);
-		}
-}
-
-static int check_slots(const struct o2v_bundle *b, const struct o2v_rt_net *net,
-		       struct o2v_error *err)
-{
-	size_t used = 2 + 1 + (net->tap_fd >= 0);
-
-	if (used + b->n_binds <= MMIO_SLOTS)
-		return 0;
-	return o2v_error_set(err, -E2BIG,
-			     "%zu directory bind mounts: this VM takes at most %zu (QEMU's microvm "
-			     "has %d device slots)",
-			     b->n_binds, MMIO_SLOTS - used, MMIO_SLOTS);
-}
-
-static int build_config(const struct o2v_bundle *b, const struct o2v_rt_net *net, char **ret,
-			struct o2v_error *err)
-{
-	char *dns[4] = {NULL}, *hosts[65] = {NULL};
-	struct o2v_run_volume vols[65];
-	struct o2v_image_defaults img = {0};
-
-	if (b->n_binds + 1 > ARRAY_SIZE(vols))
-		return o2v_error_set(err, -E2BIG, "at most %zu bind mounts of directories",
-				     ARRAY_SIZE(vols) - 1);
-	/* Writable to init, which makes the mount points it needs and then remounts the root
-	 * read-only for root.readonly (as runc does before pivot_root). */
-	vols[0] = (struct o2v_run_volume){.guest = "/"};
-	for (size_t i = 0; i < b->n_binds; i++)
-		vols[i + 1] = (struct o2v_run_volume){.guest = b->binds[i].dest,
-						      .readonly = b->binds[i].readonly};
-	struct o2v_run_request req = {
-	    .entrypoint = "",
-	    .args = b->args,
-	    .env = b->env,
-	    .workdir = b->cwd,
-	    .user = b->user,
-	    .hostname = b->hostname,
-	    .volumes = vols,
-	    .n_volumes = b->n_binds + 1,
-	    .root_volume = true,
-	    .network = net->tap_fd >= 0,
-	    .dns = dns,
-	    .hosts = hosts,
-	    .net_static = net->tap_fd >= 0 ? net->net_static : NULL,
-	    .stop_grace = 10,
-	    .hold = true,
-	    .terminal = b->terminal,
-	    .stdin_open = true, /* create's stdin is the container's: /dev/null or a pipe */
-	    .read_only = b->readonly,
-	    .shm_size = b->shm_size,
-	    .rows = b->rows,
-	    .cols = b->cols,
-	    .caps_set = b->caps_set,
-	    .caps = b->caps,
-	    .no_new_privs = b->no_new_privs,
-	    .tmpfs = b->tmpfs,
-	    .ulimits = b->ulimits,
-	};
-	if (net->tap_fd >= 0)
-		read_etc(b, dns, ARRAY_SIZE(dns) - 1, hosts, ARRAY_SIZE(hosts) - 1);
-	int r = o2v_runconfig_build_text(&img, &req, ret, NULL, err);
-	for (size_t i = 0; i < ARRAY_SIZE(dns); i++)
-		free(dns[i]);
-	for (size_t i = 0; i < ARRAY_SIZE(hosts); i++)
-		free(hosts[i]);
-	return r;
-}
-
-/* The supervisor: launch the VM with create's stdio, tell create once it is held, and exit
- * with the workload's status. Never returns. */
-static _Noreturn void supervise(const struct o2v_bundle *b, const struct o2v_rt_net *net,
-				const char *dir, const char *kernel, const char *initrd, int notify)
-{
-	static char o_netdev[] = "-netdev", o_device[] = "-device";
-	char netdev[64], device[96];
-	char *qemu_args[] = {o_netdev, netdev, o_device, device, NULL};
-	struct supervisor s = {.dir = dir, .notify = notify};
-	struct o2v_vm_volume vols[65];
-	struct o2v_error err = {0};
-	struct o2v_vm_exit ex;
-	struct o2v_launch l;
-
-	vols[0] = (struct o2v_vm_volume){.host = b->rootfs, .model = O2V_9P_PASSTHROUGH};
-	for (size_t i = 0; i < b->n_binds; i++)
-		vols[i + 1] = (struct o2v_vm_volume){.host = b->binds[i].source,
-						     .readonly = b->binds[i].readonly,
-						     .model = O2V_9P_PASSTHROUGH};
-	o2v_launch_init(&l);
-	l.vm.kernel = kernel;
-	l.vm.initrd = initrd;
-	if (b->memory_mib)
-		l.vm.memory_mib = b->memory_mib;
-	if (b->cpus)
-		l.vm.cpus = b->cpus;
-	l.vm.volumes = vols;
-	l.vm.n_volumes = b->n_binds + 1;
-	l.vm.stdio_ports = true;
-	l.vm.exec_port = true;
-	l.netns = b->netns;
-	if (net->tap_fd >= 0) { /* the namespace's interface, taken over (rt_net.h) */
-		snprintf(netdev, sizeof(netdev), "tap,id=n0,fd=%d", net->tap_fd);
-		snprintf(device, sizeof(device), "virtio-net-device,netdev=n0,mac=%s", net->mac);
-		l.pass_fds = &net->tap_fd;
-		l.n_pass_fds = 1;
-		l.vm.qemu_args = qemu_args;
-	}
-	l.state_dir = dir;
-	l.in_fd = STDIN_FILENO;
-	l.out_fd = STDOUT_FILENO;
-	l.err_fd = STDERR_FILENO;
-	l.tty = b->terminal; /* the console_setup() slave is our stdio */
-	l.stdin_after_start = true;
-	l.stdin_eof = !b->terminal;
-	l.stop_grace = 10;
-	l.held = on_held;
-	l.running = on_running;
-	l.userdata = &s;
-	int r = o2v_vm_launch(&l, &ex, &err);
-	const char *why = r < 0		  ? err.msg
-			  : ex.message[0] ? ex.message
-			  : ex.reported	  ? "the VM ended before its workload was ready"
-					  : "the VM failed";
-	if (s.notify >= 0) { /* never held: create reports why */
-		o2v_write_all(notify, "E", 1);
-		o2v_write_all(notify, why, strlen(why));
-	} else if (r < 0 || !ex.reported) {
-		fprintf(stderr, "oci2vm-runtime: error: %s\n", why);
-	}
-	_cleanup_free_ char *exit_path = o2v_path_join(dir, "exit");
-	char code[16];
-	int n = snprintf(code, sizeof(code), "%d", r < 0 ? 125 : ex.code);
-	if (exit_path)
-		o2v_write_file_atomic(exit_path, code, (size_t)n, 0600, NULL);
-	_exit(r < 0 ? 125 : ex.code);
-}
-
 static int save_state_file(const char *dir, const char *name, const char *text,
 			   struct o2v_error *err)
 {
@@ -546,6 +371,37 @@ static int write_record(const char *dir, const char *bundle, pid_t pid, unsigned
 	return o2v_write_file_atomic(path, text, (size_t)n, 0600, NULL);
 }
 
+/* The engine's cgroup, once the VM's processes are gone (QEMU ends just after its
+ * supervisor: a few tries). */
+static void remove_cgroup(const char *dir)
+{
+	_cleanup_free_ char *cg = state_file(dir, "cgroup");
+
+	for (int i = 0; cg && i < 100 && !o2v_rt_cgroup_remove(cg); i++)
+		usleep(10000);
+}
+
+/* What the supervisor says on create's pipe: the byte want ('N', 'H'), or 'E' and why.
+ * want 'H' reads to the end (the supervisor closes its end once held). */
+static int hear(int fd, char want, struct o2v_error *err)
+{
+	char buf[O2V_ERROR_MAX];
+	ssize_t n, got = 0;
+
+	while (got < (ssize_t)sizeof(buf) - 1 &&
+	       (n = O2V_RETRY(read(fd, buf + got, want == 'N' && !got ? 1 : sizeof(buf) - 1 -
+											(size_t)got))) > 0) {
+		got += n;
+		if (buf[0] == want && want == 'N')
+			break;
+	}
+	buf[got] = '\0';
+	if (got >= 1 && buf[0] == want)
+		return 0;
+	return o2v_error_set(err, -EIO, "the VM did not start: %s",
+			     got > 1 && buf[0] == 'E' ? buf + 1 : "its supervisor ended");
+}
+
 static int rt_create(const struct rt *g, int argc, char **argv)
 {
 	static const struct option opts[] = {{"bundle", required_argument, NULL, 'b'},
@@ -556,12 +412,11 @@ static int rt_create(const struct rt *g, int argc, char **argv)
 					     {"preserve-fds", required_argument, NULL, 'f'},
 					     {NULL, 0, NULL, 0}};
 	const char *bundle_dir = ".", *pid_file = NULL, *console = NULL;
-	_cleanup_free_ char *dir = NULL, *kernel = NULL, *init = NULL, *config = NULL,
-			    *initrd = NULL;
+	_cleanup_free_ char *dir = NULL, *kernel = NULL, *init = NULL, *held = NULL;
 	struct o2v_bundle b;
-	struct o2v_rt_net net = {.tap_fd = -1};
 	struct o2v_error err = {0};
-	int c, pipefd[2], r;
+	int c, notify[2] = {-1, -1}, go[2] = {-1, -1}, r;
+	pid_t pid = -1;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+b:", opts, NULL)) != -1) {
@@ -594,76 +449,83 @@ static int rt_create(const struct rt *g, int argc, char **argv)
 		return errno == EEXIST ? rt_fail(g, "container '%s' already exists", id)
 				       : rt_fail(g, "create '%s': %s", dir, strerror(errno));
 	}
-	_cleanup_close_ int fd = -1;
 	if ((r = o2v_kernel_find(NULL, &kernel, &err)) < 0 ||
 	    (r = o2v_find_init(&init, &err)) < 0 ||
-	    (b.netns && (r = o2v_rt_net_takeover(b.netns, &net, &err)) < 0) ||
-	    (r = check_slots(&b, &net, &err)) < 0 ||
-	    (r = build_config(&b, &net, &config, &err)) < 0 ||
-	    !(initrd = o2v_vm_file(dir, O2V_VM_INITRD)) ||
-	    (fd = open(initrd, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
-	    (r = o2v_initrd_write(fd, init, config, &err)) < 0 ||
+	    (r = save_state_file(dir, "id", id, &err)) < 0 ||
 	    (r = save_state_file(dir, "annotations", b.annotations, &err)) < 0 ||
 	    (b.hooks && (r = save_state_file(dir, "hooks", b.hooks, &err)) < 0) ||
-	    pipe2(pipefd, O_CLOEXEC) < 0) {
+	    (b.cgroup && (r = save_state_file(dir, "cgroup", b.cgroup, &err)) < 0) ||
+	    !(held = o2v_path_join(dir, "held")) || pipe2(notify, O_CLOEXEC) < 0 ||
+	    pipe2(go, O_CLOEXEC) < 0) {
 		if (!err.msg[0])
 			o2v_error_sys(&err, -errno, "prepare the VM");
 		goto fail;
 	}
-	pid_t pid = fork();
-	if (pid < 0) {
+	if ((pid = fork()) < 0) {
 		o2v_error_sys(&err, -errno, "fork the VM's supervisor");
 		goto fail;
 	}
 	if (pid == 0) {
-		close(pipefd[0]);
+		close(notify[0]);
+		close(go[1]);
 		if (console && console_attach(console, b.rows, b.cols, &err) < 0) {
-			o2v_write_all(pipefd[1], "E", 1);
-			o2v_write_all(pipefd[1], err.msg, strlen(err.msg));
+			o2v_write_all(notify[1], "E", 1);
+			o2v_write_all(notify[1], err.msg, strlen(err.msg));
 			_exit(125);
 		}
 		/* Nothing of the engine's but stdio (the shim leaks its socket as fd 3). */
 		for (int i = 3; i < 1024; i++)
-			if (i != pipefd[1] && i != net.tap_fd)
+			if (i != notify[1] && i != go[0])
 				close(i);
-		supervise(&b, &net, dir, kernel, initrd, pipefd[1]);
+		struct o2v_rt_vm v = {.bundle = &b,
+				      .dir = dir,
+				      .kernel = kernel,
+				      .init = init,
+				      .notify = notify[1],
+				      .go = go[0]};
+		o2v_rt_vm_supervise(&v);
 	}
-	close(pipefd[1]);
-	o2v_closep(&net.tap_fd); /* QEMU's now */
-	char buf[1024];
-	ssize_t n, got = 0;
-	while (got < (ssize_t)sizeof(buf) - 1 &&
-	       (n = O2V_RETRY(read(pipefd[0], buf + got, sizeof(buf) - 1 - (size_t)got))) > 0)
-		got += n;
-	close(pipefd[0]);
-	buf[got] = '\0';
-	if (got < 1 || buf[0] != 'H') {
-		o2v_error_set(&err, -EIO, "the VM did not start: %s",
-			      got > 1 ? buf + 1 : "its supervisor ended");
+	o2v_closep(&notify[1]);
+	o2v_closep(&go[0]);
+	if (hear(notify[0], 'N', &err) < 0)
 		goto fail_supervisor;
-	}
+	/* The supervisor is in the container's network namespace, the VM not yet made: the
+	 * hooks of creation, in the specification's order (prestart is createRuntime's
+	 * deprecated twin), with its pid, as runc runs them once its namespaces exist. Docker's
+	 * prestart hook puts the container's interface into that namespace now. */
 	char state;
-	unsigned long long start = proc_start(pid, &state);
-	struct record rec = {.pid = pid, .start = start};
+	struct record rec = {.pid = pid, .start = proc_start(pid, &state)};
 	snprintf(rec.bundle, sizeof(rec.bundle), "%s", b.dir);
-	if (write_record(dir, b.dir, pid, start) < 0 || write_pid_file(pid_file, pid, &err) < 0) {
-		if (!err.msg[0])
-			o2v_error_sys(&err, -EIO, "write the container's record");
+	if (write_record(dir, b.dir, pid, rec.start) < 0) {
+		o2v_error_sys(&err, -EIO, "write the container's record");
 		goto fail_supervisor;
 	}
-	/* The VM is set up, its workload held: the hooks of creation, in the specification's
-	 * order (prestart is createRuntime's deprecated twin). */
 	static const char *const create_hooks[] = {"prestart", "createRuntime", "createContainer"};
 	for (size_t k = 0; k < ARRAY_SIZE(create_hooks); k++)
-		if (hooks(id, dir, &rec, "created", create_hooks[k], &err) < 0)
+		if (hooks(id, dir, &rec, "creating", create_hooks[k], &err) < 0)
 			goto fail_supervisor;
+	if (o2v_write_all(go[1], "G", 1) < 0) {
+		o2v_error_sys(&err, -EIO, "start the VM");
+		goto fail_supervisor;
+	}
+	o2v_closep(&go[1]);
+	if (hear(notify[0], 'H', &err) < 0)
+		goto fail_supervisor;
+	o2v_closep(&notify[0]);
+	if (o2v_write_file_atomic(held, "", 0, 0600, &err) < 0 ||
+	    write_pid_file(pid_file, pid, &err) < 0)
+		goto fail_supervisor;
 	o2v_bundle_release(&b);
 	return 0;
 fail_supervisor: /* QEMU dies with it (PR_SET_PDEATHSIG) */
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
+	remove_cgroup(dir);
 fail:
-	o2v_closep(&net.tap_fd);
+	o2v_closep(&notify[0]);
+	o2v_closep(&notify[1]);
+	o2v_closep(&go[0]);
+	o2v_closep(&go[1]);
 	o2v_bundle_release(&b);
 	o2v_rm_rf(dir, NULL);
 	return rt_fail(g, "%s", err.msg);
@@ -720,6 +582,31 @@ static int rt_start(const struct rt *g, int argc, char **argv)
 	}
 	return rt_fail(g, "container '%s' did not start within %d s", argv[i],
 		       START_WAIT_MS / 1000);
+}
+
+/* pause ID, resume ID: freeze or thaw the VM's cgroup, as runc does the container's. */
+static int rt_freeze(const struct rt *g, int argc, char **argv, bool freeze)
+{
+	const char *cmd = freeze ? "pause" : "resume";
+	_cleanup_free_ char *dir = NULL, *cg = NULL;
+	struct o2v_error err = {0};
+	struct record rec;
+	int i = one_id(g, cmd, argc, argv, NULL);
+
+	if (i < 0 || load(g, argv[i], &dir, &rec))
+		return 1;
+	const char *status = status_of(dir, &rec);
+	if (strcmp(status, freeze ? "running" : "paused") &&
+	    (!freeze || strcmp(status, "created")))
+		return rt_fail(g, "container '%s' is %s, not %s", argv[i], status,
+			       freeze ? "running" : "paused");
+	if (!(cg = state_file(dir, "cgroup")))
+		return rt_fail(g, "container '%s' has no cgroup (config.json's linux.cgroupsPath) "
+				  "to %s",
+			       argv[i], cmd);
+	if (o2v_rt_cgroup_freeze(cg, freeze, &err) < 0)
+		return rt_fail(g, "%s", err.msg);
+	return 0;
 }
 
 static int rt_state(const struct rt *g, int argc, char **argv)
@@ -780,14 +667,19 @@ static int rt_delete(const struct rt *g, int argc, char **argv)
 		if (!force && strcmp(status, "created"))
 			return rt_fail(g, "cannot delete container '%s' that is %s (use --force)",
 				       argv[i], status);
-		/* QEMU dies with its supervisor (PR_SET_PDEATHSIG) */
+		/* QEMU dies with its supervisor (PR_SET_PDEATHSIG); a frozen one only once
+		 * thawed */
+		_cleanup_free_ char *cg = state_file(dir, "cgroup");
 		kill(rec.pid, SIGKILL);
+		if (cg && o2v_rt_cgroup_frozen(cg))
+			o2v_rt_cgroup_freeze(cg, false, NULL);
 		for (int waited = 0; alive(&rec) && waited < DELETE_WAIT_MS; waited += 10)
 			usleep(10000);
 	}
 	struct o2v_error err = {0};
 	_cleanup_free_ char *h = state_file(dir, "hooks"),
 			    *state = h ? state_text(argv[i], dir, &rec, "stopped", false) : NULL;
+	remove_cgroup(dir);
 	if (o2v_rm_rf(dir, &err) < 0)
 		return rt_fail(g, "%s", err.msg);
 	if (h && state && o2v_rt_hooks_run(h, "poststop", state, &err) < 0)
@@ -916,7 +808,9 @@ static int rt_ps(const struct rt *g, int argc, char **argv)
 
 static int rt_features(void)
 {
-	printf("{\"ociVersionMin\":\"1.0.0\",\"ociVersionMax\":\"%s\",\"hooks\":[],"
+	printf("{\"ociVersionMin\":\"1.0.0\",\"ociVersionMax\":\"%s\",\"hooks\":[\"prestart\","
+	       "\"createRuntime\",\"createContainer\",\"startContainer\",\"poststart\","
+	       "\"poststop\"],"
 	       "\"mountOptions\":[\"bind\",\"rbind\",\"ro\",\"rw\"],"
 	       "\"linux\":{\"namespaces\":[\"network\"],\"capabilities\":[]},"
 	       "\"annotations\":{\"org.oci2vm.memory\":\"MiB\",\"org.oci2vm.cpus\":\"N\"}}\n",
@@ -1070,7 +964,7 @@ int o2v_runtime_main(int argc, char **argv)
 		case 'h':
 			printf("usage: oci2vm-runtime [--root DIR] [--log FILE] [--log-format "
 			       "text|json] COMMAND [ARGS]\n\ncommands: create, start, state, kill, "
-			       "delete, ps, features\n");
+			       "delete, exec, ps, pause, resume, features\n");
 			return 0;
 		case 'd':
 		case 's':
@@ -1082,6 +976,13 @@ int o2v_runtime_main(int argc, char **argv)
 	}
 	if (!g.root && default_root(&g.root) < 0)
 		return rt_fail(&g, "out of memory");
+	if (strlen(g.root) > ROOT_MAX) {
+		r = rt_fail(&g, "--root '%s' is too long: at most %d bytes, so the VM's socket "
+				"paths fit",
+			    g.root, ROOT_MAX);
+		free(g.root);
+		return r;
+	}
 	if (optind >= argc) {
 		free(g.root);
 		return rt_fail(NULL, "no command; see 'oci2vm-runtime --help'");
@@ -1100,6 +1001,8 @@ int o2v_runtime_main(int argc, char **argv)
 		r = rt_start(&g, argc, argv);
 	else if (!strcmp(cmd, "state"))
 		r = rt_state(&g, argc, argv);
+	else if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume"))
+		r = rt_freeze(&g, argc, argv, cmd[0] == 'p');
 	else if (!strcmp(cmd, "kill"))
 		r = rt_kill(&g, argc, argv);
 	else if (!strcmp(cmd, "delete"))

@@ -21,6 +21,7 @@ curl
 debootstrap
 dnsmasq-base
 docker-registry
+docker.io
 e2fsprogs
 flex
 git

@@ -284,7 +284,10 @@ static void push_storage(struct argv_builder *b, const struct o2v_vm_spec *spec)
 
 		char suffix[64];
 		snprintf(prefix, sizeof(prefix), "local,id=v%zu,path=", i);
-		snprintf(suffix, sizeof(suffix), ",security_model=%s%s", model_name(v->model),
+		/* remap: a share that crosses host mounts (an OCI runtime's binds) keeps inode
+		 * numbers unique in the guest */
+		snprintf(suffix, sizeof(suffix), ",security_model=%s,multidevs=remap%s",
+			 model_name(v->model),
 			 v->readonly ? ",readonly=on" : "");
 		opt_path(b, "-fsdev", prefix, v->host, suffix);
 		o2v_proto_volume_tag(i, tag);

@@ -92,10 +92,11 @@ is "$(stat -c '%u:%g %s' "$T/vol/g")" "1234:55 5" "-v: writes land on the host w
 p run --rm --network none -v "$T/vol:/v:ro" "$BB" sh -c 'echo x >/v/h'
 ok $([ "$rc" != 0 ] && [ ! -e "$T/vol/h" ]; echo $?) "-v ...:ro: writes refused ($errout)"
 vols=()
-for i in 1 2 3 4 5 6; do mkdir -p "$T/v$i"; vols+=(-v "$T/v$i:/v$i"); done
-p run --rm --network none "${vols[@]}" "$BB" true
-ok $([ "$rc" != 0 ]; echo $?) "six directory volumes: refused"
-like "$errout" "6 directory bind mounts: this VM takes at most 5 .*device slots" "... saying why"
+for i in $(seq 12); do mkdir -p "$T/v$i"; echo "$i" >"$T/v$i/f"; vols+=(-v "$T/v$i:/v$i"); done
+p run --rm --network none "${vols[@]}" "$BB" sh -c 'cat /v*/f | sort -n | tr "\n" " "; cat /run/.containerenv >/dev/null && echo containerenv'
+is "$out" "1 2 3 4 5 6 7 8 9 10 11 12 containerenv" \
+	"12 volumes (past microvm's 8 device slots) and podman's /run/.containerenv, one share" ||
+	diag "$errout"
 left
 ok $? "... and nothing left"
 p run --rm --network none "${vols[@]:0:10}" "$BB" sh -c 'ls -d /v1 /v5'
@@ -297,7 +298,7 @@ rtc start c2
 for i in $(seq 100); do rtc state c2; [ "$(jq -r .status "$T/r.out")" = stopped ] && break; sleep 0.05; done
 rtc delete c2
 is "$(sed -E 's/^([a-zA-Z]+) .*"status":"([a-z]+)".*"id":"c2".*/\1 \2/;s/^([a-zA-Z]+) .*"id":"c2".*"status":"([a-z]+)".*/\1 \2/' "$T/hooks.log" | tr '\n' ' ')" \
-	"prestart created createRuntime created createContainer created startContainer created poststart running poststop stopped " \
+	"prestart creating createRuntime creating createContainer creating startContainer created poststart running poststop stopped " \
 	"hooks: each kind once, in order, with the container's state on stdin"
 config '.hooks = {"createRuntime": [{"path": "/bin/false"}]}'
 rtc create --bundle "$bundle" --pid-file "$T/pid" c3

@@ -55,7 +55,8 @@ static void test_overrides(void)
 	static char a0[] = "sh", a1[] = "-c", a2[] = "exit 3", e0[] = "MODE=cli",
 		    e1[] = "FROM_HOST", e2[] = "UNSET_HERE";
 	static char *args[] = {a0, a1, a2, NULL}, *env[] = {e0, e1, e2, NULL};
-	static const struct o2v_run_volume vols[] = {{"/data", false}, {"/etc/conf", true}};
+	static const struct o2v_run_volume vols[] = {
+	    {"/data", false, NULL, 0}, {"/etc/conf", true, NULL, 0}, {"/etc/hosts", true, "0", 5}};
 	struct o2v_run_request req = {
 	    .entrypoint = "",
 	    .args = args,
@@ -66,7 +67,7 @@ static void test_overrides(void)
 	    .hostname = "box",
 	    .network = true,
 	    .volumes = vols,
-	    .n_volumes = 2,
+	    .n_volumes = 3,
 	    .terminal = true,
 	    .rows = 24,
 	    .cols = 80,
@@ -83,7 +84,10 @@ static void test_overrides(void)
 	TAP_OK(!strcmp(rc.workdir, "/tmp") && !strcmp(rc.user, "1000:1000") &&
 		   !strcmp(rc.hostname, "box"),
 	       "overrides: -w, -u, -h");
-	TAP_OK(rc.n_volumes == 2 && !strcmp(rc.volumes[0].tag, "o2v_v0") &&
+	TAP_OK(rc.n_volumes == 3 && !strcmp(rc.volumes[2].tag, "o2v_v5") &&
+		   !strcmp(rc.volumes[2].entry, "0") && !rc.volumes[0].entry,
+	       "overrides: a bind names its share's tag and its entry");
+	TAP_OK(rc.n_volumes == 3 && !strcmp(rc.volumes[0].tag, "o2v_v0") &&
 		   !strcmp(rc.volumes[0].guest_path, "/data") && !rc.volumes[0].readonly &&
 		   !strcmp(rc.volumes[1].tag, "o2v_v1") && rc.volumes[1].readonly,
 	       "overrides: volume i has the tag o2v_v<i> the host gives it");

@@ -37,8 +37,9 @@ static void test_round_trip(void)
 	char *env[] = {S("A=1"), S("EMPTY="), S("ML=line1\nline2\r\n"), NULL};
 	char *dns[] = {S("1.1.1.1"), S("10.0.2.3"), NULL};
 	char *hosts[] = {S("10.0.0.5\tdb db.local"), NULL};
-	struct o2v_volume vols[] = {{S("o2v_v0"), S("/data"), true},
-				    {S("o2v_v1"), S("/with space/x"), false}};
+	struct o2v_volume vols[] = {{S("o2v_v0"), S("/data"), true, NULL},
+				    {S("o2v_v1"), S("/with space/x"), false, NULL},
+				    {S("o2v_v2"), S("/etc/hosts"), true, S("7")}};
 	char *text = NULL;
 	size_t len = 0;
 
@@ -52,7 +53,7 @@ static void test_round_trip(void)
 	rc.dns = dns;
 	rc.hosts = hosts;
 	rc.volumes = vols;
-	rc.n_volumes = 2;
+	rc.n_volumes = 3;
 	rc.terminal = true;
 	rc.stdin_open = true;
 	rc.ephemeral = true;
@@ -93,11 +94,16 @@ static void test_round_trip(void)
 	TAP_IS_STR(back.rootdisk, "/dev/vda", "rootdisk");
 	TAP_IS_STR(back.dns[1], "10.0.2.3", "dns list");
 	TAP_IS_STR(back.hosts[0], hosts[0], "host line keeps tab and spaces");
-	TAP_IS_INT(back.n_volumes, 2, "two volumes");
-	TAP_OK(back.n_volumes == 2 && back.volumes[0].readonly && !back.volumes[1].readonly,
+	TAP_IS_INT(back.n_volumes, 3, "two volumes and a bind");
+	TAP_OK(back.n_volumes == 3 && back.volumes[0].readonly && !back.volumes[1].readonly,
 	       "volume modes");
-	TAP_IS_STR(back.n_volumes == 2 ? back.volumes[1].guest_path : NULL, "/with space/x",
+	TAP_IS_STR(back.n_volumes == 3 ? back.volumes[1].guest_path : NULL, "/with space/x",
 		   "volume path with a space");
+	TAP_OK(back.n_volumes == 3 && !back.volumes[0].entry && back.volumes[2].entry &&
+		   !strcmp(back.volumes[2].entry, "7") && back.volumes[2].readonly &&
+		   !strcmp(back.volumes[2].tag, "o2v_v2") &&
+		   !strcmp(back.volumes[2].guest_path, "/etc/hosts"),
+	       "a bind: share, entry, mode and path, in order with the volumes");
 
 	char *text2 = NULL;
 	TAP_IS_INT(o2v_runconfig_write(&back, &text2, NULL, &err), 0, "write the parsed config");
@@ -224,6 +230,14 @@ static void test_rejections(void)
 	     "not absolute"},
 	    {"volume four fields", "oci2vm-runconfig 1\narg x\nvolume t ro /d x\nend\n", -EBADMSG,
 	     "expected 'TAG ro|rw PATH'"},
+	    {"bind without a name", "oci2vm-runconfig 1\narg x\nbind t ro /d\nend\n", -EBADMSG,
+	     "expected 'TAG NAME ro|rw PATH'"},
+	    {"bind name with a slash", "oci2vm-runconfig 1\narg x\nbind t a/b ro /d\nend\n",
+	     -EBADMSG, "one path component"},
+	    {"bind name ..", "oci2vm-runconfig 1\narg x\nbind t .. ro /d\nend\n", -EBADMSG,
+	     "one path component"},
+	    {"volume tag with a slash", "oci2vm-runconfig 1\narg x\nvolume a/b ro /d\nend\n",
+	     -EBADMSG, "one path component"},
 	    {"no argv", "oci2vm-runconfig 1\nuser x\nend\n", -EBADMSG, "no command"},
 	    {"empty argv[0]", "oci2vm-runconfig 1\narg \nend\n", -EBADMSG, "no command"},
 	    {"hostname too long",
