@@ -69,6 +69,9 @@ struct o2v_mount_attr { /* struct mount_attr, <linux/mount.h> */
 #define MOUNTINFO_MAX (1024 * 1024)
 #define DISK_WAIT_MS  2000
 #define NINEP_OPTS    "trans=virtio,version=9p2000.L,msize=262144,cache=mmap"
+/* A share's file system type and mount options. */
+#define SHARE_TYPE(v) ((v)->virtiofs ? "virtiofs" : "9p")
+#define SHARE_OPTS(v) ((v)->virtiofs ? NULL : NINEP_OPTS)
 
 #include "../common/fsutil.h"
 
@@ -383,7 +386,8 @@ int init_mount_root_volume(const char *root, const struct o2v_volume *v, size_t 
 	 * directory is the engine's rootfs, as runc would use it). */
 	if (mkdir(root, 0755) < 0 && errno != EEXIST)
 		return o2v_error_sys(err, -errno, "create '%s'", root);
-	int r = mount_at(v[0].tag, root, "9p", v[0].readonly ? MS_RDONLY : 0, NINEP_OPTS, err);
+	int r = mount_at(v[0].tag, root, SHARE_TYPE(&v[0]), v[0].readonly ? MS_RDONLY : 0,
+			 SHARE_OPTS(&v[0]), err);
 	if (r < 0)
 		return o2v_error_prefix(err, "mount the container's root '%s'", v[0].tag);
 	init_debug("root volume %s on %s", v[0].tag, root);
@@ -392,9 +396,9 @@ int init_mount_root_volume(const char *root, const struct o2v_volume *v, size_t 
 
 /* A share whose entries are bound one by one: mounted once, outside the container, at
  * INIT_SHARES_DIR/TAG. */
-static int share_mount(const char *tag, char *path, size_t size, struct o2v_error *err)
+static int share_mount(const struct o2v_volume *v, char *path, size_t size, struct o2v_error *err)
 {
-	snprintf(path, size, INIT_SHARES_DIR "/%s", tag);
+	snprintf(path, size, INIT_SHARES_DIR "/%s", v->tag);
 	if (mkdir(INIT_SHARES_DIR, 0700) < 0 && errno != EEXIST)
 		return o2v_error_sys(err, -errno, "create '%s'", INIT_SHARES_DIR);
 	if (mkdir(path, 0700) < 0) {
@@ -402,7 +406,7 @@ static int share_mount(const char *tag, char *path, size_t size, struct o2v_erro
 			return 0; /* mounted for an earlier entry */
 		return o2v_error_sys(err, -errno, "create '%s'", path);
 	}
-	return mount_at(tag, path, "9p", MS_NOSUID | MS_NODEV, NINEP_OPTS, err);
+	return mount_at(v->tag, path, SHARE_TYPE(v), MS_NOSUID | MS_NODEV, SHARE_OPTS(v), err);
 }
 
 /* Entry v->entry of its share, a file or a directory, on v->guest_path. */
@@ -414,7 +418,7 @@ static int bind_entry(int root_fd, const struct o2v_volume *v, struct o2v_error 
 
 	if (strlen(v->tag) > 200 || strlen(v->entry) > 200)
 		return o2v_error_set(err, -ENAMETOOLONG, "share entry name too long");
-	if ((r = share_mount(v->tag, share, sizeof(share), err)) < 0)
+	if ((r = share_mount(v, share, sizeof(share), err)) < 0)
 		return r;
 	snprintf(src, sizeof(src), "%s/%s", share, v->entry);
 	if (lstat(src, &st) < 0)
@@ -434,8 +438,9 @@ int init_mount_volumes(int root_fd, const struct o2v_volume *v, size_t n, struct
 	for (size_t i = 0; i < n; i++) {
 		unsigned long flags = MS_NOSUID | MS_NODEV | (v[i].readonly ? MS_RDONLY : 0);
 		int r = v[i].entry ? bind_entry(root_fd, &v[i], err)
-				   : mount_in_root(root_fd, v[i].tag, v[i].guest_path, "9p", flags,
-						   NINEP_OPTS, INIT_ROOT_MKDIR, err);
+				   : mount_in_root(root_fd, v[i].tag, v[i].guest_path,
+						   SHARE_TYPE(&v[i]), flags, SHARE_OPTS(&v[i]),
+						   INIT_ROOT_MKDIR, err);
 		if (r < 0)
 			return o2v_error_prefix(err, "volume '%s'", v[i].tag);
 		init_debug("volume %s%s%s on %s%s", v[i].tag, v[i].entry ? "/" : "",

@@ -52,6 +52,7 @@ static int build_volumes(const struct o2v_run_request *req, struct o2v_runconfig
 		char tag[O2V_VOLUME_TAG_MAX];
 		o2v_proto_volume_tag(v->entry ? v->share : i, tag);
 		rc->volumes[i].readonly = v->readonly;
+		rc->volumes[i].virtiofs = v->virtiofs;
 		rc->n_volumes++;
 		if (dup_opt(tag, &rc->volumes[i].tag, err) < 0 ||
 		    dup_opt(v->entry, &rc->volumes[i].entry, err) < 0 ||

@@ -28,6 +28,7 @@ struct o2v_run_volume {
 	bool readonly;
 	const char *entry; /* NULL: the whole share */
 	size_t share;	   /* with entry: the share's index */
+	bool virtiofs;	   /* the share is virtio-fs, not 9p */
 };
 
 /* What the user asked for. Borrowed; NULL and zero mean "not asked". */

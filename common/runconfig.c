@@ -27,6 +27,8 @@
  *	                      NAME at the top of share TAG, bind-mounted at PATH (one share
  *	                      carries an OCI runtime's many bind mounts: microvm has 8 device
  *	                      slots); NAME is one path component
+ *	virtiofs TAG          repeated, after the volume or bind lines naming TAG: that share
+ *	                      is virtio-fs (served by virtiofsd), not 9p
  *	terminal 0|1
  *	stdin 0|1             -i: stdin is the console (else /dev/null); absent = 0
  *	winsize ROWS COLS
@@ -249,6 +251,14 @@ int o2v_runconfig_write(const struct o2v_runconfig *rc, char **ret_text, size_t 
 		buf_str(&b, v->readonly ? " ro " : " rw ");
 		buf_escaped(&b, v->guest_path ? v->guest_path : "", true);
 		buf_str(&b, "\n");
+	}
+	for (size_t i = 0; i < rc->n_volumes; i++) {
+		bool first = rc->volumes[i].virtiofs;
+		for (size_t k = 0; first && k < i; k++)
+			first = !rc->volumes[k].virtiofs ||
+				strcmp(rc->volumes[k].tag, rc->volumes[i].tag);
+		if (first)
+			put_str(&b, "virtiofs", rc->volumes[i].tag);
 	}
 	put_uint(&b, "terminal", rc->terminal);
 	put_uint(&b, "stdin", rc->stdin_open);
@@ -686,6 +696,16 @@ static int parse_line(struct parser *ps, const char *line, size_t n)
 	}
 	if (!strcmp(key, "volume") || !strcmp(key, "bind"))
 		return parse_volume(ps, v, vn, key[0] == 'b');
+	if (!strcmp(key, "virtiofs")) {
+		bool found = false;
+		if ((r = unescape(ps, v, vn, &s)) < 0)
+			return r;
+		for (size_t i = 0; i < rc->n_volumes; i++)
+			if (!strcmp(rc->volumes[i].tag, s))
+				found = rc->volumes[i].virtiofs = true;
+		free(s);
+		return found ? 0 : perr(ps, -EBADMSG, "no volume before it has this tag");
+	}
 	if (!strcmp(key, "tmpfs") || !strcmp(key, "ulimit")) {
 		struct o2v_ulimit u;
 		if ((r = unescape(ps, v, vn, &s)) < 0)

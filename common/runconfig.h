@@ -28,6 +28,7 @@ struct o2v_volume {
 	char *guest_path;  /* absolute path inside the container */
 	bool readonly;
 	char *entry;	   /* NULL: the whole share; else one file or directory at its top */
+	bool virtiofs;	   /* the share is virtio-fs (virtiofsd on the host), not 9p */
 };
 
 struct o2v_runconfig {

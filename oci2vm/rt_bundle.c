@@ -287,6 +287,13 @@ static int load_resources(struct o2v_bundle *b, json_object *cfg, struct o2v_err
 		b->cpu_quota = quota;
 		b->cpu_period = (uint64_t)period;
 	}
+	const char *share = get_str(ann, "org.oci2vm.share");
+	if (share && strcmp(share, "9p") && strcmp(share, "virtiofs"))
+		return o2v_error_set(err, -EINVAL,
+				     "annotation org.oci2vm.share '%s': expected 9p or virtiofs",
+				     share);
+	if (share && !(b->share = strdup(share)))
+		return o2v_error_sys(err, -ENOMEM, "read config.json");
 	const char *cg = get_str(get(cfg, "linux"), "cgroupsPath");
 	char path[O2V_CGROUP_PATH_MAX];
 	if (cg && *cg) {
@@ -443,6 +450,7 @@ void o2v_bundle_release(struct o2v_bundle *b)
 	free(b->hooks);
 	free(b->netns);
 	free(b->cgroup);
+	free(b->share);
 	free(b->resolv_conf);
 	free(b->hosts_file);
 	memset(b, 0, sizeof(*b));

@@ -52,6 +52,7 @@ struct o2v_bundle {
 	char *cgroup;	     /* linux.cgroupsPath as a path (rt_cgroup.h); NULL: none */
 	int64_t cpu_quota;   /* linux.resources.cpu quota and period (microseconds) */
 	uint64_t cpu_period;
+	char *share;	     /* annotation org.oci2vm.share: "9p", "virtiofs"; NULL: either */
 	char *netns;	     /* linux.namespaces network path; NULL: see netns_new */
 	bool netns_new;	     /* a network namespace without a path: a new one, which the
 			      * prestart hooks may fill (Docker's libnetwork); else the host's */

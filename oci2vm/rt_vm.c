@@ -15,15 +15,17 @@
 #include "../common/paths.h"
 #include "../common/runbuild.h"
 #include "../rootfs/initrd.h"
+#include "../vm/host.h"
 #include "../vm/layout.h"
 #include "../vm/vm.h"
 #include "rt_cgroup.h"
 #include "rt_net.h"
 #include "rt_vm.h"
 
-#define BINDS_DIR  "binds" /* in the state directory: the share of bind mounts */
-#define BINDS_MAX  4096
-#define STOP_GRACE 10
+#define BINDS_DIR     "binds"	 /* in the state directory: the share of bind mounts */
+#define VIRTIOFS_SOCK "vfs.sock" /* ... and virtiofsd's socket */
+#define BINDS_MAX     4096
+#define STOP_GRACE    10
 
 struct supervisor {
 	const char *dir;
@@ -83,8 +85,8 @@ static void read_etc(const struct o2v_bundle *b, char **dns, size_t dns_max, cha
 }
 
 /* The run configuration: the root (volume 0), then each bind as entry "I" of share 1. */
-static int build_config(const struct o2v_bundle *b, const struct o2v_rt_net *net, char **ret,
-			struct o2v_error *err)
+static int build_config(const struct o2v_bundle *b, const struct o2v_rt_net *net, bool virtiofs,
+			char **ret, struct o2v_error *err)
 {
 	char *dns[4] = {NULL}, *hosts[65] = {NULL}, (*names)[24] = NULL;
 	_cleanup_free_ struct o2v_run_volume *vols = NULL;
@@ -97,7 +99,7 @@ static int build_config(const struct o2v_bundle *b, const struct o2v_rt_net *net
 		return o2v_error_sys(err, -ENOMEM, "build the run configuration");
 	/* Writable to init, which makes the mount points it needs and then remounts the root
 	 * read-only for root.readonly (as runc does before pivot_root). */
-	vols[0] = (struct o2v_run_volume){.guest = "/"};
+	vols[0] = (struct o2v_run_volume){.guest = "/", .virtiofs = virtiofs};
 	for (size_t i = 0; i < b->n_binds; i++) {
 		snprintf(names[i], sizeof(names[i]), "%zu", i);
 		vols[i + 1] = (struct o2v_run_volume){.guest = b->binds[i].dest,
@@ -144,7 +146,7 @@ static int build_config(const struct o2v_bundle *b, const struct o2v_rt_net *net
 	return r;
 }
 
-static int write_initrd(const struct o2v_rt_vm *v, const struct o2v_rt_net *net,
+static int write_initrd(const struct o2v_rt_vm *v, const struct o2v_rt_net *net, bool virtiofs,
 			struct o2v_error *err)
 {
 	_cleanup_free_ char *config = NULL, *path = o2v_vm_file(v->dir, O2V_VM_INITRD);
@@ -153,11 +155,55 @@ static int write_initrd(const struct o2v_rt_vm *v, const struct o2v_rt_net *net,
 
 	if (!path)
 		return o2v_error_sys(err, -ENOMEM, "write the VM's initrd");
-	if ((r = build_config(v->bundle, net, &config, err)) < 0)
+	if ((r = build_config(v->bundle, net, virtiofs, &config, err)) < 0)
 		return r;
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
 		return o2v_error_sys(err, -errno, "create '%s'", path);
 	return o2v_initrd_write(fd, v->init, config, err);
+}
+
+/* We run as root of the machine, not of a user namespace (a rootless engine's): only then
+ * can virtiofsd serve every owner's files. */
+static bool real_root(void)
+{
+	char map[128] = "";
+	_cleanup_close_ int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, map, sizeof(map) - 1);
+	unsigned inside, outside, count;
+
+	map[n > 0 ? n : 0] = '\0';
+	return geteuid() == 0 && sscanf(map, "%u %u %u", &inside, &outside, &count) == 3 &&
+	       inside == 0 && outside == 0 && count == 4294967295u;
+}
+
+/* virtiofsd for the root where it can run: OCI2VM_VIRTIOFSD (a path; empty: never), else
+ * QEMU's (Debian 12's qemu-system-common) or one in PATH; root only. NULL: 9p. The
+ * annotation org.oci2vm.share chooses; "virtiofs" without a virtiofsd is an error. */
+static int find_virtiofsd(const struct o2v_bundle *b, char **ret, struct o2v_error *err)
+{
+	static const char *const known[] = {"/usr/lib/qemu/virtiofsd", "/usr/libexec/virtiofsd"};
+	const char *env = getenv("OCI2VM_VIRTIOFSD");
+	bool want = b->share && !strcmp(b->share, "virtiofs");
+
+	*ret = NULL;
+	if (b->share && !strcmp(b->share, "9p"))
+		return 0;
+	if (env)
+		*ret = *env && access(env, X_OK) == 0 ? strdup(env) : NULL;
+	for (size_t i = 0; !env && !*ret && i < ARRAY_SIZE(known); i++)
+		if (access(known[i], X_OK) == 0)
+			*ret = strdup(known[i]);
+	if (!env && !*ret)
+		*ret = o2v_find_in_path("virtiofsd");
+	if (*ret && !real_root())
+		o2v_freep(ret);
+	if (want && !*ret)
+		return o2v_error_set(
+		    err, -ENOENT,
+		    "annotation org.oci2vm.share=virtiofs: no virtiofsd to run (it "
+		    "needs root and Debian's qemu-system-common, or "
+		    "OCI2VM_VIRTIOFSD)");
+	return 0;
 }
 
 /* Step 1: the network namespace the container names, or a new one. */
@@ -216,10 +262,12 @@ static int share_binds(const struct o2v_bundle *b, const char *share, struct o2v
 /* Step 5: the VM, until it ends. Returns the exit code; *failed and why when the VM
  * failed rather than its workload. */
 static int launch(const struct o2v_rt_vm *v, const struct o2v_rt_net *net, const char *share,
-		  struct supervisor *s, bool *failed, char *why, size_t why_size)
+		  const char *virtiofsd, struct supervisor *s, bool *failed, char *why,
+		  size_t why_size)
 {
 	const struct o2v_bundle *b = v->bundle;
-	static char o_netdev[] = "-netdev", o_device[] = "-device";
+	static char o_netdev[] = "-netdev", o_device[] = "-device", o_opt[] = "-o",
+		    o_cache[] = "cache=auto", o_xattr[] = "xattr";
 	char netdev[64], device[96];
 	char *qemu_args[] = {o_netdev, netdev, o_device, device, NULL};
 	_cleanup_free_ char *initrd = o2v_vm_file(v->dir, O2V_VM_INITRD);
@@ -227,11 +275,31 @@ static int launch(const struct o2v_rt_vm *v, const struct o2v_rt_net *net, const
 	    {.host = b->rootfs, .model = O2V_9P_PASSTHROUGH},
 	    {.host = share, .model = O2V_9P_PASSTHROUGH},
 	};
+	_cleanup_free_ char *sock = o2v_path_join(v->dir, VIRTIOFS_SOCK), *sock_opt = NULL,
+			    *source = NULL;
 	struct o2v_error err = {0};
 	struct o2v_vm_exit ex;
 	struct o2v_launch l;
 
 	o2v_launch_init(&l);
+	/* The root over virtio-fs: virtiofsd (one of the launch's helpers, ended after QEMU)
+	 * in its own namespace sandbox, xattrs (file capabilities) passed through. */
+	char *vfs_argv[] = {(char *)virtiofsd, NULL,  o_opt,   NULL, o_opt,
+			    o_cache,	       o_opt, o_xattr, NULL};
+	struct o2v_vm_helper helper = {.argv = vfs_argv, .ready_path = sock};
+	if (virtiofsd) {
+		if (!sock || asprintf(&sock_opt, "--socket-path=%s", sock) < 0 ||
+		    asprintf(&source, "source=%s", b->rootfs) < 0) {
+			snprintf(why, why_size, "out of memory");
+			*failed = true;
+			return 125;
+		}
+		vfs_argv[1] = sock_opt;
+		vfs_argv[3] = source;
+		vols[0].vhost_user = sock;
+		l.helpers = &helper;
+		l.n_helpers = 1;
+	}
 	l.vm.kernel = v->kernel;
 	l.vm.initrd = initrd;
 	if (b->memory_mib)
@@ -277,6 +345,7 @@ _Noreturn void o2v_rt_vm_supervise(const struct o2v_rt_vm *v)
 	struct o2v_error err = {0};
 	_cleanup_free_ char *share = o2v_path_join(v->dir, BINDS_DIR),
 			    *exit_path = o2v_path_join(v->dir, "exit");
+	_cleanup_free_ char *virtiofsd = NULL;
 	char why[O2V_ERROR_MAX], go = 0;
 	bool failed;
 
@@ -293,9 +362,11 @@ _Noreturn void o2v_rt_vm_supervise(const struct o2v_rt_vm *v)
 		_exit(125); /* create failed meanwhile, and says why */
 	close(v->go);
 	if (((v->bundle->netns || v->bundle->netns_new) && o2v_rt_net_takeover(&net, &err) < 0) ||
-	    write_initrd(v, &net, &err) < 0 || share_binds(v->bundle, share, &err) < 0)
+	    find_virtiofsd(v->bundle, &virtiofsd, &err) < 0 ||
+	    write_initrd(v, &net, virtiofsd != NULL, &err) < 0 ||
+	    share_binds(v->bundle, share, &err) < 0)
 		goto fail;
-	int code = launch(v, &net, share, &s, &failed, why, sizeof(why));
+	int code = launch(v, &net, share, virtiofsd, &s, &failed, why, sizeof(why));
 	if (s.notify >= 0) { /* never held: create reports why */
 		o2v_write_all(s.notify, "E", 1);
 		o2v_write_all(s.notify, why, strlen(why));

@@ -29,6 +29,7 @@
 
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <signal.h>
@@ -42,6 +43,7 @@
 #include <termios.h>
 #include <time.h>
 
+#include "../common/clock.h"
 #include "../common/fsutil.h"
 #include "../common/muxproto.h"
 #include "../common/paths.h"
@@ -68,6 +70,7 @@
 #define ID_MAX	       1024
 #define DELETE_WAIT_MS 10000
 #define START_WAIT_MS  30000
+#define HELD_WAIT_MS   60000
 /* ROOT/HASH/execport.sock, the longest of the VM's socket paths, must fit sun_path. */
 #define ROOT_MAX (108 - 1 - 32 - 1 - 13 - 1)
 
@@ -382,17 +385,25 @@ static void remove_cgroup(const char *dir)
 }
 
 /* What the supervisor says on create's pipe: the byte want ('N', 'H'), or 'E' and why.
- * want 'H' reads to the end (the supervisor closes its end once held). */
+ * want 'H' reads to the end (the supervisor closes its end once held), for at most
+ * HELD_WAIT_MS: a VM that hangs while booting must not hang the engine. */
 static int hear(int fd, char want, struct o2v_error *err)
 {
+	int64_t deadline = o2v_now_ms() + HELD_WAIT_MS;
 	char buf[O2V_ERROR_MAX];
-	ssize_t n, got = 0;
+	ssize_t n = 0, got = 0;
 
-	while (got < (ssize_t)sizeof(buf) - 1 &&
-	       (n = O2V_RETRY(read(fd, buf + got, want == 'N' && !got ? 1 : sizeof(buf) - 1 -
-											(size_t)got))) > 0) {
+	while (got < (ssize_t)sizeof(buf) - 1) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int64_t left = deadline - o2v_now_ms();
+		if (left <= 0 || poll(&p, 1, (int)left) == 0)
+			return o2v_error_set(err, -ETIMEDOUT, "the VM did not start within %d s",
+					     HELD_WAIT_MS / 1000);
+		size_t room = want == 'N' ? 1 : sizeof(buf) - 1 - (size_t)got;
+		if ((n = O2V_RETRY(read(fd, buf + got, room))) <= 0)
+			break;
 		got += n;
-		if (buf[0] == want && want == 'N')
+		if (want == 'N')
 			break;
 	}
 	buf[got] = '\0';

@@ -78,7 +78,10 @@ static int run_with_helpers(const struct o2v_launch *l, const struct o2v_supervi
 			      sup->files->path[O2V_VM_HELPERS_LOG], pids, err);
 	if (r < 0)
 		return r;
-	r = o2v_supervise_run(sup, ret, err);
+	struct o2v_supervise watched = *sup;
+	watched.helpers = pids;
+	watched.n_helpers = l->n_helpers;
+	r = o2v_supervise_run(&watched, ret, err);
 	o2v_helpers_stop(pids, l->n_helpers);
 	return r;
 }
@@ -160,6 +163,11 @@ static int launch_once(const struct o2v_launch *l, const struct o2v_vm_files *fi
 		sp.ram_file = snap->make_ram;
 		sp.ram_shared = true;
 	}
+	for (size_t i = 0; i < sp.r.n_volumes; i++)
+		if (sp.r.volumes[i].vhost_user && sp.ram_file && !sp.ram_shared)
+			return o2v_error_set(err, -EINVAL,
+					     "virtio-fs needs the guest's memory shared: not with a "
+					     "restored snapshot");
 	if ((r = o2v_qemu_argv(&sp, &argv, err)) < 0)
 		return r;
 	struct o2v_supervise sup = {

@@ -175,6 +175,14 @@ char *o2v_qemu_cmdline(const struct o2v_vm_spec *spec)
 	return s;
 }
 
+static bool uses_vhost_user(const struct o2v_vm_spec *spec)
+{
+	for (size_t i = 0; i < spec->r.n_volumes; i++)
+		if (spec->r.volumes[i].vhost_user)
+			return true;
+	return false;
+}
+
 static void push_machine(struct argv_builder *b, const struct o2v_vm_spec *spec)
 {
 	argv_push(b, "-M");
@@ -189,7 +197,15 @@ static void push_machine(struct argv_builder *b, const struct o2v_vm_spec *spec)
 	}
 	argv_push(b, "-m");
 	argv_pushf(b, "%" PRIu64 "M", spec->r.memory_mib);
-	if (spec->ram_file) {
+	if (!spec->ram_file && uses_vhost_user(spec)) {
+		argv_push(b, "-object");
+		argv_pushf(b, "memory-backend-memfd,id=ram,share=on,size=%" PRIu64 "M",
+			   spec->r.memory_mib);
+		opt_pair(b, "-machine", "memory-backend=ram");
+		/* vhost-user (libvhost-user in virtiofsd) speaks only virtio 1.0: modern
+		 * virtio-mmio, which QEMU's microvm gives only when asked */
+		opt_pair(b, "-global", "virtio-mmio.force-legacy=false");
+	} else if (spec->ram_file) {
 		char suffix[96];
 		snprintf(suffix, sizeof(suffix), ",share=%s,size=%" PRIu64 "M",
 			 spec->ram_shared ? "on" : "off", spec->r.memory_mib);
@@ -283,6 +299,14 @@ static void push_storage(struct argv_builder *b, const struct o2v_vm_spec *spec)
 		char prefix[64], tag[O2V_VOLUME_TAG_MAX];
 
 		char suffix[64];
+		o2v_proto_volume_tag(i, tag);
+		if (v->vhost_user) {
+			snprintf(prefix, sizeof(prefix), "socket,id=v%zu,path=", i);
+			opt_path(b, "-chardev", prefix, v->vhost_user, "");
+			argv_push(b, "-device");
+			argv_pushf(b, "vhost-user-fs-device,chardev=v%zu,tag=%s", i, tag);
+			continue;
+		}
 		snprintf(prefix, sizeof(prefix), "local,id=v%zu,path=", i);
 		/* remap: a share that crosses host mounts (an OCI runtime's binds) keeps inode
 		 * numbers unique in the guest */
@@ -290,7 +314,6 @@ static void push_storage(struct argv_builder *b, const struct o2v_vm_spec *spec)
 			 model_name(v->model),
 			 v->readonly ? ",readonly=on" : "");
 		opt_path(b, "-fsdev", prefix, v->host, suffix);
-		o2v_proto_volume_tag(i, tag);
 		argv_push(b, "-device");
 		argv_pushf(b, "virtio-9p-device,fsdev=v%zu,mount_tag=%s", i, tag);
 	}

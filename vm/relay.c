@@ -24,6 +24,12 @@ void o2v_relay_reap(struct relay *r)
 		r->qemu_done = true;
 		r->qemu_status = st;
 	}
+	for (size_t i = 0; r->sup && i < r->sup->n_helpers; i++)
+		if (r->sup->helpers[i] > 0 && waitpid(r->sup->helpers[i], &st, WNOHANG) > 0) {
+			r->sup->helpers[i] = -1;
+			if (!r->qemu_done)
+				kill(r->qemu, SIGKILL);
+		}
 }
 
 static void send_winsize(struct relay *r)

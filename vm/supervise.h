@@ -38,6 +38,10 @@ struct o2v_supervise {
 	struct o2v_snapshot *snapshot; /* NULL: none */
 	bool *restore_failed;	       /* set when a restored VM never said a word */
 	bool *saved;		       /* set when the VM was saved and ended (MAKE) */
+	/* The launch's helpers (virtiofsd): one that exits takes QEMU down with it (a guest
+	 * whose file system is gone would hang). A reaped one becomes -1. */
+	pid_t *helpers;
+	size_t n_helpers;
 };
 
 struct relay;

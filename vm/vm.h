@@ -66,6 +66,10 @@ struct o2v_vm_volume {
 	const char *host; /* directory exported over 9p */
 	bool readonly;
 	enum o2v_9p_model model;
+	/* virtio-fs instead of 9p: the vhost-user socket a virtiofsd serves host on (one of
+	 * the launch's helpers, which waits for the socket). The guest's RAM is then a shared
+	 * memfd, as vhost-user needs; with a snapshot's private RAM file it is an error. */
+	const char *vhost_user;
 };
 
 /* A process whose lifetime the launch owns (virtiofsd, passt): started before QEMU, in the

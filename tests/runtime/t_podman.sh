@@ -42,6 +42,7 @@ p() { # podman ARGS...: out, errout, rc
 left() { # nothing of ours running or kept
 	[ -n "${O2V_DEBUG_LEFT:-}" ] && { qemu_left; pgrep -af "qemu-system.*$rtroot"; ls -A "$rtroot"; } >&2
 	[ -z "$(qemu_left)" ] && [ -z "$(pgrep -f "qemu-system.*$rtroot")" ] &&
+		[ -z "$(pgrep -f "virtiofsd.*$rtroot")" ] &&
 		[ "$(ls -A "$rtroot" 2>/dev/null | grep -vx runc)" = "$(grep -vx runc <<<"$before")" ] &&
 		[ -z "$(ls -A "$rtroot/runc" 2>/dev/null)" ] # pods' infra containers: runc's
 }
@@ -55,6 +56,35 @@ guest_kernel=$(tail -1 <<<"$out")
 ok $? "uname -r inside is our kernel ($guest_kernel), not the host's ($(uname -r))"
 left
 ok $? "... no QEMU and no state left"
+
+# the root: virtio-fs where virtiofsd can run (root, Debian's qemu-system-common), else 9p
+if [ -x /usr/lib/qemu/virtiofsd ]; then
+	p run --rm --network none "$BB" sh -c 'grep " / " /proc/mounts | cut -d" " -f3'
+	is "$out" virtiofs "the root is virtio-fs (virtiofsd)" || diag "$errout"
+	p run --name vfs1 --network none "$BB" sh -c 'echo x >/made; chown 77:88 /made'
+	p mount vfs1
+	is "$(stat -c %u:%g "$out/made" 2>/dev/null)" "77:88" "... writes land in the engine's rootfs with their owner"
+	p diff vfs1
+	like "$out" "A /made" "... and podman diff sees them"
+	p rm vfs1
+	p run --rm --network none --annotation org.oci2vm.share=9p "$BB" sh -c 'grep " / " /proc/mounts | cut -d" " -f3'
+	is "$out" 9p "annotation org.oci2vm.share=9p: the root over 9p"
+	p run -d --name vfs2 --network none "$BB" sleep 100
+	vpid=$(pgrep -f "virtiofsd.*$rtroot" | head -1)
+	kill -9 "$vpid" 2>/dev/null
+	for i in $(seq 100); do p ps -a --format '{{.Names}} {{.Status}}'; [[ $out == *"vfs2 Exited"* ]] && break; sleep 0.1; done
+	like "$out" "vfs2 Exited" "virtiofsd killed: the VM ends with it, nothing hangs"
+	p rm -f vfs2
+	[ -z "$(pgrep -f "virtiofsd.*$rtroot")" ]
+	ok $? "no virtiofsd left"
+else
+	skip "no /usr/lib/qemu/virtiofsd: the root is 9p" 7
+fi
+p run --rm --network none --annotation org.oci2vm.share=nfs "$BB" true
+ok $([ "$rc" != 0 ]; echo $?) "annotation org.oci2vm.share=nfs: refused"
+like "$errout" "org.oci2vm.share 'nfs': expected 9p or virtiofs" "... saying why"
+left
+ok $? "... no QEMU, no virtiofsd and no state left"
 
 # -it: the terminal's master goes to conmon over --console-socket; its size and input
 out=$(timeout 60 /usr/bin/python3 "$O2V_TOP/tests/lib/ptyrun.py" 33 101 'hello\r' -- "${pm[@]}" run \

@@ -224,6 +224,35 @@ static void test_argv_exec_port(void)
 	       "argv: the exec port's socket, served and waited for, named oci2vm.exec");
 }
 
+/* virtio-fs: the volume's vhost-user socket, the guest's memory a shared memfd, and
+ * modern virtio-mmio (libvhost-user refuses legacy devices). */
+static void test_argv_virtiofs(void)
+{
+	struct o2v_vm_spec spec;
+	struct o2v_error err = {0};
+	_cleanup_strv_ char **argv = NULL;
+	struct o2v_vm_volume vols[] = {{.host = "/b/rootfs", .vhost_user = "/s/vfs.sock"},
+				       {.host = "/s/binds", .model = O2V_9P_PASSTHROUGH}};
+
+	base_spec(&spec);
+	spec.r.volumes = vols;
+	spec.r.n_volumes = ARRAY_SIZE(vols);
+	TAP_IS_INT(o2v_qemu_argv(&spec, &argv, &err), 0, "argv: a virtio-fs volume");
+	_cleanup_free_ char *got = argv ? join_argv(argv) : NULL;
+	TAP_OK(got && strstr(got, "-object\nmemory-backend-memfd,id=ram,share=on,size=512M\n"
+				  "-machine\nmemory-backend=ram\n-global\n"
+				  "virtio-mmio.force-legacy=false\n"),
+	       "argv: shared memfd RAM and modern virtio-mmio");
+	TAP_OK(got && strstr(got, "-chardev\nsocket,id=v0,path=/s/vfs.sock\n-device\n"
+				  "vhost-user-fs-device,chardev=v0,tag=o2v_v0\n"),
+	       "argv: the root's vhost-user-fs device on virtiofsd's socket");
+	TAP_OK(got && strstr(got, "-fsdev\nlocal,id=v1,path=/s/binds,security_model=passthrough,"
+				  "multidevs=remap\n-device\nvirtio-9p-device,fsdev=v1,"
+				  "mount_tag=o2v_v1\n") &&
+		   !strstr(got, "path=/b/rootfs"),
+	       "argv: the other volume stays 9p; the root is not exported twice");
+}
+
 static void test_argv_rejects(void)
 {
 	struct o2v_vm_spec spec;
@@ -392,6 +421,7 @@ int main(void)
 	test_argv_incoming_and_extra();
 	test_argv_snapshot();
 	test_argv_exec_port();
+	test_argv_virtiofs();
 	test_accel(dir);
 	test_kernel_find(dir);
 	test_qemu_find(dir);
