@@ -164,7 +164,7 @@ static int write_initrd(const struct o2v_rt_vm *v, const struct o2v_rt_net *net,
 
 /* We run as root of the machine, not of a user namespace (a rootless engine's): only then
  * can virtiofsd serve every owner's files. */
-static bool real_root(void)
+bool o2v_rt_real_root(void)
 {
 	char map[128] = "";
 	_cleanup_close_ int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
@@ -195,8 +195,10 @@ static int find_virtiofsd(const struct o2v_bundle *b, char **ret, struct o2v_err
 			*ret = strdup(known[i]);
 	if (!env && !*ret)
 		*ret = o2v_find_in_path("virtiofsd");
-	if (*ret && !real_root())
-		o2v_freep(ret);
+	if (*ret && !o2v_rt_real_root()) {
+		free(*ret);
+		*ret = NULL;
+	}
 	if (want && !*ret)
 		return o2v_error_set(
 		    err, -ENOENT,

@@ -32,4 +32,7 @@ struct o2v_rt_vm {
 
 _Noreturn void o2v_rt_vm_supervise(const struct o2v_rt_vm *v);
 
+/* We are root of the machine, not of a user namespace (a rootless engine's). */
+bool o2v_rt_real_root(void);
+
 #endif

@@ -927,11 +927,13 @@ static int delegate(const struct rt *g, int argc, char **argv)
 	return rt_fail(g, "run '%s': %s", runc, strerror(e));
 }
 
+/* /run/oci2vm-runtime for root; $XDG_RUNTIME_DIR/oci2vm-runtime for a user or a rootless
+ * engine (root of its user namespace only, which cannot write /run). */
 static int default_root(char **ret)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 
-	if (geteuid() == 0 || !xdg || !*xdg)
+	if (o2v_rt_real_root() || !xdg || !*xdg)
 		*ret = strdup(geteuid() == 0 ? "/run/oci2vm-runtime" : "/tmp/oci2vm-runtime");
 	else
 		*ret = o2v_path_join(xdg, "oci2vm-runtime");

@@ -55,6 +55,7 @@ runc
 skopeo
 slirp4netns
 strace
+uidmap
 umoci
 util-linux
 xz-utils
