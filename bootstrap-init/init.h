@@ -149,6 +149,10 @@ struct init_spawn {
 	const struct o2v_ulimit *ulimits;   /* set before the exec */
 	size_t n_ulimits;
 	bool no_new_privs;
+	bool umask_set;	   /* else init's 022 */
+	unsigned umask;
+	bool oom_set;	   /* write oom_score_adj */
+	int oom_score_adj;
 };
 /* Start the workload. Returns its pid, or a negative errno with err set and
  * *ret_code the exit code to report (125/126/127): the child's exec failure

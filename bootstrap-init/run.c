@@ -229,6 +229,10 @@ void init_main(void)
 		sp.ulimits = ulimits;
 		sp.n_ulimits = n_ulimits;
 		sp.no_new_privs = rc.no_new_privs;
+		sp.umask_set = rc.umask >= 0;
+		sp.umask = rc.umask >= 0 ? (unsigned)rc.umask : 022;
+		sp.oom_set = rc.oom_set;
+		sp.oom_score_adj = rc.oom_score_adj;
 		/* `oci2vm exec` runs processes the way the workload runs. */
 		exec_ctx = (struct init_execd_ctx){.root = root,
 						   .env = rc.env,

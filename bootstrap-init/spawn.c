@@ -207,6 +207,19 @@ static int child(void *arg)
 			child_fail(rep, O2V_EXIT_INIT_FAILED, &err);
 		}
 	}
+	if (s->umask_set)
+		umask((mode_t)s->umask);
+	if (s->oom_set) {
+		/* lowering it needs CAP_SYS_RESOURCE: still root here */
+		char num[16];
+		int n = snprintf(num, sizeof(num), "%d", s->oom_score_adj);
+		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, num, (size_t)n) != n) {
+			o2v_error_sys(&err, -errno, "set oom_score_adj %d", s->oom_score_adj);
+			child_fail(rep, O2V_EXIT_INIT_FAILED, &err);
+		}
+		close(fd);
+	}
 	/* Last as root: the cgroup and the capabilities, once everything needing them is done. */
 	if (s->confine && init_confine_enter(s->confine, s->caps, &err) < 0)
 		child_fail(rep, O2V_EXIT_INIT_FAILED, &err);

@@ -101,6 +101,9 @@ int o2v_runconfig_build(const struct o2v_image_defaults *img, const struct o2v_r
 	rc->no_new_privs = req->no_new_privs;
 	rc->proc_unconfined = req->proc_unconfined;
 	rc->root_volume = req->root_volume;
+	rc->umask = req->umask_set ? req->umask : -1;
+	rc->oom_set = req->oom_set;
+	rc->oom_score_adj = req->oom_score_adj;
 	if (req->net_static && !(rc->net_static = strdup(req->net_static)))
 		return o2v_error_sys(err, -ENOMEM, "build the run configuration");
 	return 0;

@@ -60,6 +60,10 @@ struct o2v_run_request {
 	bool proc_unconfined; /* --security-opt systempaths=unconfined */
 	bool root_volume;     /* volumes[0] (guest path "/") is the container's root */
 	const char *net_static; /* runconfig.h's net_static; NULL: user-net defaults */
+	int umask;		/* the workload's; 0 with umask_set false: 022 */
+	bool umask_set;
+	bool oom_set;		/* oom_score_adj for the workload */
+	int oom_score_adj;
 	uint64_t shm_size; /* 0: Docker's 64 MiB */
 	char *const *tmpfs;   /* "PATH[:OPTIONS]" */
 	char *const *ulimits; /* "NAME SOFT HARD" (common/ulimit.h) */

@@ -54,6 +54,8 @@
  *	                      --security-opt systempaths=unconfined); absent = 0
  *	tmpfs PATH[:OPTIONS]  repeated: a tmpfs at the absolute PATH (Docker's --tmpfs)
  *	ulimit NAME SOFT HARD repeated: a resource limit (common/ulimit.h)
+ *	umask OCTAL           the workload's umask (0-0777; absent: 022)
+ *	oom_score_adj N       the workload's /proc/self/oom_score_adj (-1000..1000)
  *	hold 0|1              set up, report `held`, run the workload only on the control
  *	                      port's `start` (an OCI runtime's create/start); written only
  *	                      when 1, so an init that predates it refuses such a config
@@ -86,6 +88,7 @@ void o2v_runconfig_init(struct o2v_runconfig *rc)
 	rc->stop_grace = O2V_STOP_GRACE_DEFAULT;
 	rc->caps = O2V_CAPS_DEFAULT;
 	rc->stop_signal = 15;
+	rc->umask = -1;
 }
 
 void o2v_runconfig_release(struct o2v_runconfig *rc)
@@ -292,6 +295,16 @@ int o2v_runconfig_write(const struct o2v_runconfig *rc, char **ret_text, size_t 
 		put_uint(&b, "root_volume", 1);
 	if (rc->net_static)
 		put_str(&b, "net_static", rc->net_static);
+	if (rc->umask >= 0) {
+		char num[16];
+		snprintf(num, sizeof(num), "%03o", (unsigned)rc->umask);
+		put_str(&b, "umask", num);
+	}
+	if (rc->oom_set) {
+		char num[16];
+		snprintf(num, sizeof(num), "%d", rc->oom_score_adj);
+		put_str(&b, "oom_score_adj", num);
+	}
 	put_list(&b, "tmpfs", rc->tmpfs);
 	put_list(&b, "ulimit", rc->ulimits);
 	if (rc->caps != O2V_CAPS_DEFAULT) {
@@ -555,7 +568,9 @@ enum {
 	K_SHM_SIZE,
 	K_PROC_UNCONFINED,
 	K_ROOT_VOLUME,
-	K_NET_STATIC
+	K_NET_STATIC,
+	K_UMASK,
+	K_OOM
 };
 
 static const char *const scalar_keys[] = {
@@ -567,7 +582,7 @@ static const char *const scalar_keys[] = {
     [K_CAPS] = "caps",	       [K_READ_ONLY] = "read_only", [K_NNP] = "no_new_privs",
     [K_STOP_SIGNAL] = "stop_signal", [K_SHM_SIZE] = "shm_size",
     [K_PROC_UNCONFINED] = "proc_unconfined", [K_ROOT_VOLUME] = "root_volume",
-    [K_NET_STATIC] = "net_static",
+    [K_NET_STATIC] = "net_static", [K_UMASK] = "umask", [K_OOM] = "oom_score_adj",
 };
 
 static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
@@ -625,6 +640,29 @@ static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
 		return parse_bool(ps, v, vn, &rc->root_volume);
 	case K_NET_STATIC:
 		return unescape(ps, v, vn, &rc->net_static);
+	case K_UMASK: {
+		unsigned m = 0;
+		if (vn == 0 || vn > 4)
+			return perr(ps, -EBADMSG, "not an octal umask");
+		for (size_t i = 0; i < vn; i++) {
+			if (v[i] < '0' || v[i] > '7')
+				return perr(ps, -EBADMSG, "not an octal umask");
+			m = m * 8 + (unsigned)(v[i] - '0');
+		}
+		if (m > 0777)
+			return perr(ps, -ERANGE, "umask above 0777");
+		rc->umask = (int)m;
+		return 0;
+	}
+	case K_OOM: {
+		bool neg = vn > 0 && v[0] == '-';
+		unsigned n;
+		if ((r = parse_uint(ps, v + neg, vn - neg, 1000, &n)) < 0)
+			return r;
+		rc->oom_set = true;
+		rc->oom_score_adj = neg ? -(int)n : (int)n;
+		return 0;
+	}
 	case K_SHM_SIZE: {
 		uint64_t size = 0;
 		if (vn == 0 || vn > 19)

@@ -57,6 +57,9 @@ struct o2v_runconfig {
 	bool proc_unconfined; /* no read-only or masked /proc paths (systempaths=unconfined) */
 	bool root_volume;     /* volumes[0] is the container's root (an OCI bundle's rootfs) */
 	char *net_static;     /* "ADDR/PREFIX GATEWAY|- MTU" for eth0; NULL: user-net defaults */
+	int umask;	      /* the workload's umask; -1: 022 */
+	bool oom_set;	      /* oom_score_adj given: the workload's */
+	int oom_score_adj;    /* -1000..1000 */
 	char **tmpfs;	   /* "PATH[:OPTIONS]": a tmpfs each (--tmpfs) */
 	char **ulimits;	   /* "NAME SOFT HARD" (ulimit.h), set in the guest */
 	/* Extensions (format version 1 keys "dns" and "host"): */

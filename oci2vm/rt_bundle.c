@@ -25,6 +25,13 @@ static json_object *get(json_object *o, const char *key)
 	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
 }
 
+/* An array's length; 0 for anything else (a malformed config must not trip json-c's
+ * assertions). */
+static size_t array_len(json_object *a)
+{
+	return a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+}
+
 static const char *get_str(json_object *o, const char *key)
 {
 	json_object *v = get(o, key);
@@ -95,6 +102,23 @@ static bool tmpfs_option(const char *o)
 	return true;
 }
 
+/* A pod's containers join the sandbox's UTS namespace instead of naming a hostname (CRI):
+ * the engine's /etc/hostname says it. Its first line, if it is a plain host name. */
+static int hostname_from(const char *path, char **ret)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+
+	if (o2v_read_file(path, 4096, &text, &len, NULL) < 0)
+		return 0;
+	text[strcspn(text, "\n")] = '\0';
+	size_t n = strlen(text);
+	if (!n || n > 64 || strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					 "0123456789.-") != n)
+		return 0;
+	return (*ret = strdup(text)) ? 0 : -ENOMEM;
+}
+
 static int load_mounts(struct o2v_bundle *b, json_object *mounts, struct o2v_error *err)
 {
 	size_t n = mounts && json_object_is_type(mounts, json_type_array)
@@ -141,6 +165,9 @@ static int load_mounts(struct o2v_bundle *b, json_object *mounts, struct o2v_err
 				      : !strcmp(dest, "/etc/hosts")	? &b->hosts_file
 									: NULL;
 			if (keep && !*keep && !(*keep = strdup(src)))
+				return o2v_error_sys(err, -ENOMEM, "read config.json");
+			if (!strcmp(dest, "/etc/hostname") && !b->hostname &&
+			    hostname_from(src, &b->hostname) < 0)
 				return o2v_error_sys(err, -ENOMEM, "read config.json");
 			if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
 				/* a socket or a device node means nothing across the VM
@@ -190,6 +217,23 @@ static int load_process(struct o2v_bundle *b, json_object *p, struct o2v_error *
 
 	if (!p)
 		return o2v_error_set(err, -EINVAL, "config.json: no 'process'");
+	json_object *um = get(user, "umask"), *oom = get(p, "oomScoreAdj");
+	if (um) {
+		int64_t v = json_object_get_int64(um);
+		if (!json_object_is_type(um, json_type_int) || v < 0 || v > 0777)
+			return o2v_error_set(err, -EINVAL,
+					     "config.json: 'process.user.umask' must be 0-0777");
+		b->umask_set = true;
+		b->umask = (unsigned)v;
+	}
+	if (oom) {
+		int64_t v = json_object_get_int64(oom);
+		if (!json_object_is_type(oom, json_type_int) || v < -1000 || v > 1000)
+			return o2v_error_set(
+			    err, -EINVAL, "config.json: 'process.oomScoreAdj' must be -1000..1000");
+		b->oom_set = true;
+		b->oom_score_adj = (int)v;
+	}
 	if ((r = get_strv(p, "args", &b->args, err)) < 0 ||
 	    (r = get_strv(p, "env", &b->env, err)) < 0)
 		return r;
@@ -204,9 +248,7 @@ static int load_process(struct o2v_bundle *b, json_object *p, struct o2v_error *
 			  json_object_get_int64(get(user, "uid")),
 			  json_object_get_int64(get(user, "gid")));
 	json_object *extra = get(user, "additionalGids");
-	for (size_t i = 0; extra && json_object_is_type(extra, json_type_array) &&
-			   i < json_object_array_length(extra);
-	     i++) {
+	for (size_t i = 0; i < array_len(extra); i++) {
 		int64_t g = json_object_get_int64(json_object_array_get_idx(extra, i));
 		if (un > 0 && (size_t)un < sizeof(b->user))
 			un += snprintf(b->user + un, sizeof(b->user) - (size_t)un, "%c%" PRId64,
@@ -239,8 +281,7 @@ static int load_process(struct o2v_bundle *b, json_object *p, struct o2v_error *
 			b->caps |= O2V_CAP(cap);
 		}
 	}
-	size_t n =
-	    rl && json_object_is_type(rl, json_type_array) ? json_object_array_length(rl) : 0;
+	size_t n = array_len(rl);
 	if (n > 64)
 		return o2v_error_set(err, -E2BIG, "config.json: too many rlimits");
 	if (!(b->ulimits = calloc(n + 1, sizeof(char *))))
@@ -387,8 +428,13 @@ int o2v_bundle_load(struct o2v_bundle *b, const char *dir, struct o2v_error *err
 		r = o2v_error_sys(err, -ENOMEM, "read config.json");
 		goto out;
 	}
+	/* The guest masks Docker's /proc and /sys paths itself (what podman and Docker list);
+	 * a config with neither list (--privileged, unmask=ALL) gets them all unmasked. */
+	json_object *masked = get(get(cfg, "linux"), "maskedPaths"),
+		    *ro = get(get(cfg, "linux"), "readonlyPaths");
+	b->proc_unconfined = !array_len(masked) && !array_len(ro);
 	json_object *ns = get(get(cfg, "linux"), "namespaces");
-	for (size_t i = 0; ns && i < json_object_array_length(ns); i++) {
+	for (size_t i = 0; i < array_len(ns); i++) {
 		json_object *n = json_object_array_get_idx(ns, i);
 		const char *type = get_str(n, "type"), *p = get_str(n, "path");
 		if (type && !strcmp(type, "network") && p && *p) {

@@ -35,6 +35,11 @@ struct o2v_bundle {
 	unsigned rows, cols; /* process.consoleSize (default 24x80) */
 	char **ulimits;	     /* process.rlimits as "NAME SOFT HARD" (common/ulimit.h) */
 	bool no_new_privs;   /* process.noNewPrivileges */
+	bool umask_set;	     /* process.user.umask */
+	unsigned umask;
+	bool oom_set;	     /* process.oomScoreAdj */
+	int oom_score_adj;
+	bool proc_unconfined; /* linux.maskedPaths and readonlyPaths both empty (privileged) */
 	bool caps_set;	     /* process.capabilities.bounding was given */
 	uint64_t caps;
 	char *hostname;

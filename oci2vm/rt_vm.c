@@ -134,6 +134,11 @@ static int build_config(const struct o2v_bundle *b, const struct o2v_rt_net *net
 	    .no_new_privs = b->no_new_privs,
 	    .tmpfs = b->tmpfs,
 	    .ulimits = b->ulimits,
+	    .umask = (int)b->umask,
+	    .umask_set = b->umask_set,
+	    .oom_set = b->oom_set,
+	    .oom_score_adj = b->oom_score_adj,
+	    .proc_unconfined = b->proc_unconfined,
 	};
 	if (net->tap_fd >= 0)
 		read_etc(b, dns, ARRAY_SIZE(dns) - 1, hosts, ARRAY_SIZE(hosts) - 1);
@@ -359,6 +364,14 @@ _Noreturn void o2v_rt_vm_supervise(const struct o2v_rt_vm *v)
 						      v->bundle->cpu_period, &err) < 0) ||
 	    enter_netns(v->bundle, &err) < 0)
 		goto fail;
+	if (v->bundle->oom_set) { /* QEMU's too, on the host (best effort: lowering it needs
+				   * privileges a rootless engine lacks) */
+		char num[16];
+		int n = snprintf(num, sizeof(num), "%d", v->bundle->oom_score_adj);
+		_cleanup_close_ int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+		if (fd >= 0 && write(fd, num, (size_t)n) != n)
+			errno = 0;
+	}
 	if (o2v_write_all(v->notify, "N", 1) < 0 || O2V_RETRY(read(v->go, &go, 1)) != 1 ||
 	    go != 'G')
 		_exit(125); /* create failed meanwhile, and says why */

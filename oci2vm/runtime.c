@@ -437,6 +437,11 @@ static int rt_create(const struct rt *g, int argc, char **argv)
 			pid_file = optarg;
 		else if (c == 'c')
 			console = optarg;
+		else if (c == 'f' && strcmp(optarg, "0"))
+			return rt_fail(g,
+				       "create: --preserve-fds %s: file descriptors cannot be passed "
+				       "into a VM",
+				       optarg);
 		else if (c == '?' || c == ':')
 			return rt_fail(g, "create: bad option '%s'", argv[optind - 1]);
 	}
@@ -646,7 +651,8 @@ static int rt_kill(const struct rt *g, int argc, char **argv)
 	if (i + 1 < argc && o2v_parse_signal(argv[i + 1], &sig, &err) < 0)
 		return rt_fail(g, "%s", err.msg);
 	if (!alive(&rec))
-		return rt_fail(g, "container '%s' is not running", argv[i]);
+		/* runc's words: containerd's shim takes them as "already gone" */
+		return rt_fail(g, "container not running: '%s'", argv[i]);
 	struct o2v_ctl_msg m = {.kind = O2V_CTL_SIGNAL, .a = (uint64_t)sig};
 	if (o2v_vm_send(dir, &m, &err) < 0) {
 		/* init does not answer: KILL ends the VM from outside */

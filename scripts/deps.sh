@@ -46,6 +46,7 @@ pkg-config
 podman
 python3
 python3-cryptography
+python3-grpcio
 python3-jwt
 python3-zstandard
 qemu-system-x86

@@ -114,6 +114,17 @@ is "$out" $'box7\nchown-refused\n2048\n4096\n1\nmemory-ok' \
 	"--hostname, --cap-drop CHOWN, --ulimit (inside the guest), --tmpfs, --memory 256m" ||
 	diag "$errout"
 
+p run --rm --network none --umask 0027 --oom-score-adj 500 "$BB" sh -c 'umask; cat /proc/self/oom_score_adj'
+is "$out" $'0027\n500' "--umask, --oom-score-adj: the workload's, inside the guest" || diag "$errout"
+p run --rm --network none "$BB" sh -c 'grep -c " /proc/sys " /proc/mounts'
+is "$out" 1 "/proc/sys read-only, as podman's readonlyPaths say"
+p run --rm --network none --security-opt unmask=ALL --security-opt systempaths=unconfined "$BB" \
+	sh -c 'grep -c " /proc/sys " /proc/mounts'
+is "$out" 0 "... none with empty maskedPaths and readonlyPaths (unmask=ALL)"
+p run --rm --network none --preserve-fds 1 "$BB" true 3</dev/null
+ok $([ "$rc" != 0 ]; echo $?) "--preserve-fds 1: refused"
+like "$errout" "file descriptors cannot be passed into a VM" "... saying why"
+
 mkdir -p "$T/vol"
 echo from-host >"$T/vol/f"
 p run --rm --network none -v "$T/vol:/v" "$BB" sh -c 'cat /v/f; echo back >/v/g; chown 1234:55 /v/g'

@@ -62,6 +62,10 @@ static void test_round_trip(void)
 	rc.stop_grace = 3;
 	rc.verbose = true;
 	rc.rootdisk = S("/dev/vda");
+	rc.umask = 027;
+	rc.oom_set = true;
+	rc.oom_score_adj = -999;
+	vols[0].virtiofs = true;
 
 	TAP_IS_INT(o2v_runconfig_write(&rc, &text, &len, &err), 0, "write a full config");
 	TAP_OK(text && strlen(text) == len, "written text is NUL-terminated with its length");
@@ -99,6 +103,10 @@ static void test_round_trip(void)
 	       "volume modes");
 	TAP_IS_STR(back.n_volumes == 3 ? back.volumes[1].guest_path : NULL, "/with space/x",
 		   "volume path with a space");
+	TAP_OK(back.umask == 027 && back.oom_set && back.oom_score_adj == -999,
+	       "umask (octal) and a negative oom_score_adj");
+	TAP_OK(back.n_volumes == 3 && back.volumes[0].virtiofs && !back.volumes[1].virtiofs,
+	       "the virtio-fs share is marked, the others stay 9p");
 	TAP_OK(back.n_volumes == 3 && !back.volumes[0].entry && back.volumes[2].entry &&
 		   !strcmp(back.volumes[2].entry, "7") && back.volumes[2].readonly &&
 		   !strcmp(back.volumes[2].tag, "o2v_v2") &&
@@ -238,6 +246,14 @@ static void test_rejections(void)
 	     "one path component"},
 	    {"volume tag with a slash", "oci2vm-runconfig 1\narg x\nvolume a/b ro /d\nend\n",
 	     -EBADMSG, "one path component"},
+	    {"umask not octal", "oci2vm-runconfig 1\narg x\numask 089\nend\n", -EBADMSG,
+	     "not an octal umask"},
+	    {"umask too big", "oci2vm-runconfig 1\narg x\numask 1777\nend\n", -ERANGE,
+	     "above 0777"},
+	    {"oom_score_adj out of range", "oci2vm-runconfig 1\narg x\noom_score_adj -1001\nend\n",
+	     -ERANGE, "out of range"},
+	    {"virtiofs unknown tag", "oci2vm-runconfig 1\narg x\nvirtiofs t\nend\n", -EBADMSG,
+	     "no volume before it has this tag"},
 	    {"no argv", "oci2vm-runconfig 1\nuser x\nend\n", -EBADMSG, "no command"},
 	    {"empty argv[0]", "oci2vm-runconfig 1\narg \nend\n", -EBADMSG, "no command"},
 	    {"hostname too long",
