@@ -585,6 +585,23 @@ static const char *const scalar_keys[] = {
     [K_NET_STATIC] = "net_static", [K_UMASK] = "umask", [K_OOM] = "oom_score_adj",
 };
 
+/* 1 to max_digits digits of base (8 or 10): no sign, no prefix. */
+static int parse_digits(struct parser *ps, const char *v, size_t vn, unsigned base,
+			size_t max_digits, const char *what, uint64_t *ret)
+{
+	uint64_t n = 0;
+
+	if (vn == 0 || vn > max_digits)
+		return perr(ps, -EBADMSG, "not %s", what);
+	for (size_t i = 0; i < vn; i++) {
+		if (v[i] < '0' || v[i] >= (char)('0' + base))
+			return perr(ps, -EBADMSG, "not %s", what);
+		n = n * base + (uint64_t)(v[i] - '0');
+	}
+	*ret = n;
+	return 0;
+}
+
 static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
 {
 	struct o2v_runconfig *rc = ps->rc;
@@ -641,14 +658,9 @@ static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
 	case K_NET_STATIC:
 		return unescape(ps, v, vn, &rc->net_static);
 	case K_UMASK: {
-		unsigned m = 0;
-		if (vn == 0 || vn > 4)
-			return perr(ps, -EBADMSG, "not an octal umask");
-		for (size_t i = 0; i < vn; i++) {
-			if (v[i] < '0' || v[i] > '7')
-				return perr(ps, -EBADMSG, "not an octal umask");
-			m = m * 8 + (unsigned)(v[i] - '0');
-		}
+		uint64_t m;
+		if ((r = parse_digits(ps, v, vn, 8, 4, "an octal umask", &m)) < 0)
+			return r;
 		if (m > 0777)
 			return perr(ps, -ERANGE, "umask above 0777");
 		rc->umask = (int)m;
@@ -663,18 +675,8 @@ static int parse_scalar(struct parser *ps, int k, const char *v, size_t vn)
 		rc->oom_score_adj = neg ? -(int)n : (int)n;
 		return 0;
 	}
-	case K_SHM_SIZE: {
-		uint64_t size = 0;
-		if (vn == 0 || vn > 19)
-			return perr(ps, -EBADMSG, "not a size");
-		for (size_t i = 0; i < vn; i++) {
-			if (v[i] < '0' || v[i] > '9')
-				return perr(ps, -EBADMSG, "not a size");
-			size = size * 10 + (uint64_t)(v[i] - '0');
-		}
-		rc->shm_size = size;
-		return 0;
-	}
+	case K_SHM_SIZE:
+		return parse_digits(ps, v, vn, 10, 19, "a size", &rc->shm_size);
 	case K_STOP_SIGNAL:
 		if ((r = parse_uint(ps, v, vn, 64, &rc->stop_signal)) < 0)
 			return r;
