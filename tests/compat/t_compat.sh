@@ -52,9 +52,11 @@ out=$("${podman_cmd[@]}" run "${common[@]}" --network slirp4netns "$BB" true 2>&
 	skip_all "podman cannot run a container here: $(tail -1 <<<"$out")"
 "$OCI2VM" pull -q "$BB" >/dev/null || bail_out "oci2vm pull $BB"
 
-# normalise: ids (hostnames) and addresses
+# normalise: ids (hostnames), addresses, and ls -l's times (the two sides run a minute apart
+# now and then)
 normalise() {
 	sed -E -e 's/\b[0-9a-f]{64}\b/<ID>/g' -e 's/\b[0-9a-f]{12}\b/<ID>/g' \
+		-e 's/\b[A-Z][a-z]{2} +[0-9]{1,2} +[0-9]{2}:[0-9]{2}\b/<TIME>/g' \
 		-e 's/\b(12[0-689]|1[013-9][0-9]|[2-9][0-9]?|1[0-9]?)\.[0-9]+\.[0-9]+\.[0-9]+\b/<IP>/g'
 }
 
