@@ -79,9 +79,11 @@ int init_mount_root_volume(const char *root, const struct o2v_volume *v, size_t 
 int init_mount_tmpfs(int root_fd, char *const *specs, struct o2v_error *err);
 /* root (a path) becomes a mount of its own first (before anything is mounted in it): the
  * workload's /proc/mounts then lists its "/" (df / works), and --read-only can remount it.
- * --read-only: read-only with tmpfs on /tmp, /run and /var/tmp (last, after every mount). */
+ * --read-only: tmpfs on /tmp, /run and /var/tmp (init_root_writable, before the volumes,
+ * which may lie below them), then the root remounted read-only (last, after every mount). */
 int init_root_bind_self(const char *root, struct o2v_error *err);
-int init_root_readonly(const char *root, int root_fd, struct o2v_error *err);
+int init_root_writable(int root_fd, struct o2v_error *err);
+int init_root_readonly(const char *root, struct o2v_error *err);
 int init_mount_volumes(int root_fd, const struct o2v_volume *v, size_t n, struct o2v_error *err);
 /* Bind-mount the file src on path inside root_fd (created empty if missing). */
 int init_bind_in_root(int root_fd, const char *src, const char *path, bool readonly,

@@ -563,7 +563,7 @@ int init_root_bind_self(const char *root, struct o2v_error *err)
 	return 0;
 }
 
-int init_root_readonly(const char *root, int root_fd, struct o2v_error *err)
+int init_root_writable(int root_fd, struct o2v_error *err)
 {
 	static const char *const writable[] = {"/tmp", "/run", "/var/tmp"};
 	int r;
@@ -575,6 +575,11 @@ int init_root_readonly(const char *root, int root_fd, struct o2v_error *err)
 				       i == 1 ? "mode=0755" : "mode=1777", INIT_ROOT_MKDIR, err)) < 0)
 			return r;
 	}
+	return 0;
+}
+
+int init_root_readonly(const char *root, struct o2v_error *err)
+{
 	if (mount(NULL, root, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
 		return o2v_error_sys(err, -errno, "make the container root read-only");
 	return 0;

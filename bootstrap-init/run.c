@@ -146,11 +146,15 @@ void init_main(void)
 	if (init_net_setup(rc.network, rc.net_static, &err) < 0)
 		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	init_trace("net");
+	/* tmpfs before volumes: a volume or an engine's file bound below /run (podman's
+	 * /run/.containerenv, /run/secrets) lands on the tmpfs, not under it, as runc mounts
+	 * in the config's order (parents first). */
 	if (init_etc_files(root_fd, &rc, &err) < 0 ||
+	    (rc.read_only && init_root_writable(root_fd, &err) < 0) ||
+	    init_mount_tmpfs(root_fd, rc.tmpfs, &err) < 0 ||
 	    init_mount_volumes(root_fd, rc.volumes + rc.root_volume, rc.n_volumes - rc.root_volume,
 			       &err) < 0 ||
-	    init_mount_tmpfs(root_fd, rc.tmpfs, &err) < 0 ||
-	    (rc.read_only && init_root_readonly(root, root_fd, &err) < 0))
+	    (rc.read_only && init_root_readonly(root, &err) < 0))
 		init_fail(O2V_EXIT_INIT_FAILED, &err);
 	init_trace("etc");
 	/* -t: a pty, its output over the stdout port (console.c says why). */

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -127,6 +128,38 @@ static void cpuset_fill(const char *mount, const char *path)
 	}
 }
 
+/* v2: the controllers the engine's tools read (cpu, memory, pids) enabled in the
+ * cgroup.subtree_control of every ancestor of path (the mount and each '/' prefix), where
+ * that ancestor offers them, as runc does. An ancestor holding processes refuses: then the
+ * statistics are what they are. */
+static void v2_enable(const char *mount, const char *path)
+{
+	static const char *const wanted[] = {"cpu", "memory", "pids"};
+	char dir[O2V_CGROUP_PATH_MAX + 256], file[sizeof(dir) + 32];
+
+	for (size_t pos = 0; path[pos]; pos++) {
+		if (path[pos] != '/')
+			continue;
+		char offered[512] = " ";
+		snprintf(dir, sizeof(dir), "%s%.*s", mount, (int)pos, path);
+		snprintf(file, sizeof(file), "%s/cgroup.controllers", dir);
+		FILE *f = fopen(file, "re");
+		if (f && !fgets(offered + 1, sizeof(offered) - 2, f))
+			offered[1] = '\0';
+		if (f)
+			fclose(f);
+		offered[strcspn(offered, "\n")] = '\0';
+		strcat(offered, " ");
+		for (size_t k = 0; k < ARRAY_SIZE(wanted); k++) {
+			char needle[16], word[16];
+			snprintf(needle, sizeof(needle), " %s ", wanted[k]);
+			snprintf(word, sizeof(word), "+%s", wanted[k]);
+			if (strstr(offered, needle))
+				write_text(dir, "cgroup.subtree_control", word);
+		}
+	}
+}
+
 int o2v_rt_cgroup_enter(const char *path, int64_t quota, uint64_t period, struct o2v_error *err)
 {
 	char mounts[MOUNTS_MAX][256], dir[O2V_CGROUP_PATH_MAX + 256], pid[24], text[64];
@@ -141,6 +174,8 @@ int o2v_rt_cgroup_enter(const char *path, int64_t quota, uint64_t period, struct
 			continue; /* a hierarchy we may not write (a named one, read-only) */
 		if (!v2[i])
 			cpuset_fill(mounts[i], path);
+		else
+			v2_enable(mounts[i], path);
 		if (quota > 0 && period > 0) {
 			if (v2[i])
 				snprintf(text, sizeof(text), "%" PRId64 " %" PRIu64, quota, period);
@@ -159,6 +194,24 @@ int o2v_rt_cgroup_enter(const char *path, int64_t quota, uint64_t period, struct
 		return o2v_error_set(err, -EACCES, "cannot create the cgroup '%s' in any hierarchy",
 				     path);
 	return 0;
+}
+
+void o2v_rt_cgroup_kill(const char *path)
+{
+	char mounts[MOUNTS_MAX][256], file[O2V_CGROUP_PATH_MAX + 512];
+	bool v2[MOUNTS_MAX];
+	size_t n = hierarchies(mounts, v2);
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(file, sizeof(file), "%s%s/cgroup.procs", mounts[i], path);
+		FILE *f = fopen(file, "re");
+		int pid;
+		while (f && fscanf(f, "%d", &pid) == 1)
+			if (pid > 1 && pid != getpid())
+				kill(pid, SIGKILL);
+		if (f)
+			fclose(f);
+	}
 }
 
 bool o2v_rt_cgroup_remove(const char *path)

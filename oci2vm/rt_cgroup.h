@@ -27,6 +27,8 @@ int o2v_rt_cgroup_path(const char *spec, char out[O2V_CGROUP_PATH_MAX], struct o
  * none) and move the calling process there. */
 int o2v_rt_cgroup_enter(const char *path, int64_t quota, uint64_t period, struct o2v_error *err);
 
+/* SIGKILL every process in path (QEMU and virtiofsd left behind by a killed supervisor). */
+void o2v_rt_cgroup_kill(const char *path);
 /* Remove path from every hierarchy; false while some of it is still in use. */
 bool o2v_rt_cgroup_remove(const char *path);
 /* pause and resume: the freezer (v1 freezer.state, v2 cgroup.freeze) stops every process

@@ -24,7 +24,7 @@
 
 #define BINDS_DIR     "binds"	 /* in the state directory: the share of bind mounts */
 #define VIRTIOFS_SOCK "vfs.sock" /* ... and virtiofsd's socket */
-#define BINDS_MAX     4096
+#define BINDS_MAX     (O2V_RUNCONFIG_LIST_MAX - 1) /* the root is the first volume */
 #define STOP_GRACE    10
 
 struct supervisor {
@@ -213,6 +213,24 @@ static int find_virtiofsd(const struct o2v_bundle *b, char **ret, struct o2v_err
 	return 0;
 }
 
+/* "-o source=PATH" for virtiofsd, whose option parser (FUSE's) splits at commas: a comma
+ * or a backslash in the path is escaped with a backslash. */
+static char *virtiofsd_source(const char *path)
+{
+	char *out = malloc(sizeof("source=") + 2 * strlen(path)), *o;
+
+	if (!out)
+		return NULL;
+	o = stpcpy(out, "source=");
+	for (const char *p = path; *p; p++) {
+		if (*p == ',' || *p == '\\')
+			*o++ = '\\';
+		*o++ = *p;
+	}
+	*o = '\0';
+	return out;
+}
+
 /* Step 1: the network namespace the container names, or a new one. */
 static int enter_netns(const struct o2v_bundle *b, struct o2v_error *err)
 {
@@ -255,10 +273,12 @@ static int share_binds(const struct o2v_bundle *b, const char *share, struct o2v
 		snprintf(path, sizeof(path), "%s/%zu", share, i);
 		if (stat(bb->source, &st) < 0)
 			return o2v_error_sys(err, -errno, "bind mount source '%s'", bb->source);
-		int made = S_ISDIR(st.st_mode)
-			       ? mkdir(path, 0700)
-			       : close(open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-		if (made < 0 || mount(bb->source, path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		int fd = S_ISDIR(st.st_mode)
+			     ? mkdir(path, 0700)
+			     : open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd > 0)
+			close(fd);
+		if (fd < 0 || mount(bb->source, path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
 		    (bb->readonly && make_readonly(path) < 0))
 			return o2v_error_sys(err, -errno, "bind '%s' for '%s'", bb->source,
 					     bb->dest);
@@ -296,7 +316,7 @@ static int launch(const struct o2v_rt_vm *v, const struct o2v_rt_net *net, const
 	struct o2v_vm_helper helper = {.argv = vfs_argv, .ready_path = sock};
 	if (virtiofsd) {
 		if (!sock || asprintf(&sock_opt, "--socket-path=%s", sock) < 0 ||
-		    asprintf(&source, "source=%s", b->rootfs) < 0) {
+		    !(source = virtiofsd_source(b->rootfs))) {
 			snprintf(why, why_size, "out of memory");
 			*failed = true;
 			return 125;
@@ -360,9 +380,14 @@ _Noreturn void o2v_rt_vm_supervise(const struct o2v_rt_vm *v)
 		o2v_error_sys(&err, -ENOMEM, "start the VM");
 		goto fail;
 	}
-	if ((v->bundle->cgroup && o2v_rt_cgroup_enter(v->bundle->cgroup, v->bundle->cpu_quota,
-						      v->bundle->cpu_period, &err) < 0) ||
-	    enter_netns(v->bundle, &err) < 0)
+	/* A rootless engine's cgroup may not be ours to make (runc and crun carry on too). */
+	if (v->bundle->cgroup &&
+	    o2v_rt_cgroup_enter(v->bundle->cgroup, v->bundle->cpu_quota, v->bundle->cpu_period,
+				&err) < 0 &&
+	    o2v_rt_real_root())
+		goto fail;
+	err = (struct o2v_error){0};
+	if (enter_netns(v->bundle, &err) < 0)
 		goto fail;
 	if (v->bundle->oom_set) { /* QEMU's too, on the host (best effort: lowering it needs
 				   * privileges a rootless engine lacks) */

@@ -105,7 +105,15 @@ O2V_PRINTF(2, 3) static int rt_fail(const struct rt *g, const char *fmt, ...)
 				json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 			json_object_put(o);
 		} else if (f) {
-			fprintf(f, "time=\"%s\" level=error msg=\"%s\"\n", when, msg);
+			/* logfmt, as runc writes it: a quoted value, so no config.json string
+			 * can end the line or forge another */
+			fprintf(f, "time=\"%s\" level=error msg=\"", when);
+			for (const char *p = msg; *p; p++)
+				fprintf(f, *p == '"' || *p == '\\' ? "\\%c"
+					   : (unsigned char)*p < 0x20 ? "\\x%02x"
+								      : "%c",
+					(unsigned char)*p);
+			fprintf(f, "\"\n");
 		}
 		if (f)
 			fclose(f);
@@ -374,14 +382,17 @@ static int write_record(const char *dir, const char *bundle, pid_t pid, unsigned
 	return o2v_write_file_atomic(path, text, (size_t)n, 0600, NULL);
 }
 
-/* The engine's cgroup, once the VM's processes are gone (QEMU ends just after its
- * supervisor: a few tries). */
+/* The engine's cgroup, once the VM's processes are gone: QEMU and virtiofsd end just after
+ * their supervisor (PR_SET_PDEATHSIG); whatever is still there is killed, as runc does. */
 static void remove_cgroup(const char *dir)
 {
 	_cleanup_free_ char *cg = state_file(dir, "cgroup");
 
-	for (int i = 0; cg && i < 100 && !o2v_rt_cgroup_remove(cg); i++)
+	for (int waited = 0; cg && !o2v_rt_cgroup_remove(cg) && waited < DELETE_WAIT_MS;
+	     waited += 10) {
+		o2v_rt_cgroup_kill(cg);
 		usleep(10000);
+	}
 }
 
 /* What the supervisor says on create's pipe: the byte want ('N', 'H'), or 'E' and why.
@@ -399,11 +410,12 @@ static int hear(int fd, char want, struct o2v_error *err)
 		if (left <= 0 || poll(&p, 1, (int)left) == 0)
 			return o2v_error_set(err, -ETIMEDOUT, "the VM did not start within %d s",
 					     HELD_WAIT_MS / 1000);
-		size_t room = want == 'N' ? 1 : sizeof(buf) - 1 - (size_t)got;
+		/* 'N' is one byte and more follows later; 'E' and 'H' run to the end */
+		size_t room = want == 'N' && !got ? 1 : sizeof(buf) - 1 - (size_t)got;
 		if ((n = O2V_RETRY(read(fd, buf + got, room))) <= 0)
 			break;
 		got += n;
-		if (want == 'N')
+		if (want == 'N' && buf[0] == 'N')
 			break;
 	}
 	buf[got] = '\0';
@@ -429,6 +441,8 @@ static int rt_create(const struct rt *g, int argc, char **argv)
 	int c, notify[2] = {-1, -1}, go[2] = {-1, -1}, r;
 	pid_t pid = -1;
 
+	/* a supervisor that dies while we write 'G' must be an error, not our death */
+	signal(SIGPIPE, SIG_IGN);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+b:", opts, NULL)) != -1) {
 		if (c == 'b')
@@ -653,6 +667,14 @@ static int rt_kill(const struct rt *g, int argc, char **argv)
 	if (!alive(&rec))
 		/* runc's words: containerd's shim takes them as "already gone" */
 		return rt_fail(g, "container not running: '%s'", argv[i]);
+	_cleanup_free_ char *cg = state_file(dir, "cgroup");
+	if (sig == SIGKILL && cg && o2v_rt_cgroup_frozen(cg)) {
+		/* a frozen VM reads no control message: end it from outside, then thaw so
+		 * the kill is delivered (as runc does) */
+		kill(rec.pid, SIGKILL);
+		o2v_rt_cgroup_freeze(cg, false, NULL);
+		return 0;
+	}
 	struct o2v_ctl_msg m = {.kind = O2V_CTL_SIGNAL, .a = (uint64_t)sig};
 	if (o2v_vm_send(dir, &m, &err) < 0) {
 		/* init does not answer: KILL ends the VM from outside */
@@ -675,8 +697,10 @@ static int rt_delete(const struct rt *g, int argc, char **argv)
 	if (!(dir = container_dir(g, argv[i])))
 		return rt_fail(g, "invalid container id '%s'", argv[i]);
 	if (read_record(dir, &rec) < 0) {
-		if (access(dir, F_OK) == 0) /* a create that was cut off */
+		if (access(dir, F_OK) == 0) { /* a create that was cut off */
+			remove_cgroup(dir);
 			return o2v_rm_rf(dir, NULL) < 0;
+		}
 		return force ? 0 : rt_fail(g, "container '%s' does not exist", argv[i]);
 	}
 	if (alive(&rec)) {

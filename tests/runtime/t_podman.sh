@@ -125,6 +125,10 @@ p run --rm --network none --preserve-fds 1 "$BB" true 3</dev/null
 ok $([ "$rc" != 0 ]; echo $?) "--preserve-fds 1: refused"
 like "$errout" "file descriptors cannot be passed into a VM" "... saying why"
 
+mkdir -p "$T/runvol" && echo below-run >"$T/runvol/f"
+p run --rm --network none --read-only -v "$T/runvol:/run/data" "$BB" sh -c 'cat /run/data/f; touch /run/x /tmp/x && echo writable; touch /x 2>/dev/null || echo ro'
+is "$out" $'below-run\nwritable\nro' "--read-only: a volume below /run is on top of the /run tmpfs, / read-only" || diag "$errout"
+
 mkdir -p "$T/vol"
 echo from-host >"$T/vol/f"
 p run --rm --network none -v "$T/vol:/v" "$BB" sh -c 'cat /v/f; echo back >/v/g; chown 1234:55 /v/g'
@@ -344,4 +348,29 @@ is "$(sed -E 's/^([a-zA-Z]+) .*"status":"([a-z]+)".*"id":"c2".*/\1 \2/;s/^([a-zA
 config '.hooks = {"createRuntime": [{"path": "/bin/false"}]}'
 rtc create --bundle "$bundle" --pid-file "$T/pid" c3
 bad "a failing createRuntime hook" "createRuntime hook '/bin/false' failed"
+
+# pause, then kill -9: a frozen VM reads no control message; the runtime ends it from outside
+cg=/o2v-test-$$
+config ".linux.cgroupsPath = \"$cg\" | .process.args = [\"/bin/busybox\",\"sleep\",\"100\"]"
+rtc create --bundle "$bundle" --pid-file "$T/pid" c5
+is "$rc" 0 "create with a cgroupsPath" || diag "$(cat "$T/r.err")"
+rtc start c5
+pid=$(cat "$T/pid")
+grep -q "$cg\$" "/proc/$pid/cgroup"
+ok $? "... the supervisor is in that cgroup"
+rtc pause c5
+rtc state c5
+is "$rc/$(jq -r .status "$T/r.out")" "0/paused" "pause: state says paused"
+rtc kill c5 KILL
+is "$rc" 0 "kill KILL of a paused container"
+for i in $(seq 100); do rtc state c5; [ "$(jq -r .status "$T/r.out")" = stopped ] && break; sleep 0.05; done
+is "$(jq -r .status "$T/r.out")" stopped "... it stops"
+rtc delete c5
+is "$rc" 0 "delete"
+[ -z "$(find /sys/fs/cgroup -maxdepth 2 -name "o2v-test-$$" 2>/dev/null)" ]
+ok $? "... and its cgroup is gone from every hierarchy"
+left
+ok $? "... nothing left"
+rtc kill c5 KILL
+is "$rc" 1 "kill of an unknown container: an error"
 done_testing
