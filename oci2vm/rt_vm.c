@@ -289,7 +289,7 @@ static int share_binds(const struct o2v_bundle *b, const char *share, struct o2v
 /* Step 5: the VM, until it ends. Returns the exit code; *failed and why when the VM
  * failed rather than its workload. */
 static int launch(const struct o2v_rt_vm *v, const struct o2v_rt_net *net, const char *share,
-		  const char *virtiofsd, struct supervisor *s, bool *failed, char *why,
+		  const char *virtiofsd, struct supervisor *s, bool *reported, char *why,
 		  size_t why_size)
 {
 	const struct o2v_bundle *b = v->bundle;
@@ -318,8 +318,8 @@ static int launch(const struct o2v_rt_vm *v, const struct o2v_rt_net *net, const
 		if (!sock || asprintf(&sock_opt, "--socket-path=%s", sock) < 0 ||
 		    !(source = virtiofsd_source(b->rootfs))) {
 			snprintf(why, why_size, "out of memory");
-			*failed = true;
-			return 125;
+			*reported = false;
+			return -ENOMEM;
 		}
 		vfs_argv[1] = sock_opt;
 		vfs_argv[3] = source;
@@ -361,8 +361,8 @@ static int launch(const struct o2v_rt_vm *v, const struct o2v_rt_net *net, const
 		 : ex.message[0] ? ex.message
 		 : ex.reported	 ? "the VM ended before its workload was ready"
 				 : "the VM failed");
-	*failed = r < 0 || !ex.reported;
-	return r < 0 ? 125 : ex.code;
+	*reported = r >= 0 && ex.reported;
+	return r < 0 ? r : ex.code;
 }
 
 _Noreturn void o2v_rt_vm_supervise(const struct o2v_rt_vm *v)
@@ -374,7 +374,7 @@ _Noreturn void o2v_rt_vm_supervise(const struct o2v_rt_vm *v)
 			    *exit_path = o2v_path_join(v->dir, "exit");
 	_cleanup_free_ char *virtiofsd = NULL;
 	char why[O2V_ERROR_MAX], go = 0;
-	bool failed;
+	bool reported;
 
 	if (!share || !exit_path) {
 		o2v_error_sys(&err, -ENOMEM, "start the VM");
@@ -406,7 +406,16 @@ _Noreturn void o2v_rt_vm_supervise(const struct o2v_rt_vm *v)
 	    write_initrd(v, &net, virtiofsd != NULL, &err) < 0 ||
 	    share_binds(v->bundle, share, &err) < 0)
 		goto fail;
-	int code = launch(v, &net, share, virtiofsd, &s, &failed, why, sizeof(why));
+	int r = launch(v, &net, share, virtiofsd, &s, &reported, why, sizeof(why));
+	if (r == -ECHILD && virtiofsd && s.notify >= 0) {
+		/* virtiofsd exited before serving (a host that forbids its sandbox, say): the
+		 * root over 9p instead; helpers.log in the state directory keeps its words */
+		if (write_initrd(v, &net, false, &err) < 0)
+			goto fail;
+		r = launch(v, &net, share, NULL, &s, &reported, why, sizeof(why));
+	}
+	bool failed = r < 0 || !reported;
+	int code = r < 0 ? 125 : r;
 	if (s.notify >= 0) { /* never held: create reports why */
 		o2v_write_all(s.notify, "E", 1);
 		o2v_write_all(s.notify, why, strlen(why));

@@ -349,6 +349,16 @@ config '.hooks = {"createRuntime": [{"path": "/bin/false"}]}'
 rtc create --bundle "$bundle" --pid-file "$T/pid" c3
 bad "a failing createRuntime hook" "createRuntime hook '/bin/false' failed"
 
+# a virtiofsd that exits at once (a host that forbids its sandbox): the root falls back to 9p
+config '.process.args = ["/bin/busybox","sh","-c","/bin/busybox grep \" / \" /proc/mounts >/fs"]'
+OCI2VM_VIRTIOFSD=/bin/false rtc create --bundle "$bundle" --pid-file "$T/pid" c6
+is "$rc" 0 "create with a virtiofsd that cannot run" || diag "$(cat "$T/r.err")"
+rtc start c6
+for i in $(seq 100); do rtc state c6; [ "$(jq -r .status "$T/r.out")" = stopped ] && break; sleep 0.05; done
+like "$(cat "$bundle/rootfs/fs" 2>/dev/null)" " / 9p " "... the root falls back to 9p"
+rtc delete c6
+rm -f "$bundle/rootfs/fs"
+
 # pause, then kill -9: a frozen VM reads no control message; the runtime ends it from outside
 cg=/o2v-test-$$
 config ".linux.cgroupsPath = \"$cg\" | .process.args = [\"/bin/busybox\",\"sleep\",\"100\"]"
