@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <json-c/json.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -311,6 +312,36 @@ static int load_process(struct o2v_bundle *b, json_object *p, struct o2v_error *
 }
 
 /* Memory and vCPUs: the engine's limits, unless our annotations say otherwise. */
+/* A file QEMU may read as root on a user's word (a pod's annotation): an absolute path to
+ * a regular file that, like every directory above it, belongs to root and is writable by
+ * nobody else, so no user can put their own there (sudo's rule for secure paths). */
+static int trusted_file(const char *path, const char *what, struct o2v_error *err)
+{
+	char copy[PATH_MAX];
+	struct stat st;
+
+	if (path[0] != '/' || strlen(path) >= sizeof(copy) || strstr(path, "/.."))
+		return o2v_error_set(err, -EINVAL, "%s '%s': expected an absolute path", what, path);
+	if (stat(path, &st) < 0)
+		return o2v_error_sys(err, -errno, "%s '%s'", what, path);
+	if (!S_ISREG(st.st_mode))
+		return o2v_error_set(err, -EINVAL, "%s '%s': not a regular file", what, path);
+	snprintf(copy, sizeof(copy), "%s", path);
+	for (;;) { /* the file, then each directory above it up to "/" */
+		const char *p = copy[0] ? copy : "/";
+		if (stat(p, &st) < 0)
+			return o2v_error_sys(err, -errno, "%s '%s'", what, path);
+		if (st.st_uid != 0 || (st.st_mode & 022))
+			return o2v_error_set(err, -EPERM,
+					     "%s '%s': '%s' must belong to root and be writable by "
+					     "nobody else",
+					     what, path, p);
+		if (!copy[0])
+			return 0;
+		*strrchr(copy, '/') = '\0';
+	}
+}
+
 static int load_resources(struct o2v_bundle *b, json_object *cfg, struct o2v_error *err)
 {
 	json_object *res = get(get(cfg, "linux"), "resources");
@@ -328,6 +359,12 @@ static int load_resources(struct o2v_bundle *b, json_object *cfg, struct o2v_err
 		b->cpu_quota = quota;
 		b->cpu_period = (uint64_t)period;
 	}
+	const char *kernel = get_str(ann, "org.oci2vm.kernel");
+	int r;
+	if (kernel && (r = trusted_file(kernel, "annotation org.oci2vm.kernel", err)) < 0)
+		return r;
+	if (kernel && !(b->kernel = strdup(kernel)))
+		return o2v_error_sys(err, -ENOMEM, "read config.json");
 	const char *share = get_str(ann, "org.oci2vm.share");
 	if (share && strcmp(share, "9p") && strcmp(share, "virtiofs"))
 		return o2v_error_set(err, -EINVAL,
@@ -338,8 +375,7 @@ static int load_resources(struct o2v_bundle *b, json_object *cfg, struct o2v_err
 	const char *cg = get_str(get(cfg, "linux"), "cgroupsPath");
 	char path[O2V_CGROUP_PATH_MAX];
 	if (cg && *cg) {
-		int r = o2v_rt_cgroup_path(cg, path, err);
-		if (r < 0)
+		if (o2v_rt_cgroup_path(cg, path, err) < 0)
 			return o2v_error_prefix(err, "config.json");
 		if (!(b->cgroup = strdup(path)))
 			return o2v_error_sys(err, -ENOMEM, "read config.json");
@@ -497,6 +533,7 @@ void o2v_bundle_release(struct o2v_bundle *b)
 	free(b->netns);
 	free(b->cgroup);
 	free(b->share);
+	free(b->kernel);
 	free(b->resolv_conf);
 	free(b->hosts_file);
 	memset(b, 0, sizeof(*b));

@@ -58,6 +58,7 @@ struct o2v_bundle {
 	int64_t cpu_quota;   /* linux.resources.cpu quota and period (microseconds) */
 	uint64_t cpu_period;
 	char *share;	     /* annotation org.oci2vm.share: "9p", "virtiofs"; NULL: either */
+	char *kernel;	     /* annotation org.oci2vm.kernel (root's file); NULL: ours */
 	char *netns;	     /* linux.namespaces network path; NULL: see netns_new */
 	bool netns_new;	     /* a network namespace without a path: a new one, which the
 			      * prestart hooks may fill (Docker's libnetwork); else the host's */

@@ -479,7 +479,7 @@ static int rt_create(const struct rt *g, int argc, char **argv)
 		return errno == EEXIST ? rt_fail(g, "container '%s' already exists", id)
 				       : rt_fail(g, "create '%s': %s", dir, strerror(errno));
 	}
-	if ((r = o2v_kernel_find(NULL, &kernel, &err)) < 0 ||
+	if ((r = o2v_kernel_find(b.kernel, &kernel, &err)) < 0 ||
 	    (r = o2v_find_init(&init, &err)) < 0 ||
 	    (r = save_state_file(dir, "id", id, &err)) < 0 ||
 	    (r = save_state_file(dir, "annotations", b.annotations, &err)) < 0 ||

@@ -349,6 +349,20 @@ config '.hooks = {"createRuntime": [{"path": "/bin/false"}]}'
 rtc create --bundle "$bundle" --pid-file "$T/pid" c3
 bad "a failing createRuntime hook" "createRuntime hook '/bin/false' failed"
 
+# org.oci2vm.kernel: another kernel, if root's and out of everybody else's reach
+kpath=$(env -u OCI2VM_CACHE "$top/kernel/build.sh" --path 2>/dev/null)
+config ".annotations = {\"org.oci2vm.kernel\": \"$kpath\"}"
+rtc create --bundle "$bundle" --pid-file "$T/pid" c7
+is "$rc" 0 "annotation org.oci2vm.kernel naming root's kernel file" || diag "$(cat "$T/r.err")"
+rtc delete --force c7
+cp "$kpath" "$T/tmp/vmlinux"
+config ".annotations = {\"org.oci2vm.kernel\": \"$T/tmp/vmlinux\"}"
+rtc create --bundle "$bundle" --pid-file "$T/pid" c7
+bad "a kernel in a directory others may write to" "org.oci2vm.kernel .* must belong to root and be writable by nobody else"
+config '.annotations = {"org.oci2vm.kernel": "vmlinux"}'
+rtc create --bundle "$bundle" --pid-file "$T/pid" c7
+bad "a relative kernel path" "org.oci2vm.kernel 'vmlinux': expected an absolute path"
+
 # a virtiofsd that exits at once (a host that forbids its sandbox): the root falls back to 9p
 config '.process.args = ["/bin/busybox","sh","-c","/bin/busybox grep \" / \" /proc/mounts >/fs"]'
 OCI2VM_VIRTIOFSD=/bin/false rtc create --bundle "$bundle" --pid-file "$T/pid" c6
