@@ -114,7 +114,9 @@ o2v run --rm "$BB" echo again
 is "$rc/$errout" "0/" "... and it was replaced: the next run restores without a word"
 # changed behind our back without changing size or mtime: QEMU refuses it
 dd if=/dev/urandom of="$dir/state" bs=1 count=64 seek=64 conv=notrunc status=none
-touch -d "@$(sed -n 's/^file state [0-9]* \([0-9]*\) \([0-9]*\)$/\1.\2/p' "$dir/meta")" "$dir/state"
+# (meta keeps the nanoseconds as a plain number: padded to 9 digits, they are the fraction)
+read -r sec nsec < <(sed -n 's/^file state [0-9]* \([0-9]*\) \([0-9]*\)$/\1 \2/p' "$dir/meta")
+touch -d "@$sec.$(printf %09d "$((10#$nsec))")" "$dir/state"
 o2v run --rm "$BB" echo after-tamper
 is "$rc/$out" "0/after-tamper" "a tampered snapshot that passes the checks: the run still runs"
 like "$errout" "snapshot of this VM's shape did not restore" "... after one warning"
