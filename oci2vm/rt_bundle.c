@@ -160,13 +160,6 @@ static int load_mounts(struct o2v_bundle *b, json_object *mounts, struct o2v_err
 					b->shm_size = (uint64_t)vfs.f_blocks * vfs.f_frsize;
 				continue;
 			}
-			/* the engine's /etc files: their nameservers and hosts also go into
-			 * init's own files, which these binds then cover */
-			char **keep = !strcmp(dest, "/etc/resolv.conf") ? &b->resolv_conf
-				      : !strcmp(dest, "/etc/hosts")	? &b->hosts_file
-									: NULL;
-			if (keep && !*keep && !(*keep = strdup(src)))
-				return o2v_error_sys(err, -ENOMEM, "read config.json");
 			if (!strcmp(dest, "/etc/hostname") && !b->hostname &&
 			    hostname_from(src, &b->hostname) < 0)
 				return o2v_error_sys(err, -ENOMEM, "read config.json");
@@ -534,7 +527,5 @@ void o2v_bundle_release(struct o2v_bundle *b)
 	free(b->cgroup);
 	free(b->share);
 	free(b->kernel);
-	free(b->resolv_conf);
-	free(b->hosts_file);
 	memset(b, 0, sizeof(*b));
 }

@@ -47,8 +47,6 @@ struct o2v_bundle {
 	size_t n_binds;
 	char **tmpfs;	     /* tmpfs mounts outside what init mounts itself: "PATH:OPTIONS" */
 	size_t n_skipped;    /* binds not carried (sockets, device nodes: see the README) */
-	char *resolv_conf;   /* the file bound on /etc/resolv.conf (its nameservers are used) */
-	char *hosts_file;    /* ... on /etc/hosts (its lines are added to init's) */
 	char *annotations;   /* the annotations object as JSON text ("{}" when none) */
 	char *hooks;	     /* the hooks object as JSON text; NULL: none (rt_hooks.h) */
 	uint64_t shm_size;   /* the /dev/shm tmpfs's size= (bytes); 0: init's default */

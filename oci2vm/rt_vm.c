@@ -1,7 +1,6 @@
 /* rt_vm.c - a container's VM under its supervisor; see rt_vm.h. */
 #include "../common/o2v.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
@@ -52,43 +51,11 @@ static void on_running(void *userdata)
 		close(open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
 }
 
-/* The engine's /etc/resolv.conf and /etc/hosts: their nameservers, and their lines but
- * localhost's, for init's own files (the engine's files are then bound over them; these
- * matter when an engine names them without a network of its own). */
-static void read_etc(const struct o2v_bundle *b, char **dns, size_t dns_max, char **hosts,
-		     size_t hosts_max)
-{
-	_cleanup_free_ char *text = NULL;
-	size_t len, n = 0;
-	char *save = NULL;
-
-	if (b->resolv_conf && o2v_read_file(b->resolv_conf, 65536, &text, &len, NULL) == 0)
-		for (char *l = strtok_r(text, "\n", &save); l && n < dns_max;
-		     l = strtok_r(NULL, "\n", &save)) {
-			char ip[64];
-			struct in6_addr a;
-			if (sscanf(l, "nameserver %63s", ip) == 1 &&
-			    (inet_pton(AF_INET, ip, &a) == 1 || inet_pton(AF_INET6, ip, &a) == 1))
-				dns[n++] = strdup(ip);
-		}
-	free(text);
-	text = NULL;
-	n = 0;
-	if (b->hosts_file && o2v_read_file(b->hosts_file, 65536, &text, &len, NULL) == 0)
-		for (char *l = strtok_r(text, "\n", &save); l && n < hosts_max;
-		     l = strtok_r(NULL, "\n", &save)) {
-			l += strspn(l, " \t");
-			if (*l && *l != '#' && strncmp(l, "127.", 4) && strncmp(l, "::1", 3) &&
-			    strncmp(l, "fe00::", 6) && strncmp(l, "ff0", 3))
-				hosts[n++] = strdup(l);
-		}
-}
-
 /* The run configuration: the root (volume 0), then each bind as entry "I" of share 1. */
 static int build_config(const struct o2v_bundle *b, const struct o2v_rt_net *net, bool virtiofs,
 			char **ret, struct o2v_error *err)
 {
-	char *dns[4] = {NULL}, *hosts[65] = {NULL}, (*names)[24] = NULL;
+	char(*names)[24] = NULL;
 	_cleanup_free_ struct o2v_run_volume *vols = NULL;
 	struct o2v_image_defaults img = {0};
 
@@ -118,8 +85,6 @@ static int build_config(const struct o2v_bundle *b, const struct o2v_rt_net *net
 	    .n_volumes = b->n_binds + 1,
 	    .root_volume = true,
 	    .network = net->tap_fd >= 0,
-	    .dns = dns,
-	    .hosts = hosts,
 	    .net_static = net->tap_fd >= 0 ? net->net_static : NULL,
 	    .stop_grace = STOP_GRACE,
 	    .hold = true,
@@ -140,13 +105,9 @@ static int build_config(const struct o2v_bundle *b, const struct o2v_rt_net *net
 	    .oom_score_adj = b->oom_score_adj,
 	    .proc_unconfined = b->proc_unconfined,
 	};
-	if (net->tap_fd >= 0)
-		read_etc(b, dns, ARRAY_SIZE(dns) - 1, hosts, ARRAY_SIZE(hosts) - 1);
+	/* No dns or hosts: the engine's /etc/resolv.conf and /etc/hosts are among the binds,
+	 * mounted over whatever init writes. */
 	int r = o2v_runconfig_build_text(&img, &req, ret, NULL, err);
-	for (size_t i = 0; i < ARRAY_SIZE(dns); i++)
-		free(dns[i]);
-	for (size_t i = 0; i < ARRAY_SIZE(hosts); i++)
-		free(hosts[i]);
 	free(names);
 	return r;
 }

@@ -280,25 +280,26 @@ bad() { # NAME PATTERN: exit 1, one error line naming it, a JSON log line, nothi
 	left
 	ok $? "$1: no QEMU and no state left"
 }
+refused() { # FILTER NAME PATTERN: create with config.json made by FILTER must be refused
+	config "$1"
+	rtc create --bundle "$bundle" --pid-file "$T/pid" c1
+	bad "$2" "$3"
+}
 config .
 echo '{"ociVersion":' >"$bundle/config.json"
 rtc create --bundle "$bundle" --pid-file "$T/pid" c1
 bad "malformed config.json" "not a JSON object"
-config '.ociVersion = "2.0.0"'
-rtc create --bundle "$bundle" --pid-file "$T/pid" c1
-bad "ociVersion 2.0.0" "ociVersion '2.0.0' is not supported"
-config '.root.path = "nowhere"'
-rtc create --bundle "$bundle" --pid-file "$T/pid" c1
-bad "a missing rootfs" "rootfs .* is not a directory"
+refused '.ociVersion = "2.0.0"' \
+	"ociVersion 2.0.0" "ociVersion '2.0.0' is not supported"
+refused '.root.path = "nowhere"' \
+	"a missing rootfs" "rootfs .* is not a directory"
 rm "$bundle/config.json"
 rtc create --bundle "$bundle" --pid-file "$T/pid" c1
 bad "no config.json" "config.json"
-config '.linux.namespaces += [{"type":"network","path":"/run/netns/o2v-nonexistent"}]'
-rtc create --bundle "$bundle" --pid-file "$T/pid" c1
-bad "a network namespace that does not exist" "network namespace .* does not exist"
-config '.process.capabilities.bounding = ["CAP_CHOWN","CAP_BOGUS"]'
-rtc create --bundle "$bundle" --pid-file "$T/pid" c1
-bad "an unknown capability" "unknown capability 'CAP_BOGUS'"
+refused '.linux.namespaces += [{"type":"network","path":"/run/netns/o2v-nonexistent"}]' \
+	"a network namespace that does not exist" "network namespace .* does not exist"
+refused '.process.capabilities.bounding = ["CAP_CHOWN","CAP_BOGUS"]' \
+	"an unknown capability" "unknown capability 'CAP_BOGUS'"
 for cmd in start kill state; do
 	rtc "$cmd" nosuch
 	bad "$cmd of an unknown id" "container 'nosuch' does not exist"
@@ -345,9 +346,8 @@ rtc delete c2
 is "$(sed -E 's/^([a-zA-Z]+) .*"status":"([a-z]+)".*"id":"c2".*/\1 \2/;s/^([a-zA-Z]+) .*"id":"c2".*"status":"([a-z]+)".*/\1 \2/' "$T/hooks.log" | tr '\n' ' ')" \
 	"prestart creating createRuntime creating createContainer creating startContainer created poststart running poststop stopped " \
 	"hooks: each kind once, in order, with the container's state on stdin"
-config '.hooks = {"createRuntime": [{"path": "/bin/false"}]}'
-rtc create --bundle "$bundle" --pid-file "$T/pid" c3
-bad "a failing createRuntime hook" "createRuntime hook '/bin/false' failed"
+refused '.hooks = {"createRuntime": [{"path": "/bin/false"}]}' \
+	"a failing createRuntime hook" "createRuntime hook '/bin/false' failed"
 
 # org.oci2vm.kernel: another kernel, if root's and out of everybody else's reach
 kpath=$(env -u OCI2VM_CACHE "$top/kernel/build.sh" --path 2>/dev/null)
@@ -356,12 +356,10 @@ rtc create --bundle "$bundle" --pid-file "$T/pid" c7
 is "$rc" 0 "annotation org.oci2vm.kernel naming root's kernel file" || diag "$(cat "$T/r.err")"
 rtc delete --force c7
 cp "$kpath" "$T/tmp/vmlinux"
-config ".annotations = {\"org.oci2vm.kernel\": \"$T/tmp/vmlinux\"}"
-rtc create --bundle "$bundle" --pid-file "$T/pid" c7
-bad "a kernel in a directory others may write to" "org.oci2vm.kernel .* must belong to root and be writable by nobody else"
-config '.annotations = {"org.oci2vm.kernel": "vmlinux"}'
-rtc create --bundle "$bundle" --pid-file "$T/pid" c7
-bad "a relative kernel path" "org.oci2vm.kernel 'vmlinux': expected an absolute path"
+refused ".annotations = {\"org.oci2vm.kernel\": \"$T/tmp/vmlinux\"}" \
+	"a kernel in a directory others may write to" "org.oci2vm.kernel .* must belong to root and be writable by nobody else"
+refused '.annotations = {"org.oci2vm.kernel": "vmlinux"}' \
+	"a relative kernel path" "org.oci2vm.kernel 'vmlinux': expected an absolute path"
 
 # a virtiofsd that exits at once (a host that forbids its sandbox): the root falls back to 9p
 config '.process.args = ["/bin/busybox","sh","-c","/bin/busybox grep \" / \" /proc/mounts >/fs"]'
